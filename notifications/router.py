@@ -1,0 +1,7 @@
+"""HTTP layer of notifications: thin handlers over service.py."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1")

@@ -1,0 +1,11 @@
+"""The notifications worker: its event consumers and periodic jobs."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.events.consumer import Worker
+
+
+def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> Worker:
+    return Worker(name="notifications", maker=maker, database_url=database_url)

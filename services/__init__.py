@@ -1,0 +1,1 @@
+"""The shared platform: settings, database, models, auth, audit, events, calendar."""

@@ -1,0 +1,106 @@
+"""The FastAPI app factory every service uses: errors, auth docs, health, readiness, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.routing import APIRoute
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from services.db import get_engine
+from services.errors import install_error_handlers
+from services.http import PlatformMiddleware
+from services.logging import configure_logging
+from services.settings import get_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    database: bool
+    migrations_at_head: bool
+
+
+@lru_cache
+def migration_head() -> str | None:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+async def _database_state() -> tuple[bool, bool]:
+    try:
+        async with get_engine().connect() as conn:
+            current = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            return True, current.scalar_one_or_none() == migration_head()
+    except Exception:
+        return False, False
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable operation ids: the endpoint function's name (unique across the three services)."""
+    return route.name
+
+
+def platform_router() -> APIRouter:
+    router = APIRouter(tags=["platform"])
+
+    @router.get("/healthz", response_model=Health)
+    async def healthz() -> Health:
+        """The process is up."""
+        return Health(status="ok")
+
+    @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+    async def readyz(response: Response) -> Readiness:
+        """The database answers and its schema is at the latest migration."""
+        database, at_head = await _database_state()
+        ready = database and at_head
+        response.status_code = 200 if ready else 503
+        return Readiness(
+            status="ready" if ready else "not_ready", database=database, migrations_at_head=at_head
+        )
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_service_app(
+    *,
+    service: str,
+    title: str,
+    description: str,
+    routers: Iterable[APIRouter],
+    raw_body_paths: Iterable[str] = (),
+) -> FastAPI:
+    configure_logging(get_settings())
+    raw_body_paths = frozenset(raw_body_paths)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        generate_unique_id_function=operation_id,
+    )
+    install_error_handlers(app)
+    app.include_router(platform_router())
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(PlatformMiddleware, service=service, raw_body_paths=raw_body_paths)
+    app.state.service = service
+    app.state.raw_body_paths = frozenset(raw_body_paths)
+    return app

@@ -1,0 +1,39 @@
+"""The audit writer: one append-only row per read or write of a child's record.
+
+Called inside the business transaction, so an action and its audit row commit or roll back
+together. Rows name the record by id only, never by a child's details.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.auth import Principal
+from services.logging import current_request_id
+from services.models.platform import AuditEntry
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    service: str,
+    actor: Principal | None,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    reason: str | None = None,
+) -> None:
+    """Append an audit row (`actor=None` means the service itself, e.g. a worker)."""
+    session.add(
+        AuditEntry(
+            service=service,
+            actor_sub=actor.sub if actor else f"system:{service}",
+            actor_role=actor.role.value if actor else "system",
+            actor_org=actor.org if actor else None,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            request_id=current_request_id(),
+            reason=reason,
+        )
+    )

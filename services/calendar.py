@@ -1,0 +1,141 @@
+"""The working-day calendar: pure arithmetic over bank holidays, closures and office hours.
+
+A working day is Monday to Friday, not an England-and-Wales bank holiday (from the maintained
+`holidays` package, one-off days included) and not a council closure day. Instants are aware
+datetimes; arithmetic on working days happens in the council's zone (DST-correct) and results
+are returned in UTC. Hour clocks are plain elapsed hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import holidays
+
+WorkingDayRule = Literal["same_time", "end_of_day"]
+
+# Bradford's advice line; councils set their own (weekday Mon=0 -> opening, closing).
+DEFAULT_OFFICE_HOURS: Mapping[int, tuple[time, time]] = {
+    0: (time(8, 30), time(17, 0)),
+    1: (time(8, 30), time(17, 0)),
+    2: (time(8, 30), time(17, 0)),
+    3: (time(8, 30), time(17, 0)),
+    4: (time(8, 30), time(16, 30)),
+}
+
+# A scan bound: no real calendar has a run of 60 non-working days.
+_MAX_SCAN_DAYS = 60
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
+
+
+def is_bank_holiday(day: date) -> bool:
+    """England-and-Wales bank holiday, including one-off days (2022-09-19, 2023-05-08)."""
+    return day in _bank_holidays(day.year)
+
+
+def _require_aware(at: datetime) -> None:
+    if at.tzinfo is None:
+        raise ValueError("calendar arithmetic needs an aware datetime")
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """One council's calendar. Immutable; build it from configuration rows."""
+
+    timezone: str = "Europe/London"
+    closure_days: frozenset[date] = field(default_factory=frozenset)
+    office_hours: Mapping[int, tuple[time, time]] = field(
+        default_factory=lambda: dict(DEFAULT_OFFICE_HOURS)
+    )
+    rule: WorkingDayRule = "same_time"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, at: datetime) -> datetime:
+        _require_aware(at)
+        return at.astimezone(self.zone)
+
+    def _utc(self, day: date, wall: time) -> datetime:
+        return datetime.combine(day, wall, tzinfo=self.zone).astimezone(UTC)
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and not is_bank_holiday(day) and day not in self.closure_days
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day strictly after `day`."""
+        for offset in range(1, _MAX_SCAN_DAYS):
+            candidate = day + timedelta(days=offset)
+            if self.is_working_day(candidate):
+                return candidate
+        raise ValueError("no working day within the scan bound")
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """The deadline `days` working days after `start` under the council's rule.
+
+        same_time: the same local clock time on the Nth following working day; a start on a
+        non-working day counts from 00:00 of the next working day. end_of_day: the end
+        (next midnight) of the Nth working day.
+        """
+        if days < 1:
+            raise ValueError("days must be at least 1")
+        local = self.local(start)
+        day, wall = local.date(), local.time().replace(tzinfo=None)
+        if self.rule == "end_of_day":
+            for _ in range(days):
+                day = self.next_working_day(day)
+            return self._utc(day + timedelta(days=1), time(0, 0))
+        if not self.is_working_day(day):
+            day, wall = self.next_working_day(day), time(0, 0)
+        for _ in range(days):
+            day = self.next_working_day(day)
+        return self._utc(day, wall)
+
+    def add_hours(self, start: datetime, hours: float) -> datetime:
+        """Plain elapsed hours (UTC arithmetic, so DST changes are neither lost nor doubled)."""
+        _require_aware(start)
+        return start.astimezone(UTC) + timedelta(hours=hours)
+
+    def next_working_day_start(self, at: datetime, opening: time = time(0, 0)) -> datetime:
+        """The first `opening` local time on a working day strictly after `at`."""
+        local = self.local(at)
+        day = local.date()
+        if self.is_working_day(day) and local.time().replace(tzinfo=None) < opening:
+            return self._utc(day, opening)
+        return self._utc(self.next_working_day(day), opening)
+
+    def in_office_hours(self, at: datetime) -> bool:
+        local = self.local(at)
+        hours = self.office_hours.get(local.weekday())
+        if hours is None or not self.is_working_day(local.date()):
+            return False
+        opening, closing = hours
+        return opening <= local.time().replace(tzinfo=None) < closing
+
+    def working_days_between(self, start: datetime, end: datetime) -> int:
+        """Whole working days from `start`'s local date (exclusive) to `end`'s (inclusive)."""
+        first, last = self.local(start).date(), self.local(end).date()
+        count, day = 0, first
+        while day < last:
+            day += timedelta(days=1)
+            count += self.is_working_day(day)
+        return count
+
+
+def parse_office_hours(raw: Mapping[str, Iterable[str]]) -> dict[int, tuple[time, time]]:
+    """`{"0": ["08:30", "17:00"], ...}` (weekday Mon=0) as stored in council configuration."""
+    out: dict[int, tuple[time, time]] = {}
+    for weekday, span in raw.items():
+        opening, closing = (time.fromisoformat(t) for t in span)
+        out[int(weekday)] = (opening, closing)
+    return out

@@ -1,0 +1,1 @@
+"""Events between the services: contracts, the transactional outbox, and the consumer loop."""

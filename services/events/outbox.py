@@ -1,0 +1,44 @@
+"""The transactional outbox: events are rows written in the business transaction.
+
+`emit` adds the event and one consumption row per subscriber, then NOTIFYs the workers; the
+notification is delivered only if the transaction commits, so no event escapes a rollback and
+none is lost after a commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.events.contracts import EventPayload, consumers_for, topic_payload
+from services.models.platform import EventConsumption, OutboxEvent
+
+NOTIFY_CHANNEL = "frontdoor_events"
+
+
+async def emit(
+    session: AsyncSession,
+    topic: str,
+    payload: EventPayload | dict[str, Any],
+    *,
+    producer: str,
+    version: int = 1,
+) -> uuid.UUID:
+    event = OutboxEvent(
+        id=uuid.uuid4(),
+        topic=topic,
+        version=version,
+        producer=producer,
+        payload=topic_payload(payload),
+    )
+    session.add(event)
+    for consumer in consumers_for(topic):
+        session.add(EventConsumption(consumer=consumer, event_id=event.id))
+    await session.flush()
+    await session.execute(
+        text("SELECT pg_notify(:channel, :topic)"), {"channel": NOTIFY_CHANNEL, "topic": topic}
+    )
+    return event.id

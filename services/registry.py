@@ -1,0 +1,22 @@
+"""Where each service's app, worker and demo seed live, by import string.
+
+The platform must not import the services (an import-linter contract), so the command line
+and the all-in-one process find them by name at run time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+SERVICES = ("referral_api", "triage", "notifications")
+
+APPS = {name: f"{name}.main:create_app" for name in SERVICES}
+WORKERS = {name: f"{name}.worker:build_worker" for name in SERVICES}
+# Seeds run in this order: the calendar and rule set before the schools that alerts need.
+DEMO_SEEDS = {name: f"{name}.demo:seed" for name in ("triage", "notifications", "referral_api")}
+
+
+def load(target: str) -> Any:
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)

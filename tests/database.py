@@ -1,0 +1,63 @@
+"""Test database set-up: TEST_DATABASE_URL when set, the embedded PostgreSQL otherwise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from services.db import sync_url
+from services.embedded_db import start_embedded
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return start_embedded(ROOT / ".frontdoor" / "test-pgdata")
+
+
+def reset_schema(url: str) -> None:
+    """Drop everything and migrate to head: every run starts from the real migrations."""
+    engine = create_engine(sync_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    alembic("upgrade", "head", url=url)
+
+
+def alembic(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def truncate_all(url: str) -> None:
+    """Empty every table but Alembic's (for tests whose workers must see committed rows)."""
+    engine = create_engine(sync_url(url))
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+    engine.dispose()

@@ -1,0 +1,48 @@
+"""`alembic upgrade head`, `alembic check`, then base -> head -> base -> head on a scratch database.
+
+Run by `make test` before pytest. Uses TEST_DATABASE_URL's server when set, the embedded
+PostgreSQL otherwise; the scratch database is created and dropped here.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from services.db import sync_url
+from tests.database import alembic, test_database_url
+
+SCRATCH = "frontdoor_migration_check"
+
+
+def _admin_execute(url: str, statement: str) -> None:
+    engine = create_engine(sync_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+def main() -> int:
+    server = test_database_url()
+    scratch = make_url(server).set(database=SCRATCH).render_as_string(hide_password=False)
+    _admin_execute(server, f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+    _admin_execute(server, f'CREATE DATABASE "{SCRATCH}"')
+    try:
+        for step in (
+            ("upgrade", "head"),
+            ("check",),
+            ("downgrade", "base"),
+            ("upgrade", "head"),
+            ("check",),
+        ):
+            result = alembic(*step, url=scratch)
+            print(f"alembic {' '.join(step)}: ok {result.stdout.strip()}")
+    finally:
+        _admin_execute(server, f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
