@@ -14,8 +14,6 @@ from sqlalchemy.engine import make_url
 from services.db import sync_url
 from tests.database import alembic, test_database_url
 
-SCRATCH = "frontdoor_migration_check"
-
 
 def _admin_execute(url: str, statement: str) -> None:
     engine = create_engine(sync_url(url), isolation_level="AUTOCOMMIT")
@@ -26,9 +24,11 @@ def _admin_execute(url: str, statement: str) -> None:
 
 def main() -> int:
     server = test_database_url()
-    scratch = make_url(server).set(database=SCRATCH).render_as_string(hide_password=False)
-    _admin_execute(server, f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
-    _admin_execute(server, f'CREATE DATABASE "{SCRATCH}"')
+    # Named after the test database, so parallel checkouts on one server do not collide.
+    scratch_name = f"{make_url(server).database or 'frontdoor'}_migration_check"
+    scratch = make_url(server).set(database=scratch_name).render_as_string(hide_password=False)
+    _admin_execute(server, f'DROP DATABASE IF EXISTS "{scratch_name}" WITH (FORCE)')
+    _admin_execute(server, f'CREATE DATABASE "{scratch_name}"')
     try:
         for step in (
             ("upgrade", "head"),
@@ -40,7 +40,7 @@ def main() -> int:
             result = alembic(*step, url=scratch)
             print(f"alembic {' '.join(step)}: ok {result.stdout.strip()}")
     finally:
-        _admin_execute(server, f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)')
+        _admin_execute(server, f'DROP DATABASE IF EXISTS "{scratch_name}" WITH (FORCE)')
     return 0
 
 

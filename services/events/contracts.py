@@ -1,19 +1,117 @@
 """Event contracts: topic names, payload schemas, and which consumers subscribe to each.
 
-The services share these contracts, never code paths. Payloads carry record ids and coded
-facts; anything about a child that a consumer needs travels here because the consumer owns a
-copy of it (the referral service never reads triage tables and vice versa).
+The services share these contracts, never code paths. A payload carries what its consumer
+needs to keep its own copy (the referral service never reads triage tables and vice versa).
+Payloads live only in the database's outbox: never in logs, metrics or webhook bodies.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 
 class EventPayload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReferralReceived(EventPayload):
+    """`referral.received`: a partner agency's MARF was accepted (referral_api -> triage)."""
+
+    referral_id: uuid.UUID
+    reference: str
+    council_id: str
+    agency_id: str
+    # Receipt: the server's clock, or the original call time for a phone follow-up.
+    received_at: datetime
+    submitted_at: datetime
+    follow_up_to_phone_call: bool
+    phone_call_at: datetime | None = None
+    phone_contact_reference: str | None = None
+    child_voice_missing: bool
+    # The validated MARF exactly as stored (see services.contracts.marf for its schema).
+    marf: dict[str, Any]
+
+
+class ReferralAddendumAdded(EventPayload):
+    """`referral.addendum_added`: more information after submission (referral_api -> triage)."""
+
+    referral_id: uuid.UUID
+    reference: str
+    addendum_id: uuid.UUID
+    added_at: datetime
+    text: str
+
+
+class ContactTriaged(EventPayload):
+    """`contact.triaged`: a referral is in the front door's queue (triage -> referral_api)."""
+
+    contact_id: uuid.UUID
+    contact_reference: str
+    referral_id: uuid.UUID | None
+    at: datetime
+
+
+class ContactDecided(EventPayload):
+    """`contact.decided`: the decision counts as made (signed off where needed)."""
+
+    contact_id: uuid.UUID
+    referral_id: uuid.UUID | None
+    decided_at: datetime
+    contact_type: str
+    outcome: str
+    # What the referrer is told: the outcome in plain words and what happens next. Nothing
+    # about other agencies' information.
+    outcome_summary: str
+    next_steps: str
+
+
+class ContactFeedbackGiven(EventPayload):
+    """`contact.feedback_given`: the front door's feedback to the referrer."""
+
+    contact_id: uuid.UUID
+    referral_id: uuid.UUID | None
+    given_at: datetime
+    feedback: str
+    next_steps: str
+
+
+class EncompassChild(EventPayload):
+    given_name: str
+    family_name: str
+    date_of_birth: date | None = None
+    school_urn: str | None = None
+    education_status: str | None = None
+    present: bool | None = None
+    spoken_to: bool | None = None
+    child_voice: str | None = None
+
+
+class EncompassRequested(EventPayload):
+    """`dv.encompass_requested`: DV screening routes an incident to Operation Encompass."""
+
+    contact_id: uuid.UUID
+    council_id: str
+    force_id: str
+    police_reference: str
+    incident_at: datetime
+    area: str | None = None
+    children: list[EncompassChild]
+    adult_roles: list[str] = []
+    circumstances: str | None = None
+
+
+class ClockEvent(EventPayload):
+    """`clock.due_soon` / `clock.breached`: emitted exactly once per clock."""
+
+    clock_id: uuid.UUID
+    contact_id: uuid.UUID
+    kind: str
+    deadline_at: datetime
+    state: Literal["running", "breached", "met", "paused"]
 
 
 # topic -> the consumers that receive it. A consumer name is "<service>.<purpose>".
@@ -28,9 +126,11 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "clock.breached": (),
     "dv.encompass_requested": ("notifications.intake",),
     "encompass.notification.created": (),
+    "encompass.notification.delivered": (),
+    "encompass.notification.acknowledged": (),
     "encompass.escalated": (),
     "encompass.endpoint_disabled": (),
-    "encompass.acknowledged": (),
+    "encompass.ehe_task_raised": (),
 }
 
 

@@ -1,0 +1,1 @@
+"""Contracts shared by the services: document schemas that travel between them."""
