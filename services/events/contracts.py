@@ -104,6 +104,43 @@ class EncompassRequested(EventPayload):
     circumstances: str | None = None
 
 
+class EncompassNotificationEvent(EventPayload):
+    """`encompass.notification.created|delivered|acknowledged`: ids and times only."""
+
+    notification_id: uuid.UUID
+    incident_id: uuid.UUID
+    school_urn: str | None
+    deadline_at: datetime | None
+    at: datetime
+
+
+class EncompassEscalated(EventPayload):
+    """`encompass.escalated`: nothing acknowledged by the escalation time before school start."""
+
+    notification_id: uuid.UUID
+    school_urn: str | None
+    deadline_at: datetime
+    at: datetime
+
+
+class EncompassEndpointDisabled(EventPayload):
+    """`encompass.endpoint_disabled`: a school's webhook endpoint was switched off."""
+
+    endpoint_id: uuid.UUID
+    school_urn: str
+    reason: str
+    at: datetime
+
+
+class EncompassEheTaskRaised(EventPayload):
+    """`encompass.ehe_task_raised`: no known school (or EHE): a task for the front door."""
+
+    task_id: uuid.UUID
+    notification_id: uuid.UUID
+    reason: Literal["no_school", "unknown_school", "ehe"]
+    at: datetime
+
+
 class ClockEvent(EventPayload):
     """`clock.due_soon` / `clock.breached`: emitted exactly once per clock."""
 
