@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+import structlog
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, FastAPI, Response
@@ -13,12 +15,15 @@ from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
 
 from services.db import get_engine
 from services.errors import install_error_handlers
 from services.http import PlatformMiddleware
 from services.logging import configure_logging
 from services.settings import get_settings
+
+log = structlog.get_logger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,12 +45,23 @@ def migration_head() -> str | None:
     return ScriptDirectory.from_config(config).get_current_head()
 
 
+# A load balancer polls readiness every few seconds: answer within this, whatever the database.
+READINESS_TIMEOUT_SECONDS = 3.0
+
+
 async def _database_state() -> tuple[bool, bool]:
+    """(database answers, schema at the latest migration)."""
     try:
-        async with get_engine().connect() as conn:
-            current = await conn.execute(text("SELECT version_num FROM alembic_version"))
-            return True, current.scalar_one_or_none() == migration_head()
-    except Exception:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            async with get_engine().connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                try:
+                    current = await conn.execute(text("SELECT version_num FROM alembic_version"))
+                except ProgrammingError:  # never migrated: no alembic_version table
+                    return True, False
+                return True, set(current.scalars().all()) == {migration_head()}
+    except Exception as exc:
+        log.warning("readiness_check_failed", error=type(exc).__name__)
         return False, False
 
 

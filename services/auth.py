@@ -13,16 +13,26 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import httpx
+import structlog
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jose import JWTError, jwt
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.errors import Forbidden, NotAuthenticated
-from services.settings import FrontdoorSettings, get_settings
+from services.errors import Forbidden, NotAuthenticated, ServiceUnavailable
+from services.settings import SUPPORTED_ALGORITHMS, FrontdoorSettings, get_settings
 
-# Never anything else: "none" and algorithm confusion are refused by construction.
-ALLOWED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
+# A token must carry these; jose alone accepts a token without `exp` for ever.
+_REQUIRED_CLAIMS = {
+    "require_exp": True,
+    "require_iat": True,
+    "require_sub": True,
+    "require_iss": True,
+    "require_aud": True,
+}
+# An unknown `kid` triggers a refetch (key rotation), at most this often: a stream of tokens
+# with made-up kids must not hammer the identity provider.
+JWKS_MIN_REFETCH_SECONDS = 30.0
 
 
 class Role(StrEnum):
@@ -35,6 +45,8 @@ class Role(StrEnum):
     admin = "admin"
 
 
+log = structlog.get_logger(__name__)
+
 ROLES_NEEDING_AGENCY = frozenset({Role.referrer, Role.police_feed, Role.dv_screener})
 ROLES_NEEDING_SCHOOL = frozenset({Role.school_dsl})
 
@@ -42,11 +54,13 @@ ROLES_NEEDING_SCHOOL = frozenset({Role.school_dsl})
 class Principal(BaseModel):
     """Who is calling: from the verified token, never from the request body."""
 
-    sub: str
+    model_config = ConfigDict(frozen=True)
+
+    sub: str = Field(min_length=1, max_length=200)
     role: Role
-    agency_id: str | None = None
-    school_urn: str | None = None
-    council_id: str = "demo"
+    agency_id: str | None = Field(None, min_length=1, max_length=64)
+    school_urn: str | None = Field(None, pattern=r"^[0-9]{6,7}$")
+    council_id: str = Field("demo", min_length=1, max_length=64)
 
     @property
     def org(self) -> str | None:
@@ -54,49 +68,75 @@ class Principal(BaseModel):
 
 
 class _JwksCache:
-    def __init__(self) -> None:
-        self.keys: dict[str, Any] = {}
-        self.fetched_at = 0.0
+    """The identity provider's signing keys by `kid`, per JWKS URL, kept for a while."""
 
-    async def get(self, settings: FrontdoorSettings) -> dict[str, Any]:
-        if self.keys and time.monotonic() - self.fetched_at < settings.jwks_cache_seconds:
-            return self.keys
-        assert settings.jwt_jwks_url is not None
-        async with httpx.AsyncClient(timeout=5.0) as client:
-            response = await client.get(settings.jwt_jwks_url)
-            response.raise_for_status()
-        self.keys = {k.get("kid", ""): k for k in response.json()["keys"]}
-        self.fetched_at = time.monotonic()
-        return self.keys
+    def __init__(self) -> None:
+        self.url: str | None = None
+        self.keys: dict[str, dict[str, Any]] = {}
+        self.fetched_at = -1e9
+
+    def clear(self) -> None:
+        self.url, self.keys, self.fetched_at = None, {}, -1e9
+
+    async def key(self, kid: str, settings: FrontdoorSettings) -> dict[str, Any]:
+        url = settings.jwt_jwks_url
+        assert url is not None
+        age = time.monotonic() - self.fetched_at
+        stale = self.url != url or age >= settings.jwks_cache_seconds
+        if stale or (kid not in self.keys and age >= JWKS_MIN_REFETCH_SECONDS):
+            await self._fetch(url)
+        if kid not in self.keys:
+            raise NotAuthenticated("The token's signing key is not known.")
+        return self.keys[kid]
+
+    async def _fetch(self, url: str) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
+                response = await client.get(url)
+                response.raise_for_status()
+            keys = response.json()["keys"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            log.error("jwks_fetch_failed", error=type(exc).__name__)
+            if self.url == url and self.keys:
+                return  # keep verifying with the last good keys while the provider is down
+            raise ServiceUnavailable("The identity provider's keys cannot be fetched.") from exc
+        self.url, self.fetched_at = url, time.monotonic()
+        self.keys = {
+            str(k.get("kid", "")): k
+            for k in keys
+            if isinstance(k, dict) and k.get("use", "sig") == "sig"
+        }
 
 
 _jwks = _JwksCache()
 
 
 def allowed_algorithms(settings: FrontdoorSettings) -> list[str]:
-    return [a for a in settings.jwt_algorithms if a in ALLOWED_ALGORITHMS]
+    return [a for a in settings.verification_algorithms if a in SUPPORTED_ALGORITHMS]
 
 
 async def _verification_key(token: str, settings: FrontdoorSettings) -> Any:
+    header = jwt.get_unverified_header(token)
+    if header.get("alg") not in allowed_algorithms(settings):
+        raise NotAuthenticated("The token's algorithm is not accepted.")
     if not settings.jwt_jwks_url:
         return settings.jwt_secret
-    kid = jwt.get_unverified_header(token).get("kid", "")
-    keys = await _jwks.get(settings)
-    if kid not in keys:
-        raise NotAuthenticated("The token's signing key is not known.")
-    return keys[kid]
+    key = await _jwks.key(str(header.get("kid", "")), settings)
+    if key.get("alg") not in (None, header["alg"]):
+        raise NotAuthenticated("The token's algorithm does not match its key.")
+    return key
 
 
-def principal_from_claims(claims: dict[str, Any]) -> Principal:
+def principal_from_claims(claims: dict[str, Any], default_council: str = "demo") -> Principal:
     try:
         principal = Principal(
-            sub=str(claims["sub"]),
+            sub=claims["sub"],
             role=Role(claims["role"]),
             agency_id=claims.get("agency_id"),
             school_urn=claims.get("school_urn"),
-            council_id=claims.get("council_id", "demo"),
+            council_id=claims.get("council_id", default_council),
         )
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, TypeError) as exc:
         raise NotAuthenticated("The token lacks a valid sub or role claim.") from exc
     if principal.role in ROLES_NEEDING_AGENCY and not principal.agency_id:
         raise NotAuthenticated("This role's token must carry agency_id.")
@@ -114,10 +154,11 @@ async def verify_token(token: str, settings: FrontdoorSettings) -> Principal:
             algorithms=allowed_algorithms(settings),
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
+            options=_REQUIRED_CLAIMS,
         )
     except JWTError as exc:
         raise NotAuthenticated("The bearer token is not valid.") from exc
-    return principal_from_claims(claims)
+    return principal_from_claims(claims, settings.council_id)
 
 
 def mint_token(

@@ -106,13 +106,25 @@ class WorkingCalendar:
         _require_aware(start)
         return start.astimezone(UTC) + timedelta(hours=hours)
 
-    def next_working_day_start(self, at: datetime, opening: time = time(0, 0)) -> datetime:
-        """The first `opening` local time on a working day strictly after `at`."""
+    def opening_time(self, day: date) -> time:
+        """When the office opens on `day` (00:00 where no hours are configured)."""
+        hours = self.office_hours.get(day.weekday())
+        return hours[0] if hours else time(0, 0)
+
+    def next_working_day_start(self, at: datetime, opening: time | None = None) -> datetime:
+        """The first start of a working day strictly after `at`.
+
+        The start is `opening` when given, else that day's office opening time (00:00 where
+        the council has no hours for the day). A time before today's start gives today's.
+        """
         local = self.local(at)
         day = local.date()
-        if self.is_working_day(day) and local.time().replace(tzinfo=None) < opening:
-            return self._utc(day, opening)
-        return self._utc(self.next_working_day(day), opening)
+        if self.is_working_day(day):
+            start = opening or self.opening_time(day)
+            if local.time().replace(tzinfo=None) < start:
+                return self._utc(day, start)
+        day = self.next_working_day(day)
+        return self._utc(day, opening or self.opening_time(day))
 
     def in_office_hours(self, at: datetime) -> bool:
         local = self.local(at)

@@ -8,8 +8,10 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from typing import Any
 
+import structlog
 import uvicorn
 from alembic import command
 from alembic.config import Config
@@ -20,6 +22,11 @@ from services.auth import Role, mint_token
 from services.logging import configure_logging
 from services.registry import APPS, DEMO_SEEDS, SERVICES, WORKERS, load
 from services.settings import get_settings
+
+log = structlog.get_logger(__name__)
+
+# uvicorn is given this many 50 ms polls (30 s) to bind its port before `run` gives up.
+STARTUP_POLLS = 600
 
 # The demo's fixed identities: who each printed token speaks for.
 DEMO_PRINCIPALS: dict[Role, dict[str, str]] = {
@@ -44,6 +51,8 @@ def migrate() -> None:
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", database_url())
     command.upgrade(config, "head")
+    # Alembic's env.py applies alembic.ini's logging config; put the platform's back.
+    configure_logging(get_settings())
 
 
 async def seed_demo() -> None:
@@ -52,7 +61,8 @@ async def seed_demo() -> None:
             await load(target)(session, get_settings())
 
 
-def token_for(role: Role, **overrides: str) -> str:
+def token_for(role: Role, *, ttl_seconds: int = 12 * 3600, **overrides: str) -> str:
+    """A development token for `role`, as the demo's principal unless overridden."""
     claims = {**DEMO_PRINCIPALS[role], **{k: v for k, v in overrides.items() if v}}
     return mint_token(
         get_settings(),
@@ -60,6 +70,7 @@ def token_for(role: Role, **overrides: str) -> str:
         sub=claims["sub"],
         agency_id=claims.get("agency_id"),
         school_urn=claims.get("school_urn"),
+        ttl_seconds=ttl_seconds,
     )
 
 
@@ -76,18 +87,42 @@ class _InProcessServer(uvicorn.Server):
         yield
 
 
-async def _serve(app_target: str, host: str, port: int, stop: asyncio.Event) -> None:
-    config = uvicorn.Config(
-        app_target, factory=True, host=host, port=port, log_level="warning", lifespan="off"
-    )
-    server = _InProcessServer(config)
+async def _serve(server: uvicorn.Server, stop: asyncio.Event) -> None:
     task = asyncio.create_task(server.serve())
-    await stop.wait()
-    server.should_exit = True
+    done, _ = await asyncio.wait(
+        [task, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
+    if task not in done:
+        server.should_exit = True
     await task
 
 
-async def run_all(host: str, port: int) -> None:
+async def _until_started(server: uvicorn.Server, stop: asyncio.Event) -> bool:
+    """Wait (bounded) until uvicorn listens; False if it failed to start or was stopped."""
+    for _ in range(STARTUP_POLLS):
+        if server.started:
+            return True
+        if stop.is_set():
+            return False
+        await asyncio.sleep(0.05)
+    return False
+
+
+def _stop_when_done(stop: asyncio.Event, what: str) -> Callable[[asyncio.Task[None]], None]:
+    """A task that ends on its own (a crash, a port in use) stops the whole process."""
+
+    def callback(task: asyncio.Task[None]) -> None:
+        if not stop.is_set():
+            error = None if task.cancelled() else task.exception()
+            log.error(
+                "component_stopped", component=what, error=type(error).__name__ if error else None
+            )
+            stop.set()
+
+    return callback
+
+
+async def run_all(host: str, port: int) -> int:
     """Everything in one process: the APIs on one port, every worker, the demo sinks."""
     from services import devtools
 
@@ -98,17 +133,36 @@ async def run_all(host: str, port: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     sinks = await devtools.start_demo_sinks(get_settings())
-    tasks = [asyncio.create_task(_serve("services.combined:create_combined_app", host, port, stop))]
-    tasks += [asyncio.create_task(run_worker(name, stop)) for name in SERVICES]
-    tasks.append(asyncio.create_task(devtools.serve_receiver(sinks, stop)))
-    await asyncio.sleep(0.5)
-    print(banner(host, port, sinks))
+    config = uvicorn.Config(
+        "services.combined:create_combined_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="warning",
+        log_config=None,
+        lifespan="off",
+    )
+    server = _InProcessServer(config)
+    components: dict[str, Coroutine[Any, Any, None]] = {
+        "api": _serve(server, stop),
+        "demo_receiver": devtools.serve_receiver(sinks, stop),
+        **{f"worker:{name}": run_worker(name, stop) for name in SERVICES},
+    }
+    tasks = []
+    for what, coroutine in components.items():
+        task = asyncio.create_task(coroutine)
+        task.add_done_callback(_stop_when_done(stop, what))
+        tasks.append(task)
+    started = await _until_started(server, stop)
+    if started:
+        print(banner(host, port, sinks), flush=True)
     try:
         await stop.wait()
     finally:
-        print("\nStopping frontdoor (data kept; `make reset` wipes it)...")
+        print("\nStopping frontdoor (data kept; `make reset` wipes it)...", flush=True)
         await asyncio.gather(*tasks, return_exceptions=True)
         sinks.close()
+    return 0 if started else 1
 
 
 def banner(host: str, port: int, sinks: object) -> str:
@@ -149,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", default="")
     token.add_argument("--agency-id", default="")
     token.add_argument("--school-urn", default="")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     return parser
 
 
@@ -158,8 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         database_url()
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(run_all(args.host, args.port))
+            return asyncio.run(run_all(args.host, args.port))
     elif args.command == "api":
+        # Resolved once here and inherited by uvicorn's worker processes through the
+        # environment, so they share one database (the embedded one included).
         database_url()
         uvicorn.run(
             APPS[args.name],
@@ -168,18 +225,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             workers=args.workers,
             lifespan="off",
+            log_config=None,
+            proxy_headers=True,
         )
     elif args.command == "worker":
-        asyncio.run(_worker_main(args.name))
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_worker_main(args.name))
     elif args.command == "migrate":
         migrate()
     elif args.command == "seed-demo":
         database_url()
         asyncio.run(seed_demo())
     elif args.command == "token":
+        role = Role(args.role)
         print(
             token_for(
-                Role(args.role), sub=args.sub, agency_id=args.agency_id, school_urn=args.school_urn
+                role,
+                ttl_seconds=args.ttl,
+                sub=args.sub,
+                agency_id=args.agency_id,
+                school_urn=args.school_urn,
             )
         )
     return 0

@@ -79,6 +79,16 @@ class PayloadTooLarge(AppError):
     detail = "The body is too large."
 
 
+class InternalError(AppError):
+    status_code = 500
+    detail = "Something went wrong; it has been logged."
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    detail = "A service this request needs is unavailable; try again shortly."
+
+
 def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """`responses=` for an endpoint: each error's status with the shared body schema."""
     out: dict[int | str, dict[str, Any]] = {}
@@ -125,8 +135,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     # Only the exception's class: its message may quote data about a child.
     log.error("unhandled_error", error_type=type(exc).__name__)
-    body = ErrorBody(error="InternalError", detail="Something went wrong; it has been logged.")
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=500)
+    return JSONResponse(InternalError().body().model_dump(exclude_none=True), status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,19 +1,31 @@
-"""ASGI middleware shared by every API: request ids, body limits, content types, metrics."""
+"""ASGI middleware shared by every API: request ids, body limits, content types, metrics.
+
+It sits outside FastAPI's own exception handling, so it also turns anything unexpected into
+the platform's 500 body: the exception's class is logged, never its message (it may quote
+data about a child), and nothing reaches the server's default traceback log.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterable
 
+import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.errors import AppError, PayloadTooLarge, UnsupportedMediaType
-from services.logging import set_request_id
+from services.errors import AppError, InternalError, PayloadTooLarge, UnsupportedMediaType
+from services.logging import reset_request_id, set_request_id
+
+log = structlog.get_logger(__name__)
 
 # Partner systems send one MARF per request; 256 KB is ~50x a full sibling-group MARF.
 MAX_BODY_BYTES = 256 * 1024
+REQUEST_ID_HEADER = "x-request-id"
+# A caller's request id is kept only when it is a plain token (it ends up in every log line).
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 REQUESTS = Counter(
     "frontdoor_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
@@ -23,14 +35,11 @@ LATENCY = Histogram(
 )
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-class _BodyTooLarge(Exception):
-    pass
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class PlatformMiddleware:
-    """Request id, 415/413 checks, and per-route metrics (route templates, never ids)."""
+    """Request id, 415/413 checks, per-route metrics (route templates, never ids), 500s."""
 
     def __init__(
         self,
@@ -48,33 +57,42 @@ class PlatformMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
-        set_request_id(request_id)
+        request_id = _request_id(headers.get(REQUEST_ID_HEADER, ""))
+        token = set_request_id(request_id)
         started = time.perf_counter()
-        status_holder = {"status": 500}
+        state = {"status": 500, "started": False}
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
+                state["status"], state["started"] = message["status"], True
                 message["headers"] = [
                     *message.get("headers", []),
-                    (b"x-request-id", request_id.encode()),
+                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
                 ]
             await send(message)
 
-        error = self._precheck(scope, headers)
         try:
+            error = self._precheck(scope, headers)
+            if error is None and scope["method"] in _BODY_METHODS:
+                receive, error = await self._buffered(receive)
             if error is not None:
                 await _send_error(error, send_with_id)
             else:
-                await self.app(scope, self._limited(receive), send_with_id)
-        except _BodyTooLarge:
-            await _send_error(PayloadTooLarge(), send_with_id)
+                await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            log.error("unhandled_error", error_type=type(exc).__name__, path=_route(scope))
+            if not state["started"]:
+                await _send_error(InternalError(), send_with_id)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            method = scope["method"]
-            REQUESTS.labels(self.service, method, route, str(status_holder["status"])).inc()
-            LATENCY.labels(self.service, method, route).observe(time.perf_counter() - started)
+            self._observe(scope, str(state["status"]), time.perf_counter() - started)
+            reset_request_id(token)
+
+    def _observe(self, scope: Scope, status: str, seconds: float) -> None:
+        # Unknown methods collapse to one label so a scanner cannot grow the series.
+        method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
+        route = _route(scope)
+        REQUESTS.labels(self.service, method, route, status).inc()
+        LATENCY.labels(self.service, method, route).observe(seconds)
 
     def _precheck(self, scope: Scope, headers: dict[str, str]) -> AppError | None:
         if scope["method"] not in _BODY_METHODS:
@@ -90,19 +108,47 @@ class PlatformMiddleware:
             return UnsupportedMediaType()
         return None
 
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
+    async def _buffered(self, receive: Receive) -> tuple[Receive, AppError | None]:
+        """Read the whole body (at most `max_body` bytes, however it is chunked) up front.
 
-        async def wrapped() -> Message:
-            nonlocal seen
+        Counting inside the app's own reads is not enough: the framework turns an exception
+        raised while it parses a body into a 400, so the limit is enforced before the app runs.
+        """
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                return _replay([message], receive), None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return receive, PayloadTooLarge(f"The body is over {self.max_body // 1024} KB.")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        return _replay([whole], receive), None
 
-        return wrapped
+
+def _request_id(offered: str) -> str:
+    return offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+
+
+def _route(scope: Scope) -> str:
+    """The matched route's template (`/v1/referrals/{reference}`), never the raw path."""
+    return str(getattr(scope.get("route"), "path", "unmatched"))
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
 
 
 async def _send_error(error: AppError, send: Send) -> None:

@@ -1,5 +1,7 @@
 """structlog set-up: JSON in production, readable in development, a request id on every line.
 
+The standard library's loggers (uvicorn, alembic, SQLAlchemy) go through the same renderer,
+so every line of a process has one format and carries the request id when there is one.
 Never bind names, dates of birth, addresses or identifiers of a child: ids of records only.
 """
 
@@ -7,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import sys
-from contextvars import ContextVar
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
+from typing import Any
 
 import structlog
 
@@ -20,27 +24,77 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-def set_request_id(value: str | None) -> None:
-    _request_id.set(value)
-    structlog.contextvars.bind_contextvars(request_id=value)
+RequestIdToken = tuple[Token[str | None], Mapping[str, Token[Any]]]
+
+
+def set_request_id(value: str | None) -> RequestIdToken:
+    """Bind the request id for this task; pass the result to `reset_request_id` when done."""
+    return _request_id.set(value), structlog.contextvars.bind_contextvars(request_id=value)
+
+
+def reset_request_id(token: RequestIdToken) -> None:
+    own, bound = token
+    _request_id.reset(own)
+    structlog.contextvars.reset_contextvars(**bound)
+
+
+def renders_json(settings: FrontdoorSettings) -> bool:
+    return settings.log_json if settings.log_json is not None else settings.is_production
 
 
 def configure_logging(settings: FrontdoorSettings) -> None:
-    as_json = settings.log_json if settings.log_json is not None else settings.is_production
+    as_json = renders_json(settings)
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
         if as_json
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
+    # A traceback can quote the data that caused it: outside a developer's laptop only the
+    # exception's class is kept.
+    keep_or_strip_tracebacks: list[structlog.types.Processor] = (
+        [] if settings.environment == "development" and not as_json else [_exception_class_only]
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *keep_or_strip_tracebacks,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+
+
+def _exception_class_only(
+    _: Any, __: str, event: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    exc_info = event.pop("exc_info", None)
+    if exc_info:
+        if exc_info is True:
+            exc_info = sys.exc_info()
+        if isinstance(exc_info, BaseException):
+            event["error_type"] = type(exc_info).__name__
+        elif isinstance(exc_info, tuple) and exc_info[0] is not None:
+            event["error_type"] = exc_info[0].__name__
+    return event

@@ -8,14 +8,21 @@ environment configures every process; each service's own settings carry its pref
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The development signing secret: fine on a laptop, refused in production.
 DEV_JWT_SECRET = "frontdoor-development-secret-not-for-production-use"
-PLACEHOLDER_SECRETS = frozenset({DEV_JWT_SECRET, "", "changeme", "secret"})
+PLACEHOLDER_SECRETS = frozenset({DEV_JWT_SECRET, "", "changeme", "secret", "change-me"})
+# RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes).
+MIN_SECRET_LENGTH = 32
+
+# The only algorithms a token may use. "none" and every other algorithm are refused.
+SYMMETRIC_ALGORITHMS = frozenset({"HS256"})
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "ES256"})
+SUPPORTED_ALGORITHMS = SYMMETRIC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
 
 Environment = Literal["development", "test", "production"]
 
@@ -31,7 +38,7 @@ class FrontdoorSettings(BaseSettings):
     environment: Environment = Field("development", validation_alias="ENVIRONMENT")
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
     embedded_db_dir: str = Field(".frontdoor/pgdata", validation_alias="EMBEDDED_DB_DIR")
-    db_pool_size: int = Field(10, validation_alias="DB_POOL_SIZE")
+    db_pool_size: int = Field(10, ge=1, le=200, validation_alias="DB_POOL_SIZE")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     log_json: bool | None = Field(None, validation_alias="LOG_JSON")
     council_id: str = Field("demo", validation_alias="COUNCIL_ID")
@@ -40,24 +47,62 @@ class FrontdoorSettings(BaseSettings):
 
     # Auth: HS256 with a local key in development; RS256/ES256 from the identity provider's JWKS.
     jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias="JWT_SECRET")
-    jwt_algorithms: tuple[str, ...] = Field(("HS256",), validation_alias="JWT_ALGORITHMS")
+    # Comma-separated. Empty: HS256 with JWT_SECRET, or RS256 when JWT_JWKS_URL is set.
+    jwt_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias="JWT_ALGORITHMS"
+    )
     jwt_jwks_url: str | None = Field(None, validation_alias="JWT_JWKS_URL")
     jwt_issuer: str = Field("frontdoor-dev", validation_alias="JWT_ISSUER")
     jwt_audience: str = Field("frontdoor", validation_alias="JWT_AUDIENCE")
-    jwks_cache_seconds: int = Field(600, validation_alias="JWKS_CACHE_SECONDS")
+    jwks_cache_seconds: int = Field(600, ge=0, validation_alias="JWKS_CACHE_SECONDS")
+
+    @field_validator("jwt_algorithms", mode="before")
+    @classmethod
+    def _split_algorithms(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(a.strip() for a in value.split(",") if a.strip())
+        return value
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _only_supported_algorithms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = sorted(set(value) - SUPPORTED_ALGORITHMS)
+        if unknown:
+            raise ValueError(f"unsupported JWT algorithms {unknown}; use HS256, RS256 or ES256")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent_key_source(self) -> FrontdoorSettings:
+        # One key source per deployment: mixing a shared secret with public keys is exactly
+        # what an algorithm-confusion attack needs.
+        wanted = set(self.verification_algorithms)
+        if self.jwt_jwks_url and wanted & SYMMETRIC_ALGORITHMS:
+            raise ValueError("JWT_JWKS_URL takes RS256/ES256 only; HS256 uses JWT_SECRET")
+        if not self.jwt_jwks_url and wanted & ASYMMETRIC_ALGORITHMS:
+            raise ValueError("RS256/ES256 need JWT_JWKS_URL (the identity provider's keys)")
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_secrets_in_production(self) -> FrontdoorSettings:
         if self.environment != "production":
             return self
-        uses_shared_secret = any(a.startswith("HS") for a in self.jwt_algorithms)
-        if uses_shared_secret and self.jwt_secret in PLACEHOLDER_SECRETS:
-            raise ValueError("JWT_SECRET is a development placeholder; set a real secret")
-        if not uses_shared_secret and not self.jwt_jwks_url:
-            raise ValueError("JWT_JWKS_URL is required for asymmetric algorithms in production")
+        if not self.jwt_jwks_url and (
+            self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                "JWT_SECRET is a development placeholder or too short; set JWT_JWKS_URL "
+                f"(preferred) or a random secret of at least {MIN_SECRET_LENGTH} characters"
+            )
         if self.database_url is None:
             raise ValueError("DATABASE_URL is required in production (no embedded database)")
         return self
+
+    @property
+    def verification_algorithms(self) -> tuple[str, ...]:
+        """The algorithm allow-list tokens are checked against."""
+        if self.jwt_algorithms:
+            return self.jwt_algorithms
+        return ("RS256",) if self.jwt_jwks_url else ("HS256",)
 
     @property
     def is_production(self) -> bool:

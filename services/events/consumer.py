@@ -13,11 +13,11 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -46,6 +46,8 @@ class Consumer:
 
     name: str
     handlers: dict[str, Handler]
+    # After this many failed attempts the event is parked as "dead" for an operator.
+    max_attempts: int = MAX_ATTEMPTS
 
 
 @dataclass
@@ -58,10 +60,17 @@ class Periodic:
     last_run: float = field(default=-1e9)
 
 
+class NoHandler(LookupError):
+    """A consumer is subscribed to a topic it has no handler for (a deployment mismatch)."""
+
+
 async def process_one(maker: async_sessionmaker[AsyncSession], consumer: Consumer) -> bool:
-    """Claim and handle one due event; False when none is due."""
+    """Claim and handle one due event; False when none is due.
+
+    Due-ness uses the database's clock, never the worker's, so workers on machines with
+    skewed clocks agree on what is due.
+    """
     async with transaction(maker) as session:
-        now = datetime.now(UTC)
         claimed = (
             await session.execute(
                 select(EventConsumption, OutboxEvent)
@@ -69,7 +78,7 @@ async def process_one(maker: async_sessionmaker[AsyncSession], consumer: Consume
                 .where(
                     EventConsumption.consumer == consumer.name,
                     EventConsumption.status == "pending",
-                    EventConsumption.next_attempt_at <= now,
+                    EventConsumption.next_attempt_at <= func.now(),
                 )
                 .order_by(EventConsumption.next_attempt_at, OutboxEvent.created_at)
                 .limit(1)
@@ -80,15 +89,16 @@ async def process_one(maker: async_sessionmaker[AsyncSession], consumer: Consume
             return False
         row, event = claimed
         row.attempts += 1
-        handler = consumer.handlers.get(event.topic)
         try:
             async with session.begin_nested():
-                if handler is not None:
-                    await handler(session, event)
+                handler = consumer.handlers.get(event.topic)
+                if handler is None:
+                    raise NoHandler(event.topic)
+                await handler(session, event)
         except Exception as exc:
-            _record_failure(row, exc, now)
+            _record_failure(row, exc, consumer.max_attempts)
             log.warning(
-                "event_failed",
+                "event_dead" if row.status == "dead" else "event_failed",
                 consumer=consumer.name,
                 topic=event.topic,
                 event_id=str(event.id),
@@ -96,20 +106,20 @@ async def process_one(maker: async_sessionmaker[AsyncSession], consumer: Consume
                 error=type(exc).__name__,
             )
             return True
-        row.status, row.processed_at, row.last_error = "done", now, None
+        row.status, row.processed_at, row.last_error = "done", func.now(), None
         log.info(
             "event_processed", consumer=consumer.name, topic=event.topic, event_id=str(event.id)
         )
         return True
 
 
-def _record_failure(row: EventConsumption, exc: Exception, now: datetime) -> None:
+def _record_failure(row: EventConsumption, exc: Exception, max_attempts: int) -> None:
     # The class name only: an exception message may quote a child's details.
     row.last_error = type(exc).__name__
-    if row.attempts >= MAX_ATTEMPTS:
+    if row.attempts >= max_attempts:
         row.status = "dead"
     else:
-        row.next_attempt_at = now + retry_delay(row.attempts)
+        row.next_attempt_at = func.now() + retry_delay(row.attempts)
 
 
 async def drain(
@@ -139,38 +149,53 @@ class Worker:
         consumers: Sequence[Consumer] = (),
         periodic: Sequence[Periodic] = (),
         poll: float = 2.0,
+        batch: int = 100,
     ) -> None:
         self.name, self.maker, self.database_url = name, maker, database_url
         self.consumers, self.periodic, self.poll = list(consumers), list(periodic), poll
+        self.batch = batch
         self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener = await self._listen()
         log.info("worker_started", worker=self.name)
         try:
             while not stop.is_set():
-                await self.tick()
+                await self._ensure_listening()
+                # Cleared before the pass: a NOTIFY that lands during it wakes the next wait.
                 self._wake.clear()
+                try:
+                    done = await self.tick()
+                except Exception as exc:  # the database went away: keep trying, never die
+                    log.error("worker_tick_failed", worker=self.name, error=type(exc).__name__)
+                    done = 0
+                if done and not stop.is_set():
+                    continue  # more may be due right now
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wait(stop), timeout=self.poll)
+                    await asyncio.wait_for(self._wait(stop), timeout=self._next_wait())
         finally:
-            if listener is not None:
-                await listener.close()
+            await self._close_listener()
             log.info("worker_stopped", worker=self.name)
 
     async def tick(self) -> int:
-        """One pass: every due event, then every due periodic job (each error contained)."""
-        done = await drain(self.maker, self.consumers)
+        """One pass: due events (bounded), then every due periodic job (each error contained)."""
+        done = await drain(self.maker, self.consumers, limit=self.batch)
         loop_time = asyncio.get_running_loop().time()
         for job in self.periodic:
             if loop_time - job.last_run < job.every:
                 continue
             job.last_run = loop_time
             try:
-                done += await job.job(self.maker)
+                await job.job(self.maker)
             except Exception as exc:
                 log.error("periodic_job_failed", job=job.name, error=type(exc).__name__)
         return done
+
+    def _next_wait(self) -> float:
+        """Sleep until the poll interval or the next periodic job, whichever is sooner."""
+        now = asyncio.get_running_loop().time()
+        waits = [self.poll, *(job.last_run + job.every - now for job in self.periodic)]
+        return max(0.05, min(waits))
 
     async def _wait(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
@@ -180,9 +205,20 @@ class Worker:
             for w in waiters:
                 w.cancel()
 
-    async def _listen(self) -> asyncpg.Connection | None:
-        if not self.consumers:
-            return None
-        conn: asyncpg.Connection = await asyncpg.connect(_listen_dsn(self.database_url))
-        await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
-        return conn
+    async def _ensure_listening(self) -> None:
+        """LISTEN on a dedicated connection; reconnect after it drops (polling covers the gap)."""
+        if not self.consumers or (self._listener is not None and not self._listener.is_closed()):
+            return
+        try:
+            conn = await asyncpg.connect(_listen_dsn(self.database_url), timeout=5)
+            await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            log.warning("worker_listen_failed", worker=self.name, error=type(exc).__name__)
+            self._listener = None
+            return
+        self._listener = conn
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            await self._listener.close()
+        self._listener = None
