@@ -9,7 +9,8 @@ and replays are deterministic; it defaults to the UK date now.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -20,9 +21,11 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    ValidationError,
     ValidationInfo,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from services.contracts.codes import (
     ConcernCategory,
@@ -39,12 +42,36 @@ from services.identifiers import check_nhs_number, check_postcode, check_upn
 
 # An unborn baby's due date: up to 6 weeks past (born but not yet registered) and at most
 # 10 months ahead (a pregnancy cannot be further off than that).
+ADULT_AGE = 18
+# Care leavers and young people with SEND are supported up to their 25th birthday.
+MAX_AGE_WITH_REASON = 25
 DUE_DATE_PAST_GRACE = timedelta(weeks=6)
 DUE_DATE_MAX_AHEAD = timedelta(days=305)
 MAX_SUBJECTS = 15  # the largest sibling groups seen; siblings share one contact
+# Times a partner system states (call time, consent recorded) may run a little ahead of ours.
+CLOCK_SKEW = timedelta(minutes=5)
 
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=8000)]
+# Control characters (NUL above all: PostgreSQL text cannot hold it) and lone surrogates
+# (not encodable as UTF-8) are refused; long text keeps tabs and line breaks.
+_SHORT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+_LONG_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _printable(value: str) -> str:
+    if _SHORT_FORBIDDEN.search(value):
+        raise ValueError("contains control or unencodable characters")
+    return value
+
+
+def _printable_long(value: str) -> str:
+    if _LONG_FORBIDDEN.search(value):
+        raise ValueError("contains control or unencodable characters")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+LongText = Annotated[str, Field(min_length=1, max_length=8000), AfterValidator(_printable_long)]
+Reason = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(_printable_long)]
 NhsNumber = Annotated[str, Field(max_length=14), AfterValidator(check_nhs_number)]
 Upn = Annotated[str, Field(max_length=13), AfterValidator(check_upn)]
 Postcode = Annotated[str, Field(max_length=10), AfterValidator(check_postcode)]
@@ -53,9 +80,38 @@ Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{7,20}$")]
 
 
 def today_from(info: ValidationInfo) -> date:
+    """The UK date the MARF is judged on: context `today`, else today in Europe/London."""
     context = info.context or {}
     value = context.get("today")
     return value if isinstance(value, date) else datetime.now(ZoneInfo("Europe/London")).date()
+
+
+def now_from(info: ValidationInfo) -> datetime:
+    """The instant the MARF is judged at: context `now` (aware), else the clock."""
+    context = info.context or {}
+    value = context.get("now")
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    return datetime.now(UTC)
+
+
+Problems = list[tuple[str, str]]
+
+
+def raise_problems(title: str, problems: Problems) -> None:
+    """Report every broken cross-field rule at its own field's path (not the object's)."""
+    if problems:
+        raise ValidationError.from_exception_data(
+            title,
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError("marf_rule", "{reason}", {"reason": reason}),
+                    loc=tuple(int(p) if p.isdigit() else p for p in field.split(".")),
+                    input=None,
+                )
+                for field, reason in problems
+            ],
+        )
 
 
 def age_on(born: date, on: date) -> int:
@@ -86,7 +142,10 @@ class LookedAfter(Strict):
     @model_validator(mode="after")
     def _placing_authority_when_looked_after(self) -> LookedAfter:
         if self.is_looked_after and not self.placing_authority:
-            raise ValueError("placing_authority is required for a looked-after child")
+            raise_problems(
+                "LookedAfter",
+                [("placing_authority", "placing_authority is required for a looked-after child")],
+            )
         return self
 
 
@@ -124,38 +183,57 @@ class Subject(Strict):
     @model_validator(mode="after")
     def _kind_rules(self, info: ValidationInfo) -> Subject:
         today = today_from(info)
-        if self.kind == "unborn":
-            self._check_unborn(today)
-        else:
-            self._check_born(today)
+        unborn = self.kind == "unborn"
+        problems = self._unborn_problems(today) if unborn else self._born_problems(today)
+        if self.over_18_reason == "other" and not self.over_18_reason_detail:
+            problems.append(("over_18_reason_detail", "say why when over_18_reason is other"))
+        raise_problems("Subject", problems)
         return self
 
-    def _check_unborn(self, today: date) -> None:
-        if self.expected_due_date is None:
-            raise ValueError("an unborn subject needs expected_due_date")
+    def _unborn_problems(self, today: date) -> Problems:
+        problems: Problems = []
+        due = self.expected_due_date
+        if due is None:
+            problems.append(("expected_due_date", "an unborn subject needs expected_due_date"))
+        elif due < today - DUE_DATE_PAST_GRACE:
+            problems.append(("expected_due_date", "expected_due_date is too far in the past"))
+        elif due > today + DUE_DATE_MAX_AHEAD:
+            problems.append(("expected_due_date", "expected_due_date is more than 10 months ahead"))
         if self.date_of_birth is not None:
-            raise ValueError("an unborn subject has no date_of_birth")
-        if self.expected_due_date < today - DUE_DATE_PAST_GRACE:
-            raise ValueError("expected_due_date is too far in the past")
-        if self.expected_due_date > today + DUE_DATE_MAX_AHEAD:
-            raise ValueError("expected_due_date is more than 10 months ahead")
+            problems.append(("date_of_birth", "an unborn subject has no date_of_birth"))
         if self.mother is None:
-            raise ValueError("an unborn subject needs the mother's details")
+            problems.append(("mother", "an unborn subject needs the mother's details"))
+        return problems
 
-    def _check_born(self, today: date) -> None:
-        if self.date_of_birth is None:
-            raise ValueError("date_of_birth is required unless the subject is unborn")
+    def _born_problems(self, today: date) -> Problems:
+        problems: Problems = []
         if self.expected_due_date is not None:
-            raise ValueError("expected_due_date is only for an unborn subject")
-        if not (self.given_name and self.family_name):
-            raise ValueError("given_name and family_name are required")
-        if self.date_of_birth > today:
-            raise ValueError("date_of_birth is in the future")
-        age = age_on(self.date_of_birth, today)
-        if age >= 26:
-            raise ValueError("the subject is over 25: the front door is for children")
-        if age >= 18 and self.over_18_reason is None:
-            raise ValueError("a subject aged 18-25 needs over_18_reason (care leaver or SEND)")
+            problems.append(
+                ("expected_due_date", "expected_due_date is only for an unborn subject")
+            )
+        if not self.given_name:
+            problems.append(("given_name", "given_name is required unless the subject is unborn"))
+        if not self.family_name:
+            problems.append(("family_name", "family_name is required unless the subject is unborn"))
+        born = self.date_of_birth
+        if born is None:
+            problems.append(
+                ("date_of_birth", "date_of_birth is required unless the subject is unborn")
+            )
+        elif born > today:
+            problems.append(("date_of_birth", "date_of_birth is in the future"))
+        elif age_on(born, today) >= MAX_AGE_WITH_REASON + 1:
+            problems.append(
+                ("date_of_birth", "the subject is over 25: the front door is for children")
+            )
+        elif age_on(born, today) >= ADULT_AGE and self.over_18_reason is None:
+            problems.append(
+                (
+                    "over_18_reason",
+                    "a subject aged 18-25 needs over_18_reason (care leaver or SEND)",
+                )
+            )
+        return problems
 
 
 class SubjectRelationship(Strict):
@@ -186,15 +264,23 @@ class Concern(Strict):
 
 class Consent(Strict):
     state: ConsentState
-    reason: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    reason: Reason | None = None
     recorded_by: Text
     recorded_at: AwareDatetime
 
     @model_validator(mode="after")
-    def _reason_when_not_asked(self) -> Consent:
+    def _reason_when_not_asked(self, info: ValidationInfo) -> Consent:
+        problems: Problems = []
         if self.state in ("not_sought", "dispensed") and not self.reason:
-            raise ValueError(f"a reason is required when consent is {self.state}")
+            problems.append(("reason", f"a reason is required when consent is {self.state}"))
+        if self.recorded_at > now_from(info) + CLOCK_SKEW:
+            problems.append(("recorded_at", "recorded_at is in the future"))
+        raise_problems("Consent", problems)
         return self
+
+
+# CIN referral sources that are members of the public (the only ones who may stay anonymous).
+PUBLIC_SOURCES = frozenset({"1A", "1B", "1C", "1D", "9"})
 
 
 class Referrer(Strict):
@@ -209,17 +295,22 @@ class Referrer(Strict):
 
     @model_validator(mode="after")
     def _anonymity_is_for_the_public(self) -> Referrer:
-        public = self.referral_source in ("1A", "1B", "1C", "1D", "9")
-        if self.anonymous and not public:
-            raise ValueError("only members of the public may ask to remain anonymous")
-        if not self.anonymous and not (self.name and (self.phone or self.email)):
-            raise ValueError("name and a phone number or email are required")
+        problems: Problems = []
+        if self.anonymous and self.referral_source not in PUBLIC_SOURCES:
+            problems.append(("anonymous", "only members of the public may ask to remain anonymous"))
+        if not self.anonymous and not self.name:
+            problems.append(("name", "the referrer's name is required unless anonymous"))
+        if not self.anonymous and not (self.phone or self.email):
+            problems.append(("phone", "a phone number or email is required unless anonymous"))
+        raise_problems("Referrer", problems)
         return self
 
 
 class PhoneFollowUp(Strict):
     call_at: AwareDatetime
-    contact_reference: Annotated[str, Field(max_length=40)] | None = None
+    contact_reference: (
+        Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_printable)] | None
+    ) = None
 
 
 class Marf(Strict):
@@ -240,15 +331,25 @@ class Marf(Strict):
 
     @model_validator(mode="after")
     def _cross_field_rules(self, info: ValidationInfo) -> Marf:
-        for person in self.household:
-            for rel in person.relationships:
+        problems: Problems = []
+        for p, person in enumerate(self.household):
+            for r, rel in enumerate(person.relationships):
                 if rel.subject_index >= len(self.subjects):
-                    raise ValueError("a relationship names a subject_index that does not exist")
-        if self.follow_up_to_phone_call is not None:
-            now = datetime.now(ZoneInfo("Europe/London"))
-            if self.follow_up_to_phone_call.call_at > now + timedelta(minutes=5):
-                raise ValueError("follow_up_to_phone_call.call_at is in the future")
+                    problems.append(
+                        (
+                            f"household.{p}.relationships.{r}.subject_index",
+                            "names a subject that is not in subjects",
+                        )
+                    )
+        call = self.follow_up_to_phone_call
+        if call is not None and call.call_at > now_from(info) + CLOCK_SKEW:
+            problems.append(("follow_up_to_phone_call.call_at", "call_at is in the future"))
+        raise_problems("Marf", problems)
         return self
+
+    @property
+    def child_voice_missing(self) -> bool:
+        return self.child_voice is None
 
     def facts_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
