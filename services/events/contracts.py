@@ -141,6 +141,16 @@ class EncompassEheTaskRaised(EventPayload):
     at: datetime
 
 
+class WrittenFollowUpOverdue(EventPayload):
+    """`contact.written_follow_up_overdue`: a phone referral had no MARF within 24 hours."""
+
+    contact_id: uuid.UUID
+    contact_reference: str
+    council_id: str
+    phone_call_at: datetime
+    overdue_at: datetime
+
+
 class ClockEvent(EventPayload):
     """`clock.due_soon` / `clock.breached`: emitted exactly once per clock."""
 
