@@ -11,12 +11,20 @@ ROUTERS = [router]
 # Paths whose bodies are not JSON (e.g. CSV uploads).
 RAW_BODY_PATHS: frozenset[str] = frozenset()
 
+DESCRIPTION = (
+    "Partner agencies (police, health, schools, housing, probation, the voluntary sector, "
+    "other councils) submit Multi-Agency Referral Forms (MARFs) to the council's children's "
+    "front door, follow up phone referrals in writing, add information later, and see the "
+    "status of and the feedback on their own referrals. Every response time carries its UTC "
+    "offset; send an Idempotency-Key header so a retried submission never makes two referrals."
+)
+
 
 def create_app() -> FastAPI:
     return create_service_app(
         service="referral_api",
         title="frontdoor referral API",
-        description="TODO: one paragraph for the service's users.",
+        description=DESCRIPTION,
         routers=ROUTERS,
         raw_body_paths=RAW_BODY_PATHS,
     )

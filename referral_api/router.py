@@ -2,6 +2,168 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter(prefix="/v1")
+from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, SkipValidation
+
+from referral_api import service
+from referral_api.dependencies import IdempotencyKeyHeader, ReferrerDep, SettingsDep
+from referral_api.exceptions import (
+    AddendumInvalid,
+    CursorInvalid,
+    IdempotencyKeyInFlight,
+    MarfInvalid,
+    ReferralNotFound,
+)
+from referral_api.reference_data import reference_data
+from referral_api.repository import ListFilter
+from referral_api.schemas import (
+    AddendumCreate,
+    AddendumRead,
+    Page,
+    ReferenceData,
+    ReferralRead,
+    ReferralReceipt,
+    ReferralStatus,
+    ReferralSummary,
+)
+from services.contracts.marf import Marf
+from services.db import SessionDep
+from services.errors import (
+    Forbidden,
+    NotAuthenticated,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    error_responses,
+)
+
+router = APIRouter(prefix="/v1", tags=["referrals"])
+
+# The bodies are documented with their models but validated in the service (with the council's
+# "today", and with 422s whose paths are safe to echo), so FastAPI passes them through as JSON.
+MarfBody = Annotated[Marf, SkipValidation(), Body(description="One MARF (see the examples).")]
+AddendumBody = Annotated[AddendumCreate, SkipValidation(), Body()]
+
+_AUTH_ERRORS = (NotAuthenticated, Forbidden)
+
+
+@router.post(
+    "/referrals",
+    status_code=201,
+    response_model=ReferralReceipt,
+    responses=error_responses(
+        *_AUTH_ERRORS,
+        MarfInvalid,
+        IdempotencyKeyInFlight,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+    ),
+)
+async def submit_referral(
+    marf: MarfBody,
+    principal: ReferrerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Submit a MARF: 201 with the reference, the deadlines and what happens next."""
+    body: Any = marf  # the raw JSON: service.submit_referral validates it
+    result = await service.submit_referral(
+        session,
+        principal=principal,
+        body=body,
+        idempotency_key=idempotency_key,
+        settings=settings,
+    )
+    headers = {"Location": f"/v1/referrals/{result.reference}"}
+    if result.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+
+
+@router.get(
+    "/referrals",
+    response_model=Page[ReferralSummary],
+    responses=error_responses(*_AUTH_ERRORS, CursorInvalid),
+)
+async def list_referrals(
+    principal: ReferrerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    status: Annotated[list[ReferralStatus] | None, Query()] = None,
+    received_from: Annotated[AwareDatetime | None, Query()] = None,
+    received_to: Annotated[AwareDatetime | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, description="Capped at the server's page size.")] = 25,
+) -> Page[ReferralSummary]:
+    """Your agency's referrals, newest first (filter by status and receipt time)."""
+    flt = ListFilter(
+        agency_id=principal.agency_id or "",
+        statuses=tuple(status or ()),
+        received_from=received_from,
+        received_to=received_to,
+    )
+    return await service.list_referrals(
+        session, principal=principal, flt=flt, cursor=cursor, limit=limit, settings=settings
+    )
+
+
+@router.get(
+    "/referrals/{reference}",
+    response_model=ReferralRead,
+    responses=error_responses(*_AUTH_ERRORS, ReferralNotFound),
+)
+async def get_referral(
+    reference: str, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
+) -> ReferralRead:
+    """One of your agency's referrals: status, the front door's decision and feedback."""
+    return await service.get_referral(
+        session, principal=principal, reference=reference, settings=settings
+    )
+
+
+@router.post(
+    "/referrals/{reference}/addenda",
+    status_code=201,
+    response_model=AddendumRead,
+    responses=error_responses(
+        *_AUTH_ERRORS, ReferralNotFound, AddendumInvalid, PayloadTooLarge, UnsupportedMediaType
+    ),
+)
+async def add_referral_addendum(
+    reference: str,
+    addendum: AddendumBody,
+    principal: ReferrerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+) -> AddendumRead:
+    """Add information to a submitted referral (it is appended; nothing is edited)."""
+    body: Any = addendum  # the raw JSON: service.add_addendum validates it
+    read = await service.add_addendum(
+        session, principal=principal, reference=reference, body=body, settings=settings
+    )
+    response.headers["Location"] = f"/v1/referrals/{reference}/addenda"
+    return read
+
+
+@router.get(
+    "/referrals/{reference}/addenda",
+    response_model=list[AddendumRead],
+    responses=error_responses(*_AUTH_ERRORS, ReferralNotFound),
+)
+async def list_referral_addenda(
+    reference: str, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
+) -> list[AddendumRead]:
+    """The addenda sent for one of your agency's referrals, oldest first."""
+    return await service.list_addenda(
+        session, principal=principal, reference=reference, settings=settings
+    )
+
+
+@router.get("/reference-data", response_model=ReferenceData)
+async def get_referral_reference_data() -> ReferenceData:
+    """The code lists for building a MARF: CIN codes and the product's own, with names."""
+    return reference_data()

@@ -1,0 +1,22 @@
+"""Dependency aliases of the referral API, declared once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header
+
+from referral_api.settings import ReferralSettings, get_referral_settings
+from services.auth import Principal, Role, require_roles
+
+ReferrerDep = Annotated[Principal, Depends(require_roles(Role.referrer))]
+SettingsDep = Annotated[ReferralSettings, Depends(get_referral_settings)]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Any unique string (a UUID is ideal). The same key with the same body "
+        "returns the original response; with a different body it is refused. Kept at least "
+        "24 hours.",
+    ),
+]

@@ -1,0 +1,35 @@
+"""Settings of the referral service (environment prefix `REFERRAL_`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.settings import FrontdoorSettings
+
+
+class ReferralSettings(FrontdoorSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="REFERRAL_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    # Idempotency keys must outlive a partner system's retries for at least a day (issue 4);
+    # two days covers a retry queue that stalls over a night.
+    idempotency_retention_hours: int = Field(48, ge=24)
+    # How often the worker purges expired keys, and the most rows one purge deletes.
+    idempotency_purge_seconds: float = Field(3600.0, gt=0)
+    idempotency_purge_batch: int = Field(5000, ge=1)
+    # List pages: the default size and the cap (bounded reads of children's records).
+    page_size_default: int = Field(25, ge=1)
+    page_size_max: int = Field(100, ge=1)
+    # A phone referral must be followed up in writing within this many hours (Bradford).
+    written_follow_up_hours: int = Field(24, ge=1)
+    # The front-door decision is due this many working days after receipt (Working Together).
+    decision_working_days: int = Field(1, ge=1)
+
+
+@lru_cache
+def get_referral_settings() -> ReferralSettings:
+    return ReferralSettings()
