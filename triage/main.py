@@ -16,7 +16,12 @@ def create_app() -> FastAPI:
     return create_service_app(
         service="triage",
         title="frontdoor triage API",
-        description="TODO: one paragraph for the service's users.",
+        description=(
+            "The front door's triage queue: contacts from MARFs and the phone, the council's "
+            "Continuum of Need rules proposing level, lane and priority with reasons, "
+            "timeliness clocks, decisions with manager sign-off, feedback to referrers, "
+            "DV screening and managers' reports."
+        ),
         routers=ROUTERS,
         raw_body_paths=RAW_BODY_PATHS,
     )

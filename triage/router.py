@@ -1,7 +1,12 @@
-"""HTTP layer of triage: thin handlers over service.py."""
+"""HTTP layer of triage: thin handlers over the service layer, one router per area."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(prefix="/v1")
+from triage.routers import contacts, reports, rulesets
+
+router = APIRouter()
+router.include_router(contacts.router)
+router.include_router(rulesets.router)
+router.include_router(reports.router)

@@ -1,11 +1,32 @@
-"""The triage worker: its event consumers and periodic jobs."""
+"""The triage worker: intake of MARFs and addenda, and the clock scanner."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.events.consumer import Worker
+from services.events.consumer import Consumer, Periodic, Worker
+from triage.service.clocks import clock_scan_job
+from triage.service.intake import handle_addendum_added, handle_referral_received
+from triage.settings import get_triage_settings
+
+INTAKE = Consumer(
+    name="triage.intake",
+    handlers={
+        "referral.received": handle_referral_received,
+        "referral.addendum_added": handle_addendum_added,
+    },
+)
 
 
 def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> Worker:
-    return Worker(name="triage", maker=maker, database_url=database_url)
+    settings = get_triage_settings()
+    scanner = Periodic(
+        name="triage.clock_scan", every=settings.clock_scan_seconds, job=clock_scan_job(settings)
+    )
+    return Worker(
+        name="triage",
+        maker=maker,
+        database_url=database_url,
+        consumers=[INTAKE],
+        periodic=[scanner],
+    )

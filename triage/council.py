@@ -1,0 +1,42 @@
+"""The council's triage configuration, read from its calendar row's `settings`.
+
+Which outcomes need a team manager's sign-off, and how long feedback may take, differ
+between councils (domain: "make it data, not code").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.calendar import WorkingCalendar
+from services.calendar_store import load_calendar
+from services.models.platform import CouncilCalendar
+
+# Without configuration: the outcomes that close a contact or start statutory work.
+DEFAULT_SIGN_OFF = ("nfa", "s17_assessment", "strategy_discussion", "s47_enquiry")
+
+
+@dataclass(frozen=True)
+class CouncilConfig:
+    council_id: str
+    calendar: WorkingCalendar
+    outcomes_needing_sign_off: frozenset[str]
+    feedback_working_days: int
+
+
+def config_from(council_id: str, calendar: WorkingCalendar, raw: dict[str, Any]) -> CouncilConfig:
+    return CouncilConfig(
+        council_id=council_id,
+        calendar=calendar,
+        outcomes_needing_sign_off=frozenset(raw.get("outcomes_needing_sign_off", DEFAULT_SIGN_OFF)),
+        feedback_working_days=int(raw.get("feedback_working_days", 1)),
+    )
+
+
+async def load_council(session: AsyncSession, council_id: str) -> CouncilConfig:
+    calendar = await load_calendar(session, council_id)
+    row = await session.get(CouncilCalendar, council_id)
+    return config_from(council_id, calendar, dict(row.settings or {}) if row else {})

@@ -1,0 +1,1 @@
+"""The triage API's routers, one per area."""

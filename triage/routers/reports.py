@@ -1,0 +1,70 @@
+"""Managers' reports: in progress (twice daily), unallocated over 7 days, KPI scorecard."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services import audit
+from services.db import SessionDep
+from services.errors import Forbidden, error_responses
+from triage.dependencies import ManagerUser
+from triage.schemas import InProgressReport, Scorecard
+from triage.service import reports
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+SERVICE = "triage"
+
+
+@router.get("/in-progress", response_model=InProgressReport, responses=error_responses(Forbidden))
+async def triage_in_progress_report(
+    session: SessionDep, principal: ManagerUser
+) -> InProgressReport:
+    """Every contact in progress with its age and deadline (run twice daily)."""
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="report.in_progress",
+        entity_type="report",
+        entity_id=principal.council_id,
+    )
+    return await reports.in_progress(
+        session, council_id=principal.council_id, now=datetime.now(UTC)
+    )
+
+
+@router.get("/unallocated", response_model=InProgressReport, responses=error_responses(Forbidden))
+async def triage_unallocated_report(
+    session: SessionDep, principal: ManagerUser
+) -> InProgressReport:
+    """Contacts with no allocated worker more than 7 days after receipt."""
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="report.unallocated",
+        entity_type="report",
+        entity_id=principal.council_id,
+    )
+    return await reports.unallocated(
+        session, council_id=principal.council_id, now=datetime.now(UTC)
+    )
+
+
+@router.get("/kpis", response_model=Scorecard, responses=error_responses(Forbidden))
+async def triage_kpi_scorecard(
+    session: SessionDep,
+    principal: ManagerUser,
+    period_from: Annotated[datetime | None, Query(alias="from")] = None,
+    period_to: Annotated[datetime | None, Query(alias="to")] = None,
+) -> Scorecard:
+    """KPI scorecard with targets and polarity, per contact type (default: last 28 days)."""
+    now = datetime.now(UTC)
+    end = period_to or now
+    start = period_from or end - timedelta(days=28)
+    return await reports.scorecard(
+        session, council_id=principal.council_id, start=start, end=end, now=now
+    )

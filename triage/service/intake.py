@@ -1,0 +1,243 @@
+"""Intake into the queue: MARFs from referral_api (events) and contacts recorded at the door.
+
+Replays do nothing twice: a referral id makes one contact (unique), an addendum id one
+addendum. A MARF that follows up a phone call quoting the phone contact's reference is
+joined to that contact (its clocks already run from the call) and meets its 24-hour
+written-follow-up clock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import audit
+from services.auth import Principal
+from services.contracts.marf import Marf
+from services.events.contracts import ContactTriaged, ReferralAddendumAdded, ReferralReceived
+from services.events.outbox import emit
+from services.models.platform import OutboxEvent
+from services.models.triage import TriageAddendum, TriageContact
+from triage.council import load_council
+from triage.exceptions import ContactNotFound
+from triage.intake_facts import SIGNIFICANT_HARM_CONCERNS, facts_from_marf, facts_from_subjects
+from triage.schemas import ContactCreate
+from triage.service.clocks import meet_clocks, refresh_queue_keys
+from triage.service.contacts import (
+    NewContact,
+    apply_evaluation,
+    assess,
+    local_today,
+    open_contact,
+    replace_subjects,
+)
+from triage.settings import TriageSettings, get_triage_settings
+
+SERVICE = "triage"
+
+
+def _marf_facts(marf: Marf, today: Any) -> dict[str, Any]:
+    facts = facts_from_marf(marf, today=today, in_office_hours=True, previous_referrals_12m=0)
+    facts.pop("previous_referrals_12m")
+    facts.pop("in_office_hours")
+    return facts
+
+
+async def _emit_triaged(session: AsyncSession, contact: TriageContact) -> None:
+    payload = ContactTriaged(
+        contact_id=contact.id,
+        contact_reference=contact.reference,
+        referral_id=contact.referral_id,
+        at=datetime.now(UTC),
+    )
+    await emit(session, "contact.triaged", payload, producer=SERVICE)
+
+
+async def _phone_contact(
+    session: AsyncSession, council_id: str, reference: str | None
+) -> TriageContact | None:
+    if not reference:
+        return None
+    stmt = (
+        select(TriageContact)
+        .where(
+            TriageContact.council_id == council_id,
+            TriageContact.reference == reference.strip().upper(),
+            TriageContact.channel == "phone",
+            TriageContact.referral_id.is_(None),
+        )
+        .with_for_update()
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def _join_phone_contact(
+    session: AsyncSession,
+    contact: TriageContact,
+    payload: ReferralReceived,
+    marf: Marf,
+    settings: TriageSettings,
+) -> None:
+    council = await load_council(session, contact.council_id)
+    contact.referral_id, contact.referral_reference = payload.referral_id, payload.reference
+    contact.agency_id = payload.agency_id
+    contact.record = {"source": "phone_then_marf", "phone": contact.record, "marf": payload.marf}
+    contact.written_follow_up_at = payload.submitted_at
+    contact.consent_state = marf.consent.state
+    contact.child_voice_present = bool(marf.child_voice)
+    contact.wants_feedback = marf.referrer.wants_feedback
+    facts, evaluation, keys, rule_set = await assess(
+        session,
+        council=council,
+        settings=settings,
+        subjects=marf.subjects,
+        base_facts={**_marf_facts(marf, payload.received_at.date()), "channel": "phone"},
+        received_at=contact.received_at,
+        exclude=contact.id,
+    )
+    contact.facts = facts
+    contact.previous_referrals_12m = facts["previous_referrals_12m"]
+    contact.re_referral = contact.previous_referrals_12m > 0
+    if contact.status == "open":
+        apply_evaluation(contact, evaluation, rule_set)
+    await replace_subjects(session, contact, marf.subjects, keys)
+    await meet_clocks(
+        session, contact_id=contact.id, kinds=("written_follow_up",), at=payload.submitted_at
+    )
+    await session.flush()
+    await refresh_queue_keys(session, [contact.id])
+
+
+async def handle_referral_received(session: AsyncSession, event: OutboxEvent) -> None:
+    payload = ReferralReceived.model_validate(event.payload)
+    existing = await session.scalar(
+        select(TriageContact.id).where(TriageContact.referral_id == payload.referral_id)
+    )
+    if existing is not None:
+        return
+    settings = get_triage_settings()
+    marf = Marf.model_validate(payload.marf, context={"today": payload.received_at.date()})
+    phone = await _phone_contact(session, payload.council_id, payload.phone_contact_reference)
+    if phone is not None:
+        await _join_phone_contact(session, phone, payload, marf, settings)
+        contact = phone
+    else:
+        council = await load_council(session, payload.council_id)
+        new = NewContact(
+            council=council,
+            channel="api",
+            kind="marf",
+            received_at=payload.received_at,
+            recorded_by=f"agency:{payload.agency_id}",
+            record={"source": "marf", "marf": payload.marf},
+            subjects=marf.subjects,
+            base_facts=_marf_facts(marf, payload.received_at.date()),
+            consent_state=marf.consent.state,
+            child_voice_present=bool(marf.child_voice),
+            wants_feedback=marf.referrer.wants_feedback,
+            from_professional=marf.referrer.referral_source not in ("1A", "1B", "1C", "1D", "9"),
+            agency_id=payload.agency_id,
+            referral_id=payload.referral_id,
+            referral_reference=payload.reference,
+            written_follow_up_at=payload.submitted_at if payload.follow_up_to_phone_call else None,
+        )
+        contact = await open_contact(session, new, settings)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=None,
+        action="contact.intake",
+        entity_type="contact",
+        entity_id=contact.id,
+    )
+    await _emit_triaged(session, contact)
+
+
+async def handle_addendum_added(session: AsyncSession, event: OutboxEvent) -> None:
+    payload = ReferralAddendumAdded.model_validate(event.payload)
+    contact_id = await session.scalar(
+        select(TriageContact.id).where(TriageContact.referral_id == payload.referral_id)
+    )
+    if contact_id is None:
+        # The referral's own event has not been handled yet: fail, and the retry finds it.
+        raise ContactNotFound()
+    await session.execute(
+        insert(TriageAddendum)
+        .values(
+            id=uuid.uuid4(),
+            contact_id=contact_id,
+            addendum_id=payload.addendum_id,
+            added_at=payload.added_at,
+            text=payload.text,
+        )
+        .on_conflict_do_nothing(index_elements=["addendum_id"])
+    )
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=None,
+        action="contact.addendum",
+        entity_type="contact",
+        entity_id=contact_id,
+    )
+
+
+def _front_door_facts(body: ContactCreate, today: Any) -> dict[str, Any]:
+    categories = sorted({c.category for c in body.concerns})
+    consent = body.consent.state if body.consent else None
+    return {
+        **facts_from_subjects(body.subjects, today),
+        "concern_categories": categories,
+        "immediate_risk": body.immediate_risk,
+        "emergency_services_called": body.emergency_services_called,
+        "significant_harm_alleged": bool(SIGNIFICANT_HARM_CONCERNS & set(categories))
+        or consent == "dispensed",
+        "consent_state": consent,
+        "request_type": None,
+        "referral_source": body.referral_source,
+        "contact_kind": body.kind,
+        "channel": body.channel,
+        "dv_risk_level": body.dv.dash_risk_level if body.dv else None,
+        "referrer_view_of_level": None,
+        "allegation_against_professional": body.allegation_against_professional,
+        "child_voice_present": bool(body.child_voice),
+    }
+
+
+async def record_contact(
+    session: AsyncSession, *, principal: Principal, body: ContactCreate, settings: TriageSettings
+) -> TriageContact:
+    """A contact recorded by the front door (phone, email, walk-in, police DV, advice line)."""
+    council = await load_council(session, principal.council_id)
+    received_at = (body.received_at or datetime.now(UTC)).astimezone(UTC)
+    today = local_today(received_at, council.calendar.zone)
+    new = NewContact(
+        council=council,
+        channel=body.channel,
+        kind=body.kind,
+        received_at=received_at,
+        recorded_by=principal.sub,
+        record={"source": "front_door", "contact": body.model_dump(mode="json")},
+        subjects=body.subjects,
+        base_facts=_front_door_facts(body, today),
+        consent_state=body.consent.state if body.consent else None,
+        child_voice_present=bool(body.child_voice),
+        wants_feedback=body.referrer.wants_feedback and not body.referrer.anonymous,
+        from_professional=body.from_professional,
+        agency_id=body.dv.force_id if body.dv else None,
+    )
+    contact = await open_contact(session, new, settings)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="contact.create",
+        entity_type="contact",
+        entity_id=contact.id,
+    )
+    return contact

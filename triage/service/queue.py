@@ -1,0 +1,77 @@
+"""The front-door queue: open contacts in the caller's lanes, most urgent first.
+
+Order: priority (0 = safety floor), then the nearest running deadline, then id; keyset
+(cursor) pagination over exactly that order, served by a partial index on open contacts.
+A MARF's children are one contact, so a sibling group is one queue item.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, select, tuple_
+
+from services.errors import FieldError, Unprocessable
+from services.models.triage import OPEN_STATUSES, TriageContact
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    lanes: Collection[str]
+    lane: str | None = None
+    level: int | None = None
+    status: str | None = None
+    assigned_to: str | None = None
+    due_before: datetime | None = None
+    breached: bool | None = None
+
+
+def encode_cursor(contact: TriageContact) -> str:
+    raw = json.dumps(
+        [contact.priority, contact.queue_deadline_at.isoformat(), str(contact.id)]
+    ).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        priority, deadline, contact_id = json.loads(base64.urlsafe_b64decode(padded))
+        return int(priority), datetime.fromisoformat(deadline), uuid.UUID(contact_id)
+    except (ValueError, TypeError) as exc:
+        raise Unprocessable(
+            fields=[FieldError(path="cursor", reason="not a valid cursor")]
+        ) from exc
+
+
+def queue_statement(
+    council_id: str, filters: QueueFilters, *, limit: int, cursor: str | None
+) -> Select[TriageContact]:
+    lanes = [filters.lane] if filters.lane else list(filters.lanes)
+    if filters.lane and filters.lane not in filters.lanes:
+        lanes = []
+    statuses = [filters.status] if filters.status else list(OPEN_STATUSES)
+    c = TriageContact
+    stmt = select(c).where(
+        c.council_id == council_id,
+        c.status.in_(OPEN_STATUSES),
+        c.status.in_(statuses),
+        c.lane.in_(lanes),
+    )
+    if filters.level is not None:
+        stmt = stmt.where(c.level == filters.level)
+    if filters.assigned_to is not None:
+        stmt = stmt.where(c.assigned_to == filters.assigned_to)
+    if filters.due_before is not None:
+        stmt = stmt.where(c.queue_deadline_at <= filters.due_before)
+    if filters.breached is not None:
+        stmt = stmt.where(c.breached.is_(filters.breached))
+    if cursor:
+        after = decode_cursor(cursor)
+        stmt = stmt.where(tuple_(c.priority, c.queue_deadline_at, c.id) > tuple_(*after))
+    return stmt.order_by(c.priority, c.queue_deadline_at, c.id).limit(limit + 1)

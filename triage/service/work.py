@@ -1,0 +1,297 @@
+"""Working a contact: claim (a lease), release, assign, decide, sign off, give feedback."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import audit
+from services.auth import Principal
+from services.events.contracts import ContactDecided, ContactFeedbackGiven
+from services.events.outbox import emit
+from services.models.triage import TriageContact, TriageDecision, TriageRuleSet
+from triage.access import MANAGERS, lanes_for
+from triage.council import CouncilConfig, load_council
+from triage.decision_rules import decision_errors
+from triage.exceptions import (
+    ContactLeased,
+    ContactNotFound,
+    DecisionInvalid,
+    LeaseRequired,
+    SelfSignOff,
+    WrongContactState,
+)
+from triage.outcomes import OUTCOME_SUMMARY, STRATEGY_OUTCOMES
+from triage.schemas import DecisionCreate, FeedbackCreate, SignOffRequest
+from triage.service.clocks import meet_clocks, refresh_queue_keys, start_clock
+from triage.service.contacts import get_contact
+from triage.settings import TriageSettings
+
+SERVICE = "triage"
+DECIDED_CLOCKS = ("decision", "completed_24h", "all_contacts_48h")
+
+
+async def contact_for(
+    session: AsyncSession, principal: Principal, contact_id: uuid.UUID, *, lock: bool = False
+) -> TriageContact:
+    """The contact if the caller may see it (their council, one of their lanes), else 404."""
+    contact = await get_contact(
+        session, council_id=principal.council_id, contact_id=contact_id, lock=lock
+    )
+    if contact is None or contact.lane not in lanes_for(principal.role):
+        raise ContactNotFound()
+    return contact
+
+
+async def _audit(
+    session: AsyncSession, principal: Principal, action: str, contact_id: uuid.UUID
+) -> None:
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action=action,
+        entity_type="contact",
+        entity_id=contact_id,
+    )
+
+
+async def claim(
+    session: AsyncSession, *, principal: Principal, contact_id: uuid.UUID, settings: TriageSettings
+) -> TriageContact:
+    """Take the lease: one atomic conditional update, so two workers cannot both win."""
+    contact = await contact_for(session, principal, contact_id)
+    if contact.status not in ("open", "awaiting_sign_off"):
+        raise WrongContactState("Only an open contact can be claimed.")
+    now = datetime.now(UTC)
+    result = await session.execute(
+        update(TriageContact)
+        .where(
+            TriageContact.id == contact_id,
+            or_(
+                TriageContact.lease_holder.is_(None),
+                TriageContact.lease_holder == principal.sub,
+                TriageContact.lease_expires_at <= now,
+            ),
+        )
+        .values(
+            lease_holder=principal.sub,
+            lease_expires_at=now + timedelta(minutes=settings.lease_minutes),
+        )
+        .returning(TriageContact.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.first() is None:
+        raise ContactLeased()
+    await session.refresh(contact)
+    if contact.assigned_to is None:
+        await _allocate(session, contact, principal.sub, now)
+    await _audit(session, principal, "contact.claim", contact_id)
+    return contact
+
+
+async def _allocate(session: AsyncSession, contact: TriageContact, who: str, at: datetime) -> None:
+    contact.assigned_to = who
+    await meet_clocks(session, contact_id=contact.id, kinds=("unallocated",), at=at)
+    await session.flush()
+    await refresh_queue_keys(session, [contact.id])
+
+
+async def release(
+    session: AsyncSession, *, principal: Principal, contact_id: uuid.UUID
+) -> TriageContact:
+    contact = await contact_for(session, principal, contact_id, lock=True)
+    holds = contact.lease_holder == principal.sub
+    if contact.lease_holder is not None and not holds and principal.role not in MANAGERS:
+        raise ContactLeased()
+    contact.lease_holder, contact.lease_expires_at = None, None
+    await session.flush()
+    await _audit(session, principal, "contact.release", contact_id)
+    return contact
+
+
+async def assign(
+    session: AsyncSession, *, principal: Principal, contact_id: uuid.UUID, assignee: str
+) -> TriageContact:
+    contact = await contact_for(session, principal, contact_id, lock=True)
+    await _allocate(session, contact, assignee, datetime.now(UTC))
+    if contact.lease_holder not in (None, assignee):
+        contact.lease_holder, contact.lease_expires_at = None, None
+    await _audit(session, principal, "contact.assign", contact_id)
+    return contact
+
+
+def _holds_lease(contact: TriageContact, principal: Principal, now: datetime) -> bool:
+    return (
+        contact.lease_holder == principal.sub
+        and contact.lease_expires_at is not None
+        and contact.lease_expires_at > now
+    )
+
+
+async def _levels(session: AsyncSession, contact: TriageContact) -> list[int]:
+    if contact.rule_set_id is None:
+        return [1, 2, 3, 4]
+    rule_set = await session.get(TriageRuleSet, contact.rule_set_id)
+    return [lv["level"] for lv in rule_set.body["levels"]] if rule_set else [1, 2, 3, 4]
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    contact_id: uuid.UUID,
+    body: DecisionCreate,
+    settings: TriageSettings,
+) -> TriageDecision:
+    contact = await contact_for(session, principal, contact_id, lock=True)
+    now = datetime.now(UTC)
+    if contact.status != "open":
+        raise WrongContactState("The contact already has a decision awaiting or made.")
+    if not _holds_lease(contact, principal, now):
+        raise LeaseRequired()
+    errors = decision_errors(
+        body, levels=await _levels(session, contact), contact_consent=contact.consent_state
+    )
+    if errors:
+        raise DecisionInvalid(fields=errors)
+    council = await load_council(session, contact.council_id)
+    decision = TriageDecision(
+        id=uuid.uuid4(),
+        contact_id=contact.id,
+        made_by=principal.sub,
+        made_at=now,
+        rule_set_version=contact.rule_set_version,
+        status="pending_sign_off",
+        **body.model_dump(),
+    )
+    decision.strategy_discussion = body.strategy_discussion or body.outcome in STRATEGY_OUTCOMES
+    session.add(decision)
+    if body.consent_state:
+        contact.consent_state = body.consent_state
+    if body.outcome in council.outcomes_needing_sign_off:
+        contact.status = "awaiting_sign_off"
+    else:
+        decision.status = "final"
+        await _finalise(session, contact, decision, council, settings, now)
+    await session.flush()
+    await _audit(session, principal, "contact.decision", contact_id)
+    return decision
+
+
+async def _finalise(
+    session: AsyncSession,
+    contact: TriageContact,
+    decision: TriageDecision,
+    council: CouncilConfig,
+    settings: TriageSettings,
+    at: datetime,
+) -> None:
+    """The decision counts as made: clocks met, later clocks started, the referrer told."""
+    contact.status, contact.decided_at = "decided", at
+    contact.contact_type, contact.outcome, contact.level = (
+        decision.contact_type,
+        decision.outcome,
+        decision.level,
+    )
+    contact.lease_holder, contact.lease_expires_at = None, None
+    done = (
+        DECIDED_CLOCKS if contact.contact_type == "referral" else (*DECIDED_CLOCKS, "unallocated")
+    )
+    await meet_clocks(session, contact_id=contact.id, kinds=done, at=at)
+    cal = council.calendar
+    later: list[tuple[str, datetime, int | None]] = []
+    if contact.wants_feedback:
+        later.append(("feedback", at, council.feedback_working_days))
+    if decision.outcome == "s17_assessment":
+        later.append(("assessment", contact.received_at, None))
+    if decision.strategy_discussion:
+        later.append(("icpc", at, None))
+    for kind, start, amount in later:
+        await start_clock(
+            session,
+            contact_id=contact.id,
+            kind=kind,
+            start=start,
+            calendar=cal,
+            settings=settings,
+            amount=amount,
+        )
+    await session.flush()
+    await refresh_queue_keys(session, [contact.id])
+    summary, default_next = OUTCOME_SUMMARY[decision.outcome]
+    payload = ContactDecided(
+        contact_id=contact.id,
+        referral_id=contact.referral_id,
+        decided_at=at,
+        contact_type=decision.contact_type,
+        outcome=decision.outcome,
+        outcome_summary=summary,
+        next_steps=decision.next_steps or default_next,
+    )
+    await emit(session, "contact.decided", payload, producer=SERVICE)
+
+
+async def sign_off(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    contact_id: uuid.UUID,
+    body: SignOffRequest,
+    settings: TriageSettings,
+) -> TriageDecision:
+    contact = await contact_for(session, principal, contact_id, lock=True)
+    decision = await session.scalar(
+        select(TriageDecision)
+        .where(TriageDecision.contact_id == contact.id, TriageDecision.status == "pending_sign_off")
+        .order_by(TriageDecision.made_at.desc())
+        .limit(1)
+    )
+    if contact.status != "awaiting_sign_off" or decision is None:
+        raise WrongContactState("No decision is awaiting sign-off.")
+    if decision.made_by == principal.sub:
+        raise SelfSignOff()
+    now = datetime.now(UTC)
+    decision.signed_off_by, decision.signed_off_at, decision.sign_off_note = (
+        principal.sub,
+        now,
+        body.note,
+    )
+    if body.action == "approve":
+        decision.status = "approved"
+        council = await load_council(session, contact.council_id)
+        await _finalise(session, contact, decision, council, settings, now)
+    else:
+        decision.status, contact.status = "returned", "open"
+    await session.flush()
+    await _audit(session, principal, f"contact.sign_off.{body.action}", contact_id)
+    return decision
+
+
+async def give_feedback(
+    session: AsyncSession, *, principal: Principal, contact_id: uuid.UUID, body: FeedbackCreate
+) -> TriageContact:
+    contact = await contact_for(session, principal, contact_id, lock=True)
+    if contact.status != "decided":
+        raise WrongContactState("Feedback follows the decision.")
+    now = datetime.now(UTC)
+    contact.feedback, contact.feedback_next_steps, contact.feedback_given_at = (
+        body.feedback,
+        body.next_steps,
+        now,
+    )
+    await meet_clocks(session, contact_id=contact.id, kinds=("feedback",), at=now)
+    await session.flush()
+    payload = ContactFeedbackGiven(
+        contact_id=contact.id,
+        referral_id=contact.referral_id,
+        given_at=now,
+        feedback=body.feedback,
+        next_steps=body.next_steps,
+    )
+    await emit(session, "contact.feedback_given", payload, producer=SERVICE)
+    await _audit(session, principal, "contact.feedback", contact_id)
+    return contact
