@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,6 +81,14 @@ def warnings_for(marf: Marf, clocks: Clocks) -> list[ReceiptWarning]:
             )
         )
     return out
+
+
+_REFERENCE = re.compile(r"FD-[0-9]{4}-[0-9]{6,12}")
+
+
+def is_reference(value: str) -> bool:
+    """The shape of a reference this service issues (anything else cannot exist)."""
+    return _REFERENCE.fullmatch(value) is not None
 
 
 def reference_for(year: int, number: int) -> str:

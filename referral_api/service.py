@@ -20,7 +20,13 @@ from referral_api.exceptions import (
     ReferralNotFound,
 )
 from referral_api.paging import check_idempotency_key, decode_cursor, encode_cursor, request_hash
-from referral_api.receipt import Clocks, reference_for, warnings_for, what_happens_next
+from referral_api.receipt import (
+    Clocks,
+    is_reference,
+    reference_for,
+    warnings_for,
+    what_happens_next,
+)
 from referral_api.schemas import (
     AddendumCreate,
     AddendumRead,
@@ -259,6 +265,8 @@ def _feedback(referral: Referral, zone: ZoneInfo) -> Feedback | None:
 
 
 async def _own_referral(session: AsyncSession, principal: Principal, reference: str) -> Referral:
+    if not is_reference(reference):
+        raise ReferralNotFound()
     referral = await repository.get_agency_referral(
         session, agency_id=_agency(principal), reference=reference
     )

@@ -38,6 +38,7 @@ async def _audit(session: AsyncSession, referral: Referral, action: str) -> None
         entity_type="referral",
         entity_id=referral.id,
     )
+    await session.flush()
 
 
 def _link_contact(referral: Referral, contact_id: uuid.UUID, reference: str | None) -> None:
