@@ -34,14 +34,22 @@ def reset_schema(url: str) -> None:
 
 def alembic(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "alembic", *args],
         cwd=ROOT,
         env=env,
-        check=True,
         capture_output=True,
         text=True,
+        timeout=300,
     )
+    if result.returncode != 0:
+        # Alembic's own message (the failing migration and why) is the useful part.
+        raise MigrationFailed(f"alembic {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+class MigrationFailed(RuntimeError):
+    """An Alembic command failed; the message carries its stderr."""
 
 
 def truncate_all(url: str) -> None:
