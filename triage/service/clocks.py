@@ -101,8 +101,17 @@ _REFRESH = text(
 
 async def refresh_queue_keys(session: AsyncSession, contact_ids: list[uuid.UUID]) -> None:
     """Recompute the denormalised queue keys (nearest running deadline, any breach)."""
-    if contact_ids:
-        await session.execute(_REFRESH, {"ids": contact_ids})
+    if not contact_ids:
+        return
+    await session.execute(_REFRESH, {"ids": contact_ids})
+    wanted = set(contact_ids)
+    loaded = [
+        obj
+        for obj in list(session.identity_map.values())
+        if isinstance(obj, TriageContact) and obj.id in wanted
+    ]
+    for obj in loaded:
+        await session.refresh(obj, ["queue_deadline_at", "breached"])
 
 
 async def get_clock(session: AsyncSession, contact_id: uuid.UUID, kind: str) -> TriageClock:

@@ -1,0 +1,200 @@
+"""Intake of MARFs from referral_api: contacts, proposals, clocks, re-referrals, addenda."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.models.platform import OutboxEvent
+from services.models.triage import TriageAddendum, TriageClock, TriageContact
+from tests.triage.conftest import (
+    intake,
+    make_marf,
+    outbox,
+    phone_contact,
+    referral_event,
+    with_subject,
+)
+from triage.service.intake import handle_addendum_added, handle_referral_received
+
+
+async def clocks_of(session: AsyncSession, contact_id: uuid.UUID) -> dict[str, TriageClock]:
+    rows = await session.scalars(select(TriageClock).where(TriageClock.contact_id == contact_id))
+    return {c.kind: c for c in rows.all()}
+
+
+class TestReferralReceived:
+    async def test_marf_becomes_a_contact_with_proposal_and_clocks(
+        self, seeded: AsyncSession
+    ) -> None:
+        received = datetime(2026, 11, 20, 16, tzinfo=UTC)
+        contact = await intake(seeded, referral_event(received_at=received))
+        assert contact.reference.startswith("FDC-2026-")
+        assert (contact.channel, contact.kind, contact.received_at) == ("api", "marf", received)
+        assert (contact.level, contact.lane, contact.rag) == (3, "mash", "amber")
+        assert contact.rule_set_version == 1
+        assert contact.evaluation["fired"][0]["rule_id"] == "neglect-or-domestic-abuse"
+        assert contact.facts["concern_categories"] == ["neglect"]
+        clocks = await clocks_of(seeded, contact.id)
+        assert set(clocks) == {"decision", "completed_24h", "all_contacts_48h", "unallocated"}
+        assert clocks["decision"].deadline_at == datetime(2026, 11, 23, 16, tzinfo=UTC)
+        assert contact.queue_deadline_at == clocks["completed_24h"].deadline_at  # the nearest
+
+    async def test_contact_triaged_names_the_referral(self, seeded: AsyncSession) -> None:
+        event = referral_event()
+        contact = await intake(seeded, event)
+        (triaged,) = await outbox(seeded, "contact.triaged")
+        assert triaged["referral_id"] == event.payload["referral_id"]
+        assert triaged["contact_reference"] == contact.reference
+
+    async def test_replay_does_nothing_twice(self, seeded: AsyncSession) -> None:
+        event = referral_event()
+        await intake(seeded, event)
+        await handle_referral_received(seeded, event)
+        count = await seeded.scalar(
+            select(TriageContact.id).where(
+                TriageContact.referral_id == uuid.UUID(event.payload["referral_id"])
+            )
+        )
+        assert count is not None
+        assert len(await outbox(seeded, "contact.triaged")) == 1
+
+    async def test_siblings_are_one_contact(self, seeded: AsyncSession) -> None:
+        marf = make_marf()
+        sibling = {**marf["subjects"][0], "given_name": "Alex", "nhs_number": None}
+        contact = await intake(
+            seeded, referral_event(make_marf(subjects=[marf["subjects"][0], sibling]))
+        )
+        assert [s["name"] for s in contact.subjects_summary] == ["Sam Example", "Alex Example"]
+        assert contact.facts["subject_count"] == 2
+
+    async def test_immediate_risk_takes_the_safety_floor(self, seeded: AsyncSession) -> None:
+        weekday_noon = datetime(2026, 11, 18, 12, tzinfo=UTC)
+        contact = await intake(
+            seeded, referral_event(make_marf(immediate_risk=True), received_at=weekday_noon)
+        )
+        assert (contact.priority, contact.lane, contact.safety_floor) == (0, "mash", True)
+
+    async def test_out_of_hours_immediate_risk_goes_to_the_duty_team(
+        self, seeded: AsyncSession
+    ) -> None:
+        evening = datetime(2026, 11, 18, 20, tzinfo=UTC)
+        contact = await intake(
+            seeded, referral_event(make_marf(immediate_risk=True), received_at=evening)
+        )
+        assert (contact.lane, contact.facts["in_office_hours"]) == ("out_of_hours", False)
+
+
+class TestReReferrals:
+    async def _decided_referral(
+        self, session: AsyncSession, marf: dict[str, Any], days_ago: int
+    ) -> TriageContact:
+        contact = await intake(
+            session, referral_event(marf, received_at=datetime.now(UTC) - timedelta(days=days_ago))
+        )
+        contact.status, contact.contact_type = "decided", "referral"
+        await session.flush()
+        return contact
+
+    async def test_same_nhs_number_within_12_months_is_a_re_referral(
+        self, seeded: AsyncSession
+    ) -> None:
+        first = await self._decided_referral(seeded, make_marf(), days_ago=100)
+        again = await intake(seeded, referral_event(with_subject(make_marf(), given_name="Samuel")))
+        assert (again.re_referral, again.previous_referrals_12m) == (True, 1)
+        assert again.facts["previous_referrals_12m"] == 1
+        assert first.id != again.id
+
+    async def test_name_and_date_of_birth_match_without_identifiers(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        await self._decided_referral(
+            seeded, with_subject(make_marf(), nhs_number=None), days_ago=30
+        )
+        marf = with_subject(make_marf(), nhs_number=None, given_name="SAM", family_name="Éxample")
+        again = await intake(seeded, referral_event(marf))
+        assert again.re_referral
+        body = (await client.get(f"/v1/contacts/{again.id}", headers=worker)).json()
+        assert body["history"][0]["matched_on"] == ["name_dob_postcode"]
+        assert body["history"][0]["was_referral"] is True
+
+    async def test_different_postcode_is_not_the_same_child(self, seeded: AsyncSession) -> None:
+        await self._decided_referral(
+            seeded, with_subject(make_marf(), nhs_number=None), days_ago=30
+        )
+        moved = with_subject(
+            make_marf(), nhs_number=None, address={"line1": "9 Road", "postcode": "LS1 1AA"}
+        )
+        assert not (await intake(seeded, referral_event(moved))).re_referral
+
+    async def test_older_than_12_months_is_history_but_not_a_re_referral(
+        self, seeded: AsyncSession
+    ) -> None:
+        await self._decided_referral(seeded, make_marf(), days_ago=400)
+        again = await intake(seeded, referral_event(make_marf()))
+        assert not again.re_referral
+
+    async def test_chronic_pattern_raises_the_proposal(self, seeded: AsyncSession) -> None:
+        quiet = make_marf(concerns=[{"category": "other", "description": "Worried."}])
+        await self._decided_referral(seeded, quiet, days_ago=200)
+        await self._decided_referral(seeded, quiet, days_ago=60)
+        third = await intake(seeded, referral_event(quiet))
+        assert third.previous_referrals_12m == 2
+        assert [f["rule_id"] for f in third.evaluation["fired"]] == ["chronic-pattern"]
+
+
+class TestPhoneThenMarf:
+    async def test_marf_quoting_the_phone_reference_joins_that_contact(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        call = datetime.now(UTC) - timedelta(hours=3)
+        created = await client.post(
+            "/v1/contacts", json=phone_contact(received_at=call.isoformat()), headers=worker
+        )
+        assert created.status_code == 201, created.text
+        phone = created.json()
+        assert "written_follow_up" in {c["kind"] for c in phone["clocks"]}
+        event = referral_event(received_at=call, phone_reference=phone["reference"].lower())
+        await handle_referral_received(seeded, event)
+        joined = await seeded.get(TriageContact, uuid.UUID(phone["id"]))
+        assert joined is not None
+        await seeded.refresh(joined)
+        assert str(joined.referral_id) == event.payload["referral_id"]
+        assert joined.record["source"] == "phone_then_marf"
+        clocks = await clocks_of(seeded, joined.id)
+        assert clocks["written_follow_up"].state == "met"
+        assert clocks["decision"].started_at == call
+        (triaged,) = await outbox(seeded, "contact.triaged")
+        assert triaged["contact_id"] == phone["id"]
+
+
+class TestAddenda:
+    async def test_addendum_is_appended_once(self, seeded: AsyncSession) -> None:
+        event = referral_event()
+        contact = await intake(seeded, event)
+        addendum = OutboxEvent(
+            id=uuid.uuid4(),
+            topic="referral.addendum_added",
+            version=1,
+            producer="referral_api",
+            payload={
+                "referral_id": event.payload["referral_id"],
+                "reference": event.payload["reference"],
+                "addendum_id": str(uuid.uuid4()),
+                "added_at": datetime.now(UTC).isoformat(),
+                "text": "Sam was absent again today.",
+            },
+        )
+        await handle_addendum_added(seeded, addendum)
+        await handle_addendum_added(seeded, addendum)
+        rows = (
+            await seeded.scalars(
+                select(TriageAddendum).where(TriageAddendum.contact_id == contact.id)
+            )
+        ).all()
+        assert [r.text for r in rows] == ["Sam was absent again today."]
