@@ -4,19 +4,27 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from notifications.router import router
+from notifications.directory.router import IMPORT_PATH
+from notifications.router import ROUTERS
 from services.app import create_service_app
 
-ROUTERS = [router]
-# Paths whose bodies are not JSON (e.g. CSV uploads).
-RAW_BODY_PATHS: frozenset[str] = frozenset()
+# Paths whose bodies are not JSON (the register's CSV upload).
+RAW_BODY_PATHS: frozenset[str] = frozenset({IMPORT_PATH})
+
+DESCRIPTION = (
+    "Operation Encompass for the council's schools: the police feed's domestic-abuse incidents "
+    "become one notification per child per school, delivered by signed webhook (Standard "
+    "Webhooks) and/or email before the next school day starts, with email fallback, escalation "
+    "to the front-door duty manager, and an audited detail view for the school's DSL. Also the "
+    "school directory: schools, DSL contacts, term dates and webhook endpoints."
+)
 
 
 def create_app() -> FastAPI:
     return create_service_app(
         service="notifications",
         title="frontdoor notifications API",
-        description="TODO: one paragraph for the service's users.",
+        description=DESCRIPTION,
         routers=ROUTERS,
         raw_body_paths=RAW_BODY_PATHS,
     )

@@ -1,7 +1,9 @@
-"""HTTP layer of notifications: thin handlers over service.py."""
+"""HTTP layer of notifications: the directory, intake and schools' routers, thin over services."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from notifications.alerts.router import router as alerts_router
+from notifications.directory.router import router as directory_router
+from notifications.intake.router import router as intake_router
 
-router = APIRouter(prefix="/v1")
+ROUTERS = [directory_router, intake_router, alerts_router]

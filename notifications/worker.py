@@ -1,11 +1,86 @@
-"""The notifications worker: its event consumers and periodic jobs."""
+"""The notifications worker: triage's Encompass events, the delivery queue, the deadline watch.
+
+Deliveries are rows with `next_attempt_at`, claimed with SKIP LOCKED by a periodic job (woken
+early by the outbox's NOTIFY when new alerts arrive), so restarts lose nothing and any number
+of workers can run side by side.
+"""
 
 from __future__ import annotations
 
+import structlog
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.events.consumer import Worker
+from notifications.delivery.dispatch import deliver_due
+from notifications.delivery.transport import make_client
+from notifications.delivery.watch import watch_deadlines
+from notifications.intake.schemas import ChildIn, IncidentIn
+from notifications.intake.service import IntakeContext, ingest
+from notifications.settings import NotificationsSettings, get_notifications_settings
+from services.events.consumer import Consumer, Periodic, Worker
+from services.events.contracts import EncompassRequested
+from services.models.platform import OutboxEvent
+
+log = structlog.get_logger(__name__)
+
+# Due deliveries are looked for this often (seconds); a NOTIFY wakes the loop sooner.
+DELIVERY_EVERY = 0.25
+# Fallback, escalation and digest rules work in minutes; every 15 s is ample.
+DEADLINE_WATCH_EVERY = 15.0
+
+
+def intake_consumer(settings: NotificationsSettings) -> Consumer:
+    async def on_encompass_requested(session: AsyncSession, event: OutboxEvent) -> None:
+        payload = EncompassRequested.model_validate(event.payload)
+        try:
+            data = IncidentIn(
+                police_reference=payload.police_reference,
+                incident_at=payload.incident_at,
+                area=payload.area,
+                children=[ChildIn.model_validate(c.model_dump()) for c in payload.children],
+                adult_roles=payload.adult_roles,
+                circumstances=payload.circumstances,
+            )
+        except ValidationError as exc:
+            # A retry cannot fix the data; the error types only (they quote no values).
+            log.warning(
+                "encompass_request_invalid", event_id=str(event.id), errors=exc.error_count()
+            )
+            return
+        ctx = IntakeContext(
+            session=session,
+            settings=settings,
+            council_id=payload.council_id,
+            force_id=payload.force_id,
+            actor=None,
+            source="triage",
+        )
+        result = await ingest(ctx, data, contact_id=payload.contact_id)
+        log.info("encompass_request_ingested", event_id=str(event.id), status=result.status)
+
+    return Consumer(
+        name="notifications.intake", handlers={"dv.encompass_requested": on_encompass_requested}
+    )
 
 
 def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> Worker:
-    return Worker(name="notifications", maker=maker, database_url=database_url)
+    settings = get_notifications_settings()
+    client = make_client(settings)
+
+    async def deliver(m: async_sessionmaker[AsyncSession]) -> int:
+        return await deliver_due(m, settings, client)
+
+    async def watch(m: async_sessionmaker[AsyncSession]) -> int:
+        return await watch_deadlines(m, settings)
+
+    return Worker(
+        name="notifications",
+        maker=maker,
+        database_url=database_url,
+        consumers=[intake_consumer(settings)],
+        periodic=[
+            Periodic("notifications.deliver", DELIVERY_EVERY, deliver),
+            Periodic("notifications.deadlines", DEADLINE_WATCH_EVERY, watch),
+        ],
+        poll=1.0,
+    )

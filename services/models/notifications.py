@@ -1,3 +1,237 @@
-"""Tables owned by the `notifications` service (written only by it; others may read)."""
+"""Tables owned by the `notifications` service (written only by it; others may read).
+
+`notif_schools` and `notif_endpoints` are the school directory; `notif_force_sharing` is each
+police force's sharing configuration; `notif_incidents` and `notif_notifications` are Operation
+Encompass intake (one notification per child per school); `notif_deliveries` are the queued
+webhook and email messages with their retry times, `notif_attempts` the evidence of every try;
+`notif_ehe_tasks` are the front door's tasks for children with no known school.
+"""
 
 from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.models.base import Base, created_at, uuid_pk
+
+
+def _updated_at() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now())
+
+
+class School(Base):
+    """A school in the directory (keyed by its national URN), its DSL contacts and calendar."""
+
+    __tablename__ = "notif_schools"
+
+    urn: Mapped[str] = mapped_column(String(8), primary_key=True)
+    council_id: Mapped[str] = mapped_column(String(64), default="demo")
+    name: Mapped[str] = mapped_column(String(200))
+    phase: Mapped[str | None] = mapped_column(String(64))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    school_day_start: Mapped[time] = mapped_column(Time, default=time(8, 30))
+    # [{"start": "2026-09-03", "end": "2026-12-18"}, ...]; empty = every working day.
+    terms: Mapped[list[dict[str, str]]] = mapped_column(JSONB, default=list)
+    closure_days: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    dsl_email: Mapped[str | None] = mapped_column(String(254))
+    deputy_email: Mapped[str | None] = mapped_column(String(254))
+    delivery_preference: Mapped[str] = mapped_column(String(8), default="both")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class Endpoint(Base):
+    """A school's webhook endpoint. Secrets are stored encrypted (AES-GCM, key from settings)."""
+
+    __tablename__ = "notif_endpoints"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    school_urn: Mapped[str] = mapped_column(ForeignKey("notif_schools.urn"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    event_types: Mapped[list[str]] = mapped_column(JSONB)
+    description: Mapped[str | None] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
+    disabled_at: Mapped[datetime | None]
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    previous_secret_expires_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    failing_since: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at()
+
+
+class ForceSharing(Base):
+    """What one police force lets schools see in the authenticated detail view."""
+
+    __tablename__ = "notif_force_sharing"
+
+    force_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    share_name: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_date_of_birth: Mapped[bool] = mapped_column(Boolean, default=False)
+    share_present: Mapped[bool] = mapped_column(Boolean, default=True)
+    share_spoken_to: Mapped[bool] = mapped_column(Boolean, default=False)
+    share_child_voice: Mapped[bool] = mapped_column(Boolean, default=False)
+    share_circumstances: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = _updated_at()
+
+
+class Incident(Base):
+    """A police-attended domestic-abuse incident (one per force + police reference)."""
+
+    __tablename__ = "notif_incidents"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    council_id: Mapped[str] = mapped_column(String(64))
+    force_id: Mapped[str] = mapped_column(String(64))
+    police_reference: Mapped[str] = mapped_column(String(64))
+    incident_at: Mapped[datetime]
+    area: Mapped[str | None] = mapped_column(String(100))
+    adult_roles: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    circumstances: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # batch | single | triage
+    contact_id: Mapped[uuid.UUID | None]
+    received_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (UniqueConstraint("force_id", "police_reference"),)
+
+
+class Notification(Base):
+    """One child's Operation Encompass notification to one school (or to the EHE contact)."""
+
+    __tablename__ = "notif_notifications"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notif_incidents.id"))
+    # sha256 of the normalised name + date of birth: the idempotency key within an incident.
+    child_key: Mapped[str] = mapped_column(String(64))
+    school_urn: Mapped[str | None] = mapped_column(ForeignKey("notif_schools.urn"), index=True)
+    route: Mapped[str] = mapped_column(String(16))  # school | ehe
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    date_of_birth: Mapped[date | None]
+    education_status: Mapped[str | None] = mapped_column(String(16))
+    present: Mapped[bool | None]
+    spoken_to: Mapped[bool | None]
+    child_voice: Mapped[str | None] = mapped_column(Text)
+    deadline_at: Mapped[datetime | None]
+    in_holiday: Mapped[bool] = mapped_column(Boolean, default=False)
+    delivered_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    welfare_check_at: Mapped[datetime | None]
+    welfare_check_by: Mapped[str | None] = mapped_column(String(200))
+    welfare_check_outcome: Mapped[str | None] = mapped_column(Text)
+    fallback_email_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    digest_sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "child_key"),
+        Index(
+            "ix_notif_notifications_open",
+            "deadline_at",
+            postgresql_where=text("acknowledged_at IS NULL"),
+        ),
+    )
+
+
+class Delivery(Base):
+    """One message on one channel (a webhook to an endpoint, or an email) and its retry state."""
+
+    __tablename__ = "notif_deliveries"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    notification_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("notif_notifications.id"), index=True
+    )
+    school_urn: Mapped[str | None] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(8))  # webhook | email
+    # alert | fallback | digest | ehe | escalation | admin_alert
+    kind: Mapped[str] = mapped_column(String(16))
+    endpoint_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("notif_endpoints.id"), index=True
+    )
+    message_id: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    # The exact body to send: the thin webhook JSON, or the email's text (nothing identifying).
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(server_default=text("now()"))
+    fallback_at: Mapped[datetime | None]
+    deadline_at: Mapped[datetime | None]
+    give_up_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (
+        Index(
+            "ix_notif_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+
+class Attempt(Base):
+    """Evidence of one delivery attempt: when, the answer, how long, the start of the reply."""
+
+    __tablename__ = "notif_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notif_deliveries.id"), index=True)
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None]
+    latency_ms: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(16))  # delivered | failed | refused | gone
+    error: Mapped[str | None] = mapped_column(String(200))
+    response_excerpt: Mapped[str | None] = mapped_column(String(500))
+
+
+class EheTask(Base):
+    """A task for the front door: a child with no known school, or electively home educated."""
+
+    __tablename__ = "notif_ehe_tasks"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    notification_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("notif_notifications.id"), unique=True
+    )
+    council_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))  # no_school | unknown_school | ehe
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_at: Mapped[datetime] = created_at()
+
+
+__all__ = [
+    "Attempt",
+    "Delivery",
+    "EheTask",
+    "Endpoint",
+    "ForceSharing",
+    "Incident",
+    "Notification",
+    "School",
+]

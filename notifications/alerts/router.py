@@ -1,0 +1,102 @@
+"""HTTP layer of the schools' side and of delivery operations."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query
+
+from notifications.alerts import service
+from notifications.alerts.schemas import (
+    DeliveryRead,
+    NotificationDetail,
+    NotificationSummary,
+    ResendResult,
+    SchoolReportRow,
+    WelfareCheckIn,
+)
+from notifications.dependencies import AdminUser, DirectoryUser, SchoolUser, SettingsDep
+from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
+from services.db import SessionDep
+from services.errors import error_responses
+
+router = APIRouter(prefix="/v1", tags=["school notifications"])
+_NOT_FOUND = error_responses(NotificationNotFound)
+
+
+@router.get("/notifications", response_model=list[NotificationSummary])
+async def list_school_notifications(
+    session: SessionDep,
+    principal: DirectoryUser,
+    unacknowledged: bool = Query(False, description="Only those not yet acknowledged"),
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> list[NotificationSummary]:
+    """Your school's notifications, newest first (ids, dates and states only)."""
+    return await service.list_notifications(
+        session, principal, unacknowledged=unacknowledged, limit=limit, offset=offset
+    )
+
+
+@router.get(
+    "/notifications/{notification_id}", response_model=NotificationDetail, responses=_NOT_FOUND
+)
+async def get_school_notification(
+    session: SessionDep, principal: DirectoryUser, notification_id: uuid.UUID
+) -> NotificationDetail:
+    """The detail the police force shares with schools (this read is audited)."""
+    return await service.get_detail(session, principal, notification_id)
+
+
+@router.post(
+    "/notifications/{notification_id}/acknowledge",
+    response_model=NotificationSummary,
+    responses=_NOT_FOUND,
+)
+async def acknowledge_notification(
+    session: SessionDep, principal: SchoolUser, notification_id: uuid.UUID
+) -> NotificationSummary:
+    """The DSL has seen it (idempotent)."""
+    return await service.acknowledge(session, principal, notification_id)
+
+
+@router.post(
+    "/notifications/{notification_id}/welfare-check",
+    response_model=NotificationSummary,
+    responses=error_responses(NotificationNotFound, WelfareCheckInvalid),
+)
+async def record_welfare_check(
+    session: SessionDep, principal: SchoolUser, notification_id: uuid.UUID, body: WelfareCheckIn
+) -> NotificationSummary:
+    """Record that the welfare check happened: when, by whom, and its outcome."""
+    return await service.record_welfare_check(session, principal, notification_id, body)
+
+
+@router.get(
+    "/notifications/{notification_id}/attempts",
+    response_model=list[DeliveryRead],
+    responses=_NOT_FOUND,
+)
+async def list_notification_attempts(
+    session: SessionDep, principal: AdminUser, notification_id: uuid.UUID
+) -> list[DeliveryRead]:
+    """Every delivery of this notification and every attempt: time, status, latency, reply."""
+    return await service.list_attempts(session, principal, notification_id)
+
+
+@router.post(
+    "/notifications/{notification_id}/resend", response_model=ResendResult, responses=_NOT_FOUND
+)
+async def resend_notification(
+    session: SessionDep, principal: AdminUser, settings: SettingsDep, notification_id: uuid.UUID
+) -> ResendResult:
+    """Send this notification again (webhooks keep their `webhook-id`)."""
+    return await service.resend(session, principal, settings, notification_id)
+
+
+@router.get("/encompass/reports/unacknowledged", response_model=list[SchoolReportRow])
+async def report_unacknowledged_notifications(
+    session: SessionDep, principal: AdminUser
+) -> list[SchoolReportRow]:
+    """Per school: open, unacknowledged, overdue, escalated, awaiting a welfare check."""
+    return list(await service.unacknowledged_report(session))

@@ -1,0 +1,310 @@
+"""The schools' side: their notifications, the audited detail, acknowledgement, welfare checks;
+and the council's operations: delivery evidence, resend, and the unacknowledged report."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.alerts.schemas import (
+    AttemptRead,
+    ChildDetail,
+    DeliveryRead,
+    NotificationDetail,
+    NotificationSummary,
+    ResendResult,
+    SchoolReportRow,
+    Status,
+    WelfareCheckIn,
+)
+from notifications.delivery.queue import enqueue_alert
+from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
+from notifications.intake.sharing import sharing_for
+from notifications.messages import DO_NOT_CONTACT_PARENTS
+from notifications.settings import NotificationsSettings
+from services import audit
+from services.auth import Principal, Role
+from services.errors import FieldError
+from services.events.contracts import EncompassNotificationEvent
+from services.events.outbox import emit
+from services.models.notifications import Attempt, Delivery, Incident, Notification, School
+
+SERVICE = "notifications"
+_FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def status_of(n: Notification) -> Status:
+    if n.welfare_check_at is not None:
+        return "welfare_checked"
+    if n.acknowledged_at is not None:
+        return "acknowledged"
+    if n.escalated_at is not None:
+        return "escalated"
+    return "delivered" if n.delivered_at is not None else "pending"
+
+
+def summary(n: Notification, incident_at: datetime) -> NotificationSummary:
+    return NotificationSummary(
+        id=n.id,
+        school_urn=n.school_urn,
+        route="school" if n.route == "school" else "ehe",
+        incident_date=incident_at.date(),
+        deadline_at=n.deadline_at,
+        in_holiday=n.in_holiday,
+        status=status_of(n),
+        delivered_at=n.delivered_at,
+        acknowledged_at=n.acknowledged_at,
+        welfare_check_at=n.welfare_check_at,
+        escalated_at=n.escalated_at,
+        created_at=n.created_at,
+    )
+
+
+async def list_notifications(
+    session: AsyncSession, principal: Principal, *, unacknowledged: bool, limit: int, offset: int
+) -> list[NotificationSummary]:
+    query = (
+        select(Notification, Incident.incident_at)
+        .join(Incident, Incident.id == Notification.incident_id)
+        .order_by(Notification.created_at.desc(), Notification.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if principal.role != Role.admin:
+        query = query.where(Notification.school_urn == principal.school_urn)
+    if unacknowledged:
+        query = query.where(Notification.acknowledged_at.is_(None))
+    return [summary(n, at) for n, at in (await session.execute(query)).all()]
+
+
+async def _visible(
+    session: AsyncSession, principal: Principal, notification_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Notification, Incident]:
+    query = (
+        select(Notification, Incident)
+        .join(Incident, Incident.id == Notification.incident_id)
+        .where(Notification.id == notification_id)
+    )
+    if lock:
+        query = query.with_for_update(of=Notification)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise NotificationNotFound()
+    notification, incident = row
+    if principal.role != Role.admin and notification.school_urn != principal.school_urn:
+        raise NotificationNotFound()
+    return notification, incident
+
+
+async def _audit(
+    session: AsyncSession, principal: Principal, action: str, notification_id: uuid.UUID
+) -> None:
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action=action,
+        entity_type="notification",
+        entity_id=notification_id,
+    )
+
+
+async def get_detail(
+    session: AsyncSession, principal: Principal, notification_id: uuid.UUID
+) -> NotificationDetail:
+    notification, incident = await _visible(session, principal, notification_id)
+    share = await sharing_for(session, incident.force_id)
+    child = ChildDetail(
+        given_name=notification.given_name if share.share_name else None,
+        family_name=notification.family_name if share.share_name else None,
+        date_of_birth=notification.date_of_birth if share.share_date_of_birth else None,
+        present=notification.present if share.share_present else None,
+        spoken_to=notification.spoken_to if share.share_spoken_to else None,
+        child_voice=notification.child_voice if share.share_child_voice else None,
+    )
+    await _audit(session, principal, "notification.read", notification.id)
+    base = summary(notification, incident.incident_at).model_dump()
+    return NotificationDetail(
+        **base,
+        incident_at=incident.incident_at,
+        police_force=incident.force_id,
+        police_reference=incident.police_reference,
+        area=incident.area if share.share_circumstances else None,
+        circumstances=incident.circumstances if share.share_circumstances else None,
+        adult_roles=list(incident.adult_roles) if share.share_circumstances else None,
+        child=child,
+        acknowledged_by=notification.acknowledged_by,
+        welfare_check_by=notification.welfare_check_by,
+        welfare_check_outcome=notification.welfare_check_outcome,
+        reminder=DO_NOT_CONTACT_PARENTS,
+    )
+
+
+async def _mark_acknowledged(
+    session: AsyncSession, principal: Principal, notification: Notification, now: datetime
+) -> None:
+    if notification.acknowledged_at is not None:
+        return
+    notification.acknowledged_at, notification.acknowledged_by = now, principal.sub
+    await emit(
+        session,
+        "encompass.notification.acknowledged",
+        EncompassNotificationEvent(
+            notification_id=notification.id,
+            incident_id=notification.incident_id,
+            school_urn=notification.school_urn,
+            deadline_at=notification.deadline_at,
+            at=now,
+        ),
+        producer=SERVICE,
+    )
+
+
+async def acknowledge(
+    session: AsyncSession, principal: Principal, notification_id: uuid.UUID
+) -> NotificationSummary:
+    """Idempotent: a second acknowledgement keeps the first one's time and person."""
+    notification, incident = await _visible(session, principal, notification_id, lock=True)
+    await _mark_acknowledged(session, principal, notification, datetime.now(UTC))
+    await _audit(session, principal, "notification.acknowledge", notification.id)
+    return summary(notification, incident.incident_at)
+
+
+async def record_welfare_check(
+    session: AsyncSession, principal: Principal, notification_id: uuid.UUID, data: WelfareCheckIn
+) -> NotificationSummary:
+    notification, incident = await _visible(session, principal, notification_id, lock=True)
+    now = datetime.now(UTC)
+    if data.done_at > now + _FUTURE_TOLERANCE:
+        raise WelfareCheckInvalid(fields=[FieldError(path="done_at", reason="is in the future")])
+    if data.done_at < incident.incident_at:
+        reason = "is before the incident"
+        raise WelfareCheckInvalid(fields=[FieldError(path="done_at", reason=reason)])
+    await _mark_acknowledged(session, principal, notification, now)
+    notification.welfare_check_at = data.done_at
+    notification.welfare_check_by = data.done_by
+    notification.welfare_check_outcome = data.outcome
+    await _audit(session, principal, "notification.welfare_check", notification.id)
+    return summary(notification, incident.incident_at)
+
+
+async def list_attempts(
+    session: AsyncSession, principal: Principal, notification_id: uuid.UUID
+) -> list[DeliveryRead]:
+    await _visible(session, principal, notification_id)
+    deliveries = (
+        await session.scalars(
+            select(Delivery)
+            .where(Delivery.notification_id == notification_id)
+            .order_by(Delivery.created_at)
+        )
+    ).all()
+    attempts = (
+        await session.scalars(
+            select(Attempt)
+            .where(Attempt.delivery_id.in_([d.id for d in deliveries]))
+            .order_by(Attempt.id)
+        )
+    ).all()
+    return [
+        DeliveryRead(
+            id=d.id,
+            channel=d.channel,
+            kind=d.kind,
+            endpoint_id=d.endpoint_id,
+            webhook_id=d.message_id,
+            status=d.status,
+            attempts=d.attempts,
+            next_attempt_at=d.next_attempt_at,
+            delivered_at=d.delivered_at,
+            last_error=d.last_error,
+            attempt_log=[
+                AttemptRead.model_validate(a, from_attributes=True)
+                for a in attempts
+                if a.delivery_id == d.id
+            ],
+        )
+        for d in deliveries
+    ]
+
+
+async def resend(
+    session: AsyncSession,
+    principal: Principal,
+    settings: NotificationsSettings,
+    notification_id: uuid.UUID,
+) -> ResendResult:
+    """Requeue its alert webhooks (same `webhook-id`); queue afresh where none is enabled."""
+    notification, incident = await _visible(session, principal, notification_id, lock=True)
+    now = datetime.now(UTC)
+    give_up = now + timedelta(seconds=settings.give_up_after_deadline_seconds)
+    requeued = (
+        await session.scalars(
+            update(Delivery)
+            .where(
+                Delivery.notification_id == notification.id,
+                Delivery.kind.in_(("alert", "fallback")),
+                Delivery.status != "pending",
+            )
+            .values(status="pending", next_attempt_at=now, give_up_at=give_up)
+            .returning(Delivery.id)
+        )
+    ).all()
+    queued_new = 0
+    if not requeued and notification.school_urn is not None:
+        school = await session.get_one(School, notification.school_urn)
+        created = await enqueue_alert(
+            session,
+            settings,
+            notification=notification,
+            school=school,
+            incident_at=incident.incident_at,
+            now=now,
+        )
+        queued_new = len(created)
+    await _audit(session, principal, "notification.resend", notification.id)
+    return ResendResult(requeued=len(requeued), queued_new=queued_new)
+
+
+async def unacknowledged_report(session: AsyncSession) -> Sequence[SchoolReportRow]:
+    now = datetime.now(UTC)
+    unacked = Notification.acknowledged_at.is_(None)
+
+    def count_when(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.count(case((condition, 1)))
+
+    query = (
+        select(
+            School.urn,
+            School.name,
+            func.count(Notification.id),
+            count_when(unacked),
+            count_when(unacked & (Notification.deadline_at < now)),
+            count_when(Notification.escalated_at.is_not(None)),
+            count_when(Notification.welfare_check_at.is_(None)),
+            func.min(case((unacked, Notification.deadline_at))),
+        )
+        .join(Notification, Notification.school_urn == School.urn)
+        .where(Notification.welfare_check_at.is_(None) | unacked)
+        .group_by(School.urn, School.name)
+        .order_by(School.urn)
+    )
+    return [
+        SchoolReportRow(
+            school_urn=urn,
+            school_name=name,
+            open_notifications=total,
+            unacknowledged=unack,
+            overdue_unacknowledged=overdue,
+            escalated=escalated,
+            awaiting_welfare_check=awaiting,
+            oldest_unacknowledged_deadline=oldest,
+        )
+        for urn, name, total, unack, overdue, escalated, awaiting, oldest in (
+            await session.execute(query)
+        ).all()
+    ]

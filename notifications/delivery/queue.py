@@ -1,0 +1,178 @@
+"""Putting messages on the delivery queue (rows with `next_attempt_at`), inside the caller's
+transaction. The dispatcher sends them; nothing here does I/O beyond the session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications import messages
+from notifications.settings import NotificationsSettings
+from notifications.signing import message_id_for
+from services.models.notifications import Delivery, Endpoint, Notification, School
+
+
+def detail_url(settings: NotificationsSettings, notification_id: uuid.UUID) -> str:
+    return settings.link(f"/v1/notifications/{notification_id}")
+
+
+def _give_up_at(
+    settings: NotificationsSettings, deadline: datetime | None, now: datetime
+) -> datetime:
+    base = deadline if deadline and deadline > now else now
+    return base + timedelta(seconds=settings.give_up_after_deadline_seconds)
+
+
+def school_recipients(school: School) -> list[str]:
+    return [e for e in (school.dsl_email, school.deputy_email) if e]
+
+
+async def enabled_endpoints(session: AsyncSession, urn: str) -> list[Endpoint]:
+    rows = await session.scalars(
+        select(Endpoint).where(Endpoint.school_urn == urn, Endpoint.enabled.is_(True))
+    )
+    return [e for e in rows if messages.NOTIFICATION_CREATED in e.event_types]
+
+
+def add_email(
+    session: AsyncSession,
+    settings: NotificationsSettings,
+    *,
+    kind: str,
+    recipients: list[str],
+    subject: str,
+    text: str,
+    now: datetime,
+    notification_id: uuid.UUID | None = None,
+    school_urn: str | None = None,
+    deadline_at: datetime | None = None,
+) -> Delivery | None:
+    if not recipients:
+        return None
+    delivery = Delivery(
+        id=uuid.uuid4(),
+        notification_id=notification_id,
+        school_urn=school_urn,
+        channel="email",
+        kind=kind,
+        message_id=f"msg_{uuid.uuid4().hex}",
+        recipients=recipients,
+        subject=subject,
+        body=text,
+        next_attempt_at=now,
+        deadline_at=deadline_at,
+        give_up_at=_give_up_at(settings, deadline_at, now),
+    )
+    session.add(delivery)
+    return delivery
+
+
+def alert_email(
+    session: AsyncSession,
+    settings: NotificationsSettings,
+    *,
+    notification: Notification,
+    school: School,
+    incident_at: datetime,
+    kind: str,
+    now: datetime,
+) -> Delivery | None:
+    subject, text = messages.alert_email(
+        school_urn=school.urn,
+        notification_id=notification.id,
+        incident_date=incident_at.date(),
+        detail_url=detail_url(settings, notification.id),
+    )
+    return add_email(
+        session,
+        settings,
+        kind=kind,
+        recipients=school_recipients(school),
+        subject=subject,
+        text=text,
+        now=now,
+        notification_id=notification.id,
+        school_urn=school.urn,
+        deadline_at=notification.deadline_at,
+    )
+
+
+def add_webhook(
+    session: AsyncSession,
+    settings: NotificationsSettings,
+    *,
+    notification: Notification,
+    endpoint: Endpoint,
+    incident_at: datetime,
+    now: datetime,
+) -> Delivery:
+    assert notification.school_urn is not None
+    deadline = notification.deadline_at
+    body = messages.webhook_body(
+        notification_id=notification.id,
+        school_urn=notification.school_urn,
+        incident_date=incident_at.date(),
+        deadline_at=deadline,
+        detail_url=detail_url(settings, notification.id),
+        now=now,
+    )
+    fallback = deadline - timedelta(seconds=settings.fallback_lead_seconds) if deadline else None
+    delivery = Delivery(
+        id=uuid.uuid4(),
+        notification_id=notification.id,
+        school_urn=notification.school_urn,
+        channel="webhook",
+        kind="alert",
+        endpoint_id=endpoint.id,
+        message_id=message_id_for(notification.id, endpoint.id),
+        body=body,
+        next_attempt_at=now,
+        fallback_at=fallback,
+        deadline_at=deadline,
+        give_up_at=_give_up_at(settings, deadline, now),
+    )
+    session.add(delivery)
+    return delivery
+
+
+async def enqueue_alert(
+    session: AsyncSession,
+    settings: NotificationsSettings,
+    *,
+    notification: Notification,
+    school: School,
+    incident_at: datetime,
+    now: datetime,
+) -> list[Delivery]:
+    """Webhook and/or email per the school's preference; email when no endpoint is enabled."""
+    endpoints = await enabled_endpoints(session, school.urn)
+    out: list[Delivery] = []
+    if school.delivery_preference in ("webhook", "both"):
+        for endpoint in endpoints:
+            out.append(
+                add_webhook(
+                    session,
+                    settings,
+                    notification=notification,
+                    endpoint=endpoint,
+                    incident_at=incident_at,
+                    now=now,
+                )
+            )
+    if school.delivery_preference in ("email", "both") or not out:
+        email = alert_email(
+            session,
+            settings,
+            notification=notification,
+            school=school,
+            incident_at=incident_at,
+            kind="alert",
+            now=now,
+        )
+        if email is not None:
+            out.append(email)
+    return out

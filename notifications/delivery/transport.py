@@ -1,0 +1,151 @@
+"""One delivery attempt over HTTP or SMTP, measured and classified. No database access.
+
+Webhooks: the URL is checked against SSRF rules first (every attempt), redirects are never
+followed, the whole attempt is bounded by the configured timeout (15 s by default), only a 2xx
+counts, 410 means "gone", 429/503 carry `Retry-After`. Only the first 500 bytes of a reply are
+kept as evidence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Literal
+
+import aiosmtplib
+import httpx
+
+from notifications.schedule import parse_retry_after
+from notifications.settings import NotificationsSettings
+from notifications.signing import webhook_headers
+from notifications.ssrf import UnsafeUrl, check_url
+
+Outcome = Literal["delivered", "failed", "refused", "gone"]
+EXCERPT_BYTES = 500
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    outcome: Outcome
+    attempted_at: datetime
+    latency_ms: int
+    status_code: int | None = None
+    error: str | None = None
+    response_excerpt: str | None = None
+    retry_after: float | None = None
+
+
+def make_client(settings: NotificationsSettings) -> httpx.AsyncClient:
+    """One pooled client per worker; never follows redirects, ignores proxy variables."""
+    limits = httpx.Limits(max_connections=settings.delivery_concurrency)
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        trust_env=False,
+        limits=limits,
+        timeout=settings.attempt_timeout_seconds,
+        headers={"user-agent": "frontdoor-encompass/1.0"},
+    )
+
+
+async def _read_excerpt(response: httpx.Response) -> str:
+    kept = b""
+    async for chunk in response.aiter_bytes():
+        kept += chunk
+        if len(kept) >= EXCERPT_BYTES:
+            break
+    return kept[:EXCERPT_BYTES].decode("utf-8", errors="replace")
+
+
+def _classify(status: int) -> Outcome:
+    if 200 <= status < 300:
+        return "delivered"
+    return "gone" if status == 410 else "failed"
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], now: datetime
+) -> tuple[int, str, float | None]:
+    async with client.stream("POST", url, content=body, headers=headers) as response:
+        excerpt = await _read_excerpt(response)
+        retry_after = None
+        if response.status_code in (429, 503):
+            retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+        return response.status_code, excerpt, retry_after
+
+
+async def post_webhook(
+    client: httpx.AsyncClient,
+    settings: NotificationsSettings,
+    *,
+    url: str,
+    secrets: list[str],
+    message_id: str,
+    body: str,
+) -> AttemptResult:
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    try:
+        await check_url(
+            url, require_https=settings.is_production, allowed=settings.allowed_networks
+        )
+    except UnsafeUrl as exc:
+        return AttemptResult("refused", now, 0, error=f"unsafe url: {exc}"[:200])
+    payload = body.encode()
+    headers = webhook_headers(secrets, message_id, int(time.time()), payload)
+    try:
+        status, excerpt, retry_after = await asyncio.wait_for(
+            _post(client, url, payload, headers, now), settings.attempt_timeout_seconds
+        )
+    except (TimeoutError, httpx.TimeoutException):
+        return AttemptResult("failed", now, _ms(started), error="timeout")
+    except httpx.HTTPError as exc:
+        return AttemptResult("failed", now, _ms(started), error=type(exc).__name__)
+    return AttemptResult(
+        _classify(status),
+        now,
+        _ms(started),
+        status_code=status,
+        response_excerpt=excerpt,
+        retry_after=retry_after,
+        error=None if 200 <= status < 300 else f"HTTP {status}",
+    )
+
+
+async def send_email(
+    settings: NotificationsSettings,
+    *,
+    recipients: list[str],
+    subject: str,
+    text: str,
+    message_id: str,
+) -> AttemptResult:
+    now = datetime.now(UTC)
+    started = time.perf_counter()
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = recipients[0]
+    if len(recipients) > 1:
+        message["Cc"] = ", ".join(recipients[1:])
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{message_id}@frontdoor>"
+    message.set_content(text)
+    try:
+        await aiosmtplib.send(
+            message,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            start_tls=settings.smtp_starttls,
+            timeout=settings.attempt_timeout_seconds,
+        )
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        return AttemptResult("failed", now, _ms(started), error=type(exc).__name__)
+    return AttemptResult("delivered", now, _ms(started), status_code=250)
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

@@ -1,0 +1,158 @@
+"""Deadline watch: email fallback, escalation to the duty manager, first-day-back digests.
+
+Runs as a periodic job; each pass locks the rows it acts on with SKIP LOCKED so several
+workers never act twice, and each action records its time on the notification.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notifications import messages
+from notifications.delivery.health import PRODUCER, ensure_email_for
+from notifications.delivery.queue import add_email, detail_url, school_recipients
+from notifications.settings import NotificationsSettings
+from services.db import transaction
+from services.events.contracts import EncompassEscalated
+from services.events.outbox import emit
+from services.models.notifications import Delivery, Incident, Notification, School
+
+# Rows handled per pass of each rule: bounded work per transaction.
+_PASS_LIMIT = 500
+# Give the first webhook attempt a moment before an immediate fallback is considered.
+_FIRST_ATTEMPT_GRACE = timedelta(seconds=30)
+
+
+async def fallback_emails(
+    session: AsyncSession, settings: NotificationsSettings, now: datetime
+) -> int:
+    """Email where no webhook was acknowledged (2xx) by the fallback lead before the deadline."""
+    lead = timedelta(seconds=settings.fallback_lead_seconds)
+    webhook_ok = exists().where(
+        Delivery.notification_id == Notification.id,
+        Delivery.channel == "webhook",
+        Delivery.status == "delivered",
+    )
+    rows = await session.scalars(
+        select(Notification)
+        .where(
+            Notification.route == "school",
+            Notification.acknowledged_at.is_(None),
+            Notification.fallback_email_at.is_(None),
+            Notification.deadline_at - lead <= now,
+            Notification.created_at <= now - _FIRST_ATTEMPT_GRACE,
+            ~webhook_ok,
+        )
+        .limit(_PASS_LIMIT)
+        .with_for_update(skip_locked=True)
+    )
+    count = 0
+    for notification in rows.all():
+        notification.fallback_email_at = now
+        count += await ensure_email_for(session, settings, notification, kind="fallback", now=now)
+    return count
+
+
+async def escalations(session: AsyncSession, settings: NotificationsSettings, now: datetime) -> int:
+    """Nothing acknowledged by the escalation lead before school start: tell the duty manager."""
+    lead = timedelta(seconds=settings.escalation_lead_seconds)
+    rows = (
+        await session.scalars(
+            select(Notification)
+            .where(
+                Notification.acknowledged_at.is_(None),
+                Notification.escalated_at.is_(None),
+                Notification.deadline_at.is_not(None),
+                Notification.deadline_at - lead <= now,
+            )
+            .limit(_PASS_LIMIT)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for notification in rows:
+        assert notification.deadline_at is not None
+        notification.escalated_at = now
+        await emit(
+            session,
+            "encompass.escalated",
+            EncompassEscalated(
+                notification_id=notification.id,
+                school_urn=notification.school_urn,
+                deadline_at=notification.deadline_at,
+                at=now,
+            ),
+            producer=PRODUCER,
+        )
+        subject, text = messages.escalation_email(
+            notification_id=notification.id,
+            school_urn=notification.school_urn,
+            deadline_at=notification.deadline_at,
+            zone=settings.timezone,
+            detail_url=detail_url(settings, notification.id),
+        )
+        add_email(
+            session,
+            settings,
+            kind="escalation",
+            recipients=[settings.duty_manager_email],
+            subject=subject,
+            text=text,
+            now=now,
+            notification_id=notification.id,
+            school_urn=notification.school_urn,
+        )
+    return len(rows)
+
+
+async def digests(session: AsyncSession, settings: NotificationsSettings, now: datetime) -> int:
+    """On the morning back, one email per school listing the holiday's notifications again."""
+    lead = timedelta(seconds=settings.fallback_lead_seconds)
+    rows = (
+        await session.execute(
+            select(Notification, Incident.incident_at)
+            .join(Incident, Incident.id == Notification.incident_id)
+            .where(
+                Notification.in_holiday.is_(True),
+                Notification.digest_sent_at.is_(None),
+                Notification.deadline_at - lead <= now,
+            )
+            .limit(_PASS_LIMIT)
+            .with_for_update(of=Notification, skip_locked=True)
+        )
+    ).all()
+    by_school: dict[str, list[tuple[Notification, datetime]]] = defaultdict(list)
+    for notification, incident_at in rows:
+        notification.digest_sent_at = now
+        if notification.school_urn:
+            by_school[notification.school_urn].append((notification, incident_at))
+    for urn, items in by_school.items():
+        school = await session.get_one(School, urn)
+        subject, text = messages.digest_email(
+            school_urn=urn,
+            items=[(n.id, at.date(), detail_url(settings, n.id)) for n, at in items],
+        )
+        add_email(
+            session,
+            settings,
+            kind="digest",
+            recipients=school_recipients(school),
+            subject=subject,
+            text=text,
+            now=now,
+            school_urn=urn,
+        )
+    return len(by_school)
+
+
+async def watch_deadlines(
+    maker: async_sessionmaker[AsyncSession], settings: NotificationsSettings
+) -> int:
+    done = 0
+    for rule in (fallback_emails, escalations, digests):
+        async with transaction(maker) as session:
+            done += await rule(session, settings, datetime.now(UTC))
+    return done

@@ -1,0 +1,116 @@
+"""Endpoint operations that send or requeue: the test ping and recovery after an outage."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications import messages
+from notifications.delivery.dispatch import active_secrets
+from notifications.delivery.transport import make_client, post_webhook
+from notifications.directory.schemas import PingResult
+from notifications.directory.service import get_endpoint
+from notifications.exceptions import EndpointDisabled
+from notifications.settings import NotificationsSettings
+from services import audit
+from services.auth import Principal
+from services.models.notifications import Attempt, Delivery
+
+
+async def ping_endpoint(
+    session: AsyncSession, principal: Principal, settings: NotificationsSettings, endpoint_id: Any
+) -> PingResult:
+    """Send a signed `encompass.ping` now and keep the attempt as evidence."""
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    now = datetime.now(UTC)
+    body = messages.ping_body(endpoint_id=endpoint.id, school_urn=endpoint.school_urn, now=now)
+    message_id = f"msg_{uuid.uuid4().hex}"
+    async with make_client(settings) as client:
+        result = await post_webhook(
+            client,
+            settings,
+            url=endpoint.url,
+            secrets=list(active_secrets(endpoint, settings.encryption_key, now)),
+            message_id=message_id,
+            body=body,
+        )
+    delivery = Delivery(
+        id=uuid.uuid4(),
+        school_urn=endpoint.school_urn,
+        channel="webhook",
+        kind="ping",
+        endpoint_id=endpoint.id,
+        message_id=message_id,
+        body=body,
+        status="delivered" if result.outcome == "delivered" else "failed",
+        attempts=1,
+        next_attempt_at=None,
+        last_status_code=result.status_code,
+        last_error=result.error,
+        delivered_at=now if result.outcome == "delivered" else None,
+    )
+    session.add(delivery)
+    await session.flush()
+    session.add(
+        Attempt(
+            delivery_id=delivery.id,
+            attempted_at=result.attempted_at,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            outcome=result.outcome,
+            error=result.error,
+            response_excerpt=result.response_excerpt,
+        )
+    )
+    return PingResult(
+        success=result.outcome == "delivered",
+        status_code=result.status_code,
+        latency_ms=result.latency_ms,
+        error=result.error,
+        webhook_id=message_id,
+    )
+
+
+async def recover_endpoint(
+    session: AsyncSession,
+    principal: Principal,
+    settings: NotificationsSettings,
+    endpoint_id: Any,
+    since: datetime,
+) -> int:
+    """Requeue every alert webhook to this endpoint that failed or was abandoned since `since`."""
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    if not endpoint.enabled:
+        raise EndpointDisabled()
+    now = datetime.now(UTC)
+    requeued = (
+        await session.scalars(
+            update(Delivery)
+            .where(
+                Delivery.endpoint_id == endpoint.id,
+                Delivery.kind == "alert",
+                Delivery.status.in_(("failed", "abandoned")),
+                Delivery.created_at >= since,
+            )
+            .values(
+                status="pending",
+                next_attempt_at=now,
+                give_up_at=now + timedelta(seconds=settings.give_up_after_deadline_seconds),
+            )
+            .returning(Delivery.id)
+        )
+    ).all()
+    await audit.record(
+        session,
+        service="notifications",
+        actor=principal,
+        action="endpoint.recover",
+        entity_type="endpoint",
+        entity_id=endpoint.id,
+        reason=f"{len(requeued)} requeued",
+    )
+    return len(requeued)

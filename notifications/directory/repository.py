@@ -1,0 +1,36 @@
+"""SQL for the school directory."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.models.notifications import Endpoint, School
+
+
+async def list_schools(session: AsyncSession, *, only_urn: str | None) -> Sequence[School]:
+    query = select(School).order_by(School.urn)
+    if only_urn is not None:
+        query = query.where(School.urn == only_urn)
+    return (await session.scalars(query)).all()
+
+
+async def get_school(session: AsyncSession, urn: str) -> School | None:
+    return await session.get(School, urn)
+
+
+async def schools_by_urn(session: AsyncSession, urns: Sequence[str]) -> dict[str, School]:
+    rows = await session.scalars(select(School).where(School.urn.in_(urns)))
+    return {s.urn: s for s in rows}
+
+
+async def list_endpoints(session: AsyncSession, urn: str) -> Sequence[Endpoint]:
+    query = select(Endpoint).where(Endpoint.school_urn == urn).order_by(Endpoint.created_at)
+    return (await session.scalars(query)).all()
+
+
+async def get_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> Endpoint | None:
+    return await session.get(Endpoint, endpoint_id)

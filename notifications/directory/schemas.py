@@ -1,0 +1,153 @@
+"""Pydantic shapes of the school directory API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from services.identifiers import check_postcode
+
+DeliveryPreference = Literal["webhook", "email", "both"]
+Urn = Annotated[str, Field(pattern=r"^\d{6,7}$", examples=["107301"])]
+
+
+def _postcode(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return check_postcode(value)
+
+
+Postcode = Annotated[str | None, AfterValidator(_postcode)]
+
+
+class Term(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Term:
+        if self.end < self.start:
+            raise ValueError("a term ends on or after its start")
+        return self
+
+
+class SchoolFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    phase: str | None = Field(None, max_length=64)
+    postcode: Postcode = None
+    school_day_start: time | None = None
+    terms: list[Term] | None = Field(None, max_length=20)
+    closure_days: list[date] | None = Field(None, max_length=100)
+    dsl_email: EmailStr | None = None
+    deputy_email: EmailStr | None = None
+    delivery_preference: DeliveryPreference | None = None
+
+
+class SchoolCreate(SchoolFields):
+    urn: Urn
+    name: str = Field(min_length=1, max_length=200)
+    school_day_start: time = time(8, 30)
+    delivery_preference: DeliveryPreference = "both"
+
+
+class SchoolUpdate(SchoolFields):
+    """Only the fields sent are changed. A DSL may change `dsl_email` and `deputy_email`."""
+
+
+class SchoolRead(BaseModel):
+    urn: str
+    name: str
+    phase: str | None
+    postcode: str | None
+    school_day_start: time
+    terms: list[Term]
+    closure_days: list[date]
+    dsl_email: str | None
+    deputy_email: str | None
+    delivery_preference: DeliveryPreference
+
+
+class ImportRowResult(BaseModel):
+    row: int
+    urn: str | None
+    status: Literal["created", "updated", "rejected", "skipped"]
+    reasons: list[str] = []
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    rejected: int
+    skipped: int
+    rows: list[ImportRowResult]
+
+
+EventType = Literal["encompass.notification.created", "encompass.ping"]
+NOTIFICATION_CREATED_TYPE: EventType = "encompass.notification.created"
+
+
+class EndpointCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(min_length=8, max_length=2000, examples=["https://school.example/hooks"])
+    event_types: list[EventType] = Field(
+        default_factory=lambda: [NOTIFICATION_CREATED_TYPE], min_length=1
+    )
+    description: str | None = Field(None, max_length=200)
+
+
+class EndpointUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str | None = Field(None, min_length=8, max_length=2000)
+    event_types: list[EventType] | None = Field(None, min_length=1)
+    description: str | None = Field(None, max_length=200)
+    enabled: bool | None = None
+    disabled_reason: str | None = Field(None, max_length=200)
+
+
+class EndpointRead(BaseModel):
+    id: uuid.UUID
+    school_urn: str
+    url: str
+    event_types: list[str]
+    description: str | None
+    enabled: bool
+    disabled_reason: str | None
+    disabled_at: datetime | None
+    consecutive_failures: int
+    failing_since: datetime | None
+    rotation_overlap_until: datetime | None
+    created_at: datetime
+
+
+class EndpointWithSecret(EndpointRead):
+    """Returned once, at creation or rotation: store the secret now, it is not shown again."""
+
+    secret: str
+
+
+class RotateSecret(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    overlap_hours: int = Field(24, ge=0, le=168)
+
+
+class PingResult(BaseModel):
+    success: bool
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+    webhook_id: str
+
+
+class RecoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    since: datetime
+
+
+class RecoverResult(BaseModel):
+    requeued: int

@@ -1,0 +1,279 @@
+"""The school directory: schools, their DSL contacts, and their webhook endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.dependencies import sees_school
+from notifications.directory import repository
+from notifications.directory.csv_import import read_csv
+from notifications.directory.schemas import (
+    EndpointCreate,
+    EndpointRead,
+    EndpointUpdate,
+    ImportResult,
+    ImportRowResult,
+    SchoolCreate,
+    SchoolRead,
+    SchoolUpdate,
+)
+from notifications.exceptions import (
+    EndpointNotFound,
+    InvalidCsv,
+    InvalidSchoolUpdate,
+    NotEditableByRole,
+    SchoolExists,
+    SchoolNotFound,
+    UnsafeEndpointUrl,
+)
+from notifications.secretbox import encrypt
+from notifications.settings import NotificationsSettings
+from notifications.signing import generate_secret
+from notifications.ssrf import UnsafeUrl, check_url
+from services import audit
+from services.auth import Principal, Role
+from services.errors import FieldError
+from services.models.notifications import Endpoint, School
+
+SERVICE = "notifications"
+DSL_EDITABLE = frozenset({"dsl_email", "deputy_email"})
+
+
+def school_read(school: School) -> SchoolRead:
+    return SchoolRead.model_validate(
+        {
+            "urn": school.urn,
+            "name": school.name,
+            "phase": school.phase,
+            "postcode": school.postcode,
+            "school_day_start": school.school_day_start,
+            "terms": school.terms,
+            "closure_days": school.closure_days,
+            "dsl_email": school.dsl_email,
+            "deputy_email": school.deputy_email,
+            "delivery_preference": school.delivery_preference,
+        }
+    )
+
+
+def endpoint_read(endpoint: Endpoint) -> EndpointRead:
+    return EndpointRead(
+        id=endpoint.id,
+        school_urn=endpoint.school_urn,
+        url=endpoint.url,
+        event_types=list(endpoint.event_types),
+        description=endpoint.description,
+        enabled=endpoint.enabled,
+        disabled_reason=endpoint.disabled_reason,
+        disabled_at=endpoint.disabled_at,
+        consecutive_failures=endpoint.consecutive_failures,
+        failing_since=endpoint.failing_since,
+        rotation_overlap_until=endpoint.previous_secret_expires_at,
+        created_at=endpoint.created_at,
+    )
+
+
+def _columns(data: SchoolCreate | SchoolUpdate) -> dict[str, Any]:
+    values = data.model_dump(mode="json", exclude_unset=True)
+    for key in ("school_day_start",):
+        if key in values and values[key] is not None:
+            values[key] = getattr(data, key)
+    return values
+
+
+async def list_schools(session: AsyncSession, principal: Principal) -> Sequence[School]:
+    only = None if principal.role == Role.admin else principal.school_urn
+    return await repository.list_schools(session, only_urn=only)
+
+
+async def get_school(session: AsyncSession, principal: Principal, urn: str) -> School:
+    school = await repository.get_school(session, urn)
+    if school is None or not sees_school(principal, urn):
+        raise SchoolNotFound()
+    return school
+
+
+async def create_school(session: AsyncSession, principal: Principal, data: SchoolCreate) -> School:
+    if await repository.get_school(session, data.urn) is not None:
+        raise SchoolExists()
+    values = _columns(data)
+    values.setdefault("terms", [])
+    values.setdefault("closure_days", [])
+    school = School(council_id=principal.council_id, **values)
+    school.school_day_start = data.school_day_start
+    session.add(school)
+    await session.flush()
+    await _audit(session, principal, "school.create", school.urn)
+    return school
+
+
+async def update_school(
+    session: AsyncSession, principal: Principal, urn: str, data: SchoolUpdate
+) -> School:
+    school = await get_school(session, principal, urn)
+    values = _columns(data)
+    if principal.role != Role.admin and not set(values) <= DSL_EDITABLE:
+        raise NotEditableByRole()
+    required = {"name", "school_day_start", "terms", "closure_days", "delivery_preference"}
+    nulls = [k for k in required if k in values and values[k] is None]
+    if nulls:
+        fields = [FieldError(path=k, reason="may not be null") for k in sorted(nulls)]
+        raise InvalidSchoolUpdate(fields=fields)
+    for key, value in values.items():
+        setattr(school, key, value)
+    school.updated_at = datetime.now(UTC)
+    await _audit(session, principal, "school.update", urn)
+    return school
+
+
+async def import_schools(session: AsyncSession, principal: Principal, text: str) -> ImportResult:
+    missing, rows = read_csv(text)
+    if missing:
+        fields = [FieldError(path=c, reason="required column missing") for c in missing]
+        raise InvalidCsv("The CSV lacks required columns.", fields=fields)
+    valid_urns = [r.urn for r in rows if r.urn and not r.reasons]
+    existing = await repository.schools_by_urn(session, valid_urns)
+    results: list[ImportRowResult] = []
+    for row in rows:
+        results.append(_import_row(session, principal, row, existing))
+    await session.flush()
+    await _audit(session, principal, "school.import", f"{len(rows)} rows")
+    count = {
+        s: sum(r.status == s for r in results)
+        for s in ("created", "updated", "rejected", "skipped")
+    }
+    return ImportResult(rows=results, **count)
+
+
+def _import_row(
+    session: AsyncSession, principal: Principal, row: Any, existing: dict[str, School]
+) -> ImportRowResult:
+    if row.reasons:
+        return ImportRowResult(row=row.row, urn=row.urn, status="rejected", reasons=row.reasons)
+    if row.closed:
+        return ImportRowResult(row=row.row, urn=row.urn, status="skipped", reasons=["closed"])
+    school = existing.get(row.urn)
+    status: Literal["created", "updated"]
+    if school is None:
+        school = School(
+            urn=row.urn, council_id=principal.council_id, terms=[], closure_days=[], name=row.name
+        )
+        session.add(school)
+        existing[row.urn] = school
+        status = "created"
+    else:
+        status = "updated"
+    school.name, school.phase, school.postcode = row.name, row.phase, row.postcode
+    return ImportRowResult(row=row.row, urn=row.urn, status=status)
+
+
+async def checked_url(url: str, settings: NotificationsSettings) -> str:
+    try:
+        await check_url(
+            url, require_https=settings.is_production, allowed=settings.allowed_networks
+        )
+    except UnsafeUrl as exc:
+        raise UnsafeEndpointUrl(fields=[FieldError(path="url", reason=str(exc))]) from exc
+    return url
+
+
+async def list_endpoints(
+    session: AsyncSession, principal: Principal, urn: str
+) -> Sequence[Endpoint]:
+    await get_school(session, principal, urn)
+    return await repository.list_endpoints(session, urn)
+
+
+async def create_endpoint(
+    session: AsyncSession,
+    principal: Principal,
+    settings: NotificationsSettings,
+    urn: str,
+    data: EndpointCreate,
+) -> tuple[Endpoint, str]:
+    await get_school(session, principal, urn)
+    await checked_url(data.url, settings)
+    secret = generate_secret()
+    endpoint = Endpoint(
+        school_urn=urn,
+        url=data.url,
+        event_types=list(dict.fromkeys(data.event_types)),
+        description=data.description,
+        enabled=True,
+        consecutive_failures=0,
+        secret_encrypted=encrypt(settings.encryption_key, secret),
+    )
+    session.add(endpoint)
+    await session.flush()
+    await session.refresh(endpoint)
+    await _audit(session, principal, "endpoint.create", endpoint.id)
+    return endpoint, secret
+
+
+async def get_endpoint(session: AsyncSession, principal: Principal, endpoint_id: Any) -> Endpoint:
+    endpoint = await repository.get_endpoint(session, endpoint_id)
+    if endpoint is None or not sees_school(principal, endpoint.school_urn):
+        raise EndpointNotFound()
+    return endpoint
+
+
+async def update_endpoint(
+    session: AsyncSession,
+    principal: Principal,
+    settings: NotificationsSettings,
+    endpoint_id: Any,
+    data: EndpointUpdate,
+) -> Endpoint:
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    values = data.model_dump(exclude_unset=True)
+    if values.get("url"):
+        endpoint.url = await checked_url(values["url"], settings)
+    if values.get("event_types"):
+        endpoint.event_types = list(dict.fromkeys(values["event_types"]))
+    if "description" in values:
+        endpoint.description = values["description"]
+    if values.get("enabled") is True:
+        endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = True, None, None
+        endpoint.consecutive_failures, endpoint.failing_since = 0, None
+    elif values.get("enabled") is False:
+        endpoint.enabled, endpoint.disabled_at = False, datetime.now(UTC)
+        endpoint.disabled_reason = values.get("disabled_reason") or "disabled by the school"
+    await _audit(session, principal, "endpoint.update", endpoint.id)
+    return endpoint
+
+
+async def rotate_secret(
+    session: AsyncSession,
+    principal: Principal,
+    settings: NotificationsSettings,
+    endpoint_id: Any,
+    overlap_hours: int,
+) -> tuple[Endpoint, str]:
+    """A new secret now; the old one keeps signing too (space-separated) for the overlap."""
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    secret = generate_secret()
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted if overlap_hours else None
+    endpoint.previous_secret_expires_at = (
+        datetime.now(UTC) + timedelta(hours=overlap_hours) if overlap_hours else None
+    )
+    endpoint.secret_encrypted = encrypt(settings.encryption_key, secret)
+    await _audit(session, principal, "endpoint.rotate_secret", endpoint.id)
+    return endpoint, secret
+
+
+async def _audit(
+    session: AsyncSession, principal: Principal, action: str, entity_id: object
+) -> None:
+    entity = action.split(".")[0]
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action=action,
+        entity_type=entity,
+        entity_id=entity_id,
+    )

@@ -1,0 +1,63 @@
+"""Per-force sharing configuration: data, not code (defaults to the least useful minimum)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.intake.schemas import EheTaskRead, SharingConfig, SharingRead
+from services import audit
+from services.auth import Principal
+from services.models.notifications import EheTask, ForceSharing
+
+# A force with no configuration shares only the child's name and whether they were present.
+DEFAULT_SHARING = SharingConfig()
+
+
+async def sharing_for(session: AsyncSession, force_id: str) -> SharingConfig:
+    row = await session.get(ForceSharing, force_id)
+    if row is None:
+        return DEFAULT_SHARING
+    return SharingConfig.model_validate(row, from_attributes=True)
+
+
+async def get_sharing(session: AsyncSession, force_id: str) -> SharingRead:
+    row = await session.get(ForceSharing, force_id)
+    config = await sharing_for(session, force_id)
+    return SharingRead(
+        force_id=force_id, updated_at=row.updated_at if row else None, **config.model_dump()
+    )
+
+
+async def put_sharing(
+    session: AsyncSession, principal: Principal, force_id: str, data: SharingConfig
+) -> SharingRead:
+    row = await session.get(ForceSharing, force_id)
+    if row is None:
+        row = ForceSharing(force_id=force_id)
+        session.add(row)
+    for key, value in data.model_dump().items():
+        setattr(row, key, value)
+    row.updated_at = datetime.now(UTC)
+    await session.flush()
+    await audit.record(
+        session,
+        service="notifications",
+        actor=principal,
+        action="sharing.update",
+        entity_type="force_sharing",
+        entity_id=force_id,
+    )
+    return SharingRead(force_id=force_id, updated_at=row.updated_at, **data.model_dump())
+
+
+async def list_ehe_tasks(session: AsyncSession, *, status: str | None) -> Sequence[EheTaskRead]:
+    query = select(EheTask).order_by(EheTask.created_at.desc()).limit(500)
+    if status is not None:
+        query = query.where(EheTask.status == status)
+    return [
+        EheTaskRead.model_validate(t, from_attributes=True) for t in await session.scalars(query)
+    ]

@@ -1,0 +1,91 @@
+"""The notifications service's settings (`NOTIFICATIONS_` prefix) on top of the platform's."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+from functools import lru_cache
+
+from pydantic import model_validator
+from pydantic_settings import SettingsConfigDict
+
+from services.settings import FrontdoorSettings
+
+# Development key for webhook secrets at rest: fine on a laptop, refused in production.
+DEV_SECRET_KEY = "frontdoor-development-webhook-secret-key"
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class NotificationsSettings(FrontdoorSettings):
+    """Operation Encompass delivery: mail, contacts, schedule, fallback, escalation, SSRF."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NOTIFICATIONS_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Front Door <encompass@frontdoor.example>"
+    ehe_contact_email: str = "ehe.officer@council.example"
+    duty_manager_email: str = "duty.manager@council.example"
+    admin_email: str = "frontdoor.admin@council.example"
+    # Seconds after the first try: the issue's Encompass schedule, then every 30 min.
+    retry_schedule: tuple[float, ...] = (0, 5, 60, 300, 900)
+    retry_repeat_seconds: float = 1800
+    retry_jitter: float = 0.1
+    # Keep retrying a webhook this long after the deadline (email has long been sent).
+    give_up_after_deadline_seconds: float = 6 * 3600
+    # Email fallback if no webhook is acknowledged (2xx) by this long before the deadline.
+    fallback_lead_seconds: float = 3600
+    # Escalate to the duty manager if the DSL has not acknowledged this long before school start.
+    escalation_lead_seconds: float = 900
+    # Failures without a success for this long (and at least `failure_disable_min`) disable it.
+    failure_disable_window_seconds: float = 24 * 3600
+    failure_disable_min_failures: int = 5
+    attempt_timeout_seconds: float = 15.0
+    # Honour Retry-After up to this long (a receiver must not park an alert past school start).
+    max_retry_after_seconds: float = 3600
+    # CIDRs that may be delivered to although private/loopback (development and tests only).
+    ssrf_allow_list: tuple[str, ...] = ()
+    secret_key: str = DEV_SECRET_KEY
+    delivery_batch_size: int = 200
+    delivery_concurrency: int = 64
+    rotation_overlap_hours_default: int = 24
+
+    @model_validator(mode="after")
+    def _refuse_development_key_in_production(self) -> NotificationsSettings:
+        if self.is_production and self.secret_key == DEV_SECRET_KEY:
+            raise ValueError("NOTIFICATIONS_SECRET_KEY is a development placeholder")
+        if not self.retry_schedule:
+            raise ValueError("NOTIFICATIONS_RETRY_SCHEDULE needs at least one step")
+        return self
+
+    @property
+    def allowed_networks(self) -> tuple[IpNetwork, ...]:
+        """The allow-list; loopback is added automatically outside production."""
+        nets = [ipaddress.ip_network(c, strict=False) for c in self.ssrf_allow_list]
+        if not self.is_production:
+            nets += [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
+        return tuple(nets)
+
+    @property
+    def encryption_key(self) -> bytes:
+        """32 bytes for AES-256-GCM: the setting if it is base64 of 32 bytes, else its SHA-256."""
+        try:
+            raw = base64.b64decode(self.secret_key, validate=True)
+        except ValueError:
+            raw = b""
+        return raw if len(raw) == 32 else hashlib.sha256(self.secret_key.encode()).digest()
+
+    def link(self, path: str) -> str:
+        return self.public_base_url.rstrip("/") + path
+
+
+@lru_cache
+def get_notifications_settings() -> NotificationsSettings:
+    return NotificationsSettings()
