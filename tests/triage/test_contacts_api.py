@@ -1,0 +1,469 @@
+"""The queue and the work on a contact, through the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.auth import Role, mint_token
+from services.settings import get_settings
+from tests.conftest import TokenFactory
+from tests.triage.conftest import (
+    dv_notification,
+    intake,
+    make_marf,
+    outbox,
+    phone_contact,
+    referral_event,
+)
+
+Headers = dict[str, str]
+
+
+async def create(
+    client: httpx.AsyncClient, headers: Headers, body: dict[str, Any]
+) -> dict[str, Any]:
+    response = await client.post("/v1/contacts", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def decision(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "contact_type": "referral",
+        "outcome": "early_help",
+        "level": 2,
+        "primary_need_code": "N1",
+        "rationale": "Needs met with early help; family agrees.",
+    }
+    body.update(overrides)
+    return body
+
+
+async def claimed(
+    client: httpx.AsyncClient, headers: Headers, body: dict[str, Any] | None = None
+) -> str:
+    contact = await create(client, headers, body or phone_contact())
+    response = await client.post(f"/v1/contacts/{contact['id']}/claim", headers=headers)
+    assert response.status_code == 200, response.text
+    return str(contact["id"])
+
+
+class TestRecordContact:
+    async def test_professional_phone_call_starts_the_written_follow_up_clock(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        call = datetime(2026, 11, 18, 10, tzinfo=UTC)
+        contact = await create(client, worker, phone_contact(received_at=call.isoformat()))
+        assert contact["reference"].startswith("FDC-2026-")
+        clock = next(c for c in contact["clocks"] if c["kind"] == "written_follow_up")
+        assert clock["deadline_at"] == "2026-11-19T10:00:00Z"
+        assert clock["state"] == "running"
+
+    async def test_public_phone_call_has_no_written_follow_up_clock(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        contact = await create(
+            client, worker, phone_contact(from_professional=False, referral_source="1A")
+        )
+        assert "written_follow_up" not in {c["kind"] for c in contact["clocks"]}
+
+    async def test_high_risk_dv_goes_to_mash_and_standard_to_screening(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        high = await create(client, worker, dv_notification("high"))
+        standard = await create(client, worker, dv_notification("standard"))
+        assert (high["lane"], high["level"]) == ("mash", 4)
+        assert (standard["lane"], standard["proposal"]["contact_type"]) == (
+            "dv_screening",
+            "notification",
+        )
+
+    async def test_consultation_needs_no_subject(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        body = {
+            "channel": "phone",
+            "kind": "consultation",
+            "referral_source": "2A",
+            "summary": "Advice on thresholds.",
+        }
+        contact = await create(client, worker, body)
+        assert (contact["lane"], contact["subjects"]) == ("advice", [])
+
+    async def test_bad_input_lists_every_field(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        body = phone_contact(channel="pigeon", received_at="2099-01-01T00:00:00Z")
+        body["subjects"][0]["nhs_number"] = "1234567890"
+        response = await client.post("/v1/contacts", json=body, headers=worker)
+        assert response.status_code == 422
+        paths = {f["path"] for f in response.json()["fields"]}
+        assert {"channel", "subjects.0.nhs_number"} <= paths
+
+    async def test_dv_notification_without_details_is_refused(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        body = dv_notification()
+        del body["dv"]
+        assert (await client.post("/v1/contacts", json=body, headers=worker)).status_code == 422
+
+    async def test_referrers_may_not_use_the_front_door_api(
+        self, client: httpx.AsyncClient, auth: TokenFactory
+    ) -> None:
+        headers = auth("referrer", agency_id="bradford-school")
+        assert (
+            await client.post("/v1/contacts", json=phone_contact(), headers=headers)
+        ).status_code == 403
+
+
+class TestQueue:
+    async def test_ordered_by_priority_then_nearest_deadline(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        now = datetime.now(UTC)
+        later = await create(
+            client, worker, phone_contact(received_at=(now - timedelta(minutes=5)).isoformat())
+        )
+        sooner = await create(
+            client, worker, phone_contact(received_at=(now - timedelta(hours=5)).isoformat())
+        )
+        urgent = await create(client, worker, phone_contact(immediate_risk=True))
+        items = (await client.get("/v1/queue", headers=worker)).json()["items"]
+        ids = [i["id"] for i in items]
+        assert ids.index(urgent["id"]) < ids.index(sooner["id"]) < ids.index(later["id"])
+        assert items[0]["safety_floor"] is True
+
+    async def test_dv_screener_sees_only_the_dv_lane(
+        self, client: httpx.AsyncClient, worker: Headers, screener: Headers
+    ) -> None:
+        dv = await create(client, worker, dv_notification())
+        other = await create(client, worker, phone_contact())
+        items = (await client.get("/v1/queue", headers=screener)).json()["items"]
+        assert {i["lane"] for i in items} == {"dv_screening"}
+        assert dv["id"] in {i["id"] for i in items}
+        assert (
+            await client.get(f"/v1/contacts/{other['id']}", headers=screener)
+        ).status_code == 404
+
+    async def test_filters_and_cursor_pagination(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        for _ in range(5):
+            await create(client, worker, phone_contact())
+        seen: list[str] = []
+        cursor = None
+        for _ in range(10):
+            params: dict[str, Any] = {"limit": 2, "lane": "mash"}
+            if cursor:
+                params["cursor"] = cursor
+            page = (await client.get("/v1/queue", params=params, headers=worker)).json()
+            seen += [i["id"] for i in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert len(seen) == len(set(seen)) >= 5
+        none = await client.get("/v1/queue", params={"lane": "lado"}, headers=worker)
+        assert none.json()["items"] == []
+        breached = await client.get("/v1/queue", params={"breached": "true"}, headers=worker)
+        assert breached.json()["items"] == []
+
+    async def test_bad_cursor_is_422(self, client: httpx.AsyncClient, worker: Headers) -> None:
+        response = await client.get("/v1/queue", params={"cursor": "nonsense"}, headers=worker)
+        assert response.status_code == 422
+        assert response.json()["fields"][0]["path"] == "cursor"
+
+
+class TestReadContact:
+    async def test_whole_contact_with_proposal_reasons(
+        self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession
+    ) -> None:
+        contact = await intake(seeded, referral_event(make_marf()))
+        body = (await client.get(f"/v1/contacts/{contact.id}", headers=worker)).json()
+        assert body["proposal"]["fired"][0]["matched"] == {"concern_categories": ["neglect"]}
+        assert body["record"]["marf"]["subjects"][0]["given_name"] == "Sam"
+        assert {c["kind"] for c in body["clocks"]} >= {"decision", "completed_24h"}
+
+    async def test_unknown_and_foreign_contacts_are_404(
+        self, client: httpx.AsyncClient, worker: Headers, auth: TokenFactory
+    ) -> None:
+        contact = await create(client, worker, phone_contact())
+        assert (await client.get(f"/v1/contacts/{uuid.uuid4()}", headers=worker)).status_code == 404
+        # A worker of another council (the token's council claim) cannot see it.
+        settings = get_settings().model_copy(update={"council_id": "elsewhere"})
+        other = {
+            "Authorization": f"Bearer {mint_token(settings, sub='x', role=Role.front_door_worker)}"
+        }
+        assert (await client.get(f"/v1/contacts/{contact['id']}", headers=other)).status_code == 404
+
+
+class TestLease:
+    async def test_two_workers_cannot_hold_the_same_contact(
+        self, client: httpx.AsyncClient, worker: Headers, worker2: Headers
+    ) -> None:
+        contact_id = await claimed(client, worker)
+        response = await client.post(f"/v1/contacts/{contact_id}/claim", headers=worker2)
+        assert response.status_code == 409
+        assert (
+            await client.post(f"/v1/contacts/{contact_id}/release", headers=worker2)
+        ).status_code == 409
+        assert (
+            await client.post(f"/v1/contacts/{contact_id}/release", headers=worker)
+        ).status_code == 200
+        assert (
+            await client.post(f"/v1/contacts/{contact_id}/claim", headers=worker2)
+        ).status_code == 200
+
+    async def test_claim_allocates_and_meets_the_unallocated_clock(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        contact_id = await claimed(client, worker)
+        body = (await client.get(f"/v1/contacts/{contact_id}", headers=worker)).json()
+        assert body["assigned_to"] == "worker-1"
+        assert next(c for c in body["clocks"] if c["kind"] == "unallocated")["state"] == "met"
+
+    async def test_only_managers_assign(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers
+    ) -> None:
+        contact = await create(client, worker, phone_contact())
+        url = f"/v1/contacts/{contact['id']}/assign"
+        assert (
+            await client.post(url, json={"assignee": "worker-2"}, headers=worker)
+        ).status_code == 403
+        response = await client.post(url, json={"assignee": "worker-2"}, headers=manager)
+        assert response.json()["assigned_to"] == "worker-2"
+
+
+class TestDecision:
+    async def test_decision_needs_the_lease(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        contact = await create(client, worker, phone_contact())
+        response = await client.post(
+            f"/v1/contacts/{contact['id']}/decision", json=decision(), headers=worker
+        )
+        assert response.status_code == 409
+
+    async def test_incomplete_decisions_list_every_problem(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        contact_id = await claimed(client, worker)
+        body = decision(outcome="nfa", primary_need_code=None, level=7)
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/decision", json=body, headers=worker
+        )
+        assert response.status_code == 422
+        assert {f["path"] for f in response.json()["fields"]} == {"nfa_reason", "level"}
+        body = decision(primary_need_code=None, rationale="")
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/decision", json=body, headers=worker
+        )
+        assert {f["path"] for f in response.json()["fields"]} == {"rationale"}
+
+    async def test_primary_need_code_is_required_unless_nfa(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        contact_id = await claimed(client, worker)
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/decision",
+            json=decision(primary_need_code=None, consent_state="given"),
+            headers=worker,
+        )
+        assert [f["path"] for f in response.json()["fields"]] == ["primary_need_code"]
+
+    async def test_consent_needed_at_levels_2_and_3(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        contact_id = await claimed(client, worker)  # a phone contact: no consent recorded
+        url = f"/v1/contacts/{contact_id}/decision"
+        refused = await client.post(url, json=decision(level=3), headers=worker)
+        assert [f["path"] for f in refused.json()["fields"]] == ["consent_reason"]
+        with_reason = decision(
+            level=3,
+            consent_state="refused",
+            consent_reason="Parents refused; risk to sibling means we proceed.",
+        )
+        assert (await client.post(url, json=with_reason, headers=worker)).status_code == 201
+
+    async def test_level_4_needs_no_consent(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        contact_id = await claimed(client, worker)
+        body = decision(level=4, outcome="family_support")
+        assert (
+            await client.post(f"/v1/contacts/{contact_id}/decision", json=body, headers=worker)
+        ).status_code == 201
+
+    async def test_decision_without_sign_off_counts_at_once(
+        self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession
+    ) -> None:
+        contact_id = await claimed(client, worker)
+        body = decision(
+            consent_state="given", next_steps="An early help worker will call within a week."
+        )
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/decision", json=body, headers=worker
+        )
+        assert response.json()["status"] == "final"
+        contact = (await client.get(f"/v1/contacts/{contact_id}", headers=worker)).json()
+        assert (contact["status"], contact["outcome"]) == ("decided", "early_help")
+        states = {c["kind"]: c["state"] for c in contact["clocks"]}
+        assert states["decision"] == states["completed_24h"] == "met"
+        assert states["feedback"] == "running"
+        (decided,) = await outbox(seeded, "contact.decided")
+        assert decided["next_steps"] == "An early help worker will call within a week."
+        assert decided["outcome_summary"] == "The family will be offered early help."
+
+
+class TestSignOff:
+    async def _awaiting(self, client: httpx.AsyncClient, worker: Headers, **overrides: Any) -> str:
+        contact_id = await claimed(client, worker)
+        body = decision(outcome="s17_assessment", level=3, consent_state="given", **overrides)
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/decision", json=body, headers=worker
+        )
+        assert response.json()["status"] == "pending_sign_off"
+        return contact_id
+
+    async def test_approval_makes_the_decision_and_starts_the_assessment_clock(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        contact_id = await self._awaiting(client, worker)
+        assert await outbox(seeded, "contact.decided") == []
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/sign-off", json={"action": "approve"}, headers=manager
+        )
+        assert response.json()["signed_off_by"] == "manager-1"
+        contact = (await client.get(f"/v1/contacts/{contact_id}", headers=manager)).json()
+        assert contact["status"] == "decided"
+        assessment = next(c for c in contact["clocks"] if c["kind"] == "assessment")
+        assert assessment["started_at"] == contact["received_at"]
+        assert len(await outbox(seeded, "contact.decided")) == 1
+
+    async def test_returned_decision_reopens_the_contact(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers
+    ) -> None:
+        contact_id = await self._awaiting(client, worker)
+        url = f"/v1/contacts/{contact_id}/sign-off"
+        assert (
+            await client.post(url, json={"action": "return"}, headers=manager)
+        ).status_code == 422
+        response = await client.post(
+            url, json={"action": "return", "note": "Speak to the school first."}, headers=manager
+        )
+        assert response.json()["status"] == "returned"
+        contact = (await client.get(f"/v1/contacts/{contact_id}", headers=worker)).json()
+        assert contact["status"] == "open"
+
+    async def test_only_team_managers_sign_off(
+        self, client: httpx.AsyncClient, worker: Headers, worker2: Headers
+    ) -> None:
+        contact_id = await self._awaiting(client, worker)
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/sign-off", json={"action": "approve"}, headers=worker2
+        )
+        assert response.status_code == 403
+
+    async def test_strategy_discussion_starts_the_icpc_clock(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers
+    ) -> None:
+        contact_id = await claimed(client, worker)
+        body = decision(outcome="strategy_discussion", level=4)
+        await client.post(f"/v1/contacts/{contact_id}/decision", json=body, headers=worker)
+        await client.post(
+            f"/v1/contacts/{contact_id}/sign-off", json={"action": "approve"}, headers=manager
+        )
+        contact = (await client.get(f"/v1/contacts/{contact_id}", headers=manager)).json()
+        assert "icpc" in {c["kind"] for c in contact["clocks"]}
+        assert contact["decisions"][0]["strategy_discussion"] is True
+
+
+class TestFeedback:
+    async def test_feedback_is_emitted_and_meets_its_clock(
+        self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession
+    ) -> None:
+        contact_id = await claimed(client, worker)
+        url = f"/v1/contacts/{contact_id}"
+        feedback = {
+            "feedback": "Thank you; we will offer early help.",
+            "next_steps": "Early help worker to call.",
+        }
+        assert (
+            await client.post(f"{url}/feedback", json=feedback, headers=worker)
+        ).status_code == 409
+        await client.post(f"{url}/decision", json=decision(consent_state="given"), headers=worker)
+        body = (await client.post(f"{url}/feedback", json=feedback, headers=worker)).json()
+        assert body["feedback_given_at"] is not None
+        assert next(c for c in body["clocks"] if c["kind"] == "feedback")["state"] == "met"
+        (event,) = await outbox(seeded, "contact.feedback_given")
+        assert event["next_steps"] == "Early help worker to call."
+
+
+class TestDvScreening:
+    async def test_joint_screening_routes_and_requests_encompass_once(
+        self, client: httpx.AsyncClient, worker: Headers, screener: Headers, seeded: AsyncSession
+    ) -> None:
+        contact = await create(client, worker, dv_notification())
+        url = f"/v1/contacts/{contact['id']}/screening"
+        first = {
+            "route_to": "none",
+            "encompass": True,
+            "rationale": "Children present; school should know.",
+        }
+        assert (await client.post(url, json=first, headers=screener)).status_code == 201
+        second = {
+            "route_to": "early_help",
+            "encompass": True,
+            "rationale": "Agree; early help offer.",
+        }
+        assert (await client.post(url, json=second, headers=worker)).status_code == 201
+        (event,) = await outbox(seeded, "dv.encompass_requested")
+        assert event["children"][0]["school_urn"] == "107301"
+        assert event["force_id"] == "west-yorkshire-police"
+        body = (await client.get(f"/v1/contacts/{contact['id']}", headers=worker)).json()
+        assert body["lane"] == "early_help"
+        assert {s["screener_role"] for s in body["screenings"]} == {
+            "dv_screener",
+            "front_door_worker",
+        }
+
+    async def test_only_the_dv_lane_is_screened(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        contact = await create(client, worker, phone_contact())
+        body = {"route_to": "mash", "rationale": "x"}
+        assert (
+            await client.post(f"/v1/contacts/{contact['id']}/screening", json=body, headers=worker)
+        ).status_code == 409
+
+
+class TestClockPause:
+    async def test_pause_and_resume_moves_the_deadline(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers
+    ) -> None:
+        contact = await create(client, worker, phone_contact())
+        url = f"/v1/contacts/{contact['id']}/clocks/all_contacts_48h"
+        paused = (
+            await client.post(
+                f"{url}/pause", json={"reason": "Awaiting police checks."}, headers=manager
+            )
+        ).json()
+        assert (paused["state"], paused["paused_reason"]) == ("paused", "Awaiting police checks.")
+        assert (
+            await client.post(f"{url}/pause", json={"reason": "again"}, headers=manager)
+        ).status_code == 409
+        resumed = (await client.post(f"{url}/resume", headers=manager)).json()
+        assert resumed["state"] == "running"
+        assert resumed["deadline_at"] >= paused["deadline_at"]
+        assert (
+            await client.post(f"{url}/pause", json={"reason": "x"}, headers=worker)
+        ).status_code == 403
+        missing = await client.post(
+            f"/v1/contacts/{contact['id']}/clocks/nope/resume", headers=manager
+        )
+        assert missing.status_code == 404
