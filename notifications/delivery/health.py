@@ -68,6 +68,7 @@ async def disable_endpoint(
     now: datetime,
 ) -> None:
     endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = False, reason, now
+    await session.flush()
     abandoned = (
         await session.scalars(
             update(Delivery)
