@@ -1,11 +1,12 @@
 # frontdoor: `make run` starts everything on the embedded database; `make test` runs every check.
-PYTHON ?= python3
+# Needs only Python 3.11: the first run creates .venv, installs uv into it, and syncs uv.lock.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install check lint typecheck imports migrations-check openapi pytest reset bench clean
+.PHONY: run test install check lint typecheck imports migrations-check openapi pytest e2e reset bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,30 +29,34 @@ test: install ## every check, then the whole test suite
 
 check: lint typecheck imports migrations-check
 
-lint:
+lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck:
+typecheck: install
 	$(BIN)/mypy
 
-imports:
+imports: install
 	$(BIN)/lint-imports
 
-migrations-check: ## upgrade, alembic check, and a full round trip on a scratch database
+migrations-check: install ## upgrade, alembic check, and a full round trip on a scratch database
 	$(BIN)/python -m tests.migration_roundtrip
 
 openapi: install ## regenerate the committed OpenAPI documents
 	$(BIN)/python -m tests.openapi_docs --write
 
-pytest:
+# pytest exits 5 when it collected no tests: that is a failure here, never a pass.
+pytest: install
 	$(BIN)/pytest; status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$status
+
+e2e: install ## only the end-to-end tests (workers as separate processes)
+	$(BIN)/pytest -m e2e; status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$status
 
 bench: install
 	$(BIN)/python -m bench
 
-reset: ## stop nothing, wipe the embedded database and demo data
-	rm -rf .frontdoor
+reset: ## stop an embedded PostgreSQL left running, then wipe its data (demo and test)
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m services.embedded_db wipe .frontdoor; else rm -rf .frontdoor; fi
 
 clean: reset
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -70,3 +70,28 @@ class TestRunCommand:
             assert role.value in banner
         assert processes.interrupt(run) == 0, run.output()
         assert "Stopping frontdoor" in run.output()
+
+
+class TestApiCommand:
+    async def test_api_serves_one_service_with_several_uvicorn_workers(
+        self, processes: Processes
+    ) -> None:
+        port = free_port()
+        api = processes.start("api", "triage", "--port", str(port), "--workers", "2")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+
+            async def ready() -> bool:
+                try:
+                    return (await client.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(
+                ready, what="/readyz", processes=processes, timeout=STARTUP_WAIT_SECONDS
+            )
+            queue = await client.get("/v1/queue", headers=bearer(Role.front_door_worker))
+            other_service = await client.get("/v1/schools", headers=bearer(Role.admin))
+            assert queue.status_code == 200, api.output()
+            assert other_service.status_code == 404  # only the triage API is served here
+            assert queue.headers["x-request-id"]
+        assert processes.interrupt(api) == 0, api.output()
