@@ -39,7 +39,7 @@ def sample_facts(rng: random.Random) -> dict[str, Any]:
         contact_kind=kind,  # type: ignore[arg-type]
         dv_risk_level=rng.choice(["standard", "medium", "high"])
         if kind == "dv_notification"
-        else None,  # type: ignore[arg-type]
+        else None,
         flags=["missing"] if rng.random() < 0.03 else [],
         previous_referrals_12m=rng.choice([0, 0, 0, 1, 2]),
         in_office_hours=rng.random() < 0.7,

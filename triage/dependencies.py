@@ -19,4 +19,11 @@ DeciderUser = Annotated[
 ScreenerUser = Annotated[
     Principal, Depends(require_roles(Role.dv_screener, Role.front_door_worker))
 ]
-TriageSettingsDep = Annotated[TriageSettings, Depends(get_triage_settings)]
+
+
+async def triage_settings() -> TriageSettings:
+    # async: a plain function dependency would be run in a worker thread on every request.
+    return get_triage_settings()
+
+
+TriageSettingsDep = Annotated[TriageSettings, Depends(triage_settings)]

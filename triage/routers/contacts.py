@@ -112,7 +112,7 @@ async def list_triage_queue(
     )
     size = min(limit or settings.queue_page_default, settings.queue_page_max)
     stmt = queue_statement(principal.council_id, filters, limit=size, cursor=cursor)
-    rows = list((await session.scalars(stmt)).all())
+    rows = list((await session.execute(stmt)).all())
     more = len(rows) > size
     rows = rows[:size]
     await audit.record(

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select, tuple_
 
@@ -31,7 +32,16 @@ class QueueFilters:
     breached: bool | None = None
 
 
-def encode_cursor(contact: TriageContact) -> str:
+_C = TriageContact
+# Only what a queue item shows: never the MARF, facts or evaluation (the page stays small).
+QUEUE_COLUMNS = (
+    _C.id, _C.reference, _C.kind, _C.channel, _C.status, _C.lane, _C.level, _C.rag,
+    _C.priority, _C.safety_floor, _C.received_at, _C.queue_deadline_at, _C.breached,
+    _C.re_referral, _C.assigned_to, _C.lease_holder, _C.lease_expires_at, _C.subjects_summary,
+)  # fmt: skip
+
+
+def encode_cursor(contact: Any) -> str:
     raw = json.dumps(
         [contact.priority, contact.queue_deadline_at.isoformat(), str(contact.id)]
     ).encode()
@@ -51,13 +61,13 @@ def decode_cursor(cursor: str) -> tuple[int, datetime, uuid.UUID]:
 
 def queue_statement(
     council_id: str, filters: QueueFilters, *, limit: int, cursor: str | None
-) -> Select[TriageContact]:
+) -> Select[Any]:
     lanes = [filters.lane] if filters.lane else list(filters.lanes)
     if filters.lane and filters.lane not in filters.lanes:
         lanes = []
     statuses = [filters.status] if filters.status else list(OPEN_STATUSES)
     c = TriageContact
-    stmt = select(c).where(
+    stmt = select(*QUEUE_COLUMNS).where(
         c.council_id == council_id,
         c.status.in_(OPEN_STATUSES),
         c.status.in_(statuses),

@@ -32,7 +32,8 @@ from triage.schemas import (
 from triage.service.history import DAYS_PER_MONTH, find_history
 
 
-def queue_item(contact: TriageContact) -> QueueItem:
+def queue_item(contact: Any) -> QueueItem:
+    """A queue item from a contact or a queue row (the same attribute names)."""
     return QueueItem(
         id=contact.id,
         reference=contact.reference,
