@@ -17,6 +17,8 @@ PLATFORM_VARIABLES = (
     "JWT_JWKS_URL",
     "LOG_JSON",
     "COUNCIL_ID",
+    "COUNCIL_TIMEZONE",
+    "LOG_LEVEL",
 )
 
 
@@ -66,6 +68,22 @@ class TestPrefixes:
         assert settings.environment == "development"
         assert settings.database_url is None  # the embedded PostgreSQL
         assert settings.verification_algorithms == ("HS256",)
+
+
+class TestValues:
+    def test_an_unknown_time_zone_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("COUNCIL_TIMEZONE", "Europe/Bradford")
+        with pytest.raises(ValidationError, match="unknown time zone"):
+            FrontdoorSettings()
+
+    def test_an_unknown_log_level_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("LOG_LEVEL", "chatty")
+        with pytest.raises(ValidationError, match="LOG_LEVEL"):
+            FrontdoorSettings()
+
+    def test_log_levels_are_case_insensitive(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("LOG_LEVEL", "warning")
+        assert FrontdoorSettings().log_level == "WARNING"
 
 
 class TestAlgorithms:
