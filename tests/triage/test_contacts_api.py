@@ -467,3 +467,20 @@ class TestClockPause:
             f"/v1/contacts/{contact['id']}/clocks/nope/resume", headers=manager
         )
         assert missing.status_code == 404
+
+
+class TestDvScreenerRecording:
+    async def test_screener_records_a_high_risk_notification_it_will_not_work(
+        self, client: httpx.AsyncClient, screener: Headers
+    ) -> None:
+        response = await client.post("/v1/contacts", json=dv_notification("high"), headers=screener)
+        assert response.status_code == 201
+        assert response.json()["lane"] == "mash"
+        queue = (await client.get("/v1/queue", headers=screener)).json()["items"]
+        assert response.json()["id"] not in {i["id"] for i in queue}
+
+    async def test_screener_records_only_dv_notifications(
+        self, client: httpx.AsyncClient, screener: Headers
+    ) -> None:
+        response = await client.post("/v1/contacts", json=phone_contact(), headers=screener)
+        assert response.status_code == 403

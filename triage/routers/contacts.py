@@ -44,6 +44,7 @@ from triage.schemas import (
 from triage.service import clocks as clock_service
 from triage.service import intake, read, screening, work
 from triage.service.queue import QueueFilters, encode_cursor, queue_statement
+from triage.settings import TriageSettings
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 SERVICE = "triage"
@@ -51,9 +52,8 @@ ContactPath = Annotated[uuid.UUID, "contact id"]
 
 
 async def _read(
-    session: SessionDep, principal: Principal, contact_id: uuid.UUID, settings: TriageSettingsDep
+    session: SessionDep, principal: Principal, contact: TriageContact, settings: TriageSettings
 ) -> ContactRead:
-    contact = await work.contact_for(session, principal, contact_id)
     council = await load_council(session, contact.council_id)
     await audit.record(
         session,
@@ -83,7 +83,8 @@ async def record_front_door_contact(
     contact = await intake.record_contact(
         session, principal=principal, body=body, settings=settings
     )
-    return await _read(session, principal, contact.id, settings)
+    # The recorder sees what they recorded, even when the rules put it in a lane they don't work.
+    return await _read(session, principal, contact, settings)
 
 
 @router.get("/queue", response_model=Page[QueueItem], responses=error_responses(Unprocessable))
@@ -136,7 +137,8 @@ async def get_triage_contact(
     contact_id: ContactPath, session: SessionDep, principal: StaffUser, settings: TriageSettingsDep
 ) -> ContactRead:
     """The whole contact: record, proposal with reasons, clocks, history, addenda, decisions."""
-    return await _read(session, principal, contact_id, settings)
+    contact = await work.contact_for(session, principal, contact_id)
+    return await _read(session, principal, contact, settings)
 
 
 def _lease(contact: TriageContact) -> LeaseRead:
@@ -242,8 +244,10 @@ async def give_referrer_feedback(
     settings: TriageSettingsDep,
 ) -> ContactRead:
     """Feedback to the referrer: what was decided and what happens next."""
-    await work.give_feedback(session, principal=principal, contact_id=contact_id, body=body)
-    return await _read(session, principal, contact_id, settings)
+    contact = await work.give_feedback(
+        session, principal=principal, contact_id=contact_id, body=body
+    )
+    return await _read(session, principal, contact, settings)
 
 
 @router.post(
