@@ -42,3 +42,36 @@ async def emit(
         text("SELECT pg_notify(:channel, :topic)"), {"channel": NOTIFY_CHANNEL, "topic": topic}
     )
     return event.id
+
+
+async def emit_many(
+    session: AsyncSession,
+    topic: str,
+    payloads: list[EventPayload] | list[dict[str, Any]],
+    *,
+    producer: str,
+    version: int = 1,
+) -> list[uuid.UUID]:
+    """`emit` for many events of one topic: one flush and one NOTIFY (batch workers)."""
+    if not payloads:
+        return []
+    ids: list[uuid.UUID] = []
+    subscribers = consumers_for(topic)
+    for payload in payloads:
+        event_id = uuid.uuid4()
+        session.add(
+            OutboxEvent(
+                id=event_id,
+                topic=topic,
+                version=version,
+                producer=producer,
+                payload=topic_payload(payload),
+            )
+        )
+        session.add_all(EventConsumption(consumer=c, event_id=event_id) for c in subscribers)
+        ids.append(event_id)
+    await session.flush()
+    await session.execute(
+        text("SELECT pg_notify(:channel, :topic)"), {"channel": NOTIFY_CHANNEL, "topic": topic}
+    )
+    return ids
