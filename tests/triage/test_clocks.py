@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.calendar import WorkingCalendar
 from triage.clocks import CLOCK_RULES, deadline, due_soon
@@ -119,3 +121,26 @@ class TestDueSoon:
     def test_warning_is_never_before_the_start(self) -> None:
         start = at(2026, 11, 20, 16)
         assert due_soon(start, start + timedelta(hours=1), short_hours=2, long_days=3) == start
+
+
+class TestWorkingDayProperties:
+    @given(
+        st.datetimes(
+            min_value=datetime(2022, 1, 1), max_value=datetime(2027, 12, 1), timezones=st.just(UTC)
+        ),
+        st.integers(min_value=1, max_value=45),
+    )
+    @settings(max_examples=300, deadline=None)
+    def test_deadline_lands_on_a_working_day_at_the_same_wall_time(
+        self, start: datetime, days: int
+    ) -> None:
+        due = local(CAL.add_working_days(start, days))
+        begun = local(start)
+        assert CAL.is_working_day(due.date())
+        assert due > begun
+        if CAL.is_working_day(begun.date()):
+            # UK clocks change on Sundays, so a working day's wall time always exists.
+            assert due.time() == begun.time()
+            assert CAL.working_days_between(start, due) == days
+        else:
+            assert due.time() == datetime.min.time()

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Role, mint_token
+from services.models.triage import TriageContact
 from services.settings import get_settings
 from tests.conftest import TokenFactory
 from tests.triage.conftest import (
@@ -484,3 +486,21 @@ class TestDvScreenerRecording:
     ) -> None:
         response = await client.post("/v1/contacts", json=phone_contact(), headers=screener)
         assert response.status_code == 403
+
+
+class TestLeaseExpiry:
+    async def test_an_expired_lease_can_be_taken(
+        self, client: httpx.AsyncClient, worker: Headers, worker2: Headers, seeded: AsyncSession
+    ) -> None:
+        contact_id = await claimed(client, worker)
+        await seeded.execute(
+            update(TriageContact)
+            .where(TriageContact.id == uuid.UUID(contact_id))
+            .values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        response = await client.post(f"/v1/contacts/{contact_id}/claim", headers=worker2)
+        assert response.json()["lease_holder"] == "worker-2"
+        late = await client.post(
+            f"/v1/contacts/{contact_id}/decision", json=decision(), headers=worker
+        )
+        assert late.status_code == 409
