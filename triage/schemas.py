@@ -159,6 +159,8 @@ class QueueItem(BaseModel):
     received_at: datetime
     deadline_at: datetime
     breached: bool
+    # Which clocks are breached (managers see breaches in the queue).
+    breached_clocks: list[str] = []
     re_referral: bool
     assigned_to: str | None
     lease_holder: str | None

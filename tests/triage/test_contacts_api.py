@@ -22,6 +22,7 @@ from tests.triage.conftest import (
     phone_contact,
     referral_event,
 )
+from triage.service.clocks import scan_clocks
 
 Headers = dict[str, str]
 
@@ -504,3 +505,24 @@ class TestLeaseExpiry:
             f"/v1/contacts/{contact_id}/decision", json=decision(), headers=worker
         )
         assert late.status_code == 409
+
+
+class TestBreachesInTheQueue:
+    async def test_managers_see_which_clocks_are_breached(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        old = datetime.now(UTC) - timedelta(days=3)
+        late = await create(client, worker, phone_contact(received_at=old.isoformat()))
+        fresh = await create(client, worker, phone_contact())
+        await scan_clocks(seeded, now=datetime.now(UTC), limit=100)
+        page = await client.get("/v1/queue", params={"breached": "true"}, headers=manager)
+        items = page.json()["items"]
+        assert [i["id"] for i in items] == [late["id"]]
+        assert {"written_follow_up", "completed_24h", "all_contacts_48h"} <= set(
+            items[0]["breached_clocks"]
+        )
+        body = (await client.get(f"/v1/contacts/{fresh['id']}", headers=manager)).json()
+        assert body["breached_clocks"] == []
+        assert (await outbox(seeded, "contact.written_follow_up_overdue"))[0]["contact_id"] == late[
+            "id"
+        ]

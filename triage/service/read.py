@@ -32,7 +32,22 @@ from triage.schemas import (
 from triage.service.history import DAYS_PER_MONTH, find_history
 
 
-def queue_item(contact: Any) -> QueueItem:
+async def breached_kinds(session: AsyncSession, ids: list[Any]) -> dict[Any, list[str]]:
+    """contact id -> its breached clock kinds, for one page of the queue."""
+    out: dict[Any, list[str]] = {}
+    if not ids:
+        return out
+    stmt = (
+        select(TriageClock.contact_id, TriageClock.kind)
+        .where(TriageClock.contact_id.in_(ids), TriageClock.state == "breached")
+        .order_by(TriageClock.deadline_at)
+    )
+    for contact_id, kind in (await session.execute(stmt)).all():
+        out.setdefault(contact_id, []).append(kind)
+    return out
+
+
+def queue_item(contact: Any, breached_clocks: list[str] | None = None) -> QueueItem:
     """A queue item from a contact or a queue row (the same attribute names)."""
     return QueueItem(
         id=contact.id,
@@ -48,6 +63,7 @@ def queue_item(contact: Any) -> QueueItem:
         received_at=contact.received_at,
         deadline_at=contact.queue_deadline_at,
         breached=contact.breached,
+        breached_clocks=breached_clocks or [],
         re_referral=contact.re_referral,
         assigned_to=contact.assigned_to,
         lease_holder=contact.lease_holder,
@@ -125,8 +141,9 @@ async def contact_read(
     addenda = await _rows(session, TriageAddendum, contact.id, TriageAddendum.added_at)
     decisions = await _rows(session, TriageDecision, contact.id, TriageDecision.made_at)
     screenings = await _rows(session, TriageScreening, contact.id, TriageScreening.screened_at)
+    breached = [c.kind for c in clocks if c.state == "breached"]
     return ContactRead(
-        **queue_item(contact).model_dump(),
+        **queue_item(contact, breached).model_dump(),
         referral_id=contact.referral_id,
         referral_reference=contact.referral_reference,
         agency_id=contact.agency_id,
