@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from services.errors import FieldError
 from triage.outcomes import CONSENT_LEVELS, NEEDS_CONSENT
-from triage.schemas import DecisionCreate
+from triage.schemas.contacts import DecisionCreate
 
 
 def decision_errors(

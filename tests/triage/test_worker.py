@@ -22,7 +22,7 @@ from services.settings import get_settings
 from tests.triage.conftest import phone_contact, referral_event
 from triage import demo
 from triage.exceptions import ContactLeased
-from triage.schemas import ContactCreate
+from triage.schemas.contacts import ContactCreate
 from triage.service.clocks import scan_clocks
 from triage.service.intake import record_contact
 from triage.service.work import claim

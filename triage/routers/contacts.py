@@ -24,7 +24,7 @@ from triage.dependencies import (
     TriageSettingsDep,
 )
 from triage.rules.model import Lane
-from triage.schemas import (
+from triage.schemas.contacts import (
     AssignRequest,
     ClockPause,
     ClockRead,

@@ -11,7 +11,7 @@ from services import audit
 from services.db import SessionDep
 from services.errors import Forbidden, error_responses
 from triage.dependencies import ManagerUser
-from triage.schemas import InProgressReport, Scorecard
+from triage.schemas.reports import InProgressReport, Scorecard
 from triage.service import reports
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])

@@ -12,9 +12,9 @@ from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
 from services.models.triage import TriageRuleSet
 from triage.dependencies import ManagerUser, StaffUser
-from triage.schemas import (
+from triage.schemas.contacts import EvaluationRead
+from triage.schemas.rulesets import (
     EvaluateRequest,
-    EvaluationRead,
     RuleSetCreate,
     RuleSetDiff,
     RuleSetPatch,

@@ -26,7 +26,7 @@ from services.models.triage import TriageAddendum, TriageContact
 from triage.council import load_council
 from triage.exceptions import ContactNotFound
 from triage.intake_facts import SIGNIFICANT_HARM_CONCERNS, facts_from_marf, facts_from_subjects
-from triage.schemas import ContactCreate
+from triage.schemas.contacts import ContactCreate
 from triage.service.clocks import meet_clocks, refresh_queue_keys
 from triage.service.contacts import (
     NewContact,

@@ -18,7 +18,7 @@ from services.models.triage import (
     TriageSubject,
 )
 from triage.intake_facts import SubjectKeys
-from triage.schemas import (
+from triage.schemas.contacts import (
     AddendumRead,
     ClockRead,
     ContactRead,

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.triage import OPEN_STATUSES, TriageContact
-from triage.schemas import InProgressReport, InProgressRow, Kpi, Scorecard
+from triage.schemas.reports import InProgressReport, InProgressRow, Kpi, Scorecard
 
 REPORT_ROW_LIMIT = 10_000
 UNALLOCATED_AFTER = timedelta(days=7)  # Birmingham scorecard

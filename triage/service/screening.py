@@ -19,7 +19,7 @@ from services.events.contracts import EncompassChild, EncompassRequested
 from services.events.outbox import emit
 from services.models.triage import TriageContact, TriageScreening
 from triage.exceptions import WrongContactState
-from triage.schemas import ScreeningCreate
+from triage.schemas.contacts import ScreeningCreate
 from triage.service.work import contact_for
 
 SERVICE = "triage"

@@ -25,7 +25,7 @@ from triage.exceptions import (
     WrongContactState,
 )
 from triage.outcomes import OUTCOME_SUMMARY, STRATEGY_OUTCOMES
-from triage.schemas import DecisionCreate, FeedbackCreate, SignOffRequest
+from triage.schemas.contacts import DecisionCreate, FeedbackCreate, SignOffRequest
 from triage.service.clocks import meet_clocks, refresh_queue_keys, start_clock
 from triage.service.contacts import get_contact
 from triage.settings import TriageSettings

@@ -1,4 +1,4 @@
-"""Request and response bodies of the triage API."""
+"""Bodies of the contact, queue and decision endpoints."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from services.contracts.codes import ConsentState, ReferralSource
 from services.contracts.marf import Concern, Consent, Subject
-from triage.rules.facts import DashRisk, Facts
-from triage.rules.model import ContactType, RuleSetBody
+from triage.rules.facts import DashRisk
+from triage.rules.model import ContactType
 
 Outcome = Literal[
     "nfa",
@@ -298,113 +298,3 @@ class ScreeningCreate(_In):
 
 class ClockPause(_In):
     reason: LongText
-
-
-# --- rule sets ---------------------------------------------------------------------------
-
-
-class RuleSetCreate(_In):
-    name: Text
-    body: dict[str, Any] | None = None
-    based_on: uuid.UUID | None = None
-
-    @model_validator(mode="after")
-    def _body_or_base(self) -> RuleSetCreate:
-        if self.body is None and self.based_on is None:
-            raise ValueError("give a body, or based_on to copy an existing version")
-        return self
-
-
-class RuleSetReplace(_In):
-    name: Text
-    body: dict[str, Any]
-
-
-class RuleSetPatch(_In):
-    name: Text | None = None
-    levels: list[dict[str, Any]] | None = None
-    defaults: dict[str, Any] | None = None
-    rules: list[dict[str, Any]] | None = None
-
-
-class RuleSetRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    council_id: str
-    version: int
-    name: str
-    status: str
-    active: bool
-    body: RuleSetBody
-    based_on_id: uuid.UUID | None
-    created_by: str
-    created_at: datetime
-    updated_at: datetime | None
-    published_at: datetime | None
-    published_by: str | None
-
-
-class RuleSetSummary(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    version: int
-    name: str
-    status: str
-    active: bool
-    created_at: datetime
-    published_at: datetime | None
-
-
-class EvaluateRequest(_In):
-    facts: Facts
-
-
-class RuleSetDiff(BaseModel):
-    from_id: uuid.UUID
-    from_version: int
-    to_id: uuid.UUID
-    to_version: int
-    changes: dict[str, Any]
-
-
-# --- reports -----------------------------------------------------------------------------
-
-
-class InProgressRow(BaseModel):
-    id: uuid.UUID
-    reference: str
-    lane: str
-    status: str
-    rag: str
-    received_at: datetime
-    age_hours: float
-    deadline_at: datetime
-    breached: bool
-    assigned_to: str | None
-
-
-class InProgressReport(BaseModel):
-    generated_at: datetime
-    count: int
-    rows: list[InProgressRow]
-
-
-class Kpi(BaseModel):
-    name: str
-    contact_type: str | None
-    numerator: int
-    denominator: int
-    value: float | None
-    target: float
-    polarity: Literal["higher_is_better", "lower_is_better"]
-    on_target: bool | None
-
-
-class Scorecard(BaseModel):
-    generated_at: datetime
-    period_from: datetime
-    period_to: datetime
-    contacts_by_type: dict[str, int]
-    kpis: list[Kpi]
