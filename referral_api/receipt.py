@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from referral_api.schemas import ReceiptWarning
 from services.contracts.marf import Marf
@@ -23,6 +24,11 @@ class Clocks:
     submitted_at: datetime
     decision_due_at: datetime
     written_follow_up_due_at: datetime | None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        zone = self.received_at.tzinfo
+        return zone if isinstance(zone, ZoneInfo) else ZoneInfo("UTC")
 
 
 def _when(at: datetime) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, exists, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,44 +33,45 @@ async def next_reference_number(session: AsyncSession) -> int:
     return int(await session.scalar(REFERENCE_SEQUENCE.next_value()) or 0)
 
 
-async def claim_idempotency_key(
-    session: AsyncSession, *, agency_id: str, key: str, request_hash: str
-) -> bool:
-    """Insert the key; False when it exists. A concurrent holder of the same key makes this
-    wait until that transaction ends (the unique index), so duplicates never race."""
-    inserted = await session.scalar(
-        insert(IdempotencyKey)
-        .values(agency_id=agency_id, key=key, request_hash=request_hash)
-        .on_conflict_do_nothing(index_elements=["agency_id", "key"])
-        .returning(IdempotencyKey.key)
-    )
-    return inserted is not None
-
-
-async def get_idempotency_key(
-    session: AsyncSession, *, agency_id: str, key: str
-) -> IdempotencyKey | None:
-    return await session.scalar(
-        select(IdempotencyKey).where(
-            IdempotencyKey.agency_id == agency_id, IdempotencyKey.key == key
-        )
-    )
-
-
-async def store_idempotent_response(
+async def claim_key_and_number(
     session: AsyncSession,
     *,
     agency_id: str,
     key: str,
+    request_hash: str,
     referral_id: uuid.UUID,
-    status: int,
-    body: dict[str, Any],
-) -> None:
-    await session.execute(
-        update(IdempotencyKey)
-        .where(IdempotencyKey.agency_id == agency_id, IdempotencyKey.key == key)
-        .values(referral_id=referral_id, response_status=status, response_body=body)
+) -> tuple[bool, int]:
+    """Insert the idempotency key and draw a reference number in one round trip.
+
+    False when the key exists. A concurrent holder of the same key makes the insert wait
+    until that transaction ends (the unique index), so duplicates never race; a replay wastes
+    a sequence number, which only leaves a gap.
+    """
+    claimed = (
+        insert(IdempotencyKey)
+        .values(agency_id=agency_id, key=key, request_hash=request_hash, referral_id=referral_id)
+        .on_conflict_do_nothing(index_elements=["agency_id", "key"])
+        .returning(IdempotencyKey.key)
+        .cte("claimed")
     )
+    row = (
+        await session.execute(select(exists(select(claimed)), REFERENCE_SEQUENCE.next_value()))
+    ).one()
+    return bool(row[0]), int(row[1])
+
+
+async def get_idempotent_receipt(
+    session: AsyncSession, *, agency_id: str, key: str
+) -> tuple[str, dict[str, Any]] | None:
+    """(request hash, the receipt sent) for a key already used by this agency."""
+    row = (
+        await session.execute(
+            select(IdempotencyKey.request_hash, Referral.receipt)
+            .join(Referral, Referral.id == IdempotencyKey.referral_id)
+            .where(IdempotencyKey.agency_id == agency_id, IdempotencyKey.key == key)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def purge_idempotency_keys(session: AsyncSession, *, before: datetime, batch: int) -> int:

@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from referral_api import repository
+from referral_api.calendars import council_calendar
 from referral_api.exceptions import (
     AddendumInvalid,
     IdempotencyKeyInFlight,
@@ -19,13 +20,10 @@ from referral_api.exceptions import (
     MarfInvalid,
     ReferralNotFound,
 )
+from referral_api.intake import agency_of, clocks_for, new_referral, received_event
 from referral_api.paging import check_idempotency_key, decode_cursor, encode_cursor, request_hash
 from referral_api.receipt import (
-    Clocks,
     is_reference,
-    reference_for,
-    warnings_for,
-    what_happens_next,
 )
 from referral_api.schemas import (
     AddendumCreate,
@@ -34,7 +32,6 @@ from referral_api.schemas import (
     Feedback,
     Page,
     ReferralRead,
-    ReferralReceipt,
     ReferralSummary,
     WrittenFollowUp,
 )
@@ -42,10 +39,8 @@ from referral_api.settings import ReferralSettings
 from referral_api.validation import validate_body
 from services import audit
 from services.auth import Principal
-from services.calendar import WorkingCalendar
-from services.calendar_store import load_calendar
 from services.contracts.marf import Marf
-from services.events.contracts import ReferralAddendumAdded, ReferralReceived
+from services.events.contracts import ReferralAddendumAdded
 from services.events.outbox import emit
 from services.models.referral import Referral, ReferralAddendum
 
@@ -64,12 +59,6 @@ class Submission:
     replayed: bool
 
 
-def _agency(principal: Principal) -> str:
-    # require_roles(referrer) admits only tokens that carry agency_id (services.auth).
-    assert principal.agency_id is not None
-    return principal.agency_id
-
-
 async def submit_referral(
     session: AsyncSession,
     *,
@@ -80,74 +69,25 @@ async def submit_referral(
     now: datetime | None = None,
 ) -> Submission:
     """Validate and store one MARF, audit it and emit `referral.received`, all in one txn."""
-    agency_id = _agency(principal)
+    agency_id = agency_of(principal)
     now = now or datetime.now(UTC)
+    referral_id = uuid.uuid4()
     key = check_idempotency_key(idempotency_key) if idempotency_key is not None else None
+    number: int | None = None
     if key is not None:
         digest = request_hash(body)
-        claimed = await repository.claim_idempotency_key(
-            session, agency_id=agency_id, key=key, request_hash=digest
+        claimed, number = await repository.claim_key_and_number(
+            session, agency_id=agency_id, key=key, request_hash=digest, referral_id=referral_id
         )
         if not claimed:
             return await _replay(session, agency_id=agency_id, key=key, digest=digest)
-    calendar = await load_calendar(session, principal.council_id)
+    calendar = await council_calendar(session, principal.council_id, settings)
     context = {"today": calendar.local(now).date(), "now": now}
     marf = validate_body(Marf, body, context=context, error=MarfInvalid)
-    receipt, referral_id = await _create(session, principal, marf, calendar, now, settings)
-    response = receipt.model_dump(mode="json")
-    if key is not None:
-        await repository.store_idempotent_response(
-            session,
-            agency_id=agency_id,
-            key=key,
-            referral_id=referral_id,
-            status=201,
-            body=response,
-        )
-    return Submission(201, response, receipt.reference, replayed=False)
-
-
-async def _replay(session: AsyncSession, *, agency_id: str, key: str, digest: str) -> Submission:
-    row = await repository.get_idempotency_key(session, agency_id=agency_id, key=key)
-    if row is None or row.response_body is None or row.response_status is None:
-        raise IdempotencyKeyInFlight()
-    if row.request_hash != digest:
-        raise IdempotencyKeyReused()
-    reference = str(row.response_body.get("reference", ""))
-    log.info("referral_submission_replayed", referral_id=str(row.referral_id))
-    return Submission(row.response_status, row.response_body, reference, replayed=True)
-
-
-def _clocks(
-    marf: Marf, calendar: WorkingCalendar, now: datetime, settings: ReferralSettings
-) -> Clocks:
-    call = marf.follow_up_to_phone_call
-    # Every clock starts at receipt: for a phone referral, at the call (domain §5).
-    received = min(call.call_at, now) if call is not None else now
-    follow_up_due = (
-        calendar.add_hours(call.call_at, settings.written_follow_up_hours) if call else None
-    )
-    decision_due = calendar.add_working_days(received, settings.decision_working_days)
-    return Clocks(
-        received_at=calendar.local(received),
-        submitted_at=calendar.local(now),
-        decision_due_at=calendar.local(decision_due),
-        written_follow_up_due_at=calendar.local(follow_up_due) if follow_up_due else None,
-    )
-
-
-async def _create(
-    session: AsyncSession,
-    principal: Principal,
-    marf: Marf,
-    calendar: WorkingCalendar,
-    now: datetime,
-    settings: ReferralSettings,
-) -> tuple[ReferralReceipt, uuid.UUID]:
-    clocks = _clocks(marf, calendar, now, settings)
-    number = await repository.next_reference_number(session)
-    reference = reference_for(clocks.received_at.year, number)
-    referral = _new_referral(principal, marf, reference, clocks)
+    if number is None:
+        number = await repository.next_reference_number(session)
+    clocks = clocks_for(marf, calendar, now, settings)
+    referral = new_referral(referral_id, principal, marf, number, clocks)
     session.add(referral)
     await audit.record(
         session,
@@ -157,63 +97,20 @@ async def _create(
         entity_type=ENTITY,
         entity_id=referral.id,
     )
-    await emit(session, "referral.received", _received_event(referral), producer=SERVICE)
-    log.info("referral_received", referral_id=str(referral.id), agency_id=referral.agency_id)
-    receipt = ReferralReceipt(
-        reference=reference,
-        status="received",
-        received_at=clocks.received_at,
-        submitted_at=clocks.submitted_at,
-        decision_due_at=clocks.decision_due_at,
-        written_follow_up=_written_follow_up(referral, calendar.zone),
-        immediate_risk=marf.immediate_risk,
-        what_happens_next=what_happens_next(marf, reference, clocks),
-        warnings=warnings_for(marf, clocks),
-        url=f"/v1/referrals/{reference}",
-    )
-    return receipt, referral.id
+    await emit(session, "referral.received", received_event(referral), producer=SERVICE)
+    log.info("referral_received", referral_id=str(referral.id), agency_id=agency_id)
+    return Submission(201, referral.receipt, referral.reference, replayed=False)
 
 
-def _new_referral(principal: Principal, marf: Marf, reference: str, clocks: Clocks) -> Referral:
-    call = marf.follow_up_to_phone_call
-    submitted_at = clocks.submitted_at.astimezone(UTC)
-    due = clocks.written_follow_up_due_at
-    return Referral(
-        id=uuid.uuid4(),
-        reference=reference,
-        council_id=principal.council_id,
-        agency_id=_agency(principal),
-        submitted_by=principal.sub,
-        received_at=clocks.received_at.astimezone(UTC),
-        submitted_at=submitted_at,
-        decision_due_at=clocks.decision_due_at.astimezone(UTC),
-        phone_call_at=call.call_at.astimezone(UTC) if call else None,
-        phone_contact_reference=call.contact_reference if call else None,
-        written_follow_up_due_at=due.astimezone(UTC) if due else None,
-        request_type=marf.request_type,
-        immediate_risk=marf.immediate_risk,
-        subject_count=len(marf.subjects),
-        child_voice_missing=marf.child_voice_missing,
-        marf=marf.model_dump(mode="json"),
-        status="received",
-        status_changed_at=submitted_at,
-    )
-
-
-def _received_event(referral: Referral) -> ReferralReceived:
-    return ReferralReceived(
-        referral_id=referral.id,
-        reference=referral.reference,
-        council_id=referral.council_id,
-        agency_id=referral.agency_id,
-        received_at=referral.received_at,
-        submitted_at=referral.submitted_at,
-        follow_up_to_phone_call=referral.phone_call_at is not None,
-        phone_call_at=referral.phone_call_at,
-        phone_contact_reference=referral.phone_contact_reference,
-        child_voice_missing=referral.child_voice_missing,
-        marf=referral.marf,
-    )
+async def _replay(session: AsyncSession, *, agency_id: str, key: str, digest: str) -> Submission:
+    found = await repository.get_idempotent_receipt(session, agency_id=agency_id, key=key)
+    if found is None:
+        raise IdempotencyKeyInFlight()
+    stored_hash, receipt = found
+    if stored_hash != digest:
+        raise IdempotencyKeyReused()
+    log.info("referral_submission_replayed", agency_id=agency_id)
+    return Submission(201, receipt, str(receipt.get("reference", "")), replayed=True)
 
 
 def _written_follow_up(referral: Referral, zone: ZoneInfo) -> WrittenFollowUp | None:
@@ -268,7 +165,7 @@ async def _own_referral(session: AsyncSession, principal: Principal, reference: 
     if not is_reference(reference):
         raise ReferralNotFound()
     referral = await repository.get_agency_referral(
-        session, agency_id=_agency(principal), reference=reference
+        session, agency_id=agency_of(principal), reference=reference
     )
     if referral is None:
         raise ReferralNotFound()

@@ -26,6 +26,9 @@ class ReferralSettings(FrontdoorSettings):
     page_size_max: int = Field(100, ge=1)
     # A phone referral must be followed up in writing within this many hours (Bradford).
     written_follow_up_hours: int = Field(24, ge=1)
+    # A council's working calendar (closure days, zone) is re-read at most this often per
+    # process: it changes a few times a year, and intake should not query it every time.
+    calendar_cache_seconds: float = Field(60.0, ge=0)
     # The front-door decision is due this many working days after receipt (Working Together).
     decision_working_days: int = Field(1, ge=1)
 

@@ -56,6 +56,8 @@ class Referral(Base):
     subject_count: Mapped[int] = mapped_column(SmallInteger)
     child_voice_missing: Mapped[bool]
     marf: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The 201 body exactly as sent: what the referrer was told, and what a replay returns.
+    receipt: Mapped[dict[str, Any]] = mapped_column(JSONB)
     # Referrer-visible progress, from contact.triaged / contact.decided / feedback_given.
     status: Mapped[str] = mapped_column(String(16), default="received")
     status_changed_at: Mapped[datetime]
@@ -92,18 +94,20 @@ class ReferralAddendum(Base):
 
 
 class IdempotencyKey(Base):
-    """One `Idempotency-Key` per agency: the request's hash and the response it got."""
+    """One `Idempotency-Key` per agency: the request's hash and the referral it made (whose
+    stored receipt is the response a replay returns)."""
 
     __tablename__ = "referral_idempotency_keys"
 
     agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64))
-    referral_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("referral_referrals.id", ondelete="CASCADE")
+    # Claimed before the referral row exists (same transaction): checked at commit.
+    referral_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey(
+            "referral_referrals.id", ondelete="CASCADE", deferrable=True, initially="DEFERRED"
+        )
     )
-    response_status: Mapped[int | None] = mapped_column(SmallInteger)
-    response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
 
     __table_args__ = (Index("ix_referral_idempotency_keys_created_at", "created_at"),)
