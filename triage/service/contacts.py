@@ -120,24 +120,11 @@ async def replace_subjects(
         )
 
 
-async def open_contact(
-    session: AsyncSession, new: NewContact, settings: TriageSettings
-) -> TriageContact:
-    council = new.council
-    contact_id = uuid.uuid4()
-    facts, evaluation, keys, rule_set = await assess(
-        session,
-        council=council,
-        settings=settings,
-        subjects=new.subjects,
-        base_facts=new.base_facts,
-        received_at=new.received_at,
-        exclude=None,
-    )
-    contact = TriageContact(
-        id=contact_id,
-        council_id=council.council_id,
-        reference=await next_reference(session, new.received_at, council.calendar.zone),
+def _row(new: NewContact, reference: str, facts: dict[str, Any]) -> TriageContact:
+    return TriageContact(
+        id=uuid.uuid4(),
+        council_id=new.council.council_id,
+        reference=reference,
         channel=new.channel,
         kind=new.kind,
         from_professional=new.from_professional,
@@ -159,20 +146,42 @@ async def open_contact(
         written_follow_up_at=new.written_follow_up_at,
         subjects_summary=[],
     )
+
+
+def opening_clocks(new: NewContact) -> list[str]:
+    """Every contact's clocks, plus the written follow-up of a professional's phone call."""
+    kinds = list(OPENING_CLOCKS)
+    if new.channel == "phone" and new.from_professional and new.written_follow_up_at is None:
+        kinds.insert(0, "written_follow_up")
+    return kinds
+
+
+async def open_contact(
+    session: AsyncSession, new: NewContact, settings: TriageSettings
+) -> TriageContact:
+    """A new contact in the queue: evaluated, matched against history, clocks running."""
+    facts, evaluation, keys, rule_set = await assess(
+        session,
+        council=new.council,
+        settings=settings,
+        subjects=new.subjects,
+        base_facts=new.base_facts,
+        received_at=new.received_at,
+        exclude=None,
+    )
+    reference = await next_reference(session, new.received_at, new.council.calendar.zone)
+    contact = _row(new, reference, facts)
     apply_evaluation(contact, evaluation, rule_set)
     session.add(contact)
     await session.flush()
     await replace_subjects(session, contact, new.subjects, keys)
-    kinds = list(OPENING_CLOCKS)
-    if new.channel == "phone" and new.from_professional and new.written_follow_up_at is None:
-        kinds.insert(0, "written_follow_up")
-    for kind in kinds:
+    for kind in opening_clocks(new):
         await start_clock(
             session,
             contact_id=contact.id,
             kind=kind,
             start=new.received_at,
-            calendar=council.calendar,
+            calendar=new.council.calendar,
             settings=settings,
         )
     await session.flush()

@@ -23,7 +23,7 @@ from services.events.contracts import ContactTriaged, ReferralAddendumAdded, Ref
 from services.events.outbox import emit
 from services.models.platform import OutboxEvent
 from services.models.triage import TriageAddendum, TriageContact
-from triage.council import load_council
+from triage.council import CouncilConfig, load_council
 from triage.exceptions import ContactNotFound
 from triage.intake_facts import SIGNIFICANT_HARM_CONCERNS, facts_from_marf, facts_from_subjects
 from triage.schemas.contacts import ContactCreate
@@ -39,6 +39,8 @@ from triage.service.contacts import (
 from triage.settings import TriageSettings, get_triage_settings
 
 SERVICE = "triage"
+# CIN referral sources that are members of the public (everyone else is a professional).
+PUBLIC_SOURCES = frozenset({"1A", "1B", "1C", "1D", "9"})
 
 
 def _marf_facts(marf: Marf, today: Any) -> dict[str, Any]:
@@ -113,7 +115,29 @@ async def _join_phone_contact(
     await refresh_queue_keys(session, [contact.id])
 
 
+def _from_marf(payload: ReferralReceived, marf: Marf, council: CouncilConfig) -> NewContact:
+    return NewContact(
+        council=council,
+        channel="api",
+        kind="marf",
+        received_at=payload.received_at,
+        recorded_by=f"agency:{payload.agency_id}",
+        record={"source": "marf", "marf": payload.marf},
+        subjects=marf.subjects,
+        base_facts=_marf_facts(marf, payload.received_at.date()),
+        consent_state=marf.consent.state,
+        child_voice_present=bool(marf.child_voice),
+        wants_feedback=marf.referrer.wants_feedback,
+        from_professional=marf.referrer.referral_source not in PUBLIC_SOURCES,
+        agency_id=payload.agency_id,
+        referral_id=payload.referral_id,
+        referral_reference=payload.reference,
+        written_follow_up_at=payload.submitted_at if payload.follow_up_to_phone_call else None,
+    )
+
+
 async def handle_referral_received(session: AsyncSession, event: OutboxEvent) -> None:
+    """`referral.received` -> one contact per referral (a replay finds it and stops)."""
     payload = ReferralReceived.model_validate(event.payload)
     existing = await session.scalar(
         select(TriageContact.id).where(TriageContact.referral_id == payload.referral_id)
@@ -122,31 +146,12 @@ async def handle_referral_received(session: AsyncSession, event: OutboxEvent) ->
         return
     settings = get_triage_settings()
     marf = Marf.model_validate(payload.marf, context={"today": payload.received_at.date()})
-    phone = await _phone_contact(session, payload.council_id, payload.phone_contact_reference)
-    if phone is not None:
-        await _join_phone_contact(session, phone, payload, marf, settings)
-        contact = phone
+    contact = await _phone_contact(session, payload.council_id, payload.phone_contact_reference)
+    if contact is not None:
+        await _join_phone_contact(session, contact, payload, marf, settings)
     else:
         council = await load_council(session, payload.council_id)
-        new = NewContact(
-            council=council,
-            channel="api",
-            kind="marf",
-            received_at=payload.received_at,
-            recorded_by=f"agency:{payload.agency_id}",
-            record={"source": "marf", "marf": payload.marf},
-            subjects=marf.subjects,
-            base_facts=_marf_facts(marf, payload.received_at.date()),
-            consent_state=marf.consent.state,
-            child_voice_present=bool(marf.child_voice),
-            wants_feedback=marf.referrer.wants_feedback,
-            from_professional=marf.referrer.referral_source not in ("1A", "1B", "1C", "1D", "9"),
-            agency_id=payload.agency_id,
-            referral_id=payload.referral_id,
-            referral_reference=payload.reference,
-            written_follow_up_at=payload.submitted_at if payload.follow_up_to_phone_call else None,
-        )
-        contact = await open_contact(session, new, settings)
+        contact = await open_contact(session, _from_marf(payload, marf, council), settings)
     await audit.record(
         session,
         service=SERVICE,

@@ -192,17 +192,32 @@ async def _finalise(
 ) -> None:
     """The decision counts as made: clocks met, later clocks started, the referrer told."""
     contact.status, contact.decided_at = "decided", at
-    contact.contact_type, contact.outcome, contact.level = (
-        decision.contact_type,
-        decision.outcome,
-        decision.level,
-    )
+    contact.contact_type, contact.outcome = decision.contact_type, decision.outcome
+    contact.level = decision.level
     contact.lease_holder, contact.lease_expires_at = None, None
     done = (
         DECIDED_CLOCKS if contact.contact_type == "referral" else (*DECIDED_CLOCKS, "unallocated")
     )
     await meet_clocks(session, contact_id=contact.id, kinds=done, at=at)
-    cal = council.calendar
+    for kind, start, amount in _later_clocks(contact, decision, council, at):
+        await start_clock(
+            session,
+            contact_id=contact.id,
+            kind=kind,
+            start=start,
+            calendar=council.calendar,
+            settings=settings,
+            amount=amount,
+        )
+    await session.flush()
+    await refresh_queue_keys(session, [contact.id])
+    await _emit_decided(session, contact, decision, at)
+
+
+def _later_clocks(
+    contact: TriageContact, decision: TriageDecision, council: CouncilConfig, at: datetime
+) -> list[tuple[str, datetime, int | None]]:
+    """Clocks a decision starts: feedback, the assessment (from the referral), the ICPC."""
     later: list[tuple[str, datetime, int | None]] = []
     if contact.wants_feedback:
         later.append(("feedback", at, council.feedback_working_days))
@@ -210,18 +225,12 @@ async def _finalise(
         later.append(("assessment", contact.received_at, None))
     if decision.strategy_discussion:
         later.append(("icpc", at, None))
-    for kind, start, amount in later:
-        await start_clock(
-            session,
-            contact_id=contact.id,
-            kind=kind,
-            start=start,
-            calendar=cal,
-            settings=settings,
-            amount=amount,
-        )
-    await session.flush()
-    await refresh_queue_keys(session, [contact.id])
+    return later
+
+
+async def _emit_decided(
+    session: AsyncSession, contact: TriageContact, decision: TriageDecision, at: datetime
+) -> None:
     summary, default_next = OUTCOME_SUMMARY[decision.outcome]
     payload = ContactDecided(
         contact_id=contact.id,
