@@ -67,6 +67,10 @@ def check_url_shape(url: str, *, require_https: bool) -> tuple[str, int]:
 
 
 async def resolve(host: str, port: int) -> list[IpAddress]:
+    try:
+        return [ipaddress.ip_address(host)]  # an address literal needs no lookup
+    except ValueError:
+        pass
     loop = asyncio.get_running_loop()
     try:
         infos = await asyncio.wait_for(

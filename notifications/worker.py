@@ -15,7 +15,7 @@ from notifications.delivery.dispatch import deliver_due
 from notifications.delivery.transport import make_client
 from notifications.delivery.watch import watch_deadlines
 from notifications.intake.schemas import ChildIn, IncidentIn
-from notifications.intake.service import IntakeContext, ingest
+from notifications.intake.service import IntakeContext, ingest_one
 from notifications.settings import NotificationsSettings, get_notifications_settings
 from services.events.consumer import Consumer, Periodic, Worker
 from services.events.contracts import EncompassRequested
@@ -55,7 +55,7 @@ def intake_consumer(settings: NotificationsSettings) -> Consumer:
             actor=None,
             source="triage",
         )
-        result = await ingest(ctx, data, contact_id=payload.contact_id)
+        result = await ingest_one(ctx, data, contact_id=payload.contact_id)
         log.info("encompass_request_ingested", event_id=str(event.id), status=result.status)
 
     return Consumer(

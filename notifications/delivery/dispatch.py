@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications.delivery.outcomes import record_results
-from notifications.delivery.transport import AttemptResult, post_webhook, send_email
+from notifications.delivery.transport import AttemptResult, Claimed, post_webhook, send_email
 from notifications.secretbox import decrypt
 from notifications.settings import NotificationsSettings
 from services.db import transaction
@@ -29,18 +28,6 @@ log = structlog.get_logger(__name__)
 
 # Beyond the attempt timeout: time to record the result before another worker may retry.
 _LEASE_MARGIN_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class Claimed:
-    delivery_id: uuid.UUID
-    channel: str
-    message_id: str
-    body: str
-    url: str | None = None
-    secrets: tuple[str, ...] = ()
-    recipients: tuple[str, ...] = ()
-    subject: str | None = None
 
 
 def active_secrets(endpoint: Endpoint, key: bytes, now: datetime) -> tuple[str, ...]:
@@ -56,50 +43,76 @@ def active_secrets(endpoint: Endpoint, key: bytes, now: datetime) -> tuple[str, 
 async def claim(
     session: AsyncSession, settings: NotificationsSettings, limit: int
 ) -> list[Claimed]:
+    """Lease up to `limit` due deliveries in one statement (SKIP LOCKED) and snapshot them."""
     now = datetime.now(UTC)
+    lease = now + timedelta(seconds=settings.attempt_timeout_seconds + _LEASE_MARGIN_SECONDS)
+    due = (
+        select(Delivery.id)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
     rows = (
         await session.execute(
-            select(Delivery, Endpoint)
-            .outerjoin(Endpoint, Endpoint.id == Delivery.endpoint_id)
-            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-            .order_by(Delivery.next_attempt_at)
-            .limit(limit)
-            .with_for_update(of=Delivery, skip_locked=True)
+            update(Delivery)
+            .where(Delivery.id.in_(due))
+            .values(next_attempt_at=lease)
+            .returning(
+                Delivery.id,
+                Delivery.channel,
+                Delivery.kind,
+                Delivery.message_id,
+                Delivery.body,
+                Delivery.notification_id,
+                Delivery.endpoint_id,
+                Delivery.recipients,
+                Delivery.subject,
+            )
+            .execution_options(synchronize_session=False)
         )
     ).all()
-    lease = now + timedelta(seconds=settings.attempt_timeout_seconds + _LEASE_MARGIN_SECONDS)
+    endpoint_ids = {r.endpoint_id for r in rows if r.endpoint_id is not None}
+    endpoints = {
+        e.id: e
+        for e in await session.scalars(select(Endpoint).where(Endpoint.id.in_(endpoint_ids)))
+    }
+    usable = {
+        e.id: (e.url, active_secrets(e, settings.encryption_key, now))
+        for e in endpoints.values()
+        if e.enabled
+    }
     claimed: list[Claimed] = []
-    for delivery, endpoint in rows:
-        if delivery.channel == "webhook" and (endpoint is None or not endpoint.enabled):
-            delivery.status, delivery.next_attempt_at = "abandoned", None
-            delivery.last_error = "endpoint disabled"
+    unusable: list[uuid.UUID] = []
+    for r in rows:
+        if r.channel == "webhook" and r.endpoint_id not in usable:
+            unusable.append(r.id)
             continue
-        delivery.next_attempt_at = lease
-        claimed.append(_snapshot(delivery, endpoint, settings, now))
-    return claimed
-
-
-def _snapshot(
-    delivery: Delivery, endpoint: Endpoint | None, settings: NotificationsSettings, now: datetime
-) -> Claimed:
-    if delivery.channel == "webhook":
-        assert endpoint is not None
-        return Claimed(
-            delivery.id,
-            "webhook",
-            delivery.message_id,
-            delivery.body,
-            url=endpoint.url,
-            secrets=active_secrets(endpoint, settings.encryption_key, now),
+        url, secrets = usable.get(r.endpoint_id, (None, ())) if r.endpoint_id else (None, ())
+        claimed.append(
+            Claimed(
+                r.id,
+                r.channel,
+                r.kind,
+                r.message_id,
+                r.body,
+                notification_id=r.notification_id,
+                endpoint_id=r.endpoint_id,
+                url=url,
+                secrets=secrets,
+                recipients=tuple(r.recipients or ()),
+                subject=r.subject,
+            )
         )
-    return Claimed(
-        delivery.id,
-        "email",
-        delivery.message_id,
-        delivery.body,
-        recipients=tuple(delivery.recipients),
-        subject=delivery.subject,
-    )
+    if unusable:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(unusable))
+            .values(status="abandoned", next_attempt_at=None, last_error="endpoint disabled")
+            .execution_options(synchronize_session=False)
+        )
+    return claimed
 
 
 async def send(
@@ -146,8 +159,7 @@ async def deliver_due(
             break
         results = await asyncio.gather(*(bounded(item) for item in batch))
         async with transaction(maker) as session:
-            pairs = [(item.delivery_id, r) for item, r in zip(batch, results, strict=True)]
-            await record_results(session, settings, pairs)
+            await record_results(session, settings, list(zip(batch, results, strict=True)))
         done += len(batch)
         log.info("deliveries_attempted", count=len(batch))
     return done

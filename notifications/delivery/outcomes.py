@@ -5,8 +5,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import (
+    ARRAY,
+    DateTime,
+    Table,
+    Uuid,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.delivery.health import (
@@ -15,11 +26,11 @@ from notifications.delivery.health import (
     ensure_email_for,
     should_disable,
 )
-from notifications.delivery.transport import AttemptResult
+from notifications.delivery.transport import AttemptResult, Claimed
 from notifications.schedule import RetryPolicy, next_attempt_at
 from notifications.settings import NotificationsSettings
-from services.events.contracts import EncompassNotificationEvent
-from services.events.outbox import emit
+from services.events.contracts import EncompassNotificationEvent, EventPayload
+from services.events.outbox import emit_many
 from services.models.notifications import Attempt, Delivery, Endpoint, Notification
 
 
@@ -32,35 +43,153 @@ def retry_policy(settings: NotificationsSettings) -> RetryPolicy:
     )
 
 
+_MARK_NOTIFICATIONS_DELIVERED = text(
+    "UPDATE notif_notifications AS n SET delivered_at = v.at "
+    "FROM unnest(:ids, :ats) AS v(id, at) "
+    "WHERE n.id = v.id AND n.delivered_at IS NULL "
+    "RETURNING n.id, n.incident_id, n.school_urn, n.deadline_at, n.delivered_at"
+).bindparams(
+    bindparam("ids", type_=ARRAY(Uuid())), bindparam("ats", type_=ARRAY(DateTime(timezone=True)))
+)
+
+
 async def record_results(
     session: AsyncSession,
     settings: NotificationsSettings,
-    results: Sequence[tuple[uuid.UUID, AttemptResult]],
+    results: Sequence[tuple[Claimed, AttemptResult]],
 ) -> None:
-    """Write every attempt and its consequences (one transaction for the batch)."""
+    """Write every attempt and its consequences (one transaction for the batch).
+
+    Successes, the bulk of a morning, are written with a few set-based statements; failures
+    go through the per-row path that reschedules, tracks endpoint health and falls back.
+    """
+    delivered = [(c, r) for c, r in results if r.outcome == "delivered"]
+    others = [(c.delivery_id, r) for c, r in results if r.outcome != "delivered"]
+    events = await _record_delivered(session, delivered)
+    if others:
+        events += await _record_others(session, settings, others)
+    await emit_many(session, "encompass.notification.delivered", events, producer=PRODUCER)
+
+
+def _attempt_row(delivery_id: uuid.UUID, result: AttemptResult) -> dict[str, object]:
+    return {
+        "delivery_id": delivery_id,
+        "attempted_at": result.attempted_at,
+        "status_code": result.status_code,
+        "latency_ms": result.latency_ms,
+        "outcome": result.outcome,
+        "error": result.error,
+        "response_excerpt": result.response_excerpt,
+    }
+
+
+async def _record_delivered(
+    session: AsyncSession, items: Sequence[tuple[Claimed, AttemptResult]]
+) -> list[EventPayload]:
+    if not items:
+        return []
+    await session.execute(insert(Attempt), [_attempt_row(c.delivery_id, r) for c, r in items])
+    table = cast(Table, Delivery.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            status="delivered",
+            delivered_at=bindparam("b_at"),
+            next_attempt_at=None,
+            attempts=table.c.attempts + 1,
+            last_status_code=bindparam("b_code"),
+            last_error=None,
+        ),
+        [
+            {"b_id": c.delivery_id, "b_at": r.attempted_at, "b_code": r.status_code}
+            for c, r in items
+        ],
+    )
+    endpoint_ids = sorted({c.endpoint_id for c, _ in items if c.endpoint_id})
+    if endpoint_ids:
+        await session.execute(
+            update(Endpoint)
+            .where(
+                Endpoint.id.in_(endpoint_ids),
+                (Endpoint.consecutive_failures > 0) | Endpoint.failing_since.is_not(None),
+            )
+            .values(consecutive_failures=0, failing_since=None)
+            .execution_options(synchronize_session=False)
+        )
+    first: dict[uuid.UUID, datetime] = {}
+    for c, r in items:
+        if c.notification_id and c.kind in ("alert", "fallback"):
+            first[c.notification_id] = min(
+                r.attempted_at, first.get(c.notification_id, r.attempted_at)
+            )
+    if not first:
+        return []
+    ids = sorted(first)
+    # Lock in id order first: two workers marking the same notifications never deadlock.
+    await session.execute(
+        select(Notification.id)
+        .where(Notification.id.in_(ids))
+        .order_by(Notification.id)
+        .with_for_update()
+    )
+    marked = await session.execute(
+        _MARK_NOTIFICATIONS_DELIVERED, {"ids": ids, "ats": [first[i] for i in ids]}
+    )
+    return [
+        EncompassNotificationEvent(
+            notification_id=row.id,
+            incident_id=row.incident_id,
+            school_urn=row.school_urn,
+            deadline_at=row.deadline_at,
+            at=row.delivered_at,
+        )
+        for row in marked
+    ]
+
+
+async def _record_others(
+    session: AsyncSession,
+    settings: NotificationsSettings,
+    results: Sequence[tuple[uuid.UUID, AttemptResult]],
+) -> list[EventPayload]:
     ids = [delivery_id for delivery_id, _ in results]
     deliveries = {
         d.id: d for d in await session.scalars(select(Delivery).where(Delivery.id.in_(ids)))
     }
     endpoint_ids = {d.endpoint_id for d in deliveries.values() if d.endpoint_id}
+    notification_ids = {d.notification_id for d in deliveries.values() if d.notification_id}
+    # Locked in id order, so workers recording batches that share endpoints or
+    # notifications queue behind each other instead of deadlocking.
     endpoints = {
         e.id: e
-        for e in await session.scalars(select(Endpoint).where(Endpoint.id.in_(endpoint_ids)))
+        for e in await session.scalars(
+            select(Endpoint)
+            .where(Endpoint.id.in_(endpoint_ids))
+            .order_by(Endpoint.id)
+            .with_for_update()
+        )
     }
-    notification_ids = {d.notification_id for d in deliveries.values() if d.notification_id}
     notifications = {
         n.id: n
         for n in await session.scalars(
-            select(Notification).where(Notification.id.in_(notification_ids))
+            select(Notification)
+            .where(Notification.id.in_(notification_ids))
+            .order_by(Notification.id)
+            .with_for_update()
         )
     }
+    delivered_events: list[EventPayload] = []
     for delivery_id, result in results:
         delivery = deliveries[delivery_id]
         endpoint = endpoints.get(delivery.endpoint_id) if delivery.endpoint_id else None
         notification = (
             notifications.get(delivery.notification_id) if delivery.notification_id else None
         )
-        await _record_one(session, settings, delivery, endpoint, notification, result)
+        event = await _record_one(session, settings, delivery, endpoint, notification, result)
+        if event is not None:
+            delivered_events.append(event)
+    return delivered_events
 
 
 async def _record_one(
@@ -70,7 +199,8 @@ async def _record_one(
     endpoint: Endpoint | None,
     notification: Notification | None,
     result: AttemptResult,
-) -> None:
+) -> EncompassNotificationEvent | None:
+    """Record one attempt; the `delivered` event when it first delivered the notification."""
     session.add(
         Attempt(
             delivery_id=delivery.id,
@@ -86,8 +216,8 @@ async def _record_one(
     delivery.last_status_code, delivery.last_error = result.status_code, result.error
     now = result.attempted_at
     if result.outcome == "delivered":
-        await _delivered(session, delivery, endpoint, notification, now)
-    elif result.outcome == "gone" and endpoint is not None:
+        return _delivered(delivery, endpoint, notification, now)
+    if result.outcome == "gone" and endpoint is not None:
         delivery.status, delivery.next_attempt_at = "failed", None
         if endpoint.enabled:
             await disable_endpoint(
@@ -97,34 +227,30 @@ async def _record_one(
             await ensure_email_for(session, settings, notification, kind="fallback", now=now)
     else:
         await _failed(session, settings, delivery, endpoint, notification, result)
+    return None
 
 
-async def _delivered(
-    session: AsyncSession,
+def _delivered(
     delivery: Delivery,
     endpoint: Endpoint | None,
     notification: Notification | None,
     now: datetime,
-) -> None:
+) -> EncompassNotificationEvent | None:
     delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
-    if endpoint is not None:
+    if endpoint is not None and (endpoint.consecutive_failures or endpoint.failing_since):
         endpoint.consecutive_failures, endpoint.failing_since = 0, None
     if notification is None or delivery.kind not in ("alert", "fallback"):
-        return
-    if notification.delivered_at is None:
-        notification.delivered_at = now
-        await emit(
-            session,
-            "encompass.notification.delivered",
-            EncompassNotificationEvent(
-                notification_id=notification.id,
-                incident_id=notification.incident_id,
-                school_urn=notification.school_urn,
-                deadline_at=notification.deadline_at,
-                at=now,
-            ),
-            producer=PRODUCER,
-        )
+        return None
+    if notification.delivered_at is not None:
+        return None
+    notification.delivered_at = now
+    return EncompassNotificationEvent(
+        notification_id=notification.id,
+        incident_id=notification.incident_id,
+        school_urn=notification.school_urn,
+        deadline_at=notification.deadline_at,
+        at=now,
+    )
 
 
 async def _failed(

@@ -147,9 +147,11 @@ async def enqueue_alert(
     school: School,
     incident_at: datetime,
     now: datetime,
+    endpoints: list[Endpoint] | None = None,
 ) -> list[Delivery]:
     """Webhook and/or email per the school's preference; email when no endpoint is enabled."""
-    endpoints = await enabled_endpoints(session, school.urn)
+    if endpoints is None:
+        endpoints = await enabled_endpoints(session, school.urn)
     out: list[Delivery] = []
     if school.delivery_preference in ("webhook", "both"):
         for endpoint in endpoints:

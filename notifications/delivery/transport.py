@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -36,6 +37,23 @@ class AttemptResult:
     error: str | None = None
     response_excerpt: str | None = None
     retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A leased delivery, snapshotted so the send needs no database."""
+
+    delivery_id: uuid.UUID
+    channel: str
+    kind: str
+    message_id: str
+    body: str
+    notification_id: uuid.UUID | None = None
+    endpoint_id: uuid.UUID | None = None
+    url: str | None = None
+    secrets: tuple[str, ...] = ()
+    recipients: tuple[str, ...] = ()
+    subject: str | None = None
 
 
 def make_client(settings: NotificationsSettings) -> httpx.AsyncClient:

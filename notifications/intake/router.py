@@ -17,7 +17,7 @@ from notifications.intake.schemas import (
     SharingConfig,
     SharingRead,
 )
-from notifications.intake.service import IntakeContext, ingest, ingest_batch
+from notifications.intake.service import IntakeContext, ingest_batch, ingest_one
 from services.auth import Principal
 from services.db import SessionDep
 
@@ -51,7 +51,7 @@ async def submit_encompass_incident(
     session: SessionDep, settings: SettingsDep, principal: PoliceFeed, body: IncidentIn
 ) -> IncidentResult:
     """One incident; resubmitting the same reference and child creates nothing new."""
-    return await ingest(_context(session, settings, principal, "single"), body)
+    return await ingest_one(_context(session, settings, principal, "single"), body)
 
 
 @router.get("/forces/{force_id}/sharing", response_model=SharingRead)

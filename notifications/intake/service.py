@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import messages
-from notifications.delivery.queue import add_email, detail_url, enqueue_alert
+from notifications.delivery.queue import add_email, detail_url, enabled_endpoints, enqueue_alert
 from notifications.intake.schemas import (
     BatchResult,
     ChildIn,
@@ -36,9 +36,13 @@ from services.auth import Principal
 from services.calendar import WorkingCalendar
 from services.calendar_store import load_calendar
 from services.errors import FieldError, field_errors_from_pydantic
-from services.events.contracts import EncompassEheTaskRaised, EncompassNotificationEvent
-from services.events.outbox import emit
-from services.models.notifications import EheTask, Incident, Notification, School
+from services.events.contracts import (
+    EncompassEheTaskRaised,
+    EncompassNotificationEvent,
+    EventPayload,
+)
+from services.events.outbox import emit_many
+from services.models.notifications import EheTask, Endpoint, Incident, Notification, School
 
 PRODUCER = "notifications"
 # Clock skew allowed between the police system and ours before an incident is "in the future".
@@ -69,6 +73,19 @@ class IntakeContext:
     source: str
     calendar: WorkingCalendar | None = None
     schools: dict[str, School | None] = field(default_factory=dict)
+    endpoints: dict[str, list[Endpoint]] = field(default_factory=dict)
+    # Events are written together at the end (one flush and one NOTIFY per topic).
+    created_events: list[EventPayload] = field(default_factory=list)
+    ehe_events: list[EventPayload] = field(default_factory=list)
+
+    async def emit_pending(self) -> None:
+        await emit_many(
+            self.session, "encompass.notification.created", self.created_events, producer=PRODUCER
+        )
+        await emit_many(
+            self.session, "encompass.ehe_task_raised", self.ehe_events, producer=PRODUCER
+        )
+        self.created_events, self.ehe_events = [], []
 
     async def council_calendar(self) -> WorkingCalendar:
         if self.calendar is None:
@@ -82,11 +99,16 @@ class IntakeContext:
             self.schools[urn] = await self.session.get(School, urn)
         return self.schools[urn]
 
+    async def school_endpoints(self, urn: str) -> list[Endpoint]:
+        if urn not in self.endpoints:
+            self.endpoints[urn] = await enabled_endpoints(self.session, urn)
+        return self.endpoints[urn]
+
 
 async def _incident_row(
     ctx: IntakeContext, data: IncidentIn, contact_id: uuid.UUID | None
-) -> tuple[Incident, bool]:
-    inserted = await ctx.session.scalar(
+) -> Incident:
+    inserted: Incident | None = await ctx.session.scalar(
         insert(Incident)
         .values(
             id=uuid.uuid4(),
@@ -101,15 +123,17 @@ async def _incident_row(
             contact_id=contact_id,
         )
         .on_conflict_do_nothing(index_elements=["force_id", "police_reference"])
-        .returning(Incident.id)
+        .returning(Incident)
     )
-    incident = await ctx.session.scalar(
+    if inserted is not None:
+        return inserted
+    existing = await ctx.session.scalar(
         select(Incident).where(
             Incident.force_id == ctx.force_id, Incident.police_reference == data.police_reference
         )
     )
-    assert incident is not None
-    return incident, inserted is not None
+    assert existing is not None
+    return existing
 
 
 def _route(child: ChildIn, school: School | None) -> tuple[str, str | None]:
@@ -192,20 +216,18 @@ async def _after_create(
             school=school,
             incident_at=incident.incident_at,
             now=now,
+            endpoints=await ctx.school_endpoints(school.urn),
         )
     else:
         await _raise_ehe_task(ctx, notification, reason or "no_school", now)
-    await emit(
-        ctx.session,
-        "encompass.notification.created",
+    ctx.created_events.append(
         EncompassNotificationEvent(
             notification_id=notification.id,
             incident_id=incident.id,
             school_urn=notification.school_urn,
             deadline_at=notification.deadline_at,
             at=now,
-        ),
-        producer=PRODUCER,
+        )
     )
     await audit.record(
         ctx.session,
@@ -240,29 +262,38 @@ async def _raise_ehe_task(
         now=now,
         notification_id=notification.id,
     )
-    await emit(
-        ctx.session,
-        "encompass.ehe_task_raised",
+    ctx.ehe_events.append(
         EncompassEheTaskRaised(
             task_id=task.id,
             notification_id=notification.id,
             reason=reason,  # type: ignore[arg-type]
             at=now,
-        ),
-        producer=PRODUCER,
+        )
     )
+
+
+async def ingest_one(
+    ctx: IntakeContext, data: IncidentIn, *, contact_id: uuid.UUID | None = None
+) -> IncidentResult:
+    """One incident, its events written."""
+    result = await ingest(ctx, data, contact_id=contact_id)
+    await ctx.emit_pending()
+    return result
 
 
 async def ingest(
     ctx: IntakeContext, data: IncidentIn, *, contact_id: uuid.UUID | None = None
 ) -> IncidentResult:
-    """Create the incident and one notification per new child; say which were duplicates."""
+    """Create the incident and one notification per new child; say which were duplicates.
+
+    Events are queued on the context: call `ctx.emit_pending()` (or use `ingest_one`).
+    """
     if data.incident_at > datetime.now(UTC) + _FUTURE_TOLERANCE:
         error = FieldError(path="incident_at", reason="the incident cannot be in the future")
         return IncidentResult(
             police_reference=data.police_reference, status="rejected", errors=[error]
         )
-    incident, _ = await _incident_row(ctx, data, contact_id)
+    incident = await _incident_row(ctx, data, contact_id)
     results: list[ChildResult] = []
     seen: set[str] = set()
     for index, child in enumerate(data.children):
@@ -311,9 +342,9 @@ async def ingest_batch(ctx: IntakeContext, raw_items: list[dict[str, object]]) -
                 )
             )
             continue
-        async with ctx.session.begin_nested():
-            result = await ingest(ctx, data)
+        result = await ingest(ctx, data)
         items.append(result.model_copy(update={"index": index}))
+    await ctx.emit_pending()
     return BatchResult(
         accepted=sum(i.status == "accepted" for i in items),
         duplicates=sum(i.status == "duplicate" for i in items),

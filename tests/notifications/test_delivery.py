@@ -13,7 +13,7 @@ from notifications.delivery.dispatch import deliver_due
 from notifications.delivery.transport import make_client
 from notifications.delivery.watch import watch_deadlines
 from notifications.intake.schemas import IncidentIn
-from notifications.intake.service import IntakeContext, ingest
+from notifications.intake.service import IntakeContext, ingest_one
 from notifications.settings import NotificationsSettings
 from notifications.worker import intake_consumer
 from services.db import transaction
@@ -51,7 +51,7 @@ async def submit(
             actor=None,
             source="batch",
         )
-        result = await ingest(ctx, IncidentIn.model_validate(incident(reference)))
+        result = await ingest_one(ctx, IncidentIn.model_validate(incident(reference)))
         return result.children[0].notification_id
 
 
