@@ -9,8 +9,14 @@ from fastapi import Depends, Header
 from referral_api.settings import ReferralSettings, get_referral_settings
 from services.auth import Principal, Role, require_roles
 
+
+async def referral_settings() -> ReferralSettings:
+    # async: a plain function dependency would hop to the thread pool on every request.
+    return get_referral_settings()
+
+
 ReferrerDep = Annotated[Principal, Depends(require_roles(Role.referrer))]
-SettingsDep = Annotated[ReferralSettings, Depends(get_referral_settings)]
+SettingsDep = Annotated[ReferralSettings, Depends(referral_settings)]
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(
