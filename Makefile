@@ -20,8 +20,11 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
-run: install ## start the whole product with the demo council
-	$(BIN)/frontdoor run
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+run: install ## start the whole product with the demo council (make run PORT=8080)
+	$(BIN)/frontdoor run --host $(HOST) --port $(PORT)
 
 test: install ## every check, then the whole test suite
 	$(MAKE) --no-print-directory check
