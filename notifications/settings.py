@@ -55,7 +55,6 @@ class NotificationsSettings(FrontdoorSettings):
     secret_key: str = DEV_SECRET_KEY
     delivery_batch_size: int = 200
     delivery_concurrency: int = 64
-    rotation_overlap_hours_default: int = 24
 
     @model_validator(mode="after")
     def _refuse_development_key_in_production(self) -> NotificationsSettings:

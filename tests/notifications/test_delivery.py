@@ -298,3 +298,32 @@ class TestIntakeConsumer:
         notifications = await rows(maker, Notification)
         assert len(notifications) == 1
         assert notifications[0].school_urn == "107301"
+
+
+class TestWorker:
+    async def test_one_tick_consumes_the_triage_event_and_delivers_the_webhook(
+        self,
+        committed_db: str,
+        maker: Maker,
+        nsettings: NotificationsSettings,
+        receiver: Receiver,
+    ) -> None:
+        from notifications.worker import build_worker
+
+        await setup_school(maker, nsettings, receiver.url(), delivery_preference="webhook")
+        payload = EncompassRequested(
+            contact_id=uuid.uuid4(),
+            council_id="demo",
+            force_id=FORCE,
+            police_reference="WY-TICK-1",
+            incident_at=datetime.now(UTC) - timedelta(hours=2),
+            children=[EncompassChild(given_name="A", family_name="B", school_urn="107301")],
+        )
+        async with transaction(maker) as session:
+            await emit(session, "dv.encompass_requested", payload, producer="triage")
+        worker = build_worker(maker, committed_db)
+        await worker.tick()
+        (received,) = receiver.received
+        assert Webhook(SECRET).verify(received.body, received.headers)["data"]["school_urn"] == (
+            "107301"
+        )

@@ -231,3 +231,54 @@ class TestEndpoints:
             select(AuditEntry.action).where(AuditEntry.entity_type == "endpoint")
         )
         assert "endpoint.rotate_secret" in audited.all()
+
+
+class TestRecover:
+    async def test_failed_alerts_since_a_time_are_requeued_and_disabled_endpoints_refuse(
+        self,
+        app: FastAPI,
+        client_for: ClientFor,
+        auth: Auth,
+        session: AsyncSession,
+        nsettings: NotificationsSettings,
+    ) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        from services.models.notifications import Delivery
+        from tests.notifications.conftest import create_endpoint
+
+        school = await create_school(session, urn="400006")
+        endpoint = await create_endpoint(session, nsettings, school, "http://127.0.0.1:9/hook")
+        for status in ("failed", "abandoned", "delivered"):
+            session.add(
+                Delivery(
+                    school_urn=school.urn,
+                    channel="webhook",
+                    kind="alert",
+                    endpoint_id=endpoint.id,
+                    message_id=f"msg_{status}",
+                    body="{}",
+                    status=status,
+                    next_attempt_at=None,
+                )
+            )
+        await session.flush()
+        since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+        async with client_for(app) as client:
+            path = f"/v1/endpoints/{endpoint.id}"
+            recovered = await client.post(
+                f"{path}/recover", json={"since": since}, headers=auth("admin")
+            )
+            assert recovered.json() == {"requeued": 2}
+            disabled = await client.patch(
+                path,
+                json={"enabled": False, "disabled_reason": "school changing supplier"},
+                headers=auth("school_dsl", school_urn="400006"),
+            )
+            assert disabled.json()["disabled_reason"] == "school changing supplier"
+            refused = await client.post(
+                f"{path}/recover", json={"since": since}, headers=auth("admin")
+            )
+            assert refused.status_code == 409
+        pending = await session.scalars(select(Delivery).where(Delivery.status == "pending"))
+        assert {d.message_id for d in pending} == {"msg_failed", "msg_abandoned"}
