@@ -7,8 +7,10 @@ The database must be migrated (`frontdoor migrate`). Rows are bulk-loaded with o
 INSERT ... SELECT under a council id of their own ("bench-queue") and removed afterwards
 unless --keep (a rerun with the rows kept skips the load). The API path is the whole
 request in process (ASGI): JWT, role check, the query, the audit row, the commit and JSON.
-The bare path runs the identical compiled statement with asyncpg. Goal: p95 <= 50 ms and
-<= 2x bare.
+The bare baseline is one FastAPI route running the identical compiled statement on an
+asyncpg pool (same ASGI transport); also shown: the endpoint's data path alone (the
+statement through the SQLAlchemy session) and the bare query on one asyncpg connection.
+Goal: p95 <= 50 ms and <= 2x the bare baseline.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import asyncpg
 import httpx
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
+from bench.queue_baseline import bare_app
 from services.auth import Role, mint_token
 from services.db import resolve_database_url
 from services.settings import get_settings
@@ -131,6 +134,16 @@ async def time_session(stmt: Any, n: int) -> list[float]:
     return out
 
 
+async def time_bare_http(client: httpx.AsyncClient, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        started = time.perf_counter()
+        response = await client.get("/queue")
+        out.append((time.perf_counter() - started) * 1000)
+        assert len(response.json()["items"]) == PAGE + 1
+    return out
+
+
 async def time_bare(conn: asyncpg.Connection, sql: str, params: list[Any], n: int) -> list[float]:
     out = []
     for _ in range(n):
@@ -146,46 +159,59 @@ async def run(requests: int, keep: bool) -> None:
 
     url = resolve_database_url(get_settings())
     os.environ["DATABASE_URL"] = url
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    dsn = url.replace("postgresql+asyncpg", "postgresql")
+    conn = await asyncpg.connect(dsn)
     try:
         await ensure_data(conn)
         settings = get_settings().model_copy(update={"council_id": COUNCIL})
         token = mint_token(settings, sub="bench-worker", role=Role.front_door_worker)
         headers = {"Authorization": f"Bearer {token}"}
         sql, params = bare_query()
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
         transport = httpx.ASGITransport(app=create_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            await time_api(client, headers, 20)  # warm up both paths
+        bare_transport = httpx.ASGITransport(app=bare_app(pool, sql, params))
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://bench") as client,
+            httpx.AsyncClient(transport=bare_transport, base_url="http://bare") as bare_client,
+        ):
+            await time_api(client, headers, 20)  # warm up every path
+            await time_bare_http(bare_client, 20)
             await time_bare(conn, sql, params, 20)
             await time_session(page_statement(), 20)
             api: list[float] = []
+            http: list[float] = []
             data: list[float] = []
             bare: list[float] = []
             for _ in range(max(1, requests // 50)):  # interleaved, 50 at a time
                 api += await time_api(client, headers, 50)
+                http += await time_bare_http(bare_client, 50)
                 data += await time_session(page_statement(), 50)
                 bare += await time_bare(conn, sql, params, 50)
-        report(api, data, bare)
+        await pool.close()
+        report(api, http, data, bare)
     finally:
         if not keep:
             await cleanup(conn)
         await conn.close()
 
 
-def report(api: list[float], data: list[float], bare: list[float]) -> None:
-    api95, data95, bare95 = (percentile(x, 95) for x in (api, data, bare))
+def report(api: list[float], http: list[float], data: list[float], bare: list[float]) -> None:
+    api95, http95, data95, bare95 = (percentile(x, 95) for x in (api, http, data, bare))
     print(f"queue page ({PAGE} items), {len(api)} requests each, sequential, interleaved")
     for label, xs, p95 in (
         ("API GET /v1/queue (whole request)", api, api95),
+        ("bare FastAPI + asyncpg, same SQL", http, http95),
         ("service data path (session+items)", data, data95),
-        ("bare asyncpg, same SQL", bare, bare95),
+        ("bare asyncpg query, same SQL", bare, bare95),
     ):
         print(f"  {label:<35} p50 {statistics.median(xs):6.2f} ms   p95 {p95:6.2f} ms")
-    print(f"  ratio p95 data path / bare SQL      {data95 / bare95:.2f}x")
-    print(f"  ratio p95 whole request / bare SQL  {api95 / bare95:.2f}x")
-    ok = api95 <= GOAL_P95_MS and data95 / bare95 <= GOAL_RATIO
+    print(f"  ratio p95 API / bare FastAPI        {api95 / http95:.2f}x")
+    print(f"  ratio p95 data path / bare query    {data95 / bare95:.2f}x")
+    print(f"  ratio p95 API / bare query          {api95 / bare95:.2f}x")
+    ok = api95 <= GOAL_P95_MS and api95 / http95 <= GOAL_RATIO
     verdict = "meets" if ok else "MISSES"
-    print(f"  goal API p95 <= {GOAL_P95_MS:.0f} ms, data path <= {GOAL_RATIO:.0f}x bare: {verdict}")
+    goal = f"API p95 <= {GOAL_P95_MS:.0f} ms and <= {GOAL_RATIO:.0f}x bare FastAPI"
+    print(f"  goal {goal}: {verdict}")
 
 
 def main() -> None:
