@@ -34,6 +34,7 @@ class AppError(Exception):
 
     status_code: ClassVar[int] = 400
     detail: ClassVar[str] = "The request could not be processed."
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, detail: str | None = None, *, fields: list[FieldError] | None = None):
         self.message = detail or self.detail
@@ -62,6 +63,7 @@ class Unprocessable(AppError):
 class NotAuthenticated(AppError):
     status_code = 401
     detail = "A valid bearer token is required."
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}  # RFC 6750 §3
 
 
 class Forbidden(AppError):
@@ -108,7 +110,11 @@ def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return JSONResponse(exc.body().model_dump(exclude_none=True), status_code=exc.status_code)
+    return JSONResponse(
+        exc.body().model_dump(exclude_none=True),
+        status_code=exc.status_code,
+        headers=exc.headers or None,
+    )
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:

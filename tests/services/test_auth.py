@@ -323,6 +323,7 @@ class TestOverHttp:
         response = await client.get("/v1/auth-probe/me")
         assert response.status_code == 401
         assert response.json()["error"] == "NotAuthenticated"
+        assert response.headers["www-authenticate"] == "Bearer"
 
     async def test_a_garbage_token_is_401(self, client: httpx.AsyncClient) -> None:
         response = await client.get(
