@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from triage.rules.bradford import BRADFORD_RULE_SET
 from triage.rules.diff import diff_bodies
@@ -235,3 +237,45 @@ class TestDiff:
         assert [r["id"] for r in changes["rules_changed"]] == [raw["rules"][0]["id"]]
         assert changes["defaults"] is None
         assert changes["levels_changed"] is False
+
+
+FACT_VALUES = st.fixed_dictionaries(
+    {
+        "concern_categories": st.lists(
+            st.sampled_from(["neglect", "domestic_abuse", "sexual_abuse", "other", "ehe"]),
+            max_size=3,
+            unique=True,
+        ),
+        "immediate_risk": st.booleans(),
+        "significant_harm_alleged": st.booleans(),
+        "contact_kind": st.sampled_from(["marf", "concern", "dv_notification", "consultation"]),
+        "dv_risk_level": st.sampled_from([None, "standard", "medium", "high"]),
+        "in_office_hours": st.booleans(),
+        "previous_referrals_12m": st.integers(min_value=0, max_value=5),
+        "allegation_against_professional": st.booleans(),
+        "unborn": st.booleans(),
+    }
+)
+
+
+class TestEngineProperties:
+    @given(FACT_VALUES)
+    @settings(max_examples=300, deadline=None)
+    def test_safety_floor_holds_for_any_facts(self, values: dict[str, Any]) -> None:
+        result = bradford().evaluate(facts(**values))
+        on_floor = values["immediate_risk"] or values["significant_harm_alleged"]
+        assert result.safety_floor == on_floor
+        if on_floor:
+            assert (result.priority, result.rag) == (0, "red")
+            assert result.lane in {"mash", "out_of_hours", "lado"}
+        else:
+            assert result.priority >= 1
+
+    @given(FACT_VALUES)
+    @settings(max_examples=200, deadline=None)
+    def test_every_fired_rule_matched_the_facts_it_names(self, values: dict[str, Any]) -> None:
+        given_facts = facts(**values)
+        for fired in bradford().evaluate(given_facts).fired:
+            assert fired.matched
+            for name, value in fired.matched.items():
+                assert given_facts[name] == value
