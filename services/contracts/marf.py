@@ -5,6 +5,11 @@ No official field list exists; this is the product's schema, grounded in the pub
 identifiers are checked. The referral service validates with it; the triage service reads
 stored MARFs with it. "Today" comes from the validation context (`{"today": date}`) so tests
 and replays are deterministic; it defaults to the UK date now.
+
+Rules relative to today or now (date of birth not in the future, ages, the unborn due-date
+window, call and consent times not in the future) were enforced at intake. A stored MARF read
+back later — a child turns 18, a due date passes — validates with `context={"stored": True}`,
+which skips them and keeps every other rule.
 """
 
 from __future__ import annotations
@@ -84,6 +89,11 @@ def today_from(info: ValidationInfo) -> date:
     context = info.context or {}
     value = context.get("today")
     return value if isinstance(value, date) else datetime.now(ZoneInfo("Europe/London")).date()
+
+
+def is_stored(info: ValidationInfo) -> bool:
+    """A stored MARF read back: the rules relative to today were applied at intake."""
+    return bool((info.context or {}).get("stored"))
 
 
 def now_from(info: ValidationInfo) -> datetime:
@@ -182,7 +192,7 @@ class Subject(Strict):
 
     @model_validator(mode="after")
     def _kind_rules(self, info: ValidationInfo) -> Subject:
-        today = today_from(info)
+        today = None if is_stored(info) else today_from(info)
         unborn = self.kind == "unborn"
         problems = self._unborn_problems(today) if unborn else self._born_problems(today)
         if self.over_18_reason == "other" and not self.over_18_reason_detail:
@@ -190,11 +200,13 @@ class Subject(Strict):
         raise_problems("Subject", problems)
         return self
 
-    def _unborn_problems(self, today: date) -> Problems:
+    def _unborn_problems(self, today: date | None) -> Problems:
         problems: Problems = []
         due = self.expected_due_date
         if due is None:
             problems.append(("expected_due_date", "an unborn subject needs expected_due_date"))
+        elif today is None:
+            pass
         elif due < today - DUE_DATE_PAST_GRACE:
             problems.append(("expected_due_date", "expected_due_date is too far in the past"))
         elif due > today + DUE_DATE_MAX_AHEAD:
@@ -205,7 +217,7 @@ class Subject(Strict):
             problems.append(("mother", "an unborn subject needs the mother's details"))
         return problems
 
-    def _born_problems(self, today: date) -> Problems:
+    def _born_problems(self, today: date | None) -> Problems:
         problems: Problems = []
         if self.expected_due_date is not None:
             problems.append(
@@ -220,6 +232,8 @@ class Subject(Strict):
             problems.append(
                 ("date_of_birth", "date_of_birth is required unless the subject is unborn")
             )
+        elif today is None:
+            pass
         elif born > today:
             problems.append(("date_of_birth", "date_of_birth is in the future"))
         elif age_on(born, today) >= MAX_AGE_WITH_REASON + 1:
@@ -273,7 +287,7 @@ class Consent(Strict):
         problems: Problems = []
         if self.state in ("not_sought", "dispensed") and not self.reason:
             problems.append(("reason", f"a reason is required when consent is {self.state}"))
-        if self.recorded_at > now_from(info) + CLOCK_SKEW:
+        if not is_stored(info) and self.recorded_at > now_from(info) + CLOCK_SKEW:
             problems.append(("recorded_at", "recorded_at is in the future"))
         raise_problems("Consent", problems)
         return self
@@ -342,7 +356,7 @@ class Marf(Strict):
                         )
                     )
         call = self.follow_up_to_phone_call
-        if call is not None and call.call_at > now_from(info) + CLOCK_SKEW:
+        if call and not is_stored(info) and call.call_at > now_from(info) + CLOCK_SKEW:
             problems.append(("follow_up_to_phone_call.call_at", "call_at is in the future"))
         raise_problems("Marf", problems)
         return self

@@ -148,3 +148,20 @@ class TestListReferrals:
     ) -> None:
         response = await client.get("/v1/referrals", params=params, headers=referrer)
         assert response.status_code == 422
+
+
+class TestListAudit:
+    async def test_every_listed_referral_is_audited_as_read_by_the_caller(
+        self, client: httpx.AsyncClient, referrer: dict[str, str], session: AsyncSession
+    ) -> None:
+        ref = await submit(client, referrer)
+        page = (await client.get("/v1/referrals?limit=1", headers=referrer)).json()
+        assert [i["reference"] for i in page["items"]] == [ref]
+        referral_id = await session.scalar(select(Referral.id).where(Referral.reference == ref))
+        listed = await session.scalar(
+            select(AuditEntry).where(
+                AuditEntry.entity_id == str(referral_id), AuditEntry.action == "referral.listed"
+            )
+        )
+        assert listed is not None
+        assert (listed.actor_org, listed.actor_role) == ("west-yorkshire-police", "referrer")

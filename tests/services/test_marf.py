@@ -298,3 +298,28 @@ class TestMarfAccepts:
     def test_the_stored_dump_validates_again_for_triage(self) -> None:
         marf = Marf.model_validate(BASE, context=CONTEXT)
         assert Marf.model_validate(marf.facts_json(), context=CONTEXT) == marf
+
+
+LATER = {"today": date(2045, 1, 1), "now": datetime(2045, 1, 1, tzinfo=UTC)}
+
+
+class TestStoredMarfs:
+    """Triage reads stored MARFs back later, when "today" has moved on."""
+
+    def test_time_relative_rules_fail_when_judged_years_later(self) -> None:
+        with pytest.raises(ValidationError):
+            Marf.model_validate(unborn(), context=LATER)
+
+    @pytest.mark.parametrize(
+        "marf",
+        [unborn(), BASE, changed("subjects.0.date_of_birth", "2008-11-24")],
+        ids=["due date passed", "child over 25 now", "turned 18 without a reason"],
+    )
+    def test_a_stored_marf_validates_whenever_it_is_read(self, marf: dict[str, Any]) -> None:
+        Marf.model_validate(marf, context={**LATER, "stored": True})
+
+    def test_a_stored_marf_still_obeys_every_other_rule(self) -> None:
+        with pytest.raises(ValidationError, match="check digit"):
+            Marf.model_validate(
+                changed("subjects.0.nhs_number", "9990001007"), context={"stored": True}
+            )
