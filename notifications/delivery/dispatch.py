@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import weakref
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -137,6 +138,20 @@ async def send(
     )
 
 
+# One gate per HTTP client, shared by every dispatcher using it: requests never queue inside
+# the connection pool (whose wait queue is scanned per request, quadratic when long).
+_GATES: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _gate_for(client: httpx.AsyncClient, settings: NotificationsSettings) -> asyncio.Semaphore:
+    gate = _GATES.get(client)
+    if gate is None:
+        gate = _GATES[client] = asyncio.Semaphore(settings.delivery_concurrency)
+    return gate
+
+
 async def deliver_due(
     maker: async_sessionmaker[AsyncSession],
     settings: NotificationsSettings,
@@ -145,7 +160,7 @@ async def deliver_due(
     max_batches: int = 50,
 ) -> int:
     """Send everything due (up to `max_batches` batches); the number of attempts made."""
-    gate = asyncio.Semaphore(settings.delivery_concurrency)
+    gate = _gate_for(client, settings)
 
     async def bounded(item: Claimed) -> AttemptResult:
         async with gate:
