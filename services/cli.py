@@ -162,14 +162,19 @@ async def run_all(host: str, port: int) -> int:
         print("\nStopping frontdoor (data kept; `make reset` wipes it)...", flush=True)
         await asyncio.gather(*tasks, return_exceptions=True)
         sinks.close()
+        await db.get_engine().dispose()
     return 0 if started else 1
+
+
+def _database_kind() -> str:
+    return "external database" if get_settings().database_url else "embedded PostgreSQL"
 
 
 def banner(host: str, port: int, sinks: object) -> str:
     base = f"http://{host}:{port}"
     lines = [
         "",
-        "frontdoor is running on the embedded demo council.",
+        f"frontdoor is running with the demo council ({_database_kind()}).",
         f"  API base:      {base}/v1",
         f"  API docs:      {base}/docs",
         f"  Health:        {base}/healthz   {base}/readyz   {base}/metrics",
@@ -256,7 +261,10 @@ async def _worker_main(name: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await run_worker(name, stop)
+    try:
+        await run_worker(name, stop)
+    finally:
+        await db.get_engine().dispose()
 
 
 if __name__ == "__main__":

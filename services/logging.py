@@ -17,6 +17,8 @@ import structlog
 
 from services.settings import FrontdoorSettings
 
+QUIET_LOGGERS = ("httpx", "httpcore", "mail.log", "asyncio")
+
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
@@ -84,6 +86,9 @@ def configure_logging(settings: FrontdoorSettings) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # Chatty at INFO: every outgoing URL (httpx) and every SMTP session step (aiosmtpd).
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 def _exception_class_only(
