@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from services import app as app_module
 from services.cli import _parser
 from services.registry import SERVICES
 from services.settings import FrontdoorSettings
@@ -112,4 +113,10 @@ class TestDockerfile:
     def test_every_package_is_copied_into_the_image(self) -> None:
         for package in ("services", *SERVICES, "migrations"):
             assert f"COPY {package} ./{package}" in self.text()
-        assert Path(ROOT / "alembic.ini").exists()
+        assert "COPY alembic.ini ./" in self.text()
+
+    def test_the_code_stays_beside_its_migrations(self) -> None:
+        # services.app finds migrations/ next to the package: a non-editable install would
+        # move the package into site-packages, away from them.
+        assert "--no-editable" not in self.text()
+        assert (Path(app_module.__file__).parent.parent / "migrations").is_dir()
