@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db import transaction
 from services.events.outbox import NOTIFY_CHANNEL
+from services.logging import reset_request_id, set_request_id
 from services.models.platform import EventConsumption, OutboxEvent
 
 log = structlog.get_logger(__name__)
@@ -89,6 +90,9 @@ async def process_one(maker: async_sessionmaker[AsyncSession], consumer: Consume
             return False
         row, event = claimed
         row.attempts += 1
+        # The event stands in for a request: its id is on every log line and audit row the
+        # handler writes, so a record's history can be followed across the services.
+        token = set_request_id(f"event:{event.id}")
         try:
             async with session.begin_nested():
                 handler = consumer.handlers.get(event.topic)
@@ -106,11 +110,17 @@ async def process_one(maker: async_sessionmaker[AsyncSession], consumer: Consume
                 error=type(exc).__name__,
             )
             return True
-        row.status, row.processed_at, row.last_error = "done", func.now(), None
-        log.info(
-            "event_processed", consumer=consumer.name, topic=event.topic, event_id=str(event.id)
-        )
-        return True
+        else:
+            row.status, row.processed_at, row.last_error = "done", func.now(), None
+            log.info(
+                "event_processed",
+                consumer=consumer.name,
+                topic=event.topic,
+                event_id=str(event.id),
+            )
+            return True
+        finally:
+            reset_request_id(token)
 
 
 def _record_failure(row: EventConsumption, exc: Exception, max_attempts: int) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+
 import httpx
 import pytest
 
 from services.auth import Role, mint_token
 from services.settings import FrontdoorSettings
-from tests.e2e.conftest import Processes, eventually, free_port
+from tests.e2e.conftest import STOP_WAIT_SECONDS, Processes, eventually, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -95,3 +97,17 @@ class TestApiCommand:
             assert other_service.status_code == 404  # only the triage API is served here
             assert queue.headers["x-request-id"]
         assert processes.interrupt(api) == 0, api.output()
+
+
+class TestWorkerCommand:
+    async def test_a_worker_stops_cleanly_on_sigterm(self, processes: Processes) -> None:
+        # Containers are stopped with SIGTERM: the worker finishes its event and exits 0.
+        worker = processes.worker("triage")
+
+        async def started() -> bool:
+            return "worker_started" in worker.output()
+
+        await eventually(started, what="the worker to start", processes=processes)
+        worker.popen.send_signal(signal.SIGTERM)
+        assert worker.popen.wait(timeout=STOP_WAIT_SECONDS) == 0, worker.output()
+        assert "worker_stopped" in worker.output()

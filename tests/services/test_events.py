@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.audit import record
 from services.db import transaction
 from services.events.consumer import (
     MAX_ATTEMPTS,
@@ -23,6 +24,7 @@ from services.events.consumer import (
 )
 from services.events.contracts import ContactTriaged
 from services.events.outbox import emit
+from services.logging import current_request_id
 from services.models.platform import AuditEntry, CouncilCalendar, EventConsumption, OutboxEvent
 from tests.database import ROOT
 
@@ -103,6 +105,31 @@ class TestOutbox:
 
 
 class TestConsumer:
+    async def test_the_handler_runs_with_the_event_as_its_request_id(
+        self, committed_db: str, maker: Maker
+    ) -> None:
+        seen: list[str | None] = []
+
+        async def handler(session: AsyncSession, event: OutboxEvent) -> None:
+            seen.append(current_request_id())
+            await record(
+                session,
+                service="triage",
+                actor=None,
+                action="x",
+                entity_type="event",
+                entity_id=event.id,
+            )
+
+        await emit_committed(maker)
+        consumer = Consumer(name="triage.intake", handlers={"referral.received": handler})
+        await drain(maker, [consumer])
+        async with transaction(maker) as s:
+            entry = (await s.scalars(select(AuditEntry))).one()
+        assert seen == [f"event:{entry.entity_id}"]
+        assert entry.request_id == f"event:{entry.entity_id}"
+        assert current_request_id() is None  # not left behind
+
     async def test_handler_effects_and_the_receipt_commit_together(
         self, committed_db: str, maker: Maker
     ) -> None:
