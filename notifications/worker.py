@@ -29,20 +29,48 @@ DELIVERY_EVERY = 0.25
 DEADLINE_WATCH_EVERY = 15.0
 
 
+# Triage's free-text education statuses, in this service's words.
+_EHE_WORDS = frozenset({"ehe", "elective_home_education", "home_educated", "home_education"})
+_STATUSES = frozenset({"on_roll", "ehe", "cme", "unknown"})
+
+
+def _education_status(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    value = raw.strip().lower().replace(" ", "_").replace("-", "_")
+    if value in _EHE_WORDS:
+        return "ehe"
+    return value if value in _STATUSES else "unknown"
+
+
+def _valid_children(payload: EncompassRequested) -> list[ChildIn]:
+    """Each child checked on its own: one unusable record does not drop its siblings."""
+    children: list[ChildIn] = []
+    for child in payload.children:
+        raw = child.model_dump()
+        raw["education_status"] = _education_status(child.education_status)
+        try:
+            children.append(ChildIn.model_validate(raw))
+        except ValidationError as exc:
+            log.warning("encompass_child_invalid", errors=exc.error_count())
+    return children
+
+
 def intake_consumer(settings: NotificationsSettings) -> Consumer:
     async def on_encompass_requested(session: AsyncSession, event: OutboxEvent) -> None:
         payload = EncompassRequested.model_validate(event.payload)
+        children = _valid_children(payload)
         try:
             data = IncidentIn(
                 police_reference=payload.police_reference,
                 incident_at=payload.incident_at,
                 area=payload.area,
-                children=[ChildIn.model_validate(c.model_dump()) for c in payload.children],
+                children=children,
                 adult_roles=payload.adult_roles,
                 circumstances=payload.circumstances,
             )
         except ValidationError as exc:
-            # A retry cannot fix the data; the error types only (they quote no values).
+            # A retry cannot fix the data; the error count only (messages may quote values).
             log.warning(
                 "encompass_request_invalid", event_id=str(event.id), errors=exc.error_count()
             )

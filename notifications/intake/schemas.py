@@ -36,7 +36,9 @@ class ChildIn(BaseModel):
 class IncidentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    police_reference: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9/_.-]+$")
+    police_reference: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 /_.:-]*$"
+    )
     incident_at: AwareDatetime
     area: str | None = Field(None, max_length=100)
     children: list[ChildIn] = Field(min_length=1, max_length=20)

@@ -299,6 +299,30 @@ class TestIntakeConsumer:
         assert len(notifications) == 1
         assert notifications[0].school_urn == "107301"
 
+    async def test_an_unusable_child_does_not_drop_its_siblings(
+        self, committed_db: str, maker: Maker, nsettings: NotificationsSettings
+    ) -> None:
+        payload = EncompassRequested(
+            contact_id=uuid.uuid4(),
+            council_id="demo",
+            force_id=FORCE,
+            police_reference="WY TRIAGE 2",
+            incident_at=datetime(2026, 11, 20, 23, 0, tzinfo=UTC),
+            children=[
+                EncompassChild(given_name="", family_name="Blank"),
+                EncompassChild(
+                    given_name="Sami",
+                    family_name="Testchild",
+                    education_status="Elective Home Education",
+                ),
+            ],
+        )
+        async with transaction(maker) as session:
+            await emit(session, "dv.encompass_requested", payload, producer="triage")
+        await drain(maker, [intake_consumer(nsettings)])
+        (notification,) = await rows(maker, Notification)
+        assert (notification.route, notification.education_status) == ("ehe", "ehe")
+
 
 class TestWorker:
     async def test_one_tick_consumes_the_triage_event_and_delivers_the_webhook(
