@@ -112,6 +112,18 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(reply)
 
+        def do_GET(self) -> None:
+            with receiver.lock:
+                receiver.received.append(
+                    Received(self.path, {k.lower(): v for k, v in self.headers.items()}, b"")
+                )
+            reply = b'{"id": "n-1", "reminder": "do not contact parents"}'
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
         def log_message(self, format: str, *args: Any) -> None:
             return
 
