@@ -60,6 +60,45 @@ async def claim_key_and_number(
     return bool(row[0]), int(row[1])
 
 
+async def claim_addendum_key(
+    session: AsyncSession,
+    *,
+    agency_id: str,
+    key: str,
+    request_hash: str,
+    referral_id: uuid.UUID,
+    addendum_id: uuid.UUID,
+) -> bool:
+    """Insert an addendum's idempotency key; False when the key exists (see above)."""
+    inserted = await session.scalar(
+        insert(IdempotencyKey)
+        .values(
+            agency_id=agency_id,
+            key=key,
+            request_hash=request_hash,
+            referral_id=referral_id,
+            addendum_id=addendum_id,
+        )
+        .on_conflict_do_nothing(index_elements=["agency_id", "key"])
+        .returning(IdempotencyKey.key)
+    )
+    return inserted is not None
+
+
+async def get_idempotent_addendum(
+    session: AsyncSession, *, agency_id: str, key: str
+) -> tuple[str, ReferralAddendum | None] | None:
+    """(request hash, the addendum it added, if it added one) for a key already used."""
+    row = (
+        await session.execute(
+            select(IdempotencyKey.request_hash, ReferralAddendum)
+            .outerjoin(ReferralAddendum, ReferralAddendum.id == IdempotencyKey.addendum_id)
+            .where(IdempotencyKey.agency_id == agency_id, IdempotencyKey.key == key)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 async def get_idempotent_receipt(
     session: AsyncSession, *, agency_id: str, key: str
 ) -> tuple[str, dict[str, Any]] | None:

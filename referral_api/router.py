@@ -139,14 +139,22 @@ async def add_referral_addendum(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> AddendumRead:
     """Add information to a submitted referral (it is appended; nothing is edited)."""
     body: Any = addendum  # the raw JSON: service.add_addendum validates it
-    read = await service.add_addendum(
-        session, principal=principal, reference=reference, body=body, settings=settings
+    result = await service.add_addendum(
+        session,
+        principal=principal,
+        reference=reference,
+        body=body,
+        settings=settings,
+        idempotency_key=idempotency_key,
     )
     response.headers["Location"] = f"/v1/referrals/{reference}/addenda"
-    return read
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result.addendum
 
 
 @router.get(

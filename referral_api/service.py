@@ -233,6 +233,12 @@ async def list_referrals(
     )
 
 
+@dataclass(frozen=True)
+class AddendumResult:
+    addendum: AddendumRead
+    replayed: bool
+
+
 async def add_addendum(
     session: AsyncSession,
     *,
@@ -240,13 +246,35 @@ async def add_addendum(
     reference: str,
     body: object,
     settings: ReferralSettings,
+    idempotency_key: str | None = None,
     now: datetime | None = None,
-) -> AddendumRead:
+) -> AddendumResult:
     """Append more information; emits `referral.addendum_added` in the same transaction."""
     data = validate_body(AddendumCreate, body, context={}, error=AddendumInvalid)
     referral = await _own_referral(session, principal, reference)
+    zone = ZoneInfo(settings.timezone)
+    addendum_id = uuid.uuid4()
+    if idempotency_key is not None:
+        key = check_idempotency_key(idempotency_key)
+        # Scoped to the referral, so the same body sent to another referral is not "the same".
+        digest = request_hash({"addendum_to": referral.reference, "body": body})
+        claimed = await repository.claim_addendum_key(
+            session,
+            agency_id=referral.agency_id,
+            key=key,
+            request_hash=digest,
+            referral_id=referral.id,
+            addendum_id=addendum_id,
+        )
+        if not claimed:
+            found = await repository.get_idempotent_addendum(
+                session, agency_id=referral.agency_id, key=key
+            )
+            if found is None or found[0] != digest or found[1] is None:
+                raise IdempotencyKeyReused()
+            return AddendumResult(_addendum_read(found[1], reference, zone), replayed=True)
     addendum = ReferralAddendum(
-        id=uuid.uuid4(),
+        id=addendum_id,
         referral_id=referral.id,
         added_at=now or datetime.now(UTC),
         added_by=principal.sub,
@@ -269,7 +297,7 @@ async def add_addendum(
         text=addendum.text,
     )
     await emit(session, "referral.addendum_added", event, producer=SERVICE)
-    return _addendum_read(addendum, referral.reference, ZoneInfo(settings.timezone))
+    return AddendumResult(_addendum_read(addendum, referral.reference, zone), replayed=False)
 
 
 def _addendum_read(addendum: ReferralAddendum, reference: str, zone: ZoneInfo) -> AddendumRead:

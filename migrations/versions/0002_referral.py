@@ -91,7 +91,16 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("referral_id", sa.Uuid(), nullable=False),
+        sa.Column("addendum_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", _tz(), server_default=sa.text("now()"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["addendum_id"],
+            ["referral_addenda.id"],
+            name=op.f("fk_referral_idempotency_keys_addendum_id_referral_addenda"),
+            ondelete="CASCADE",
+            deferrable=True,
+            initially="DEFERRED",
+        ),
         sa.ForeignKeyConstraint(
             ["referral_id"],
             ["referral_referrals.id"],

@@ -94,8 +94,8 @@ class ReferralAddendum(Base):
 
 
 class IdempotencyKey(Base):
-    """One `Idempotency-Key` per agency: the request's hash and the referral it made (whose
-    stored receipt is the response a replay returns)."""
+    """One `Idempotency-Key` per agency: the request's hash and what it made — a referral
+    (whose stored receipt is the response a replay returns) or an addendum to one."""
 
     __tablename__ = "referral_idempotency_keys"
 
@@ -107,6 +107,10 @@ class IdempotencyKey(Base):
         ForeignKey(
             "referral_referrals.id", ondelete="CASCADE", deferrable=True, initially="DEFERRED"
         )
+    )
+    # Set when the key was sent with an addendum: the addendum a replay returns.
+    addendum_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("referral_addenda.id", ondelete="CASCADE", deferrable=True, initially="DEFERRED")
     )
     created_at: Mapped[datetime] = created_at()
 

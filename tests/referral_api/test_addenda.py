@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.events.contracts import ReferralAddendumAdded
 from services.models.platform import EventConsumption, OutboxEvent
+from tests.referral_api.conftest import make_marf
 from tests.referral_api.test_reads import submit
 
 
@@ -83,3 +84,44 @@ class TestAddenda:
         for method in ("PUT", "PATCH", "DELETE"):
             response = await client.request(method, f"/v1/referrals/{ref}", headers=referrer)
             assert response.status_code == 405
+
+
+class TestAddendumIdempotency:
+    async def test_a_retried_addendum_is_added_once(
+        self, client: httpx.AsyncClient, referrer: dict[str, str], session: AsyncSession
+    ) -> None:
+        ref = await submit(client, referrer)
+        url = f"/v1/referrals/{ref}/addenda"
+        headers = {**referrer, "Idempotency-Key": "addendum-retry"}
+        first = await client.post(url, json={"text": "once"}, headers=headers)
+        again = await client.post(url, json={"text": "once"}, headers=headers)
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        listed = (await client.get(url, headers=referrer)).json()
+        assert [a["text"] for a in listed] == ["once"]
+        events = (
+            await session.scalars(
+                select(OutboxEvent).where(
+                    OutboxEvent.topic == "referral.addendum_added",
+                    OutboxEvent.payload["reference"].astext == ref,
+                )
+            )
+        ).all()
+        assert len(events) == 1
+
+    async def test_the_key_with_another_text_or_a_submission_key_is_refused(
+        self, client: httpx.AsyncClient, referrer: dict[str, str]
+    ) -> None:
+        headers = {**referrer, "Idempotency-Key": "used-for-a-referral"}
+        ref = (await client.post("/v1/referrals", json=make_marf(), headers=headers)).json()[
+            "reference"
+        ]
+        url = f"/v1/referrals/{ref}/addenda"
+        reused = await client.post(url, json={"text": "x"}, headers=headers)
+        assert reused.status_code == 422
+        assert reused.json()["error"] == "IdempotencyKeyReused"
+        headers = {**referrer, "Idempotency-Key": "addendum-key"}
+        assert (await client.post(url, json={"text": "a"}, headers=headers)).status_code == 201
+        other = await client.post(url, json={"text": "b"}, headers=headers)
+        assert other.json()["error"] == "IdempotencyKeyReused"
