@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -351,3 +352,37 @@ class TestWorker:
         assert Webhook(SECRET).verify(received.body, received.headers)["data"]["school_urn"] == (
             "107301"
         )
+
+
+class TestQueue:
+    async def test_two_workers_side_by_side_send_each_alert_once(
+        self, committed_db: str, maker: Maker, nsettings: NotificationsSettings, receiver: Receiver
+    ) -> None:
+        await setup_school(maker, nsettings, receiver.url(), delivery_preference="webhook")
+        for i in range(30):
+            await submit(maker, nsettings, reference=f"WY-PAR-{i}")
+        settings = nsettings.model_copy(update={"delivery_batch_size": 5})
+        async with make_client(settings) as one, make_client(settings) as two:
+            await asyncio.gather(
+                deliver_due(maker, settings, one), deliver_due(maker, settings, two)
+            )
+        ids = [r.headers["webhook-id"] for r in receiver.received]
+        assert len(ids) == 30
+        assert len(set(ids)) == 30
+
+    async def test_a_crashed_workers_lease_expires_and_the_same_message_is_sent(
+        self, committed_db: str, maker: Maker, nsettings: NotificationsSettings, receiver: Receiver
+    ) -> None:
+        from notifications.delivery import dispatch
+
+        await setup_school(maker, nsettings, receiver.url(), delivery_preference="webhook")
+        await submit(maker, nsettings)
+        async with transaction(maker) as session:
+            (leased,) = await dispatch.claim(session, nsettings, 10)
+        assert await deliver(maker, nsettings) == 0  # leased: nobody else takes it
+        async with transaction(maker) as session:  # the lease runs out
+            await session.execute(
+                update(Delivery).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+        assert await deliver(maker, nsettings) == 1
+        assert receiver.received[0].headers["webhook-id"] == leased.message_id
