@@ -37,6 +37,12 @@ async def fallback_emails(
         Delivery.channel == "webhook",
         Delivery.status == "delivered",
     )
+    email_sent = exists().where(
+        Delivery.notification_id == Notification.id,
+        Delivery.channel == "email",
+        Delivery.kind.in_(("alert", "fallback")),
+        Delivery.status.in_(("pending", "delivered")),
+    )
     rows = await session.scalars(
         select(Notification)
         .where(
@@ -46,6 +52,7 @@ async def fallback_emails(
             Notification.deadline_at - lead <= now,
             Notification.created_at <= now - _FIRST_ATTEMPT_GRACE,
             ~webhook_ok,
+            ~email_sent,
         )
         .limit(_PASS_LIMIT)
         .with_for_update(skip_locked=True)
