@@ -90,9 +90,10 @@ async def process_one(maker: async_sessionmaker[AsyncSession], consumer: Consume
             return False
         row, event = claimed
         row.attempts += 1
-        # The event stands in for a request: its id is on every log line and audit row the
-        # handler writes, so a record's history can be followed across the services.
-        token = set_request_id(f"event:{event.id}")
+        # The handler carries on the request that caused the event (or, for events raised by a
+        # worker, the event itself): its id is on every log line and audit row it writes.
+        token = set_request_id(event.request_id or f"event:{event.id}")
+        bound = structlog.contextvars.bind_contextvars(event_id=str(event.id))
         try:
             async with session.begin_nested():
                 handler = consumer.handlers.get(event.topic)
@@ -120,6 +121,7 @@ async def process_one(maker: async_sessionmaker[AsyncSession], consumer: Consume
             )
             return True
         finally:
+            structlog.contextvars.reset_contextvars(**bound)
             reset_request_id(token)
 
 

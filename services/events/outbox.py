@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.events.contracts import EventPayload, consumers_for, topic_payload
+from services.logging import current_request_id
 from services.models.platform import EventConsumption, OutboxEvent
 
 NOTIFY_CHANNEL = "frontdoor_events"
@@ -33,6 +34,7 @@ async def emit(
         version=version,
         producer=producer,
         payload=topic_payload(payload),
+        request_id=current_request_id(),
     )
     session.add(event)
     for consumer in consumers_for(topic):
@@ -57,6 +59,7 @@ async def emit_many(
         return []
     ids: list[uuid.UUID] = []
     subscribers = consumers_for(topic)
+    request_id = current_request_id()
     for payload in payloads:
         event_id = uuid.uuid4()
         session.add(
@@ -66,6 +69,7 @@ async def emit_many(
                 version=version,
                 producer=producer,
                 payload=topic_payload(payload),
+                request_id=request_id,
             )
         )
         session.add_all(EventConsumption(consumer=c, event_id=event_id) for c in subscribers)

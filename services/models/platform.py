@@ -48,6 +48,9 @@ class OutboxEvent(Base):
     producer: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
+    # The request that caused the event: its consumers' log lines and audit rows carry it too,
+    # so one id follows a referral from the partner's POST through every service.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class EventConsumption(Base):

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,8 +24,8 @@ from services.events.consumer import (
     retry_delay,
 )
 from services.events.contracts import ContactTriaged
-from services.events.outbox import emit
-from services.logging import current_request_id
+from services.events.outbox import emit, emit_many
+from services.logging import current_request_id, reset_request_id, set_request_id
 from services.models.platform import AuditEntry, CouncilCalendar, EventConsumption, OutboxEvent
 from tests.database import ROOT
 
@@ -104,14 +105,39 @@ class TestOutbox:
             assert await s.scalar(select(func.count()).select_from(OutboxEvent)) == 1
 
 
+class TestEmitMany:
+    async def test_many_events_one_consumption_each_in_the_same_transaction(
+        self, session: AsyncSession
+    ) -> None:
+        ids = await emit_many(
+            session,
+            "referral.received",
+            [{"reference": f"FD-{n}"} for n in range(3)],
+            producer="referral_api",
+        )
+        rows = (
+            await session.scalars(
+                select(EventConsumption).where(EventConsumption.event_id.in_(ids))
+            )
+        ).all()
+        assert len(set(ids)) == 3
+        assert sorted(r.event_id for r in rows) == sorted(ids)
+        assert {r.consumer for r in rows} == {"triage.intake"}
+
+    async def test_nothing_to_emit_writes_nothing(self, session: AsyncSession) -> None:
+        assert await emit_many(session, "referral.received", [], producer="referral_api") == []
+        assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+
+
 class TestConsumer:
-    async def test_the_handler_runs_with_the_event_as_its_request_id(
+    async def test_the_handler_carries_on_the_request_that_caused_the_event(
         self, committed_db: str, maker: Maker
     ) -> None:
-        seen: list[str | None] = []
+        seen: list[tuple[str | None, object]] = []
 
         async def handler(session: AsyncSession, event: OutboxEvent) -> None:
-            seen.append(current_request_id())
+            context = structlog.contextvars.get_contextvars()
+            seen.append((current_request_id(), context.get("event_id")))
             await record(
                 session,
                 service="triage",
@@ -121,14 +147,37 @@ class TestConsumer:
                 entity_id=event.id,
             )
 
-        await emit_committed(maker)
+        token = set_request_id("partner-req-1")
+        try:
+            await emit_committed(maker)
+        finally:
+            reset_request_id(token)
         consumer = Consumer(name="triage.intake", handlers={"referral.received": handler})
         await drain(maker, [consumer])
         async with transaction(maker) as s:
             entry = (await s.scalars(select(AuditEntry))).one()
-        assert seen == [f"event:{entry.entity_id}"]
-        assert entry.request_id == f"event:{entry.entity_id}"
-        assert current_request_id() is None  # not left behind
+            event = (await s.scalars(select(OutboxEvent))).one()
+        assert event.request_id == "partner-req-1"
+        assert seen == [("partner-req-1", str(event.id))]
+        assert entry.request_id == "partner-req-1"
+        assert current_request_id() is None  # nothing left behind
+        assert "event_id" not in structlog.contextvars.get_contextvars()
+
+    async def test_an_event_raised_outside_a_request_is_its_own_request_id(
+        self, committed_db: str, maker: Maker
+    ) -> None:
+        seen: list[str | None] = []
+
+        async def handler(session: AsyncSession, event: OutboxEvent) -> None:
+            seen.append(current_request_id())
+
+        await emit_committed(maker)
+        consumer = Consumer(name="triage.intake", handlers={"referral.received": handler})
+        await drain(maker, [consumer])
+        async with transaction(maker) as s:
+            event = (await s.scalars(select(OutboxEvent))).one()
+        assert event.request_id is None
+        assert seen == [f"event:{event.id}"]
 
     async def test_handler_effects_and_the_receipt_commit_together(
         self, committed_db: str, maker: Maker
