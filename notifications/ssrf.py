@@ -4,7 +4,9 @@ At registration and before every attempt the host is resolved and every address 
 to is checked: private, loopback, link-local (cloud metadata lives there), shared (CGNAT),
 multicast, reserved and unspecified addresses are refused unless an allow-list names them.
 https is required in production. The check is repeated on every attempt because DNS answers
-change (rebinding); the attempt itself then goes to that host with redirects never followed.
+change (rebinding); the attempt then connects to the address that was checked (the Host
+header and TLS server name stay the URL's host, so certificates are verified as usual), so a
+second lookup cannot swap in another address. Redirects are never followed.
 """
 
 from __future__ import annotations
@@ -81,8 +83,10 @@ async def resolve(host: str, port: int) -> list[IpAddress]:
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
-async def check_url(url: str, *, require_https: bool, allowed: Iterable[IpNetwork]) -> None:
-    """Raise UnsafeUrl unless every address the host resolves to may be delivered to."""
+async def check_url(
+    url: str, *, require_https: bool, allowed: Iterable[IpNetwork]
+) -> list[IpAddress]:
+    """The checked addresses; raises UnsafeUrl unless every one may be delivered to."""
     host, port = check_url_shape(url, require_https=require_https)
     addresses = await resolve(host, port)
     if not addresses:
@@ -92,3 +96,4 @@ async def check_url(url: str, *, require_https: bool, allowed: Iterable[IpNetwor
         reason = address_refusal(address, allowed)
         if reason is not None:
             raise UnsafeUrl(reason)
+    return addresses

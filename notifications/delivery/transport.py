@@ -9,6 +9,7 @@ kept as evidence.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import httpx
 from notifications.schedule import parse_retry_after
 from notifications.settings import NotificationsSettings
 from notifications.signing import webhook_headers
-from notifications.ssrf import UnsafeUrl, check_url
+from notifications.ssrf import IpAddress, UnsafeUrl, check_url
 
 Outcome = Literal["delivered", "failed", "refused", "gone"]
 EXCERPT_BYTES = 500
@@ -83,10 +84,27 @@ def _classify(status: int) -> Outcome:
     return "gone" if status == 410 else "failed"
 
 
+def pinned(url: str, address: IpAddress) -> tuple[httpx.URL, dict[str, str], dict[str, str]]:
+    """The URL aimed at the checked address, with the Host header and TLS name of the original."""
+    original = httpx.URL(url)
+    target = original.copy_with(host=str(address))
+    extensions = {"sni_hostname": original.host} if original.scheme == "https" else {}
+    return target, {"host": original.netloc.decode("ascii")}, extensions
+
+
 async def _post(
-    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], now: datetime
+    client: httpx.AsyncClient,
+    url: str,
+    address: IpAddress,
+    body: bytes,
+    headers: dict[str, str],
+    now: datetime,
 ) -> tuple[int, str, float | None]:
-    async with client.stream("POST", url, content=body, headers=headers) as response:
+    target, host, extensions = pinned(url, address)
+    request = client.build_request(
+        "POST", target, content=body, headers={**headers, **host}, extensions=extensions
+    )
+    async with contextlib.aclosing(await client.send(request, stream=True)) as response:
         excerpt = await _read_excerpt(response)
         retry_after = None
         if response.status_code in (429, 503):
@@ -106,7 +124,7 @@ async def post_webhook(
     now = datetime.now(UTC)
     started = time.perf_counter()
     try:
-        await check_url(
+        addresses = await check_url(
             url, require_https=settings.is_production, allowed=settings.allowed_networks
         )
     except UnsafeUrl as exc:
@@ -115,7 +133,8 @@ async def post_webhook(
     headers = webhook_headers(secrets, message_id, int(time.time()), payload)
     try:
         status, excerpt, retry_after = await asyncio.wait_for(
-            _post(client, url, payload, headers, now), settings.attempt_timeout_seconds
+            _post(client, url, addresses[0], payload, headers, now),
+            settings.attempt_timeout_seconds,
         )
     except (TimeoutError, httpx.TimeoutException):
         return AttemptResult("failed", now, _ms(started), error="timeout")

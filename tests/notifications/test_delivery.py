@@ -386,3 +386,28 @@ class TestQueue:
             )
         assert await deliver(maker, nsettings) == 1
         assert receiver.received[0].headers["webhook-id"] == leased.message_id
+
+
+class TestPinnedAddress:
+    def test_https_keeps_the_host_header_and_tls_name_of_the_url(self) -> None:
+        import ipaddress
+
+        from notifications.delivery.transport import pinned
+
+        target, host, extensions = pinned(
+            "https://hooks.school.example:8443/encompass", ipaddress.ip_address("93.184.216.34")
+        )
+        assert str(target) == "https://93.184.216.34:8443/encompass"
+        assert host == {"host": "hooks.school.example:8443"}
+        assert extensions == {"sni_hostname": "hooks.school.example"}
+
+    async def test_a_named_host_is_sent_to_the_address_that_was_checked(
+        self, committed_db: str, maker: Maker, nsettings: NotificationsSettings, receiver: Receiver
+    ) -> None:
+        url = f"http://localhost:{receiver.port}/hook"
+        await setup_school(maker, nsettings, url, delivery_preference="webhook")
+        await submit(maker, nsettings)
+        await deliver(maker, nsettings)
+        (received,) = receiver.received
+        assert received.headers["host"] == f"localhost:{receiver.port}"
+        assert Webhook(SECRET).verify(received.body, received.headers)
