@@ -140,6 +140,7 @@ async def run_all(host: str, port: int) -> int:
         port=port,
         log_level="warning",
         log_config=None,
+        access_log=False,
         lifespan="off",
     )
     server = _InProcessServer(config)
@@ -231,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
             lifespan="off",
             log_config=None,
+            access_log=False,  # the platform middleware logs each request (route, no raw path)
             proxy_headers=True,
         )
     elif args.command == "worker":

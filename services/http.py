@@ -93,6 +93,15 @@ class PlatformMiddleware:
         route = _route(scope)
         REQUESTS.labels(self.service, method, route, status).inc()
         LATENCY.labels(self.service, method, route).observe(seconds)
+        # The access log line: the route template, never the raw path or query string (they
+        # can carry references or search terms), with the request id bound like every line.
+        log.info(
+            "request",
+            method=method,
+            route=route,
+            status=int(status),
+            duration_ms=round(seconds * 1000, 1),
+        )
 
     def _precheck(self, scope: Scope, headers: dict[str, str]) -> AppError | None:
         if scope["method"] not in _BODY_METHODS:

@@ -204,6 +204,18 @@ class TestRequestIds:
         assert read
         assert read[0]["request_id"] == "req-123"
 
+    async def test_each_request_is_logged_once_by_route_template_with_its_id(
+        self, client: httpx.AsyncClient, log_lines: io.StringIO
+    ) -> None:
+        await client.get("/v1/probe/things/FD-2026-000777?q=Jane", headers={"x-request-id": "r-9"})
+        lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+        requests = [line for line in lines if line["event"] == "request"]
+        assert len(requests) == 1
+        assert requests[0]["route"] == "/v1/probe/things/{thing_id}"
+        assert (requests[0]["status"], requests[0]["request_id"]) == (200, "r-9")
+        assert "FD-2026-000777" not in json.dumps(requests[0])
+        assert "Jane" not in log_lines.getvalue()
+
     async def test_the_request_id_does_not_outlive_the_request(
         self, client: httpx.AsyncClient
     ) -> None:
