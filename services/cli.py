@@ -19,6 +19,8 @@ from alembic.config import Config
 from services import db
 from services.app import PROJECT_ROOT
 from services.auth import Role, mint_token
+from services.events.consumer import Worker
+from services.events.retention import retention_job
 from services.logging import configure_logging
 from services.registry import APPS, DEMO_SEEDS, SERVICES, WORKERS, load
 from services.settings import get_settings
@@ -74,9 +76,17 @@ def token_for(role: Role, *, ttl_seconds: int = 12 * 3600, **overrides: str) -> 
     )
 
 
+def build_worker(name: str) -> Worker:
+    """The service's worker, plus the platform's own periodic jobs (outbox retention)."""
+    worker: Worker = load(WORKERS[name])(db.get_sessionmaker(), database_url())
+    retention = retention_job(get_settings().outbox_retention_days)
+    if retention is not None:
+        worker.periodic.append(retention)
+    return worker
+
+
 async def run_worker(name: str, stop: asyncio.Event) -> None:
-    worker = load(WORKERS[name])(db.get_sessionmaker(), database_url())
-    await worker.run(stop)
+    await build_worker(name).run(stop)
 
 
 class _InProcessServer(uvicorn.Server):

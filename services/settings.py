@@ -45,6 +45,8 @@ class FrontdoorSettings(BaseSettings):
     council_id: str = Field("demo", validation_alias="COUNCIL_ID")
     timezone: str = Field("Europe/London", validation_alias="COUNCIL_TIMEZONE")
     public_base_url: str = Field("http://127.0.0.1:8000", validation_alias="PUBLIC_BASE_URL")
+    # Fully handled outbox events are deleted after this many days (0 keeps them for ever).
+    outbox_retention_days: int = Field(90, ge=0, validation_alias="OUTBOX_RETENTION_DAYS")
 
     # Auth: HS256 with a local key in development; RS256/ES256 from the identity provider's JWKS.
     jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias="JWT_SECRET")
