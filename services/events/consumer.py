@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -71,8 +72,41 @@ async def process_one(maker: async_sessionmaker[AsyncSession], consumer: Consume
     Due-ness uses the database's clock, never the worker's, so workers on machines with
     skewed clocks agree on what is due.
     """
+    claimed: list[uuid.UUID] = []
+    try:
+        return await _claim_and_handle(maker, consumer, claimed)
+    except Exception as exc:
+        if not claimed:
+            raise  # nothing claimed: the database is unreachable; the worker retries later
+        # The claiming transaction itself failed (its connection died, or the commit was
+        # refused): count the attempt in a fresh one, so a poison event still ends up dead.
+        await _record_lost_attempt(maker, consumer, claimed[0], exc)
+        return True
+
+
+async def _record_lost_attempt(
+    maker: async_sessionmaker[AsyncSession], consumer: Consumer, event_id: uuid.UUID, exc: Exception
+) -> None:
     async with transaction(maker) as session:
-        claimed = (
+        row = await session.get(EventConsumption, (consumer.name, event_id), with_for_update=True)
+        if row is None or row.status != "pending":
+            return  # the commit did land after all, or another worker settled it
+        row.attempts += 1
+        _record_failure(row, exc, consumer.max_attempts)
+    log.warning(
+        "event_dead" if row.status == "dead" else "event_failed",
+        consumer=consumer.name,
+        event_id=str(event_id),
+        attempts=row.attempts,
+        error=type(exc).__name__,
+    )
+
+
+async def _claim_and_handle(
+    maker: async_sessionmaker[AsyncSession], consumer: Consumer, claimed: list[uuid.UUID]
+) -> bool:
+    async with transaction(maker) as session:
+        claimed_row = (
             await session.execute(
                 select(EventConsumption, OutboxEvent)
                 .join(OutboxEvent, OutboxEvent.id == EventConsumption.event_id)
@@ -86,9 +120,10 @@ async def process_one(maker: async_sessionmaker[AsyncSession], consumer: Consume
                 .with_for_update(of=EventConsumption, skip_locked=True)
             )
         ).first()
-        if claimed is None:
+        if claimed_row is None:
             return False
-        row, event = claimed
+        row, event = claimed_row
+        claimed.append(event.id)
         row.attempts += 1
         # The handler carries on the request that caused the event (or, for events raised by a
         # worker, the event itself): its id is on every log line and audit row it writes.

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.audit import record
@@ -246,6 +246,25 @@ class TestConsumer:
         [row] = await consumptions(maker)
         assert (row.status, row.attempts, row.last_error) == ("dead", 3, "ValueError")
         assert await drain(maker, [consumer]) == 0  # parked, never retried again
+
+    async def test_an_attempt_that_kills_its_own_connection_is_still_counted(
+        self, committed_db: str, maker: Maker
+    ) -> None:
+        async def poison(session: AsyncSession, event: OutboxEvent) -> None:
+            await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+        consumer = Consumer(
+            name="triage.intake", handlers={"referral.received": poison}, max_attempts=2
+        )
+        await emit_committed(maker)
+        assert await drain(maker, [consumer]) == 1
+        [row] = await consumptions(maker)
+        assert (row.status, row.attempts) == ("pending", 1)
+        assert row.last_error
+        await make_due(maker)
+        assert await drain(maker, [consumer]) == 1
+        [row] = await consumptions(maker)
+        assert (row.status, row.attempts) == ("dead", 2)
 
     async def test_a_subscribed_topic_without_a_handler_is_retried_not_dropped(
         self, committed_db: str, maker: Maker
