@@ -63,12 +63,18 @@ def subject_summary(subject: Subject, position: int, today: date) -> dict[str, A
         name = f"Unborn baby of {mother.given_name} {mother.family_name}" if mother else "Unborn"
         return {"position": position, "kind": "unborn", "name": name, "age": None}
     name = " ".join(p for p in (subject.given_name, subject.family_name) if p)
-    age = age_on(subject.date_of_birth, today) if subject.date_of_birth else None
+    age = age_at(subject.date_of_birth, today) if subject.date_of_birth else None
     return {"position": position, "kind": subject.kind, "name": name, "age": age}
 
 
+def age_at(born: date, today: date) -> int:
+    """Age in whole years; a child born after the receipt date (a MARF written after the
+    birth that followed a phone call) is 0, never negative."""
+    return max(0, age_on(born, today))
+
+
 def _ages(subjects: list[Subject], today: date) -> list[int]:
-    return [age_on(s.date_of_birth, today) for s in subjects if s.date_of_birth]
+    return [age_at(s.date_of_birth, today) for s in subjects if s.date_of_birth]
 
 
 def facts_from_subjects(subjects: list[Subject], today: date) -> dict[str, Any]:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.contracts.marf import Marf
 from services.models.platform import OutboxEvent
 from services.models.triage import TriageAddendum, TriageClock, TriageContact
 from tests.triage.conftest import (
+    LONDON,
     intake,
     make_marf,
     outbox,
@@ -88,6 +90,42 @@ class TestReferralReceived:
             seeded, referral_event(make_marf(immediate_risk=True), received_at=evening)
         )
         assert (contact.lane, contact.facts["in_office_hours"]) == ("out_of_hours", False)
+
+
+class TestStoredMarfsAreNeverRefused:
+    """A MARF referral_api accepted is read back as stored: rules relative to today are not
+    re-applied with the receipt date, which would retry the event until it was dead."""
+
+    @staticmethod
+    def _accepted_by_referral_api(marf: dict[str, Any], today: date, now: datetime) -> None:
+        Marf.model_validate(marf, context={"today": today, "now": now})
+
+    async def test_baby_born_after_the_phone_call(self, seeded: AsyncSession) -> None:
+        call = datetime.now(UTC) - timedelta(days=2)
+        born = (datetime.now(LONDON) - timedelta(days=1)).date()
+        marf = with_subject(make_marf(), date_of_birth=born.isoformat(), given_name="Baby")
+        self._accepted_by_referral_api(marf, born + timedelta(days=1), datetime.now(UTC))
+        event = referral_event(marf, received_at=call, phone_reference="FDC-2026-999999")
+        contact = await intake(seeded, event)
+        assert contact.facts["youngest_age"] == 0
+        assert contact.subjects_summary[0]["age"] == 0
+
+    async def test_marf_sent_just_after_midnight_in_summer(self, seeded: AsyncSession) -> None:
+        # 00:30 BST on 2 July is 23:30 UTC on 1 July: the child was born "today" in London.
+        received = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)
+        marf = with_subject(make_marf(), date_of_birth="2026-07-02", given_name="Newborn")
+        marf["consent"]["recorded_at"] = (received - timedelta(minutes=20)).isoformat()
+        self._accepted_by_referral_api(marf, date(2026, 7, 2), received)
+        contact = await intake(seeded, referral_event(marf, received_at=received))
+        assert contact.facts["youngest_age"] == 0
+        assert contact.reference.startswith("FDC-2026-")
+
+    async def test_ages_are_counted_on_the_london_receipt_date(self, seeded: AsyncSession) -> None:
+        # Eighth birthday on 2 July: at 00:30 BST the child is 8, though it is 1 July in UTC.
+        received = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)
+        marf = with_subject(make_marf(), date_of_birth="2018-07-02")
+        contact = await intake(seeded, referral_event(marf, received_at=received))
+        assert contact.facts["youngest_age"] == 8
 
 
 class TestReReferrals:

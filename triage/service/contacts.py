@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Sequence, delete, select
@@ -97,9 +97,10 @@ async def replace_subjects(
     contact: TriageContact,
     subjects: list[Subject],
     keys: list[SubjectKeys],
+    zone: Any,
 ) -> None:
     await session.execute(delete(TriageSubject).where(TriageSubject.contact_id == contact.id))
-    today = local_today(contact.received_at, UTC)
+    today = local_today(contact.received_at, zone)
     contact.subjects_summary = [subject_summary(s, i, today) for i, s in enumerate(subjects)]
     for k in keys:
         session.add(
@@ -174,7 +175,7 @@ async def open_contact(
     apply_evaluation(contact, evaluation, rule_set)
     session.add(contact)
     await session.flush()
-    await replace_subjects(session, contact, new.subjects, keys)
+    await replace_subjects(session, contact, new.subjects, keys, new.council.calendar.zone)
     for kind in opening_clocks(new):
         await start_clock(
             session,

@@ -41,6 +41,7 @@ from triage.settings import TriageSettings, get_triage_settings
 SERVICE = "triage"
 # CIN referral sources that are members of the public (everyone else is a professional).
 PUBLIC_SOURCES = frozenset({"1A", "1B", "1C", "1D", "9"})
+STORED = {"stored": True}
 
 
 def _marf_facts(marf: Marf, today: Any) -> dict[str, Any]:
@@ -98,7 +99,10 @@ async def _join_phone_contact(
         council=council,
         settings=settings,
         subjects=marf.subjects,
-        base_facts={**_marf_facts(marf, payload.received_at.date()), "channel": "phone"},
+        base_facts={
+            **_marf_facts(marf, local_today(contact.received_at, council.calendar.zone)),
+            "channel": "phone",
+        },
         received_at=contact.received_at,
         exclude=contact.id,
     )
@@ -107,7 +111,7 @@ async def _join_phone_contact(
     contact.re_referral = contact.previous_referrals_12m > 0
     if contact.status == "open":
         apply_evaluation(contact, evaluation, rule_set)
-    await replace_subjects(session, contact, marf.subjects, keys)
+    await replace_subjects(session, contact, marf.subjects, keys, council.calendar.zone)
     await meet_clocks(
         session, contact_id=contact.id, kinds=("written_follow_up",), at=payload.submitted_at
     )
@@ -124,7 +128,7 @@ def _from_marf(payload: ReferralReceived, marf: Marf, council: CouncilConfig) ->
         recorded_by=f"agency:{payload.agency_id}",
         record={"source": "marf", "marf": payload.marf},
         subjects=marf.subjects,
-        base_facts=_marf_facts(marf, payload.received_at.date()),
+        base_facts=_marf_facts(marf, local_today(payload.received_at, council.calendar.zone)),
         consent_state=marf.consent.state,
         child_voice_present=bool(marf.child_voice),
         wants_feedback=marf.referrer.wants_feedback,
@@ -145,7 +149,10 @@ async def handle_referral_received(session: AsyncSession, event: OutboxEvent) ->
     if existing is not None:
         return
     settings = get_triage_settings()
-    marf = Marf.model_validate(payload.marf, context={"today": payload.received_at.date()})
+    # The MARF was validated when referral_api accepted it; read it back as stored, so rules
+    # relative to "today" (a baby born after the phone call, a MARF sent just after midnight
+    # in summer, a child who has since turned 18) can never refuse an accepted referral.
+    marf = Marf.model_validate(payload.marf, context=STORED)
     contact = await _phone_contact(session, payload.council_id, payload.phone_contact_reference)
     if contact is not None:
         await _join_phone_contact(session, contact, payload, marf, settings)
