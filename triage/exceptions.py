@@ -51,3 +51,7 @@ class SelfSignOff(Conflict):
 
 class ClockStateConflict(Conflict):
     detail = "The clock is not in a state that allows this."
+
+
+class ClockMetInvalid(Unprocessable):
+    detail = "The time the clock was met is not valid."

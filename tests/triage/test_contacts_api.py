@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Role, mint_token
-from services.models.triage import TriageContact
+from services.models.platform import AuditEntry
+from services.models.triage import TriageClock, TriageContact
 from services.settings import get_settings
 from tests.conftest import TokenFactory
 from tests.triage.conftest import (
@@ -384,6 +385,106 @@ class TestSignOff:
         contact = (await client.get(f"/v1/contacts/{contact_id}", headers=manager)).json()
         assert "icpc" in {c["kind"] for c in contact["clocks"]}
         assert contact["decisions"][0]["strategy_discussion"] is True
+
+
+class TestRecordedClocks:
+    """The assessment (s17) and ICPC clocks are met by recording the event, with its time."""
+
+    async def _decided(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers, outcome: str
+    ) -> str:
+        received = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+        contact_id = await claimed(client, worker, phone_contact(received_at=received))
+        level = 4 if outcome == "strategy_discussion" else 3
+        body = decision(outcome=outcome, level=level, consent_state="given")
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/decision", json=body, headers=worker
+        )
+        assert response.status_code == 201, response.text
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/sign-off", json={"action": "approve"}, headers=manager
+        )
+        assert response.status_code == 200, response.text
+        return contact_id
+
+    async def test_assessment_authorised_meets_its_clock_and_shows_in_the_contact(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        contact_id = await self._decided(client, worker, manager, "s17_assessment")
+        authorised = datetime.now(UTC) - timedelta(minutes=10)
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/clocks/assessment/met",
+            json={"met_at": authorised.isoformat()},
+            headers=worker,
+        )
+        assert response.status_code == 200, response.text
+        assert (response.json()["state"], response.json()["met_on_time"]) == ("met", True)
+        contact = (await client.get(f"/v1/contacts/{contact_id}", headers=manager)).json()
+        clock = next(c for c in contact["clocks"] if c["kind"] == "assessment")
+        assert clock["state"] == "met"
+        assert datetime.fromisoformat(clock["met_at"]) == authorised
+        assert (clock["met_on_time"], clock["met_recorded_by"]) == (True, "worker-1")
+        actions = await seeded.scalars(
+            select(AuditEntry.action).where(AuditEntry.entity_id == contact_id)
+        )
+        assert "clock.met.assessment" in set(actions.all())
+
+    async def test_icpc_held_late_keeps_its_breach(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        contact_id = await self._decided(client, worker, manager, "strategy_discussion")
+        await seeded.execute(
+            update(TriageClock)
+            .where(TriageClock.contact_id == uuid.UUID(contact_id), TriageClock.kind == "icpc")
+            .values(deadline_at=datetime.now(UTC) - timedelta(hours=1))
+        )
+        await scan_clocks(seeded, now=datetime.now(UTC), limit=100)
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/clocks/icpc/met", json={}, headers=manager
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert (body["state"], body["met_on_time"]) == ("breached", False)
+        assert body["met_at"] is not None
+        again = await client.post(
+            f"/v1/contacts/{contact_id}/clocks/icpc/met", json={}, headers=manager
+        )
+        assert again.status_code == 409
+
+    async def test_a_paused_assessment_clock_can_be_met(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers
+    ) -> None:
+        contact_id = await self._decided(client, worker, manager, "s17_assessment")
+        url = f"/v1/contacts/{contact_id}/clocks/assessment"
+        paused = await client.post(
+            f"{url}/pause", json={"reason": "Family abroad."}, headers=manager
+        )
+        assert paused.status_code == 200
+        response = await client.post(f"{url}/met", json={}, headers=manager)
+        assert response.json()["state"] == "met"
+
+    async def test_bad_requests_are_refused(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers, screener: Headers
+    ) -> None:
+        contact_id = await self._decided(client, worker, manager, "s17_assessment")
+        url = f"/v1/contacts/{contact_id}/clocks"
+        future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        early = "2020-01-01T00:00:00Z"
+        naive = "2026-11-20T10:00:00"
+        for body in ({"met_at": future}, {"met_at": early}, {"met_at": naive}):
+            response = await client.post(f"{url}/assessment/met", json=body, headers=worker)
+            assert response.status_code == 422, body
+            assert response.json()["fields"][0]["path"].endswith("met_at")
+        # Only clocks met by recording an event; a clock the contact does not have is 404.
+        decision_clock = await client.post(f"{url}/decision/met", json={}, headers=worker)
+        assert decision_clock.status_code == 422
+        assert (await client.post(f"{url}/icpc/met", json={}, headers=worker)).status_code == 404
+        forbidden = await client.post(f"{url}/assessment/met", json={}, headers=screener)
+        assert forbidden.status_code == 403
+        other = await client.post(
+            f"/v1/contacts/{uuid.uuid4()}/clocks/assessment/met", json={}, headers=worker
+        )
+        assert other.status_code == 404
 
 
 class TestFeedback:

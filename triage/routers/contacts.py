@@ -26,6 +26,7 @@ from triage.dependencies import (
 from triage.rules.model import Lane
 from triage.schemas.contacts import (
     AssignRequest,
+    ClockMet,
     ClockPause,
     ClockRead,
     ContactCreate,
@@ -37,6 +38,7 @@ from triage.schemas.contacts import (
     OpenStatus,
     Page,
     QueueItem,
+    RecordedClock,
     ScreeningCreate,
     ScreeningRead,
     SignOffRequest,
@@ -317,3 +319,32 @@ async def resume_triage_clock(
         entity_id=contact.id,
     )
     return read.clock_read(clock, council.calendar.zone)
+
+
+@router.post(
+    "/contacts/{contact_id}/clocks/{kind}/met",
+    response_model=ClockRead,
+    responses=error_responses(NotFound, Conflict, Unprocessable, Forbidden),
+)
+async def meet_triage_clock(
+    contact_id: ContactPath,
+    kind: RecordedClock,
+    body: ClockMet,
+    session: SessionDep,
+    principal: DeciderUser,
+) -> ClockRead:
+    """Record that the assessment was authorised or the ICPC held (at `met_at`, default now)."""
+    contact = await work.contact_for(session, principal, contact_id)
+    clock = await clock_service.meet_clock(
+        session, contact_id=contact.id, kind=kind, at=body.met_at or read.now_utc()
+    )
+    council = await load_council(session, contact.council_id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action=f"{read.MET_ACTION}{kind}",
+        entity_type="contact",
+        entity_id=contact.id,
+    )
+    return read.clock_read(clock, council.calendar.zone, {kind: principal.sub})

@@ -6,7 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from services.contracts.codes import ConsentState, ReferralSource
 from services.contracts.marf import Concern, Consent, Subject
@@ -123,6 +130,10 @@ class ClockRead(BaseModel):
     paused_reason: str | None
     resumed_at: datetime | None
     met_at: datetime | None
+    # Met by its deadline (None while not met); a clock met late stays `breached`.
+    met_on_time: bool | None = None
+    # Who recorded an assessment authorised / ICPC held (from the audit trail).
+    met_recorded_by: str | None = None
     breached_at: datetime | None
 
 
@@ -298,3 +309,19 @@ class ScreeningCreate(_In):
 
 class ClockPause(_In):
     reason: LongText
+
+
+RecordedClock = Literal["assessment", "icpc"]
+
+
+class ClockMet(_In):
+    """The assessment was authorised / the ICPC was held, at `met_at` (default: now)."""
+
+    met_at: AwareDatetime | None = None
+
+    @field_validator("met_at")
+    @classmethod
+    def _not_in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value > datetime.now(UTC) + FUTURE_SLACK:
+            raise ValueError("is in the future")
+        return value

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.calendar import WorkingCalendar
 from services.db import transaction
+from services.errors import FieldError
 from services.events.contracts import ClockEvent, WrittenFollowUpOverdue
 from services.events.outbox import emit
 from services.models.triage import TriageClock, TriageContact
 from triage.clocks import deadline, due_soon
-from triage.exceptions import ClockNotFound, ClockStateConflict
+from triage.exceptions import ClockMetInvalid, ClockNotFound, ClockStateConflict
 from triage.settings import TriageSettings
 
 PRODUCER = "triage"
@@ -148,6 +149,30 @@ async def resume_clock(
     clock.deadline_at += stood
     clock.due_soon_at += stood
     clock.state, clock.resumed_at = "running", at
+    await session.flush()
+    await refresh_queue_keys(session, [contact_id])
+    return clock
+
+
+# Clocks met by a worker recording the event (the others are met by the workflow itself):
+# the assessment authorised (s17, 45 working days) and the initial child protection
+# conference held (15 working days after the strategy discussion).
+RECORDED_CLOCKS = ("assessment", "icpc")
+
+
+async def meet_clock(
+    session: AsyncSession, *, contact_id: uuid.UUID, kind: str, at: datetime
+) -> TriageClock:
+    """Record that a clock's event happened at `at` (a late one keeps its breach)."""
+    clock = await get_clock(session, contact_id, kind)
+    if clock.met_at is not None:
+        raise ClockStateConflict("This clock is already met.")
+    if at < clock.started_at:
+        reason = "is before the clock started"
+        raise ClockMetInvalid(fields=[FieldError(path="met_at", reason=reason)])
+    if clock.state in ("running", "paused"):
+        clock.state = "met"
+    clock.met_at = at
     await session.flush()
     await refresh_queue_keys(session, [contact_id])
     return clock

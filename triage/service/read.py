@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.models.platform import AuditEntry
 from services.models.triage import (
     TriageAddendum,
     TriageClock,
@@ -72,7 +73,10 @@ def queue_item(contact: Any, breached_clocks: list[str] | None = None) -> QueueI
     )
 
 
-def clock_read(clock: TriageClock, zone: ZoneInfo) -> ClockRead:
+def clock_read(
+    clock: TriageClock, zone: ZoneInfo, recorded_by: dict[str, str] | None = None
+) -> ClockRead:
+    met_on_time = None if clock.met_at is None else clock.met_at <= clock.deadline_at
     return ClockRead(
         id=clock.id,
         kind=clock.kind,
@@ -85,8 +89,23 @@ def clock_read(clock: TriageClock, zone: ZoneInfo) -> ClockRead:
         paused_reason=clock.paused_reason,
         resumed_at=clock.resumed_at,
         met_at=clock.met_at,
+        met_on_time=met_on_time,
+        met_recorded_by=(recorded_by or {}).get(clock.kind),
         breached_at=clock.breached_at,
     )
+
+
+MET_ACTION = "clock.met."
+
+
+async def clock_met_by(session: AsyncSession, contact_id: Any) -> dict[str, str]:
+    """kind -> who recorded it met (assessment authorised, ICPC held), from the audit rows."""
+    stmt = select(AuditEntry.action, AuditEntry.actor_sub).where(
+        AuditEntry.entity_type == "contact",
+        AuditEntry.entity_id == str(contact_id),
+        AuditEntry.action.startswith(MET_ACTION),
+    )
+    return {a.removeprefix(MET_ACTION): sub for a, sub in (await session.execute(stmt)).all()}
 
 
 async def _rows(session: AsyncSession, model: Any, contact_id: Any, order: Any) -> list[Any]:
@@ -142,6 +161,7 @@ async def contact_read(
     decisions = await _rows(session, TriageDecision, contact.id, TriageDecision.made_at)
     screenings = await _rows(session, TriageScreening, contact.id, TriageScreening.screened_at)
     breached = [c.kind for c in clocks if c.state == "breached"]
+    met_by = await clock_met_by(session, contact.id) if any(c.met_at for c in clocks) else {}
     return ContactRead(
         **queue_item(contact, breached).model_dump(),
         referral_id=contact.referral_id,
@@ -162,7 +182,7 @@ async def contact_read(
         feedback=contact.feedback,
         feedback_next_steps=contact.feedback_next_steps,
         feedback_given_at=contact.feedback_given_at,
-        clocks=[clock_read(c, zone) for c in clocks],
+        clocks=[clock_read(c, zone, met_by) for c in clocks],
         history=await history_for(session, contact, months),
         addenda=[AddendumRead.model_validate(a) for a in addenda],
         decisions=[DecisionRead.model_validate(d) for d in decisions],
