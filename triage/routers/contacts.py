@@ -126,9 +126,8 @@ async def list_triage_queue(
         entity_type="queue",
         entity_id=principal.council_id,
     )
-    breaches = await read.breached_kinds(session, [r.id for r in rows if r.breached])
     return Page[QueueItem](
-        items=[read.queue_item(c, breaches.get(c.id)) for c in rows],
+        items=[read.queue_item(c, c.breached_clocks) for c in rows],
         next_cursor=encode_cursor(rows[-1]) if more and rows else None,
     )
 

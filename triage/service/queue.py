@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, case, func, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from services.errors import FieldError, Unprocessable
-from services.models.triage import OPEN_STATUSES, TriageContact
+from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,24 @@ class QueueFilters:
 
 
 _C = TriageContact
+_K = TriageClock
+# The breached clocks' kinds, in deadline order, in the same statement (no second round
+# trip); looked up only for the page's rows that have a breach.
+BREACHED_CLOCKS = case(
+    (
+        _C.breached,
+        select(func.array_agg(aggregate_order_by(_K.kind, _K.deadline_at)))
+        .where(_K.contact_id == _C.id, _K.state == "breached")
+        .correlate(_C)
+        .scalar_subquery(),
+    ),
+).label("breached_clocks")
 # Only what a queue item shows: never the MARF, facts or evaluation (the page stays small).
 QUEUE_COLUMNS = (
     _C.id, _C.reference, _C.kind, _C.channel, _C.status, _C.lane, _C.level, _C.rag,
     _C.priority, _C.safety_floor, _C.received_at, _C.queue_deadline_at, _C.breached,
     _C.re_referral, _C.assigned_to, _C.lease_holder, _C.lease_expires_at, _C.subjects_summary,
+    BREACHED_CLOCKS,
 )  # fmt: skip
 
 

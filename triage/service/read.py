@@ -33,21 +33,6 @@ from triage.schemas.contacts import (
 from triage.service.history import DAYS_PER_MONTH, find_history
 
 
-async def breached_kinds(session: AsyncSession, ids: list[Any]) -> dict[Any, list[str]]:
-    """contact id -> its breached clock kinds, for one page of the queue."""
-    out: dict[Any, list[str]] = {}
-    if not ids:
-        return out
-    stmt = (
-        select(TriageClock.contact_id, TriageClock.kind)
-        .where(TriageClock.contact_id.in_(ids), TriageClock.state == "breached")
-        .order_by(TriageClock.deadline_at)
-    )
-    for contact_id, kind in (await session.execute(stmt)).all():
-        out.setdefault(contact_id, []).append(kind)
-    return out
-
-
 def queue_item(contact: Any, breached_clocks: list[str] | None = None) -> QueueItem:
     """A queue item from a contact or a queue row (the same attribute names)."""
     return QueueItem(
