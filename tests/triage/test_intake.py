@@ -161,14 +161,28 @@ class TestReReferrals:
         assert body["history"][0]["matched_on"] == ["name_dob_postcode"]
         assert body["history"][0]["was_referral"] is True
 
-    async def test_different_postcode_is_not_the_same_child(self, seeded: AsyncSession) -> None:
+    async def test_a_family_that_moved_is_still_the_same_child(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
         await self._decided_referral(
             seeded, with_subject(make_marf(), nhs_number=None), days_ago=30
         )
         moved = with_subject(
             make_marf(), nhs_number=None, address={"line1": "9 Road", "postcode": "LS1 1AA"}
         )
-        assert not (await intake(seeded, referral_event(moved))).re_referral
+        again = await intake(seeded, referral_event(moved))
+        assert (again.re_referral, again.previous_referrals_12m) == (True, 1)
+        body = (await client.get(f"/v1/contacts/{again.id}", headers=worker)).json()
+        assert body["history"][0]["matched_on"] == ["name_dob_postcode_differs"]
+
+    async def test_same_name_with_another_birthday_is_not_a_match(
+        self, seeded: AsyncSession
+    ) -> None:
+        await self._decided_referral(
+            seeded, with_subject(make_marf(), nhs_number=None), days_ago=30
+        )
+        other = with_subject(make_marf(), nhs_number=None, date_of_birth="2015-03-03")
+        assert not (await intake(seeded, referral_event(other))).re_referral
 
     async def test_older_than_12_months_is_history_but_not_a_re_referral(
         self, seeded: AsyncSession

@@ -1,5 +1,10 @@
 """Re-referral detection: the child's earlier contacts, matched on NHS number, UPN, or
-normalised name + date of birth (postcodes must agree when both are known).
+normalised name + date of birth.
+
+A family that moved is still the same child: name + date of birth matches whatever the
+postcodes, and how the match was made says so (`name_dob_postcode` when both postcodes
+are known and equal, `name_dob_postcode_differs` when they differ, `name_dob` when one is
+unknown), so the worker can weigh a match on name and birthday alone.
 
 A re-referral is a referral within 12 months of a previous referral for the same child.
 A previous contact counts as a referral when it was decided as one, or, while still
@@ -48,8 +53,8 @@ def _methods(key: SubjectKeys, row: TriageSubject) -> set[str]:
     )
     if same_name:
         if key.postcode and row.postcode:
-            if key.postcode == row.postcode:
-                out.add("name_dob_postcode")
+            same_place = key.postcode == row.postcode
+            out.add("name_dob_postcode" if same_place else "name_dob_postcode_differs")
         else:
             out.add("name_dob")
     return out
