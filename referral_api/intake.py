@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from referral_api.receipt import (
     Clocks,
@@ -17,7 +20,6 @@ from services.auth import Principal
 from services.calendar import WorkingCalendar
 from services.contracts.marf import Marf
 from services.events.contracts import ReferralReceived
-from services.models.referral import Referral
 
 
 def agency_of(principal: Principal) -> str:
@@ -69,47 +71,105 @@ def receipt_for(marf: Marf, reference: str, clocks: Clocks) -> ReferralReceipt:
     )
 
 
-def new_referral(
-    referral_id: uuid.UUID, principal: Principal, marf: Marf, number: int, clocks: Clocks
-) -> Referral:
-    reference = reference_for(clocks.received_at.year, number)
+# Stands for the reference until the database draws its number (see `Submission.receipt`):
+# it only ever appears in text this service writes itself, never in the caller's data.
+REFERENCE_PLACEHOLDER = "FD-YYYY-NNNNNN"
+
+
+@dataclass(frozen=True)
+class PreparedSubmission:
+    """Everything the intake statement writes, computed before the database is touched.
+
+    Only the reference number is missing: the statement draws it from the sequence and puts
+    the reference into the row, the stored receipt and the event (repository.insert_submission).
+    """
+
+    referral_id: uuid.UUID
+    event_id: uuid.UUID
+    reference_year: int  # the receipt's year in the council's zone
+    council_id: str
+    agency_id: str
+    submitted_by: str
+    received_at: datetime
+    submitted_at: datetime
+    decision_due_at: datetime
+    phone_call_at: datetime | None
+    phone_contact_reference: str | None
+    written_follow_up_due_at: datetime | None
+    request_type: str
+    immediate_risk: bool
+    subject_count: int
+    child_voice_missing: bool
+    marf_json: str
+    receipt: dict[str, Any]  # with REFERENCE_PLACEHOLDER where the reference goes
+    event_json: str  # ReferralReceived without `reference` and `marf` (the statement adds them)
+
+    @property
+    def receipt_json(self) -> str:
+        return json.dumps(self.receipt, separators=(",", ":"))
+
+    @property
+    def what_happens_next(self) -> str:
+        return str(self.receipt["what_happens_next"])
+
+    def reference(self, number: int) -> str:
+        return reference_for(self.reference_year, number)
+
+    @property
+    def reference_prefix(self) -> str:
+        """What precedes the number: the statement pads the number as `reference_for` does."""
+        return reference_for(self.reference_year, 0).removesuffix("000000")
+
+    def receipt_for(self, reference: str) -> dict[str, Any]:
+        """The receipt as stored by the statement: the reference in its three places."""
+        return {
+            **self.receipt,
+            "reference": reference,
+            "url": f"/v1/referrals/{reference}",
+            "what_happens_next": self.what_happens_next.replace(REFERENCE_PLACEHOLDER, reference),
+        }
+
+
+def prepare_submission(
+    principal: Principal, marf: Marf, clocks: Clocks, *, referral_id: uuid.UUID
+) -> PreparedSubmission:
     call = marf.follow_up_to_phone_call
+    received_at = clocks.received_at.astimezone(UTC)
     submitted_at = clocks.submitted_at.astimezone(UTC)
     due = clocks.written_follow_up_due_at
-    return Referral(
-        id=referral_id,
-        reference=reference,
+    phone_call_at = call.call_at.astimezone(UTC) if call else None
+    phone_reference = call.contact_reference if call else None
+    event = ReferralReceived(
+        referral_id=referral_id,
+        reference=REFERENCE_PLACEHOLDER,
+        council_id=principal.council_id,
+        agency_id=agency_of(principal),
+        received_at=received_at,
+        submitted_at=submitted_at,
+        follow_up_to_phone_call=call is not None,
+        phone_call_at=phone_call_at,
+        phone_contact_reference=phone_reference,
+        child_voice_missing=marf.child_voice_missing,
+        marf={},
+    ).model_dump(mode="json", exclude={"reference", "marf"})
+    return PreparedSubmission(
+        referral_id=referral_id,
+        event_id=uuid.uuid4(),
+        reference_year=clocks.received_at.year,
         council_id=principal.council_id,
         agency_id=agency_of(principal),
         submitted_by=principal.sub,
-        received_at=clocks.received_at.astimezone(UTC),
+        received_at=received_at,
         submitted_at=submitted_at,
         decision_due_at=clocks.decision_due_at.astimezone(UTC),
-        phone_call_at=call.call_at.astimezone(UTC) if call else None,
-        phone_contact_reference=call.contact_reference if call else None,
+        phone_call_at=phone_call_at,
+        phone_contact_reference=phone_reference,
         written_follow_up_due_at=due.astimezone(UTC) if due else None,
         request_type=marf.request_type,
         immediate_risk=marf.immediate_risk,
         subject_count=len(marf.subjects),
         child_voice_missing=marf.child_voice_missing,
-        marf=marf.model_dump(mode="json"),
-        receipt=receipt_for(marf, reference, clocks).model_dump(mode="json"),
-        status="received",
-        status_changed_at=submitted_at,
-    )
-
-
-def received_event(referral: Referral) -> ReferralReceived:
-    return ReferralReceived(
-        referral_id=referral.id,
-        reference=referral.reference,
-        council_id=referral.council_id,
-        agency_id=referral.agency_id,
-        received_at=referral.received_at,
-        submitted_at=referral.submitted_at,
-        follow_up_to_phone_call=referral.phone_call_at is not None,
-        phone_call_at=referral.phone_call_at,
-        phone_contact_reference=referral.phone_contact_reference,
-        child_voice_missing=referral.child_voice_missing,
-        marf=referral.marf,
+        marf_json=marf.model_dump_json(),
+        receipt=receipt_for(marf, REFERENCE_PLACEHOLDER, clocks).model_dump(mode="json"),
+        event_json=json.dumps(event, separators=(",", ":")),
     )

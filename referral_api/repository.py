@@ -8,12 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, tuple_
+from sqlalchemy import delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from referral_api.intake import REFERENCE_PLACEHOLDER, PreparedSubmission
+from services.auth import Principal
+from services.events.contracts import consumers_for
+from services.events.outbox import NOTIFY_CHANNEL
+from services.logging import current_request_id
 from services.models.referral import (
-    REFERENCE_SEQUENCE,
     IdempotencyKey,
     Referral,
     ReferralAddendum,
@@ -29,35 +33,128 @@ class ListFilter:
     after: tuple[datetime, uuid.UUID] | None = None
 
 
-async def next_reference_number(session: AsyncSession) -> int:
-    return int(await session.scalar(REFERENCE_SEQUENCE.next_value()) or 0)
-
-
-async def claim_key_and_number(
-    session: AsyncSession,
-    *,
-    agency_id: str,
-    key: str,
-    request_hash: str,
-    referral_id: uuid.UUID,
-) -> tuple[bool, int]:
-    """Insert the idempotency key and draw a reference number in one round trip.
-
-    False when the key exists. A concurrent holder of the same key makes the insert wait
-    until that transaction ends (the unique index), so duplicates never race; a replay wastes
-    a sequence number, which only leaves a gap.
-    """
-    claimed = (
-        insert(IdempotencyKey)
-        .values(agency_id=agency_id, key=key, request_hash=request_hash, referral_id=referral_id)
-        .on_conflict_do_nothing(index_elements=["agency_id", "key"])
-        .returning(IdempotencyKey.key)
-        .cte("claimed")
+# The whole intake in one statement (one round trip): the idempotency key (when one was
+# sent), the reference number, the referral, its audit row, the `referral.received` outbox
+# event with one consumption row per subscriber, and the NOTIFY that wakes the workers. The
+# rows are those `services.audit.record` and `services.events.outbox.emit` write. With a key,
+# everything hangs off the key's claim: when the key exists nothing is written and no row comes
+# back; a concurrent holder of the key makes the claim wait on the unique index until its
+# transaction ends. The stored receipt and the event get the reference the statement drew.
+_INTAKE = """
+WITH {claim}
+num AS MATERIALIZED (SELECT nextval('referral_reference_seq') AS n FROM gate),
+ref AS MATERIALIZED (
+    SELECT n, CAST(:prefix AS text) || lpad(n::text, greatest(6, length(n::text)), '0') AS r
+    FROM num
+),
+referral AS (
+    INSERT INTO referral_referrals (
+        id, reference, council_id, agency_id, submitted_by, received_at, submitted_at,
+        decision_due_at, phone_call_at, phone_contact_reference, written_follow_up_due_at,
+        request_type, immediate_risk, subject_count, child_voice_missing, marf, receipt,
+        status, status_changed_at
     )
-    row = (
-        await session.execute(select(exists(select(claimed)), REFERENCE_SEQUENCE.next_value()))
-    ).one()
-    return bool(row[0]), int(row[1])
+    SELECT CAST(:referral_id AS uuid), ref.r, CAST(:council_id AS text),
+        CAST(:agency_id AS text), CAST(:submitted_by AS text), CAST(:received_at AS timestamptz),
+        CAST(:submitted_at AS timestamptz), CAST(:decision_due_at AS timestamptz),
+        CAST(:phone_call_at AS timestamptz), CAST(:phone_contact_reference AS text),
+        CAST(:written_follow_up_due_at AS timestamptz), CAST(:request_type AS text),
+        CAST(:immediate_risk AS boolean), CAST(:subject_count AS smallint),
+        CAST(:child_voice_missing AS boolean), CAST(:marf AS jsonb),
+        jsonb_set(jsonb_set(jsonb_set(CAST(:receipt AS jsonb),
+            '{{reference}}', to_jsonb(ref.r)),
+            '{{url}}', to_jsonb('/v1/referrals/' || ref.r)),
+            '{{what_happens_next}}', to_jsonb(replace(CAST(:what_happens_next AS text),
+                CAST(:placeholder AS text), ref.r))),
+        'received', CAST(:submitted_at AS timestamptz)
+    FROM ref
+),
+audit AS (
+    INSERT INTO audit_log (
+        service, actor_sub, actor_role, actor_org, action, entity_type, entity_id, request_id
+    )
+    SELECT CAST(:service AS text), CAST(:actor_sub AS text), CAST(:actor_role AS text),
+        CAST(:actor_org AS text), 'referral.submitted', 'referral',
+        CAST(:referral_id AS uuid)::text, CAST(:request_id AS text)
+    FROM ref
+),
+event AS (
+    INSERT INTO outbox_events (id, topic, version, producer, payload, request_id)
+    SELECT CAST(:event_id AS uuid), CAST(:topic AS text), 1, CAST(:service AS text),
+        CAST(:event AS jsonb)
+            || jsonb_build_object('reference', ref.r, 'marf', CAST(:marf AS jsonb)),
+        CAST(:request_id AS text)
+    FROM ref
+),
+consumption AS (
+    INSERT INTO event_consumptions (consumer, event_id, status, attempts)
+    SELECT consumer, CAST(:event_id AS uuid), 'pending', 0
+    FROM ref, unnest(CAST(:consumers AS text[])) AS consumer
+)
+SELECT ref.n, pg_notify(CAST(:channel AS text), CAST(:topic AS text)) FROM ref
+"""
+_CLAIM = """
+claimed AS (
+    INSERT INTO referral_idempotency_keys (agency_id, key, request_hash, referral_id)
+    VALUES (CAST(:agency_id AS text), CAST(:key AS text), CAST(:request_hash AS text),
+        CAST(:referral_id AS uuid))
+    ON CONFLICT (agency_id, key) DO NOTHING
+    RETURNING 1
+),
+gate AS (SELECT 1 FROM claimed),"""
+INTAKE_KEYED = text(_INTAKE.format(claim=_CLAIM))
+INTAKE_UNKEYED = text(_INTAKE.format(claim="gate AS (SELECT 1),"))
+RECEIVED_TOPIC = "referral.received"
+
+
+async def insert_submission(
+    session: AsyncSession,
+    prepared: PreparedSubmission,
+    *,
+    actor: Principal,
+    service: str,
+    key: str | None,
+    request_hash: str | None,
+) -> int | None:
+    """Write a submission in one statement; its reference number, or None when `key` exists."""
+    params: dict[str, Any] = {
+        "prefix": prepared.reference_prefix,
+        "referral_id": prepared.referral_id,
+        "council_id": prepared.council_id,
+        "agency_id": prepared.agency_id,
+        "submitted_by": prepared.submitted_by,
+        "received_at": prepared.received_at,
+        "submitted_at": prepared.submitted_at,
+        "decision_due_at": prepared.decision_due_at,
+        "phone_call_at": prepared.phone_call_at,
+        "phone_contact_reference": prepared.phone_contact_reference,
+        "written_follow_up_due_at": prepared.written_follow_up_due_at,
+        "request_type": prepared.request_type,
+        "immediate_risk": prepared.immediate_risk,
+        "subject_count": prepared.subject_count,
+        "child_voice_missing": prepared.child_voice_missing,
+        "marf": prepared.marf_json,
+        "receipt": prepared.receipt_json,
+        "what_happens_next": prepared.what_happens_next,
+        "placeholder": REFERENCE_PLACEHOLDER,
+        "service": service,
+        "actor_sub": actor.sub,
+        "actor_role": actor.role.value,
+        "actor_org": actor.org,
+        "request_id": current_request_id(),
+        "event_id": prepared.event_id,
+        "topic": RECEIVED_TOPIC,
+        "event": prepared.event_json,
+        "consumers": list(consumers_for(RECEIVED_TOPIC)),
+        "channel": NOTIFY_CHANNEL,
+    }
+    statement = INTAKE_UNKEYED
+    if key is not None:
+        statement = INTAKE_KEYED
+        params["key"] = key
+        params["request_hash"] = request_hash
+    number = (await session.execute(statement, params)).scalar_one_or_none()
+    return None if number is None else int(number)
 
 
 async def claim_addendum_key(

@@ -20,7 +20,7 @@ from referral_api.exceptions import (
     MarfInvalid,
     ReferralNotFound,
 )
-from referral_api.intake import agency_of, clocks_for, new_referral, received_event
+from referral_api.intake import agency_of, clocks_for, prepare_submission
 from referral_api.paging import check_idempotency_key, decode_cursor, encode_cursor, request_hash
 from referral_api.receipt import (
     is_reference,
@@ -68,44 +68,50 @@ async def submit_referral(
     settings: ReferralSettings,
     now: datetime | None = None,
 ) -> Submission:
-    """Validate and store one MARF, audit it and emit `referral.received`, all in one txn."""
+    """Validate and store one MARF, audit it and emit `referral.received`, all in one txn.
+
+    The MARF is validated before the database is touched; then one statement writes
+    everything (repository.insert_submission). A key already used replays its response.
+    """
     agency_id = agency_of(principal)
     now = now or datetime.now(UTC)
-    referral_id = uuid.uuid4()
     key = check_idempotency_key(idempotency_key) if idempotency_key is not None else None
-    number: int | None = None
-    if key is not None:
-        digest = request_hash(body)
-        claimed, number = await repository.claim_key_and_number(
-            session, agency_id=agency_id, key=key, request_hash=digest, referral_id=referral_id
-        )
-        if not claimed:
-            return await _replay(session, agency_id=agency_id, key=key, digest=digest)
+    digest = request_hash(body) if key is not None else None
     calendar = await council_calendar(session, principal.council_id, settings)
     context = {"today": calendar.local(now).date(), "now": now}
-    marf = validate_body(Marf, body, context=context, error=MarfInvalid)
-    if number is None:
-        number = await repository.next_reference_number(session)
+    try:
+        marf = validate_body(Marf, body, context=context, error=MarfInvalid)
+    except MarfInvalid:
+        # A key already used answers as it did (the original 201, or "reused"), whatever
+        # today's rules say of the body; an unused key stays unused.
+        if key is not None and digest is not None:
+            found = await repository.get_idempotent_receipt(session, agency_id=agency_id, key=key)
+            if found is not None:
+                return _replayed(found, agency_id=agency_id, digest=digest)
+        raise
     clocks = clocks_for(marf, calendar, now, settings)
-    referral = new_referral(referral_id, principal, marf, number, clocks)
-    session.add(referral)
-    await audit.record(
-        session,
-        service=SERVICE,
-        actor=principal,
-        action="referral.submitted",
-        entity_type=ENTITY,
-        entity_id=referral.id,
+    prepared = prepare_submission(principal, marf, clocks, referral_id=uuid.uuid4())
+    number = await repository.insert_submission(
+        session, prepared, actor=principal, service=SERVICE, key=key, request_hash=digest
     )
-    await emit(session, "referral.received", received_event(referral), producer=SERVICE)
-    log.info("referral_received", referral_id=str(referral.id), agency_id=agency_id)
-    return Submission(201, referral.receipt, referral.reference, replayed=False)
+    if number is None:
+        # Only a key already claimed writes nothing.
+        assert key is not None
+        assert digest is not None
+        return await _replay(session, agency_id=agency_id, key=key, digest=digest)
+    reference = prepared.reference(number)
+    log.info("referral_received", referral_id=str(prepared.referral_id), agency_id=agency_id)
+    return Submission(201, prepared.receipt_for(reference), reference, replayed=False)
 
 
 async def _replay(session: AsyncSession, *, agency_id: str, key: str, digest: str) -> Submission:
     found = await repository.get_idempotent_receipt(session, agency_id=agency_id, key=key)
     if found is None:
         raise IdempotencyKeyInFlight()
+    return _replayed(found, agency_id=agency_id, digest=digest)
+
+
+def _replayed(found: tuple[str, dict[str, Any]], *, agency_id: str, digest: str) -> Submission:
     stored_hash, receipt = found
     if stored_hash != digest:
         raise IdempotencyKeyReused()
