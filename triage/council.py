@@ -1,7 +1,8 @@
 """The council's triage configuration, read from its calendar row's `settings`.
 
-Which outcomes need a team manager's sign-off, and how long feedback may take, differ
-between councils (domain: "make it data, not code").
+Which outcomes need a team manager's sign-off, how long feedback may take and how many
+children live in the area (for rates per 10,000 children) differ between councils
+(domain: "make it data, not code").
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class CouncilConfig:
     calendar: WorkingCalendar
     outcomes_needing_sign_off: frozenset[str]
     feedback_working_days: int
+    # Children (0-17) living in the council's area, for "rate per 10,000 children".
+    child_population: int | None = None
 
 
 def config_from(council_id: str, calendar: WorkingCalendar, raw: dict[str, Any]) -> CouncilConfig:
@@ -33,7 +36,15 @@ def config_from(council_id: str, calendar: WorkingCalendar, raw: dict[str, Any])
         calendar=calendar,
         outcomes_needing_sign_off=frozenset(raw.get("outcomes_needing_sign_off", DEFAULT_SIGN_OFF)),
         feedback_working_days=int(raw.get("feedback_working_days", 1)),
+        child_population=_population(raw.get("child_population")),
     )
+
+
+def _population(raw: Any) -> int | None:
+    """A positive whole number of children, else unknown (the rate is then not shown)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 1:
+        return None
+    return int(raw)
 
 
 async def load_council(session: AsyncSession, council_id: str) -> CouncilConfig:

@@ -26,6 +26,8 @@ BRADFORD_OFFICE_HOURS: dict[str, list[str]] = {
 DEMO_SETTINGS: dict[str, Any] = {
     "outcomes_needing_sign_off": ["nfa", "s17_assessment", "strategy_discussion", "s47_enquiry"],
     "feedback_working_days": 1,
+    # Children aged 0-17 in Bradford district (ONS mid-year estimate, about 140,000).
+    "child_population": 140_000,
 }
 DEMO_RULE_SET_NAME = "Bradford Continuum of Need (demo)"
 
@@ -33,7 +35,11 @@ DEMO_RULE_SET_NAME = "Bradford Continuum of Need (demo)"
 async def seed(session: AsyncSession, settings: FrontdoorSettings) -> None:
     """Create the demo council's calendar and publish its rule set, once."""
     council_id = settings.council_id
-    if await session.get(CouncilCalendar, council_id) is None:
+    row = await session.get(CouncilCalendar, council_id)
+    if row is not None and not DEMO_SETTINGS.keys() <= set(row.settings or {}):
+        # Seeded by an earlier version: add the settings it lacked, keep what is there.
+        row.settings = {**DEMO_SETTINGS, **(row.settings or {})}
+    if row is None:
         session.add(
             CouncilCalendar(
                 council_id=council_id,

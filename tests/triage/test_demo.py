@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.calendar_store import load_calendar
+from services.models.platform import CouncilCalendar
 from services.models.triage import TriageRuleSet
 from services.settings import get_settings
 from triage import demo
@@ -32,3 +33,18 @@ class TestDemoSeed:
         assert calendar.rule == "same_time"
         council = await load_council(session, "demo")
         assert "nfa" in council.outcomes_needing_sign_off
+
+    async def test_seed_adds_the_child_population_to_an_older_council_row(
+        self, session: AsyncSession
+    ) -> None:
+        await demo.seed(session, get_settings())
+        row = await session.get(CouncilCalendar, "demo")
+        assert row is not None
+        row.settings = {"feedback_working_days": 2}
+        await session.flush()
+        await demo.seed(session, get_settings())
+        council = await load_council(session, "demo")
+        assert (council.child_population, council.feedback_working_days) == (140_000, 2)
+        before = dict(row.settings)
+        await demo.seed(session, get_settings())
+        assert row.settings == before

@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from services.calendar import WorkingCalendar
 from tests.triage.conftest import dv_notification, phone_contact
+from triage.council import config_from
+from triage.service.reports import population_rate
 
 Headers = dict[str, str]
 
@@ -78,3 +81,47 @@ class TestReports:
         assert (consent["target"], consent["polarity"]) == (0.9, "higher_is_better")
         conversion = next(k for k in card["kpis"] if k["name"] == "contact_to_referral_conversion")
         assert (conversion["numerator"], conversion["denominator"]) == (1, 2)
+
+
+class TestRatePerTenThousandChildren:
+    async def test_scorecard_gives_referrals_per_10000_children(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers
+    ) -> None:
+        contact = (await client.post("/v1/contacts", json=phone_contact(), headers=worker)).json()
+        url = f"/v1/contacts/{contact['id']}"
+        await client.post(f"{url}/claim", headers=worker)
+        decision = {
+            "contact_type": "referral",
+            "outcome": "early_help",
+            "level": 2,
+            "primary_need_code": "N1",
+            "rationale": "Recorded.",
+            "consent_state": "given",
+        }
+        assert (
+            await client.post(f"{url}/decision", json=decision, headers=worker)
+        ).status_code == 201
+        card = (await client.get("/v1/reports/kpis", headers=manager)).json()
+        rate = card["referrals_per_10000_children"]
+        assert (rate["referrals"], rate["child_population"]) == (1, 140_000)
+        assert rate["per_10000_children"] == round(10_000 / 140_000, 2)
+        assert rate["per_10000_children_annualised"] == round(
+            10_000 / 140_000 * 365.25 / rate["period_days"], 1
+        )
+
+    def test_rate_is_per_10000_and_annualised(self) -> None:
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        rate = population_rate(700, 140_000, start, start + timedelta(days=365.25))
+        assert rate is not None
+        assert (rate.per_10000_children, rate.per_10000_children_annualised) == (50.0, 50.0)
+        quarter = population_rate(175, 140_000, start, start + timedelta(days=365.25 / 4))
+        assert quarter is not None
+        assert quarter.per_10000_children_annualised == 50.0
+
+    def test_no_rate_without_a_configured_population(self) -> None:
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        assert population_rate(5, None, start, start + timedelta(days=28)) is None
+        for bad in (None, 0, -5, "140000", True, [1]):
+            council = config_from("x", WorkingCalendar(), {"child_population": bad})
+            assert council.child_population is None
+        assert config_from("x", WorkingCalendar(), {"child_population": 98_000}).child_population

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from services import audit
 from services.db import SessionDep
 from services.errors import Forbidden, error_responses
+from triage.council import load_council
 from triage.dependencies import ManagerUser
 from triage.schemas.reports import InProgressReport, Scorecard
 from triage.service import reports
@@ -65,6 +66,12 @@ async def triage_kpi_scorecard(
     now = datetime.now(UTC)
     end = period_to or now
     start = period_from or end - timedelta(days=28)
+    council = await load_council(session, principal.council_id)
     return await reports.scorecard(
-        session, council_id=principal.council_id, start=start, end=end, now=now
+        session,
+        council_id=principal.council_id,
+        start=start,
+        end=end,
+        now=now,
+        child_population=council.child_population,
     )

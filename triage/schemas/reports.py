@@ -39,9 +39,22 @@ class Kpi(BaseModel):
     on_target: bool | None
 
 
+class PopulationRate(BaseModel):
+    """Referrals per 10,000 children living in the area (a context measure: no target)."""
+
+    referrals: int
+    child_population: int
+    period_days: float
+    per_10000_children: float
+    # The period's rate scaled to a year, comparable with the published annual figures.
+    per_10000_children_annualised: float
+
+
 class Scorecard(BaseModel):
     generated_at: datetime
     period_from: datetime
     period_to: datetime
     contacts_by_type: dict[str, int]
     kpis: list[Kpi]
+    # None when the council has not configured its child population.
+    referrals_per_10000_children: PopulationRate | None = None

@@ -13,7 +13,13 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.triage import OPEN_STATUSES, TriageContact
-from triage.schemas.reports import InProgressReport, InProgressRow, Kpi, Scorecard
+from triage.schemas.reports import (
+    InProgressReport,
+    InProgressRow,
+    Kpi,
+    PopulationRate,
+    Scorecard,
+)
 
 REPORT_ROW_LIMIT = 10_000
 UNALLOCATED_AFTER = timedelta(days=7)  # Birmingham scorecard
@@ -152,8 +158,34 @@ def _kpis_for(row: Any) -> list[Kpi]:
     return out
 
 
+DAYS_PER_YEAR = 365.25
+
+
+def population_rate(
+    referrals: int, child_population: int | None, start: datetime, end: datetime
+) -> PopulationRate | None:
+    """Referrals per 10,000 children in the period, and scaled to a year."""
+    days = (end - start).total_seconds() / 86_400
+    if not child_population or days <= 0:
+        return None
+    rate = referrals * 10_000 / child_population
+    return PopulationRate(
+        referrals=referrals,
+        child_population=child_population,
+        period_days=round(days, 2),
+        per_10000_children=round(rate, 2),
+        per_10000_children_annualised=round(rate * DAYS_PER_YEAR / days, 1),
+    )
+
+
 async def scorecard(
-    session: AsyncSession, *, council_id: str, start: datetime, end: datetime, now: datetime
+    session: AsyncSession,
+    *,
+    council_id: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    child_population: int | None = None,
 ) -> Scorecard:
     params = {"council": council_id, "start": start, "end": end}
     counts = {r.contact_type: r.n for r in (await session.execute(_COUNT_SQL, params)).all()}
@@ -165,5 +197,10 @@ async def scorecard(
     referrals = counts.get("referral", 0)
     kpis.append(_kpi("contact_to_referral_conversion", None, referrals, decided, CONVERSION_TARGET))
     return Scorecard(
-        generated_at=now, period_from=start, period_to=end, contacts_by_type=counts, kpis=kpis
+        generated_at=now,
+        period_from=start,
+        period_to=end,
+        contacts_by_type=counts,
+        kpis=kpis,
+        referrals_per_10000_children=population_rate(referrals, child_population, start, end),
     )
