@@ -19,7 +19,7 @@ from services.events.outbox import emit
 from services.models.platform import EventConsumption, OutboxEvent
 from services.models.triage import TriageClock, TriageContact
 from services.settings import get_settings
-from tests.triage.conftest import phone_contact, referral_event
+from tests.triage.conftest import make_marf, phone_contact, referral_event, with_subject
 from triage import demo
 from triage.exceptions import ContactLeased
 from triage.schemas.contacts import ContactCreate
@@ -69,6 +69,31 @@ class TestIntakeThroughTheOutbox:
             contacts = await session.scalar(select(func.count()).select_from(TriageContact))
         assert contacts == 1
         assert await count(maker, "contact.triaged") == 1
+
+    async def test_a_newborn_after_the_phone_call_is_queued_not_retried(self, maker: Maker) -> None:
+        # The receipt time of a phone follow-up is the call; the baby was born since.
+        await seed(maker)
+        born = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+        marf = with_subject(make_marf(), date_of_birth=born, given_name="Baby")
+        event = referral_event(
+            marf, received_at=datetime.now(UTC) - timedelta(days=3), phone_reference="FDC-X"
+        )
+        payload = ReferralReceived.model_validate(event.payload)
+        async with transaction(maker) as session:
+            await emit(session, "referral.received", payload, producer="referral_api")
+        assert await drain(maker, [INTAKE]) == 1
+        async with transaction(maker) as session:
+            statuses = set(
+                (
+                    await session.scalars(
+                        select(EventConsumption.status).where(
+                            EventConsumption.consumer == INTAKE.name
+                        )
+                    )
+                ).all()
+            )
+            contacts = await session.scalar(select(func.count()).select_from(TriageContact))
+        assert (statuses, contacts) == ({"done"}, 1)
 
     def test_worker_consumes_what_the_contracts_route_to_it(self) -> None:
         routed = {t for t, names in SUBSCRIPTIONS.items() if INTAKE.name in names}
