@@ -44,8 +44,7 @@ _INTAKE = """
 WITH {claim}
 num AS MATERIALIZED (SELECT nextval('referral_reference_seq') AS n FROM gate),
 ref AS MATERIALIZED (
-    SELECT n, CAST(:prefix AS text) || lpad(n::text, greatest(6, length(n::text)), '0') AS r
-    FROM num
+    SELECT n, {reference} AS r FROM num
 ),
 referral AS (
     INSERT INTO referral_referrals (
@@ -102,8 +101,10 @@ claimed AS (
     RETURNING 1
 ),
 gate AS (SELECT 1 FROM claimed),"""
-INTAKE_KEYED = text(_INTAKE.format(claim=_CLAIM))
-INTAKE_UNKEYED = text(_INTAKE.format(claim="gate AS (SELECT 1),"))
+# `reference_for` in SQL: the prefix ("FD-2026-") and the number, zero-padded to 6 digits.
+REFERENCE_SQL = "CAST(:prefix AS text) || lpad(n::text, greatest(6, length(n::text)), '0')"
+INTAKE_KEYED = text(_INTAKE.format(claim=_CLAIM, reference=REFERENCE_SQL))
+INTAKE_UNKEYED = text(_INTAKE.format(claim="gate AS (SELECT 1),", reference=REFERENCE_SQL))
 RECEIVED_TOPIC = "referral.received"
 
 
