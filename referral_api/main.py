@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-
 from fastapi import FastAPI
 
 from referral_api.router import router
@@ -22,27 +20,11 @@ DESCRIPTION = (
 )
 
 
-_heap_frozen = False
-
-
-def freeze_startup_heap() -> None:
-    """Move what exists after start-up (modules, models, routes) out of the cyclic collector's
-    reach, once per process: full collections then scan only the requests' own objects. An
-    intake allocates enough to trigger them often; they were the long tail of its latency."""
-    global _heap_frozen
-    if not _heap_frozen:
-        gc.collect()
-        gc.freeze()
-        _heap_frozen = True
-
-
 def create_app() -> FastAPI:
-    app = create_service_app(
+    return create_service_app(
         service="referral_api",
         title="frontdoor referral API",
         description=DESCRIPTION,
         routers=ROUTERS,
         raw_body_paths=RAW_BODY_PATHS,
     )
-    freeze_startup_heap()
-    return app
