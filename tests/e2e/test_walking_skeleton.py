@@ -10,9 +10,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -26,6 +25,7 @@ from tests.e2e.conftest import (
     eventually,
     pretty,
 )
+from tests.factories import make_marf
 
 pytestmark = pytest.mark.e2e
 
@@ -45,43 +45,8 @@ ADMIN = bearer(Role.admin)
 POLICE_FEED = bearer(Role.police_feed, agency_id=AGENCY)
 
 
-def minimal_marf() -> dict[str, Any]:
-    """One child, one concern, consent given: the smallest MARF the API accepts."""
-    today = datetime.now(ZoneInfo("Europe/London")).date()
-    return {
-        "request_type": "safety_and_wellbeing",
-        "immediate_risk": False,
-        "subjects": [
-            {
-                "kind": "child",
-                "given_name": "Sam",
-                "family_name": "Example",
-                "date_of_birth": date(today.year - 8, today.month, 1).isoformat(),
-                "gender": "1",
-                "nhs_number": "9990001006",
-                "address": {"line1": "1 Example Street", "postcode": "BD1 1HY"},
-            }
-        ],
-        "concerns": [{"category": "neglect", "description": "Often hungry at school."}],
-        "child_voice": "Sam said there is no food at home.",
-        "consent": {
-            "state": "given",
-            "recorded_by": "Class teacher",
-            "recorded_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-        },
-        "referrer": {
-            "name": "A. Teacher",
-            "role": "DSL",
-            "email": "dsl@example.sch.uk",
-            "referral_source": "2A",
-        },
-    }
-
-
 async def submit_marf(apis: ApiClients) -> str:
-    response = await apis["referral_api"].post(
-        "/v1/referrals", json=minimal_marf(), headers=REFERRER
-    )
+    response = await apis["referral_api"].post("/v1/referrals", json=make_marf(), headers=REFERRER)
     assert response.status_code == 201, pretty(response)
     reference: str = response.json()["reference"]
     return reference

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,56 +14,12 @@ from fastapi import FastAPI
 
 from referral_api.main import create_app
 from tests.conftest import ClientFactory, TokenFactory
+from tests.factories import london_today
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 EXAMPLE_NAMES = sorted(p.stem for p in EXAMPLES.glob("marf-*.json"))
 AGENCY = "west-yorkshire-police"
 OTHER_AGENCY = "bradford-health"
-
-
-def london_today() -> date:
-    return datetime.now(ZoneInfo("Europe/London")).date()
-
-
-def make_marf(**overrides: Any) -> dict[str, Any]:
-    """A small valid MARF (one child), with top-level fields replaced by `overrides`."""
-    today = london_today()
-    marf: dict[str, Any] = {
-        "request_type": "safety_and_wellbeing",
-        "immediate_risk": False,
-        "subjects": [
-            {
-                "kind": "child",
-                "given_name": "Sam",
-                "family_name": "Example",
-                "date_of_birth": today.replace(year=today.year - 8, day=1).isoformat(),
-                "gender": "1",
-                "nhs_number": "9990001006",
-                "address": {"line1": "1 Example Street", "postcode": "BD1 1HY"},
-            }
-        ],
-        "concerns": [{"category": "neglect", "description": "Often hungry at school."}],
-        "child_voice": "Sam said there is no food at home.",
-        "consent": {
-            "state": "given",
-            "recorded_by": "Class teacher",
-            "recorded_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-        },
-        "referrer": {
-            "name": "A. Teacher",
-            "role": "DSL",
-            "email": "dsl@example.sch.uk",
-            "referral_source": "2A",
-        },
-    }
-    marf.update(overrides)
-    return marf
-
-
-def with_subject(marf: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    out = copy.deepcopy(marf)
-    out["subjects"][0].update(fields)
-    return out
 
 
 def load_example(name: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.events.contracts import ReferralAddendumAdded
 from services.models.platform import EventConsumption, OutboxEvent
-from tests.referral_api.conftest import make_marf
+from tests.factories import make_marf
 from tests.referral_api.test_reads import submit
 
 

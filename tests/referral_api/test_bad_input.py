@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import OutboxEvent
 from services.models.referral import Referral
-from tests.referral_api.conftest import make_marf, with_subject
+from tests.factories import make_marf, with_subject
 
 
 async def stored(session: AsyncSession) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from referral_api.calendars import forget_calendars
 from services.models.platform import ClosureDay, CouncilCalendar
-from tests.referral_api.conftest import make_marf, with_subject
+from tests.factories import make_marf, with_subject
 
 HOURS = {str(d): ["08:30", "17:00"] for d in range(5)}
 

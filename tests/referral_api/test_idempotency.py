@@ -17,7 +17,7 @@ from referral_api.worker import purge_idempotency_keys
 from services.db import transaction
 from services.models.platform import OutboxEvent
 from services.models.referral import IdempotencyKey, Referral
-from tests.referral_api.conftest import make_marf
+from tests.factories import make_marf
 
 
 async def referral_count(session: AsyncSession) -> int:

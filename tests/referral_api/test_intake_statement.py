@@ -21,7 +21,7 @@ from services.events.contracts import ReferralReceived, consumers_for
 from services.events.outbox import NOTIFY_CHANNEL
 from services.models.platform import AuditEntry, EventConsumption, OutboxEvent
 from services.models.referral import Referral
-from tests.referral_api.conftest import make_marf
+from tests.factories import make_marf
 
 
 async def submitted(

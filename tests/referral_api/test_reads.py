@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import AuditEntry
 from services.models.referral import Referral
-from tests.referral_api.conftest import make_marf
+from tests.factories import make_marf
 
 
 async def submit(client: httpx.AsyncClient, headers: dict[str, str], **overrides: object) -> str:

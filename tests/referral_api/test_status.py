@@ -24,7 +24,7 @@ from services.events.contracts import ContactDecided, ContactFeedbackGiven, Cont
 from services.events.outbox import emit
 from services.models.platform import AuditEntry, OutboxEvent
 from services.models.referral import Referral
-from tests.referral_api.conftest import make_marf
+from tests.factories import make_marf
 from tests.referral_api.test_reads import submit
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -16,12 +16,8 @@ from services.events.contracts import ReferralReceived
 from services.models.platform import AuditEntry, EventConsumption, OutboxEvent
 from services.models.referral import Referral
 from tests.conftest import TokenFactory
-from tests.referral_api.conftest import (
-    AGENCY,
-    EXAMPLE_NAMES,
-    load_example,
-    make_marf,
-)
+from tests.factories import make_marf
+from tests.referral_api.conftest import AGENCY, EXAMPLE_NAMES, load_example
 
 REFERENCE = re.compile(r"^FD-\d{4}-\d{6,}$")
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,57 +19,13 @@ from services.models.platform import OutboxEvent
 from services.models.triage import TriageContact
 from services.settings import get_settings
 from tests.conftest import ClientFactory, TokenFactory
+from tests.factories import make_marf
 from triage import demo
 from triage.main import create_app
 from triage.service.intake import handle_referral_received
 
 LONDON = ZoneInfo("Europe/London")
 AGENCY = "bradford-school"
-
-
-def london_today() -> date:
-    return datetime.now(LONDON).date()
-
-
-def make_marf(**overrides: Any) -> dict[str, Any]:
-    """A small valid MARF (one child, neglect), top-level fields replaced by `overrides`."""
-    today = london_today()
-    marf: dict[str, Any] = {
-        "request_type": "safety_and_wellbeing",
-        "immediate_risk": False,
-        "subjects": [
-            {
-                "kind": "child",
-                "given_name": "Sam",
-                "family_name": "Example",
-                "date_of_birth": today.replace(year=today.year - 8, day=1).isoformat(),
-                "gender": "1",
-                "nhs_number": "9990001006",
-                "address": {"line1": "1 Example Street", "postcode": "BD1 1HY"},
-            }
-        ],
-        "concerns": [{"category": "neglect", "description": "Often hungry at school."}],
-        "child_voice": "Sam said there is no food at home.",
-        "consent": {
-            "state": "given",
-            "recorded_by": "Class teacher",
-            "recorded_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-        },
-        "referrer": {
-            "name": "A. Teacher",
-            "role": "DSL",
-            "email": "dsl@example.sch.uk",
-            "referral_source": "2A",
-        },
-    }
-    marf.update(overrides)
-    return marf
-
-
-def with_subject(marf: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    out = copy.deepcopy(marf)
-    out["subjects"][0].update(fields)
-    return out
 
 
 def referral_event(

@@ -15,14 +15,8 @@ from services.models.platform import AuditEntry
 from services.models.triage import TriageClock, TriageContact
 from services.settings import get_settings
 from tests.conftest import TokenFactory
-from tests.triage.conftest import (
-    dv_notification,
-    intake,
-    make_marf,
-    outbox,
-    phone_contact,
-    referral_event,
-)
+from tests.factories import make_marf
+from tests.triage.conftest import dv_notification, intake, outbox, phone_contact, referral_event
 from triage.service.clocks import scan_clocks
 
 Headers = dict[str, str]

@@ -13,15 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.contracts.marf import Marf
 from services.models.platform import OutboxEvent
 from services.models.triage import TriageAddendum, TriageClock, TriageContact
-from tests.triage.conftest import (
-    LONDON,
-    intake,
-    make_marf,
-    outbox,
-    phone_contact,
-    referral_event,
-    with_subject,
-)
+from tests.factories import make_marf, with_subject
+from tests.triage.conftest import LONDON, intake, outbox, phone_contact, referral_event
 from triage.service.intake import handle_addendum_added, handle_referral_received
 
 

@@ -19,7 +19,8 @@ from services.events.outbox import emit
 from services.models.platform import EventConsumption, OutboxEvent
 from services.models.triage import TriageClock, TriageContact
 from services.settings import get_settings
-from tests.triage.conftest import make_marf, phone_contact, referral_event, with_subject
+from tests.factories import make_marf, with_subject
+from tests.triage.conftest import phone_contact, referral_event
 from triage import demo
 from triage.exceptions import ContactLeased
 from triage.schemas.contacts import ContactCreate
