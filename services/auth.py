@@ -8,6 +8,7 @@ caller (`sub`), their `role`, and the agency or school they act for.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from typing import Annotated, Any
@@ -145,7 +146,48 @@ def principal_from_claims(claims: dict[str, Any], default_council: str = "demo")
     return principal
 
 
+# Verified tokens, keyed by the exact token string and the settings that verified it: a
+# client sends the same token on every request for hours, and checking its signature and
+# claims again each time was a large part of every request's CPU. An entry lives until the
+# token's `exp` at the latest, and never longer than VERIFIED_TOKEN_TTL_SECONDS or the JWKS
+# cache's lifetime (a key withdrawn by the provider stops being honoured as soon as it would
+# without this cache); failures are never cached.
+VERIFIED_TOKEN_CACHE_SIZE = 4096
+VERIFIED_TOKEN_TTL_SECONDS = 300.0
+_VerifiedKey = tuple[str, str, str | None, str, str, tuple[str, ...], str]
+_verified: OrderedDict[_VerifiedKey, tuple[Principal, float]] = OrderedDict()
+
+
+def clear_verified_tokens() -> None:
+    _verified.clear()
+
+
 async def verify_token(token: str, settings: FrontdoorSettings) -> Principal:
+    cache_key: _VerifiedKey = (
+        token,
+        settings.jwt_secret,
+        settings.jwt_jwks_url,
+        settings.jwt_audience,
+        settings.jwt_issuer,
+        settings.verification_algorithms,
+        settings.council_id,
+    )
+    hit = _verified.get(cache_key)
+    now = time.time()
+    if hit is not None:
+        if now < hit[1]:
+            return hit[0]
+        del _verified[cache_key]
+    principal, exp = await _verify_uncached(token, settings)
+    until = min(exp, now + min(VERIFIED_TOKEN_TTL_SECONDS, settings.jwks_cache_seconds))
+    if now < until:
+        _verified[cache_key] = (principal, until)
+        while len(_verified) > VERIFIED_TOKEN_CACHE_SIZE:
+            _verified.popitem(last=False)
+    return principal
+
+
+async def _verify_uncached(token: str, settings: FrontdoorSettings) -> tuple[Principal, float]:
     try:
         key = await _verification_key(token, settings)
         claims = jwt.decode(
@@ -158,7 +200,10 @@ async def verify_token(token: str, settings: FrontdoorSettings) -> Principal:
         )
     except JWTError as exc:
         raise NotAuthenticated("The bearer token is not valid.") from exc
-    return principal_from_claims(claims, settings.council_id)
+    principal = principal_from_claims(claims, settings.council_id)
+    exp = claims.get("exp")
+    # `require_exp` made jose check it is present and in the future; anything odd is not cached.
+    return principal, float(exp) if isinstance(exp, int | float) else 0.0
 
 
 def mint_token(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -37,10 +39,38 @@ def sync_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+# A pooled connection idle for longer than this is pinged before it is handed out, so one
+# dropped while the pool sat idle (a database restart, a firewall's idle timeout) is replaced
+# instead of failing a request. SQLAlchemy's own `pool_pre_ping` pings on EVERY checkout; with
+# asyncpg that is three round trips (BEGIN, ";", ROLLBACK) and ~0.1 ms of CPU per request. A
+# connection that breaks while in steady use fails its statement, and SQLAlchemy then
+# invalidates the pool, as it would with `pool_pre_ping`.
+PING_IF_IDLE_SECONDS = 5.0
+_CHECKED_IN = "frontdoor_checked_in"
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
-        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size)
+    pool = engine.sync_engine.pool
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(pool, "connect")
+    @event.listens_for(pool, "checkin")
+    def _stamp(_: object, record: Any, *__: object) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _: object) -> None:
+        idle = time.monotonic() - record.info.get(_CHECKED_IN, 0.0)
+        if idle < PING_IF_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool discards it and hands out a fresh one
+            raise exc.DisconnectionError() from error
+
+    return engine
 
 
 @lru_cache

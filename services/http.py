@@ -34,6 +34,13 @@ LATENCY = Histogram(
     "frontdoor_http_request_seconds", "HTTP request latency", ["service", "method", "route"]
 )
 
+_WANTED = {
+    name.encode(): name
+    for name in (REQUEST_ID_HEADER, "content-length", "content-type", "transfer-encoding")
+}
+# Routes are templates and methods a fixed set, so this stays small; the cap is a backstop.
+_MAX_CACHED_SERIES = 1024
+
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -51,12 +58,13 @@ class PlatformMiddleware:
     ) -> None:
         self.app, self.service, self.max_body = app, service, max_body
         self.raw_body_paths = frozenset(raw_body_paths)
+        self._children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = _wanted_headers(scope["headers"])
         request_id = _request_id(headers.get(REQUEST_ID_HEADER, ""))
         token = set_request_id(request_id)
         started = time.perf_counter()
@@ -91,8 +99,9 @@ class PlatformMiddleware:
         # Unknown methods collapse to one label so a scanner cannot grow the series.
         method = scope["method"] if scope["method"] in _KNOWN_METHODS else "OTHER"
         route = _route(scope)
-        REQUESTS.labels(self.service, method, route, status).inc()
-        LATENCY.labels(self.service, method, route).observe(seconds)
+        counter, histogram = self._series(method, route, status)
+        counter.inc()
+        histogram.observe(seconds)
         # The access log line: the route template, never the raw path or query string (they
         # can carry references or search terms), with the request id bound like every line.
         log.info(
@@ -102,6 +111,20 @@ class PlatformMiddleware:
             status=int(status),
             duration_ms=round(seconds * 1000, 1),
         )
+
+    def _series(self, method: str, route: str, status: str) -> tuple[Counter, Histogram]:
+        """The labelled children, looked up once per (method, route template, status): the
+        label lookup takes a lock and builds a tuple each time. Bounded like the series."""
+        key = (method, route, status)
+        series = self._children.get(key)
+        if series is None:
+            series = (
+                REQUESTS.labels(self.service, method, route, status),
+                LATENCY.labels(self.service, method, route),
+            )
+            if len(self._children) < _MAX_CACHED_SERIES:
+                self._children[key] = series
+        return series
 
     def _precheck(self, scope: Scope, headers: dict[str, str]) -> AppError | None:
         if scope["method"] not in _BODY_METHODS:
@@ -138,6 +161,23 @@ class PlatformMiddleware:
                 break
         whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         return _replay([whole], receive), None
+
+
+def _wanted_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Only the headers the middleware reads, decoded (ASGI servers send lower-case names,
+    but a name is lower-cased here too when it is not); the token and the rest stay bytes."""
+    found: dict[str, str] = {}
+    for name, value in raw:
+        key = _WANTED.get(name)
+        if key is None:
+            lowered = name.lower()
+            if lowered == name:
+                continue
+            key = _WANTED.get(lowered)
+            if key is None:
+                continue
+        found[key] = value.decode("latin-1")
+    return found
 
 
 def _request_id(offered: str) -> str:

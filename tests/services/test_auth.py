@@ -85,8 +85,10 @@ def rsa_key() -> RsaKey:
 @pytest.fixture(autouse=True)
 def fresh_jwks_cache() -> Iterator[None]:
     auth._jwks.clear()
+    auth.clear_verified_tokens()
     yield
     auth._jwks.clear()
+    auth.clear_verified_tokens()
 
 
 @pytest.fixture
@@ -192,6 +194,53 @@ class TestAlgorithmAllowList:
             await verify_token(token, rs_settings(jwks_server))
         allowed = rs_settings(jwks_server, jwt_algorithms=("RS256", "ES256"))
         assert (await verify_token(token, allowed)).sub == "user-1"
+
+
+class TestVerifiedTokenCache:
+    async def test_a_verified_token_is_answered_from_the_cache(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        token = hs_token(claims())
+        first = await verify_token(token, hs_settings())
+
+        async def must_not_verify(*_: Any) -> Any:
+            raise AssertionError("verified again")
+
+        monkeypatch.setattr(auth, "_verify_uncached", must_not_verify)
+        assert await verify_token(token, hs_settings()) == first
+
+    async def test_an_entry_is_never_used_past_the_tokens_exp(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        body = claims(exp=int(time.time()) + 60)
+        token = hs_token(body)
+        await verify_token(token, hs_settings())
+
+        async def refuse(*_: Any) -> Any:
+            raise NotAuthenticated("expired")
+
+        monkeypatch.setattr(auth, "_verify_uncached", refuse)
+        monkeypatch.setattr(time, "time", lambda: float(body["exp"]))
+        with pytest.raises(NotAuthenticated):
+            await verify_token(token, hs_settings())
+
+    async def test_other_settings_verify_the_token_afresh(self) -> None:
+        token = hs_token(claims())
+        await verify_token(token, hs_settings())
+        other = FrontdoorSettings(jwt_issuer="https://elsewhere.example", jwt_audience=AUDIENCE)
+        with pytest.raises(NotAuthenticated):
+            await verify_token(token, other)
+
+    async def test_failures_are_not_cached_and_the_cache_is_bounded(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        with pytest.raises(NotAuthenticated):
+            await verify_token(hs_token(claims(role="nobody")), hs_settings())
+        assert not auth._verified
+        monkeypatch.setattr(auth, "VERIFIED_TOKEN_CACHE_SIZE", 2)
+        for sub in ("a", "b", "c"):
+            await verify_token(hs_token(claims(sub=sub)), hs_settings())
+        assert len(auth._verified) == 2
 
 
 class TestJwks:

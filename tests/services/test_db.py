@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services import db
 from services.app import create_service_app
-from services.db import SessionDep, async_url, sync_url, transaction
+from services.db import SessionDep, async_url, create_engine, sync_url, transaction
 from services.errors import Conflict
 from services.models.platform import CouncilCalendar
 
@@ -111,3 +113,37 @@ class TestUrls:
     def test_an_embedded_socket_url_keeps_its_host_query(self) -> None:
         url = "postgresql://postgres:@/postgres?host=/tmp/x/pgdata"
         assert make_url(async_url(url)).query["host"] == "/tmp/x/pgdata"
+
+
+class TestStaleConnections:
+    async def test_a_connection_dropped_while_idle_is_replaced_not_failed(
+        self, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        engine, other = create_engine(database_url, pool_size=1), create_engine(database_url)
+        try:
+            async with engine.connect() as conn:
+                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            async with other.connect() as conn:
+                await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await asyncio.sleep(0.2)
+            monkeypatch.setattr(db, "PING_IF_IDLE_SECONDS", 0.1)
+            async with engine.connect() as conn:
+                fresh = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            assert fresh != pid
+        finally:
+            await engine.dispose()
+            await other.dispose()
+
+    async def test_a_busy_connection_is_not_pinged(
+        self, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        engine = create_engine(database_url, pool_size=1)
+        pings: list[object] = []
+        monkeypatch.setattr(engine.sync_engine.dialect, "do_ping", pings.append)
+        try:
+            for _ in range(3):
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            assert pings == []
+        finally:
+            await engine.dispose()
