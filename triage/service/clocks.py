@@ -178,13 +178,16 @@ async def meet_clock(
     return clock
 
 
+# A breach also updates its contact (queue keys, the written follow-up chase), so the claim
+# locks the contact with the clock and skips either when locked: a scanner never waits, so two
+# scanners, or a scanner and a social worker's decision, can never deadlock.
 _CLAIM_BREACHES = text(
     """
     WITH due AS (
-      SELECT id FROM triage_clocks
-      WHERE state = 'running' AND deadline_at <= :now
-      ORDER BY deadline_at LIMIT :limit
-      FOR UPDATE SKIP LOCKED)
+      SELECT k.id FROM triage_clocks k JOIN triage_contacts c ON c.id = k.contact_id
+      WHERE k.state = 'running' AND k.deadline_at <= :now
+      ORDER BY k.deadline_at LIMIT :limit
+      FOR UPDATE OF k, c SKIP LOCKED)
     UPDATE triage_clocks k
     SET state = 'breached', breached_at = k.deadline_at, breach_emitted_at = :now
     FROM due WHERE k.id = due.id
