@@ -75,13 +75,38 @@ def cleanup(url: str) -> None:
     engine.dispose()
 
 
+def _stat(pid: int | str) -> tuple[str, list[str]] | None:
+    try:
+        comm, _, rest = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
+    except OSError:
+        return None
+    return comm.partition("(")[2], rest.split()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU a process has used so far (Linux /proc; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+    stat = _stat(pid)
+    if stat is None:
         return 0.0
+    fields = stat[1]
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_seconds() -> float:
+    """CPU used so far by every PostgreSQL process on this machine, with what exited backends
+    left to their postmaster (Linux /proc; 0 elsewhere). Nothing else uses the database while
+    a benchmark runs, so a difference of two readings is the benchmark's."""
+    processes = {}
+    for entry in Path("/proc").iterdir():
+        stat = _stat(entry.name) if entry.name.isdigit() else None
+        if stat is not None and stat[0] == "postgres":
+            processes[entry.name] = stat[1]
+    ticks = 0
+    for fields in processes.values():
+        ticks += int(fields[11]) + int(fields[12])
+        if fields[1] not in processes:  # a postmaster: add its exited backends' CPU
+            ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -90,6 +115,8 @@ class Round:
     referral: Result
     baseline_cpu_ms: float  # server CPU per request
     referral_cpu_ms: float
+    baseline_db_cpu_ms: float  # the database's CPU per request
+    referral_db_cpu_ms: float
 
     @property
     def ratio(self) -> float:
@@ -100,14 +127,17 @@ class Round:
 def report(rounds: list[Round], args: argparse.Namespace) -> bool:
     print(f"\n{args.requests} requests per side per round, concurrency {args.concurrency}")
     head = f"{'':<8}{'side':<14}{'done':>6}{'failed':>7}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}"
-    print(head + f"{'p99 ms':>8}{'cpu ms/req':>11}")
+    print(head + f"{'p99 ms':>8}{'cpu ms/req':>11}{'db cpu ms/req':>14}")
     for i, rnd in enumerate(rounds, 1):
-        sides = ((rnd.baseline, rnd.baseline_cpu_ms), (rnd.referral, rnd.referral_cpu_ms))
-        for r, cpu in sides:
+        sides = (
+            (rnd.baseline, rnd.baseline_cpu_ms, rnd.baseline_db_cpu_ms),
+            (rnd.referral, rnd.referral_cpu_ms, rnd.referral_db_cpu_ms),
+        )
+        for r, cpu, db_cpu in sides:
             print(
                 f"{'round ' + str(i):<8}{r.name:<14}{r.completed:>6}{r.failed:>7}"
                 f"{r.throughput:>8.0f}{r.percentile(50):>8.1f}{r.percentile(95):>8.1f}"
-                f"{r.percentile(99):>8.1f}{cpu:>11.2f}"
+                f"{r.percentile(99):>8.1f}{cpu:>11.2f}{db_cpu:>14.2f}"
             )
         print(f"{'':<8}ratio {rnd.ratio:.2f}")
     ratio = statistics.median(r.ratio for r in rounds)
@@ -122,8 +152,8 @@ def report(rounds: list[Round], args: argparse.Namespace) -> bool:
 
 async def _measure(
     server: Server, name: str, path: str, args: argparse.Namespace, **load: Any
-) -> tuple[Result, float]:
-    before = cpu_seconds(server.process.pid)
+) -> tuple[Result, float, float]:
+    before, db_before = cpu_seconds(server.process.pid), database_cpu_seconds()
     result = await drive(
         name,
         server.base_url + path,
@@ -133,7 +163,9 @@ async def _measure(
         **load,
     )
     used = cpu_seconds(server.process.pid) - before
-    return result, 1000 * used / max(1, result.completed + result.failed)
+    db_used = database_cpu_seconds() - db_before
+    count = max(1, result.completed + result.failed)
+    return result, 1000 * used / count, 1000 * db_used / count
 
 
 async def run(args: argparse.Namespace) -> list[Round]:
@@ -162,12 +194,12 @@ async def run(args: argparse.Namespace) -> list[Round]:
         # Side by side: the two alternate within each round, so a noisy neighbour on the
         # shared machine hits both; the verdict uses the rounds' medians.
         for _ in range(args.rounds):
-            b, b_cpu = await _measure(baseline, "baseline", baseline_path, args, **load)
+            b, b_cpu, b_db = await _measure(baseline, "baseline", baseline_path, args, **load)
             # Partner systems send an Idempotency-Key with every submission: so does the bench.
-            r, r_cpu = await _measure(
+            r, r_cpu, r_db = await _measure(
                 referral, "referral_api", referral_path, args, **load, idempotency_keys=True
             )
-            rounds.append(Round(b, r, b_cpu, r_cpu))
+            rounds.append(Round(b, r, b_cpu, r_cpu, b_db, r_db))
     finally:
         baseline.stop()
         referral.stop()

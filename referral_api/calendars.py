@@ -8,11 +8,11 @@ from datetime import date
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from referral_api.settings import ReferralSettings
 from services.calendar import WorkingCalendar
-from services.calendar_store import load_calendar
+from services.calendar_store import load_calendar_on
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,13 @@ _cache: dict[str, tuple[float, WorkingCalendar]] = {}
 
 
 async def council_calendar(
-    session: AsyncSession, council_id: str, settings: ReferralSettings
+    conn: asyncpg.Connection, council_id: str, settings: ReferralSettings
 ) -> WorkingCalendar:
     now = time.monotonic()
     cached = _cache.get(council_id)
     if cached is not None and cached[0] > now:
         return cached[1]
-    calendar = await load_calendar(session, council_id)
+    calendar = await load_calendar_on(conn, council_id)
     if settings.calendar_cache_seconds > 0:
         calendar = remembering(calendar)
         _cache[council_id] = (now + settings.calendar_cache_seconds, calendar)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from referral_api.service import submit_referral
 from referral_api.settings import get_referral_settings
 from services.auth import Principal, Role
+from services.db import driver_connection
 from services.models.referral import Referral
 from services.settings import FrontdoorSettings
 
@@ -81,7 +82,7 @@ async def seed(session: AsyncSession, settings: FrontdoorSettings) -> None:
         sub=DEMO_SUB, role=Role.referrer, agency_id=DEMO_AGENCY, council_id=settings.council_id
     )
     await submit_referral(
-        session,
+        await driver_connection(session),  # inside the seeding transaction
         principal=principal,
         body=demo_marf(today, now),
         idempotency_key=None,

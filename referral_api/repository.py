@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, tuple_
+import asyncpg
+from sqlalchemy import Text, bindparam, cast, delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from referral_api.intake import REFERENCE_PLACEHOLDER, PreparedSubmission
 from services.auth import Principal
+from services.db import driver_statement
 from services.events.contracts import consumers_for
-from services.events.outbox import NOTIFY_CHANNEL
 from services.logging import current_request_id
 from services.models.referral import (
     IdempotencyKey,
@@ -33,10 +35,11 @@ class ListFilter:
     after: tuple[datetime, uuid.UUID] | None = None
 
 
-# The whole intake in one statement (one round trip): the idempotency key (when one was
-# sent), the reference number, the referral, its audit row, the `referral.received` outbox
-# event with one consumption row per subscriber, and the NOTIFY that wakes the workers. The
-# rows are those `services.audit.record` and `services.events.outbox.emit` write. With a key,
+# The whole intake in one statement (one round trip, its own transaction on an autocommit
+# connection): the idempotency key (when one was sent), the reference number, the referral,
+# its audit row, and the `referral.received` outbox event with one consumption row per
+# subscriber. The rows are those `services.audit.record` and `services.events.outbox.emit`
+# write; the workers are woken after the commit (`services.events.wakeup`). With a key,
 # everything hangs off the key's claim: when the key exists nothing is written and no row comes
 # back; a concurrent holder of the key makes the claim wait on the unique index until its
 # transaction ends. The stored receipt and the event get the reference the statement drew.
@@ -90,7 +93,7 @@ consumption AS (
     SELECT consumer, CAST(:event_id AS uuid), 'pending', 0
     FROM ref, unnest(CAST(:consumers AS text[])) AS consumer
 )
-SELECT ref.n, pg_notify(CAST(:channel AS text), CAST(:topic AS text)) FROM ref
+SELECT ref.n FROM ref
 """
 _CLAIM = """
 claimed AS (
@@ -103,13 +106,15 @@ claimed AS (
 gate AS (SELECT 1 FROM claimed),"""
 # `reference_for` in SQL: the prefix ("FD-2026-") and the number, zero-padded to 6 digits.
 REFERENCE_SQL = "CAST(:prefix AS text) || lpad(n::text, greatest(6, length(n::text)), '0')"
-INTAKE_KEYED = text(_INTAKE.format(claim=_CLAIM, reference=REFERENCE_SQL))
-INTAKE_UNKEYED = text(_INTAKE.format(claim="gate AS (SELECT 1),", reference=REFERENCE_SQL))
+INTAKE_KEYED = driver_statement(text(_INTAKE.format(claim=_CLAIM, reference=REFERENCE_SQL)))
+INTAKE_UNKEYED = driver_statement(
+    text(_INTAKE.format(claim="gate AS (SELECT 1),", reference=REFERENCE_SQL))
+)
 RECEIVED_TOPIC = "referral.received"
 
 
 async def insert_submission(
-    session: AsyncSession,
+    conn: asyncpg.Connection,
     prepared: PreparedSubmission,
     *,
     actor: Principal,
@@ -147,14 +152,13 @@ async def insert_submission(
         "topic": RECEIVED_TOPIC,
         "event": prepared.event_json,
         "consumers": list(consumers_for(RECEIVED_TOPIC)),
-        "channel": NOTIFY_CHANNEL,
     }
     statement = INTAKE_UNKEYED
     if key is not None:
         statement = INTAKE_KEYED
         params["key"] = key
         params["request_hash"] = request_hash
-    number = (await session.execute(statement, params)).scalar_one_or_none()
+    number = await conn.fetchval(statement.sql, *statement.args(params))
     return None if number is None else int(number)
 
 
@@ -197,18 +201,23 @@ async def get_idempotent_addendum(
     return None if row is None else (row[0], row[1])
 
 
+_IDEMPOTENT_RECEIPT = driver_statement(
+    select(IdempotencyKey.request_hash, cast(Referral.receipt, Text))
+    .join(Referral, Referral.id == IdempotencyKey.referral_id)
+    .where(
+        IdempotencyKey.agency_id == bindparam("agency_id"),
+        IdempotencyKey.key == bindparam("key"),
+    )
+)
+
+
 async def get_idempotent_receipt(
-    session: AsyncSession, *, agency_id: str, key: str
+    conn: asyncpg.Connection, *, agency_id: str, key: str
 ) -> tuple[str, dict[str, Any]] | None:
     """(request hash, the receipt sent) for a key already used by this agency."""
-    row = (
-        await session.execute(
-            select(IdempotencyKey.request_hash, Referral.receipt)
-            .join(Referral, Referral.id == IdempotencyKey.referral_id)
-            .where(IdempotencyKey.agency_id == agency_id, IdempotencyKey.key == key)
-        )
-    ).first()
-    return None if row is None else (row[0], row[1])
+    statement = _IDEMPOTENT_RECEIPT
+    row = await conn.fetchrow(statement.sql, *statement.args({"agency_id": agency_id, "key": key}))
+    return None if row is None else (row[0], json.loads(row[1]))
 
 
 async def purge_idempotency_keys(session: AsyncSession, *, before: datetime, batch: int) -> int:

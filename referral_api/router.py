@@ -18,7 +18,7 @@ from referral_api.exceptions import (
     ReferralNotFound,
 )
 from referral_api.reference_data import reference_data
-from referral_api.repository import ListFilter
+from referral_api.repository import RECEIVED_TOPIC, ListFilter
 from referral_api.schemas import (
     AddendumCreate,
     AddendumRead,
@@ -29,8 +29,9 @@ from referral_api.schemas import (
     ReferralStatus,
     ReferralSummary,
 )
+from referral_api.settings import get_referral_settings
 from services.contracts.marf import Marf
-from services.db import SessionDep
+from services.db import ConnectionDep, SessionDep
 from services.errors import (
     Forbidden,
     NotAuthenticated,
@@ -38,6 +39,7 @@ from services.errors import (
     UnsupportedMediaType,
     error_responses,
 )
+from services.events.wakeup import wake_soon
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 
@@ -64,19 +66,21 @@ _AUTH_ERRORS = (NotAuthenticated, Forbidden)
 async def submit_referral(
     marf: MarfBody,
     principal: ReferrerDep,
-    session: SessionDep,
-    settings: SettingsDep,
+    conn: ConnectionDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Submit a MARF: 201 with the reference, the deadlines and what happens next."""
     body: Any = marf  # the raw JSON: service.submit_referral validates it
+    # The intake is one statement on an autocommit connection: stored before we answer.
     result = await service.submit_referral(
-        session,
+        conn,
         principal=principal,
         body=body,
         idempotency_key=idempotency_key,
-        settings=settings,
+        settings=get_referral_settings(),
     )
+    if not result.replayed:
+        wake_soon(RECEIVED_TOPIC)
     headers = {"Location": f"/v1/referrals/{result.reference}"}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"

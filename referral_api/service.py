@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,7 +61,7 @@ class Submission:
 
 
 async def submit_referral(
-    session: AsyncSession,
+    conn: asyncpg.Connection,
     *,
     principal: Principal,
     body: object,
@@ -71,13 +72,14 @@ async def submit_referral(
     """Validate and store one MARF, audit it and emit `referral.received`, all in one txn.
 
     The MARF is validated before the database is touched; then one statement writes
-    everything (repository.insert_submission). A key already used replays its response.
+    everything (repository.insert_submission): on an autocommit connection that statement is
+    the transaction. A key already used replays its response.
     """
     agency_id = agency_of(principal)
     now = now or datetime.now(UTC)
     key = check_idempotency_key(idempotency_key) if idempotency_key is not None else None
     digest = request_hash(body) if key is not None else None
-    calendar = await council_calendar(session, principal.council_id, settings)
+    calendar = await council_calendar(conn, principal.council_id, settings)
     context = {"today": calendar.local(now).date(), "now": now}
     try:
         marf = validate_body(Marf, body, context=context, error=MarfInvalid)
@@ -85,27 +87,27 @@ async def submit_referral(
         # A key already used answers as it did (the original 201, or "reused"), whatever
         # today's rules say of the body; an unused key stays unused.
         if key is not None and digest is not None:
-            found = await repository.get_idempotent_receipt(session, agency_id=agency_id, key=key)
+            found = await repository.get_idempotent_receipt(conn, agency_id=agency_id, key=key)
             if found is not None:
                 return _replayed(found, agency_id=agency_id, digest=digest)
         raise
     clocks = clocks_for(marf, calendar, now, settings)
     prepared = prepare_submission(principal, marf, clocks, referral_id=uuid.uuid4())
     number = await repository.insert_submission(
-        session, prepared, actor=principal, service=SERVICE, key=key, request_hash=digest
+        conn, prepared, actor=principal, service=SERVICE, key=key, request_hash=digest
     )
     if number is None:
         # Only a key already claimed writes nothing.
         assert key is not None
         assert digest is not None
-        return await _replay(session, agency_id=agency_id, key=key, digest=digest)
+        return await _replay(conn, agency_id=agency_id, key=key, digest=digest)
     reference = prepared.reference(number)
     log.info("referral_received", referral_id=str(prepared.referral_id), agency_id=agency_id)
     return Submission(201, prepared.receipt_for(reference), reference, replayed=False)
 
 
-async def _replay(session: AsyncSession, *, agency_id: str, key: str, digest: str) -> Submission:
-    found = await repository.get_idempotent_receipt(session, agency_id=agency_id, key=key)
+async def _replay(conn: asyncpg.Connection, *, agency_id: str, key: str, digest: str) -> Submission:
+    found = await repository.get_idempotent_receipt(conn, agency_id=agency_id, key=key)
     if found is None:
         raise IdempotencyKeyInFlight()
     return _replayed(found, agency_id=agency_id, digest=digest)

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
+from services.calendar import preload_bank_holidays
 from services.db import get_engine
 from services.errors import ErrorBody, install_error_handlers
 from services.http import PlatformMiddleware
@@ -181,5 +182,6 @@ def create_service_app(
     app.state.service = service
     app.state.raw_body_paths = frozenset(raw_body_paths)
     _document_auth_errors(app)
+    preload_bank_holidays()
     freeze_startup_heap()
     return app

@@ -249,6 +249,9 @@ async def current_principal(
     return principal
 
 
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
@@ -256,7 +259,9 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
     """A dependency that admits only these roles."""
     allowed = frozenset(roles)
 
-    async def _check(principal: CurrentUser) -> Principal:
+    # `current_principal` inlined: one dependency fewer for FastAPI to solve on every request.
+    async def _check(request: Request, credentials: BearerCredentials) -> Principal:
+        principal = await current_principal(request, credentials)
         if principal.role not in allowed:
             raise Forbidden(f"This needs one of: {', '.join(sorted(allowed))}.")
         return principal

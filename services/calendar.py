@@ -37,6 +37,15 @@ def _bank_holidays(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year).keys())
 
 
+def preload_bank_holidays(today: date | None = None) -> None:
+    """Load last, this and next year's bank holidays now. The `holidays` package imports its
+    country data on first use, which takes most of a second: without this, the first request
+    that needs a working day after a process starts would wait for it."""
+    year = (today or datetime.now(UTC).date()).year
+    for each in (year - 1, year, year + 1):
+        _bank_holidays(each)
+
+
 def is_bank_holiday(day: date) -> bool:
     """England-and-Wales bank holiday, including one-off days (2022-09-19, 2023-05-08)."""
     return day in _bank_holidays(day.year)

@@ -1,15 +1,23 @@
-"""The async SQLAlchemy engine and the one-request-one-transaction session dependency."""
+"""The async SQLAlchemy engine and the one-request-one-transaction session dependency.
+
+A hot route that is a single statement can skip the ORM session: `ConnectionDep` hands it a
+pooled asyncpg connection in autocommit, where that one statement is its own transaction.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends
 from sqlalchemy import event, exc
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -101,3 +109,95 @@ async def get_session() -> AsyncIterator[AsyncSession]:
 
 # scope="function": commit before the response is sent, so a 201 means the row is durable.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def libpq_url(url: str) -> str:
+    """The same URL as libpq (and asyncpg) read it, without a SQLAlchemy driver name."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class DriverPool:
+    """One asyncpg pool per process and event loop, created on first use.
+
+    For routes that are one statement: no ORM session, no greenlet, no BEGIN/COMMIT round
+    trips (the statement commits on its own, before the response). It is sized like the
+    engine's pool, and a connection that breaks is replaced on the next acquire.
+
+    A released connection is not sent asyncpg's reset query (UNLISTEN, RESET ALL, advisory
+    unlocks; one more round trip per request): the statements run here never change session
+    state. asyncpg still rolls back a transaction left open, whatever `reset` says.
+    """
+
+    def __init__(self) -> None:
+        self._pool: asyncpg.Pool | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def get(self) -> asyncpg.Pool:
+        loop = asyncio.get_running_loop()
+        if self._pool is not None and self._loop is loop:
+            return self._pool
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop, self._pool = asyncio.Lock(), loop, None
+        async with self._lock:
+            if self._pool is None:
+                settings = get_settings()
+                size = settings.db_pool_size
+                self._pool = await asyncpg.create_pool(
+                    libpq_url(resolve_database_url(settings)),
+                    min_size=1,
+                    max_size=2 * size,
+                    reset=_no_session_state,
+                )
+        return self._pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None and self._loop is asyncio.get_running_loop():
+            await pool.close()
+
+
+async def _no_session_state(_: asyncpg.Connection) -> None:
+    """Nothing to reset: see `DriverPool`."""
+
+
+driver_pool = DriverPool()
+
+
+async def get_connection() -> AsyncIterator[asyncpg.Connection]:
+    """FastAPI dependency: a pooled asyncpg connection in autocommit (overridden in tests).
+
+    Only for a route whose writes are ONE statement: each statement commits on its own.
+    """
+    async with (await driver_pool.get()).acquire() as conn:
+        yield conn
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under a session, inside the session's transaction."""
+    raw = await (await session.connection()).get_raw_connection()
+    return raw.driver_connection
+
+
+ConnectionDep = Annotated[asyncpg.Connection, Depends(get_connection, scope="function")]
+
+
+_ASYNCPG = asyncpg_dialect()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A SQLAlchemy statement compiled once for asyncpg: `$n` placeholders, named inputs."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    def args(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values[name] for name in self.names]
+
+
+def driver_statement(statement: Any) -> DriverStatement:
+    """Compile a Core statement (or `text()`) for `asyncpg.Connection.fetch*`, at import time:
+    the tables and columns stay those of the models, and no request pays for compiling."""
+    compiled = statement.compile(dialect=_ASYNCPG)
+    return DriverStatement(compiled.string, tuple(compiled.positiontup or ()))

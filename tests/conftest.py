@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services import db
 from services.auth import Role, mint_token
+from services.events.wakeup import wakeup
 from services.settings import get_settings
 from tests.database import reset_schema, test_database_url, truncate_all
 
@@ -27,6 +29,14 @@ def database_url() -> str:
     db.get_sessionmaker.cache_clear()
     reset_schema(url)
     return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def driver_pool_closed() -> AsyncIterator[None]:
+    """The wake-ups the API schedules, sent, and the driver pool they use, closed at the end."""
+    yield
+    await wakeup.flush()
+    await db.driver_pool.close()
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +89,15 @@ def client_for(session: AsyncSession) -> Iterator[ClientFactory]:
         async with session.begin_nested():
             yield session
 
+    async def _connection_override() -> AsyncIterator[asyncpg.Connection]:
+        # The autocommit connection's one statement runs in a savepoint of the test's
+        # transaction instead: rolled back with it, and undone alone when it fails.
+        async with session.begin_nested():
+            yield await db.driver_connection(session)
+
     def make(app: FastAPI) -> httpx.AsyncClient:
         app.dependency_overrides[db.get_session] = _session_override
+        app.dependency_overrides[db.get_connection] = _connection_override
         apps.append(app)
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 

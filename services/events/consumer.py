@@ -19,10 +19,9 @@ from datetime import timedelta
 import asyncpg
 import structlog
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.db import transaction
+from services.db import libpq_url, transaction
 from services.events.outbox import NOTIFY_CHANNEL
 from services.logging import reset_request_id, set_request_id
 from services.models.platform import EventConsumption, OutboxEvent
@@ -180,10 +179,6 @@ async def drain(
     return handled
 
 
-def _listen_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 class Worker:
     """Runs consumers and periodic jobs until stopped; wakes on NOTIFY or every `poll` s."""
 
@@ -257,7 +252,7 @@ class Worker:
         if not self.consumers or (self._listener is not None and not self._listener.is_closed()):
             return
         try:
-            conn = await asyncpg.connect(_listen_dsn(self.database_url), timeout=5)
+            conn = await asyncpg.connect(libpq_url(self.database_url), timeout=5)
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
             log.warning("worker_listen_failed", worker=self.name, error=type(exc).__name__)
