@@ -43,7 +43,7 @@ class OutboxEvent(Base):
     __tablename__ = "outbox_events"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    topic: Mapped[str] = mapped_column(String(100), index=True)
+    topic: Mapped[str] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(default=1)
     producer: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
