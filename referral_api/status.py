@@ -3,13 +3,15 @@
 Handlers are idempotent at the business level: a replayed or out-of-order event never moves a
 referral backwards (a late `contact.triaged` does not undo `decided`), and only a newer
 decision or feedback replaces an older one. Events about contacts that did not come from a
-referral (`referral_id` None) or from another deployment's referral are ignored.
+referral (`referral_id` None), from another deployment's referral, or from another council
+than the referral's are ignored.
 """
 
 from __future__ import annotations
 
 import uuid
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from referral_api import repository
@@ -21,12 +23,19 @@ from services.models.referral import Referral
 
 CONSUMER = "referral_api.status"
 SERVICE = "referral_api"
+log = structlog.get_logger(__name__)
 
 
-async def _referral(session: AsyncSession, referral_id: uuid.UUID | None) -> Referral | None:
+async def _referral(
+    session: AsyncSession, referral_id: uuid.UUID | None, council_id: str | None
+) -> Referral | None:
     if referral_id is None:
         return None
-    return await repository.get_referral_for_update(session, referral_id)
+    referral = await repository.get_referral_for_update(session, referral_id)
+    if referral is not None and council_id is not None and referral.council_id != council_id:
+        log.warning("status_event_for_another_council", referral_id=str(referral_id))
+        return None
+    return referral
 
 
 async def _audit(session: AsyncSession, referral: Referral, action: str) -> None:
@@ -50,7 +59,7 @@ def _link_contact(referral: Referral, contact_id: uuid.UUID, reference: str | No
 
 async def on_contact_triaged(session: AsyncSession, event: OutboxEvent) -> None:
     payload = ContactTriaged.model_validate(event.payload)
-    referral = await _referral(session, payload.referral_id)
+    referral = await _referral(session, payload.referral_id, payload.council_id)
     if referral is None or referral.triaged_at is not None:
         return
     _link_contact(referral, payload.contact_id, payload.contact_reference)
@@ -62,7 +71,7 @@ async def on_contact_triaged(session: AsyncSession, event: OutboxEvent) -> None:
 
 async def on_contact_decided(session: AsyncSession, event: OutboxEvent) -> None:
     payload = ContactDecided.model_validate(event.payload)
-    referral = await _referral(session, payload.referral_id)
+    referral = await _referral(session, payload.referral_id, payload.council_id)
     if referral is None:
         return
     if referral.decided_at is not None and referral.decided_at >= payload.decided_at:
@@ -78,7 +87,7 @@ async def on_contact_decided(session: AsyncSession, event: OutboxEvent) -> None:
 
 async def on_feedback_given(session: AsyncSession, event: OutboxEvent) -> None:
     payload = ContactFeedbackGiven.model_validate(event.payload)
-    referral = await _referral(session, payload.referral_id)
+    referral = await _referral(session, payload.referral_id, payload.council_id)
     if referral is None:
         return
     given = referral.feedback_given_at

@@ -53,6 +53,9 @@ class ContactTriaged(EventPayload):
     contact_reference: str
     referral_id: uuid.UUID | None
     at: datetime
+    # The contact's council: referral_api applies the event only to a referral of that
+    # council. Optional so that events written before it was added still apply.
+    council_id: str | None = None
 
 
 class ContactDecided(EventPayload):
@@ -67,6 +70,9 @@ class ContactDecided(EventPayload):
     # about other agencies' information.
     outcome_summary: str
     next_steps: str
+    # The contact's council: referral_api applies the event only to a referral of that
+    # council. Optional so that events written before it was added still apply.
+    council_id: str | None = None
 
 
 class ContactFeedbackGiven(EventPayload):
@@ -77,6 +83,9 @@ class ContactFeedbackGiven(EventPayload):
     given_at: datetime
     feedback: str
     next_steps: str
+    # The contact's council: referral_api applies the event only to a referral of that
+    # council. Optional so that events written before it was added still apply.
+    council_id: str | None = None
 
 
 class EncompassChild(EventPayload):

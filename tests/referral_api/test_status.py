@@ -37,6 +37,11 @@ def event(topic: str, payload: Any) -> OutboxEvent:
     )
 
 
+def from_council(ev: OutboxEvent, council_id: str) -> OutboxEvent:
+    ev.payload = {**ev.payload, "council_id": council_id}
+    return ev
+
+
 def triaged(referral_id: uuid.UUID | None, at: datetime = T0) -> OutboxEvent:
     return event(
         "contact.triaged",
@@ -123,6 +128,22 @@ class TestStatusHandlers:
         await on_feedback_given(session, feedback(row.id, T0, "first"))
         await session.refresh(row)
         assert row.feedback == "second"
+
+    async def test_events_from_another_council_are_ignored(
+        self, client: httpx.AsyncClient, referrer: dict[str, str], session: AsyncSession
+    ) -> None:
+        ref = await submit(client, referrer)
+        row = await referral_row(session, ref)
+        later = T0 + timedelta(hours=1)
+        await on_contact_triaged(session, from_council(triaged(row.id), "leeds"))
+        await on_contact_decided(session, from_council(decided(row.id, later), "leeds"))
+        await on_feedback_given(session, from_council(feedback(row.id, later, "x"), "leeds"))
+        await session.refresh(row)
+        assert (row.status, row.outcome, row.feedback) == ("received", None, None)
+        # The referral's own council's events apply.
+        await on_contact_decided(session, from_council(decided(row.id, later), row.council_id))
+        await session.refresh(row)
+        assert (row.status, row.outcome) == ("decided", "early_help")
 
     async def test_events_without_a_known_referral_are_ignored(self, session: AsyncSession) -> None:
         for ev in (triaged(None), decided(uuid.uuid4(), T0), feedback(None, T0, "x")):

@@ -316,6 +316,7 @@ class TestDecision:
         (decided,) = await outbox(seeded, "contact.decided")
         assert decided["next_steps"] == "An early help worker will call within a week."
         assert decided["outcome_summary"] == "The family will be offered early help."
+        assert decided["council_id"] == "demo"  # the seeded council
 
 
 class TestSignOff:

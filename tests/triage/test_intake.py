@@ -46,6 +46,7 @@ class TestReferralReceived:
         (triaged,) = await outbox(seeded, "contact.triaged")
         assert triaged["referral_id"] == event.payload["referral_id"]
         assert triaged["contact_reference"] == contact.reference
+        assert triaged["council_id"] == contact.council_id
 
     async def test_replay_does_nothing_twice(self, seeded: AsyncSession) -> None:
         event = referral_event()

@@ -57,6 +57,7 @@ async def _emit_triaged(session: AsyncSession, contact: TriageContact) -> None:
         contact_reference=contact.reference,
         referral_id=contact.referral_id,
         at=datetime.now(UTC),
+        council_id=contact.council_id,
     )
     await emit(session, "contact.triaged", payload, producer=SERVICE)
 

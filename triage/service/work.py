@@ -240,6 +240,7 @@ async def _emit_decided(
         outcome=decision.outcome,
         outcome_summary=summary,
         next_steps=decision.next_steps or default_next,
+        council_id=contact.council_id,
     )
     await emit(session, "contact.decided", payload, producer=SERVICE)
 
@@ -300,6 +301,7 @@ async def give_feedback(
         given_at=now,
         feedback=body.feedback,
         next_steps=body.next_steps,
+        council_id=contact.council_id,
     )
     await emit(session, "contact.feedback_given", payload, producer=SERVICE)
     await _audit(session, principal, "contact.feedback", contact_id)
