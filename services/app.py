@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import structlog
 from alembic.script import ScriptDirectory
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -20,7 +21,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from services.calendar import preload_bank_holidays
 from services.db import get_engine
-from services.errors import ErrorBody, install_error_handlers
+from services.errors import ErrorBody, NotAuthenticated, NotFound, install_error_handlers
 from services.http import PlatformMiddleware
 from services.logging import configure_logging
 from services.settings import get_settings
@@ -137,11 +138,23 @@ def platform_router() -> APIRouter:
         )
 
     @router.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        """Prometheus metrics."""
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics: behind `METRICS_TOKEN` when one is set; off in production
+        without one (volumes per route are operational information, if not personal)."""
+        settings = get_settings()
+        if settings.metrics_token is None:
+            if settings.is_production:
+                raise NotFound()
+        elif not _bearer_matches(request.headers.get("authorization", ""), settings.metrics_token):
+            raise NotAuthenticated("/metrics needs the METRICS_TOKEN bearer token.")
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, offered = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(offered.encode(), token.encode())
 
 
 _heap_frozen = False

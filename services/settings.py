@@ -45,6 +45,8 @@ class FrontdoorSettings(BaseSettings):
     council_id: str = Field("demo", validation_alias="COUNCIL_ID")
     timezone: str = Field("Europe/London", validation_alias="COUNCIL_TIMEZONE")
     public_base_url: str = Field("http://127.0.0.1:8000", validation_alias="PUBLIC_BASE_URL")
+    # Bearer token Prometheus sends for /metrics. Production serves no metrics without one.
+    metrics_token: str | None = Field(None, validation_alias="METRICS_TOKEN")
     # Fully handled outbox events are deleted after this many days (0 keeps them for ever).
     outbox_retention_days: int = Field(90, ge=0, validation_alias="OUTBOX_RETENTION_DAYS")
 
@@ -69,6 +71,11 @@ class FrontdoorSettings(BaseSettings):
                 f"unknown time zone {value!r} (an IANA name, e.g. Europe/London)"
             ) from exc
         return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _empty_token_is_none(cls, value: str | None) -> str | None:
+        return value or None
 
     @field_validator("log_level")
     @classmethod

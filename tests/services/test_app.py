@@ -309,6 +309,29 @@ class TestMetrics:
         assert "ABC-123" not in metrics
         assert 'route="unmatched"' in metrics
 
+    async def test_a_metrics_token_is_required_once_set(
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        settings = FrontdoorSettings(metrics_token="scrape-" + "s" * 32)
+        monkeypatch.setattr(app_module, "get_settings", lambda: settings)
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+            response = await client.get("/metrics", headers=headers)
+            assert response.status_code == 401
+            assert "frontdoor_http_requests_total" not in response.text
+        good = {"Authorization": f"Bearer {settings.metrics_token}"}
+        response = await client.get("/metrics", headers=good)
+        assert response.status_code == 200
+        assert "frontdoor_http_requests_total" in response.text
+
+    async def test_production_serves_no_metrics_without_a_token(
+        self, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        production = FrontdoorSettings(
+            environment="production", jwt_secret="p" * 40, database_url="postgresql://x/y"
+        )
+        monkeypatch.setattr(app_module, "get_settings", lambda: production)
+        assert (await client.get("/metrics")).status_code == 404
+
 
 class TestHealth:
     async def test_healthz_answers_without_the_database(self, client: httpx.AsyncClient) -> None:
