@@ -19,6 +19,7 @@ from alembic.config import Config
 from services import db
 from services.app import PROJECT_ROOT
 from services.auth import Role, mint_token
+from services.calendar import preload_bank_holidays
 from services.events.consumer import Worker
 from services.events.retention import retention_job
 from services.logging import configure_logging
@@ -78,6 +79,7 @@ def token_for(role: Role, *, ttl_seconds: int = 12 * 3600, **overrides: str) -> 
 
 def build_worker(name: str) -> Worker:
     """The service's worker, plus the platform's own periodic jobs (outbox retention)."""
+    preload_bank_holidays()  # not on the first event's time
     worker: Worker = load(WORKERS[name])(db.get_sessionmaker(), database_url())
     retention = retention_job(get_settings().outbox_retention_days)
     if retention is not None:
