@@ -10,8 +10,10 @@ request in process (ASGI): JWT, role check, the query, the audit row, the commit
 Two bare baselines run side by side with it, each one FastAPI route on an asyncpg pool
 (same ASGI transport): the identical compiled queue SELECT alone, and the same SQL the API
 runs for the read (BEGIN, the queue SELECT, the API's own audit INSERT captured from a real
-request, and a durable COMMIT). Also shown: the endpoint's data path alone (the statement
-through the SQLAlchemy session) and the bare query on one asyncpg connection.
+request, and a durable COMMIT). The run stops if the SELECT the API sends (captured from a
+real request) is not the baselines' SQL with the same parameters. Also shown: the endpoint's
+data path alone (its page read through the SQLAlchemy session, items built) and the bare
+query on one asyncpg connection.
 Goal: p95 <= 50 ms and <= 2x the bare baseline.
 """
 
@@ -19,23 +21,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import httpx
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from bench.queue_baseline import bare_app
 from services.auth import Role, mint_token
 from services.db import get_engine, resolve_database_url
 from services.settings import get_settings
 from triage.access import lanes_for
-from triage.service.queue import QueueFilters, queue_statement
+from triage.service.queue import QueueFilters, queue_query
 
 COUNCIL = "bench-queue"
 HISTORICAL, OPEN = 500_000, 5_000
@@ -92,21 +93,10 @@ async def cleanup(conn: asyncpg.Connection) -> None:
     await conn.execute("DELETE FROM audit_log WHERE entity_id = $1", COUNCIL)
 
 
-def page_statement() -> Any:
-    """The statement the endpoint runs for a front-door worker's first page."""
-    filters = QueueFilters(lanes=lanes_for(Role.front_door_worker))
-    return queue_statement(COUNCIL, filters, limit=PAGE, cursor=None)
-
-
 def bare_query() -> tuple[str, list[Any]]:
-    """The same statement compiled once, for asyncpg with no ORM at all."""
-    stmt = page_statement()
-    compiled = stmt.compile(
-        dialect=asyncpg_dialect(),  # type: ignore[no-untyped-call]
-        compile_kwargs={"render_postcompile": True},
-    )
-    params = [compiled.params[name] for name in compiled.positiontup or []]
-    return compiled.string, params
+    """The SQL and arguments the endpoint runs for a front-door worker's first page."""
+    filters = QueueFilters(lanes=lanes_for(Role.front_door_worker))
+    return queue_query(COUNCIL, filters, limit=PAGE, cursor=None)
 
 
 async def time_api(client: httpx.AsyncClient, headers: dict[str, str], n: int) -> list[float]:
@@ -120,48 +110,67 @@ async def time_api(client: httpx.AsyncClient, headers: dict[str, str], n: int) -
     return out
 
 
-async def time_session(stmt: Any, n: int) -> list[float]:
-    """The endpoint's data path alone: the same statement through the app's SQLAlchemy
-    session and the queue items built from the rows (no HTTP, auth, audit or commit)."""
+async def time_session(n: int) -> list[float]:
+    """The endpoint's data path alone: a page read through the app's SQLAlchemy session and
+    its queue items built (no HTTP, auth, audit or commit)."""
     from services.db import get_sessionmaker
-    from triage.service.read import queue_item
+    from triage.service.queue import queue_page
 
     maker = get_sessionmaker()
+    filters = QueueFilters(lanes=lanes_for(Role.front_door_worker))
     out = []
     for _ in range(n):
         started = time.perf_counter()
         async with maker() as session:
-            rows = (await session.execute(stmt)).all()
-            items = [queue_item(r) for r in rows]
+            page = await queue_page(session, COUNCIL, filters, limit=PAGE, cursor=None)
         out.append((time.perf_counter() - started) * 1000)
-        assert len(items) == PAGE + 1
+        assert len(page.items) == PAGE
     return out
 
 
 class Captured:
-    """The statements the API sends to PostgreSQL during one request."""
+    """The statements the API sends to PostgreSQL during one request, in order: those run
+    through SQLAlchemy (its cursor event) and those run on the asyncpg connection itself,
+    including BEGIN and COMMIT (asyncpg's query logger)."""
 
     def __init__(self) -> None:
-        self.statements: list[tuple[str, Any]] = []
+        self.statements: list[tuple[str, list[Any]]] = []
 
-    def __call__(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        self.statements.append((statement, params))
+    def sqlalchemy(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        self.statements.append((statement, list(params or ())))
 
-    def audit_insert(self) -> tuple[str, list[Any]]:
+    def driver(self, query: Any) -> None:
+        if query.query.lstrip().upper().startswith(("SELECT", "BEGIN", "COMMIT", "ROLLBACK")):
+            self.statements.append((query.query, list(query.args or ())))
+
+    def attach(self, dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(self.driver)
+
+    def detach(self, dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.driver_connection.remove_query_logger(self.driver)
+
+    def first(self, prefix: str) -> tuple[str, list[Any]]:
         for statement, params in self.statements:
-            if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
-                return statement, list(params)
-        raise RuntimeError("the API wrote no audit row")
+            if statement.lstrip().upper().startswith(prefix):
+                return statement, params
+        raise RuntimeError(f"the API ran no {prefix}")
 
 
 async def capture_api_sql(client: httpx.AsyncClient, headers: dict[str, str]) -> Captured:
     captured = Captured()
     sync_engine = get_engine().sync_engine
-    event.listen(sync_engine, "before_cursor_execute", captured)
+    listeners: list[tuple[Any, str, Callable[..., Any]]] = [
+        (sync_engine, "after_cursor_execute", captured.sqlalchemy),
+        (sync_engine.pool, "checkout", captured.attach),
+        (sync_engine.pool, "checkin", captured.detach),
+    ]
+    for target, name, fn in listeners:
+        event.listen(target, name, fn)
     try:
         await time_api(client, headers, 1)
     finally:
-        event.remove(sync_engine, "before_cursor_execute", captured)
+        for target, name, fn in listeners:
+            event.remove(target, name, fn)
     return captured
 
 
@@ -200,14 +209,16 @@ async def run(requests: int, keep: bool) -> None:
         sql, params = bare_query()
         pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
         transport = httpx.ASGITransport(app=create_app())
-        logging.getLogger("services.http").setLevel(logging.WARNING)  # no access log lines
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             await time_api(client, headers, 20)  # warm up every path
             captured = await capture_api_sql(client, headers)
-            audit_sql, audit_params = captured.audit_insert()
+            audit_sql, audit_params = captured.first("INSERT INTO AUDIT_LOG")
             print(f"API statements per request: {len(captured.statements)}")
             for statement, _ in captured.statements:
                 print(f"  {' '.join(statement.split())[:100]}")
+            if captured.first("SELECT") != (sql, params):
+                raise RuntimeError("the bare baselines would not run the API's SELECT")
+            print("  (the bare baselines run this same SELECT, with the same parameters)")
             bare_transport = httpx.ASGITransport(
                 app=bare_app(pool, sql, params, audit_sql, lambda: audit_params)
             )
@@ -217,7 +228,7 @@ async def run(requests: int, keep: bool) -> None:
                 await time_bare_http(bare_client, 20)
                 await time_bare_http(bare_client, 20, "/queue-audited")
                 await time_bare(conn, sql, params, 20)
-                await time_session(page_statement(), 20)
+                await time_session(20)
                 runs: dict[str, list[float]] = {
                     k: [] for k in ("api", "http", "audited", "data", "bare")
                 }
@@ -225,7 +236,7 @@ async def run(requests: int, keep: bool) -> None:
                     runs["api"] += await time_api(client, headers, 50)
                     runs["http"] += await time_bare_http(bare_client, 50)
                     runs["audited"] += await time_bare_http(bare_client, 50, "/queue-audited")
-                    runs["data"] += await time_session(page_statement(), 50)
+                    runs["data"] += await time_session(50)
                     runs["bare"] += await time_bare(conn, sql, params, 50)
         await pool.close()
         report(runs)
@@ -263,6 +274,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--keep", action="store_true", help="keep the loaded rows for a rerun")
     args = parser.parse_args()
+    # No access log line per request (neither baseline writes one): read with the settings.
+    os.environ["LOG_LEVEL"] = "WARNING"
     asyncio.run(run(min(args.requests, 5_000), args.keep))
 
 

@@ -45,7 +45,7 @@ from triage.schemas.contacts import (
 )
 from triage.service import clocks as clock_service
 from triage.service import intake, read, screening, work
-from triage.service.queue import QueueFilters, encode_cursor, queue_statement
+from triage.service.queue import QueueFilters, decode_cursor, queue_page
 from triage.settings import TriageSettings
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
@@ -114,10 +114,9 @@ async def list_triage_queue(
         breached=breached,
     )
     size = min(limit or settings.queue_page_default, settings.queue_page_max)
-    stmt = queue_statement(principal.council_id, filters, limit=size, cursor=cursor)
-    rows = list((await session.execute(stmt)).all())
-    more = len(rows) > size
-    rows = rows[:size]
+    if cursor:
+        decode_cursor(cursor)  # a bad cursor is a 422 before anything is written
+    # The audit row first: it begins the request's transaction, and the page is read in it.
     await audit.record(
         session,
         service=SERVICE,
@@ -126,10 +125,7 @@ async def list_triage_queue(
         entity_type="queue",
         entity_id=principal.council_id,
     )
-    return Page[QueueItem](
-        items=[read.queue_item(c, c.breached_clocks) for c in rows],
-        next_cursor=encode_cursor(rows[-1]) if more and rows else None,
-    )
+    return await queue_page(session, principal.council_id, filters, limit=size, cursor=cursor)
 
 
 @router.get(
