@@ -22,6 +22,7 @@ from services.auth import Role, mint_token
 from services.calendar import preload_bank_holidays
 from services.events.consumer import Worker
 from services.events.retention import retention_job
+from services.events.wakeup import wakeup
 from services.logging import configure_logging
 from services.registry import APPS, DEMO_SEEDS, SERVICES, WORKERS, load
 from services.settings import get_settings
@@ -175,6 +176,8 @@ async def run_all(host: str, port: int) -> int:
         print("\nStopping frontdoor (data kept; `make reset` wipes it)...", flush=True)
         await asyncio.gather(*tasks, return_exceptions=True)
         sinks.close()
+        await wakeup.flush()  # a wake-up still due goes out before the pools close
+        await db.driver_pool.close()
         await db.get_engine().dispose()
     return 0 if started else 1
 
