@@ -321,3 +321,15 @@ class TestWorkingDaysBetween:
     )
     def test_count(self, start: str, end: str, count: int) -> None:
         assert CAL.working_days_between(uk(start), uk(end)) == count
+
+
+def test_preloading_loads_last_this_and_next_years_bank_holidays() -> None:
+    from services.calendar import _bank_holidays, preload_bank_holidays
+
+    _bank_holidays.cache_clear()
+    preload_bank_holidays(date(2031, 6, 1))
+    assert _bank_holidays.cache_info().currsize == 3
+    hits = _bank_holidays.cache_info().hits
+    assert is_bank_holiday(date(2032, 1, 1))
+    assert is_bank_holiday(date(2030, 12, 25))
+    assert _bank_holidays.cache_info().hits == hits + 2  # no load on a request's time
