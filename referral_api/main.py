@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from referral_api.intake_route import intake_route
 from referral_api.router import router
 from services.app import create_service_app
 
@@ -21,10 +22,13 @@ DESCRIPTION = (
 
 
 def create_app() -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         service="referral_api",
         title="frontdoor referral API",
         description=DESCRIPTION,
         routers=ROUTERS,
         raw_body_paths=RAW_BODY_PATHS,
     )
+    # First, so it answers POST /v1/referrals before FastAPI's own route does (see its module).
+    app.router.routes.insert(0, intake_route())
+    return app

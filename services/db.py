@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends
+from fastapi import Depends, FastAPI
 from sqlalchemy import event, exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
@@ -171,6 +171,13 @@ async def get_connection() -> AsyncIterator[asyncpg.Connection]:
     """
     async with (await driver_pool.get()).acquire() as conn:
         yield conn
+
+
+def app_connection(app: FastAPI) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    """`get_connection` outside FastAPI's dependency solving, honouring the app's override of
+    it (the tests'), for a route that resolves its own inputs (see referral_api.intake_route)."""
+    provider = app.dependency_overrides.get(get_connection, get_connection)
+    return asynccontextmanager(provider)()
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:

@@ -1,0 +1,116 @@
+"""The direct intake route answers exactly as FastAPI's declared route for the same requests."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.routing import Route
+
+from referral_api.intake_route import PATH
+from referral_api.main import create_app
+from tests.conftest import ClientFactory, TokenFactory
+from tests.referral_api.conftest import AGENCY, load_example
+
+# What differs between two submissions of the same MARF: drawn numbers, ids, times.
+_VOLATILE = [
+    (re.compile(r"FD-\d{4}-\d{6,}"), "FD-REF"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2})"), "TIME"),
+    (re.compile(r"[0-9a-f]{32}"), "ID"),
+]
+
+
+def _declared_only() -> FastAPI:
+    """The referral API without the direct route: FastAPI serves the declared endpoint."""
+    app = create_app()
+    app.router.routes[:] = [r for r in app.router.routes if not _is_direct(r)]
+    return app
+
+
+def _is_direct(route: object) -> bool:
+    return isinstance(route, Route) and route.path == PATH and not route.include_in_schema
+
+
+def _comparable(response: httpx.Response) -> tuple[int, str, dict[str, str]]:
+    text = response.text
+    for pattern, stand_in in _VOLATILE:
+        text = pattern.sub(stand_in, text)
+    headers = {
+        name: pattern_free(value)
+        for name, value in response.headers.items()
+        if name in ("content-type", "location", "idempotent-replayed", "www-authenticate")
+    }
+    return response.status_code, text, headers
+
+
+def pattern_free(value: str) -> str:
+    for pattern, stand_in in _VOLATILE:
+        value = pattern.sub(stand_in, value)
+    return value
+
+
+def _requests(auth: TokenFactory, key: str) -> list[tuple[str, dict[str, str], bytes]]:
+    referrer = auth("referrer", agency_id=AGENCY)
+    marf = json.dumps(load_example("marf-sibling-group")).encode()
+    bad_marf = json.dumps({**load_example("marf-unborn-baby"), "subjects": []}).encode()
+    json_type = {"content-type": "application/json"}
+    return [
+        ("valid", {**referrer, **json_type}, marf),
+        ("valid, keyed", {**referrer, **json_type, "Idempotency-Key": key}, marf),
+        ("replayed", {**referrer, **json_type, "Idempotency-Key": key}, marf),
+        ("key reused", {**referrer, **json_type, "Idempotency-Key": key}, bad_marf),
+        ("bad key", {**referrer, **json_type, "Idempotency-Key": "k 2"}, marf),
+        ("invalid MARF", {**referrer, **json_type}, bad_marf),
+        ("not an object", {**referrer, **json_type}, b"[1, 2]"),
+        ("bad JSON", {**referrer, **json_type}, b'{"request_type": '),
+        ("bad JSON, no token", json_type, b"{"),
+        ("not UTF-8", {**referrer, **json_type}, b"\xff\xfe\xfd"),
+        ("no body", {**referrer, **json_type}, b""),
+        ("no token", json_type, marf),
+        ("not bearer", {"Authorization": "Basic abc", **json_type}, marf),
+        ("bad token", {"Authorization": "Bearer not.a.token", **json_type}, marf),
+        ("wrong role", {**auth("front_door_worker"), **json_type}, marf),
+        ("no body, no token", json_type, b""),
+    ]
+
+
+@pytest.mark.parametrize("index", range(16))
+async def test_direct_route_answers_as_the_declared_route(
+    client_for: ClientFactory, auth: TokenFactory, index: int
+) -> None:
+    # Each path gets the whole sequence up to this request (its own keys), so a replay
+    # follows the key's first use.
+    answers: list[Any] = []
+    for key, app in (("direct", create_app()), ("declared", _declared_only())):
+        requests = _requests(auth, key)
+        assert len(requests) == 16
+        async with client_for(app) as client:
+            for _, headers, body in requests[: index + 1]:
+                response = await client.post(PATH, content=body, headers=headers)
+        answers.append(_comparable(response))
+    name = requests[index][0]
+    assert answers[0] == answers[1], name
+
+
+def test_direct_route_is_first_and_the_declared_route_is_documented() -> None:
+    app = create_app()
+    assert _is_direct(app.router.routes[0])
+    operation = app.openapi()["paths"][PATH]["post"]
+    assert operation["operationId"] == "submit_referral"
+    assert "requestBody" in operation
+    assert any(p["name"] == "Idempotency-Key" for p in operation["parameters"])
+
+
+async def test_direct_route_labels_its_metrics_with_the_route_template(
+    client_for: ClientFactory, auth: TokenFactory
+) -> None:
+    app = create_app()
+    async with client_for(app) as client:
+        response = await client.post(PATH, json={}, headers=auth("referrer", agency_id=AGENCY))
+        assert response.status_code == 422
+        metrics = (await client.get("/metrics")).text
+    assert 'method="POST",route="/v1/referrals",service="referral_api",status="422"' in metrics
