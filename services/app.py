@@ -186,6 +186,9 @@ def create_service_app(
         description=description,
         version="1.0.0",
         generate_unique_id_function=operation_id,
+        # Metrics are Prometheus and logs structlog (services.http): FastAPI's OpenTelemetry
+        # hooks stay off, so no request pays for asking whether a provider is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
     app.include_router(platform_router())
