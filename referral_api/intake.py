@@ -151,7 +151,7 @@ def prepare_submission(
         phone_contact_reference=phone_reference,
         child_voice_missing=marf.child_voice_missing,
         marf={},
-    ).model_dump(mode="json", exclude={"reference", "marf"})
+    ).model_dump_json(exclude={"reference", "marf"})
     return PreparedSubmission(
         referral_id=referral_id,
         event_id=uuid.uuid4(),
@@ -171,5 +171,5 @@ def prepare_submission(
         child_voice_missing=marf.child_voice_missing,
         marf_json=marf.model_dump_json(),
         receipt=receipt_for(marf, REFERENCE_PLACEHOLDER, clocks).model_dump(mode="json"),
-        event_json=json.dumps(event, separators=(",", ":")),
+        event_json=event,
     )

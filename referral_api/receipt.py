@@ -31,8 +31,17 @@ class Clocks:
         return zone if isinstance(zone, ZoneInfo) else ZoneInfo("UTC")
 
 
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July",
+    "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
 def _when(at: datetime) -> str:
-    return f"{at:%A} {at.day} {at:%B %Y} at {at:%H:%M}"
+    """`Tuesday 24 November 2026 at 16:00`, in English whatever the process's locale."""
+    day, month = _DAYS[at.weekday()], _MONTHS[at.month - 1]
+    return f"{day} {at.day} {month} {at.year} at {at.hour:02d}:{at.minute:02d}"
 
 
 def what_happens_next(marf: Marf, reference: str, clocks: Clocks) -> str:

@@ -102,7 +102,8 @@ async def submit_referral(
         assert digest is not None
         return await _replay(conn, agency_id=agency_id, key=key, digest=digest)
     reference = prepared.reference(number)
-    log.info("referral_received", referral_id=str(prepared.referral_id), agency_id=agency_id)
+    # No line of its own: the access line has the request id, and the audit row written with
+    # the referral ties that id to the referral and the agency.
     return Submission(201, prepared.receipt_for(reference), reference, replayed=False)
 
 

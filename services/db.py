@@ -176,8 +176,19 @@ async def get_connection() -> AsyncIterator[asyncpg.Connection]:
 def app_connection(app: FastAPI) -> AbstractAsyncContextManager[asyncpg.Connection]:
     """`get_connection` outside FastAPI's dependency solving, honouring the app's override of
     it (the tests'), for a route that resolves its own inputs (see referral_api.intake_route)."""
-    provider = app.dependency_overrides.get(get_connection, get_connection)
-    return asynccontextmanager(provider)()
+    override = app.dependency_overrides.get(get_connection)
+    return _Pooled() if override is None else asynccontextmanager(override)()
+
+
+class _Pooled:
+    """`get_connection` as a plain context manager (no generator to drive per request)."""
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        self._acquired = (await driver_pool.get()).acquire()
+        return await self._acquired.__aenter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._acquired.__aexit__(*exc)
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
