@@ -291,6 +291,17 @@ class TestMarfAccepts:
             "BD1 1HY",
         )
 
+    def test_referrer_email_is_checked_every_time_and_stored_normalised(self) -> None:
+        # The check is remembered per address: a refusal must not be, nor leak across values.
+        for _ in range(2):
+            with pytest.raises(ValidationError) as caught:
+                Marf.model_validate(changed("referrer.email", "dsl@@example.org"), context=CONTEXT)
+            assert [e["loc"] for e in caught.value.errors()] == [("referrer", "email")]
+        for _ in range(2):
+            marf = changed("referrer.email", "DSL@Example.SCH.UK")
+            referrer = Marf.model_validate(marf, context=CONTEXT).referrer
+            assert referrer.email == "DSL@example.sch.uk"
+
     @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("marf-*.json")), ids=lambda p: p.stem)
     def test_documented_examples_validate(self, path: Path) -> None:
         Marf.model_validate(json.loads(path.read_text()), context=CONTEXT)
