@@ -136,7 +136,8 @@ class PlatformMiddleware:
         if not has_body or scope["path"] in self.raw_body_paths:
             return None
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype != "application/json" and not ctype.endswith("+json"):
+        json_type = ctype.startswith("application/") and ctype.endswith(("/json", "+json"))
+        if not json_type:
             return UnsupportedMediaType()
         return None
 

@@ -75,10 +75,11 @@ def _requests(auth: TokenFactory, key: str) -> list[tuple[str, dict[str, str], b
         ("bad token", {"Authorization": "Bearer not.a.token", **json_type}, marf),
         ("wrong role", {**auth("front_door_worker"), **json_type}, marf),
         ("no body, no token", json_type, b""),
+        ("not a JSON type", {**referrer, "content-type": "text/plain+json"}, marf),
     ]
 
 
-@pytest.mark.parametrize("index", range(16))
+@pytest.mark.parametrize("index", range(17))
 async def test_direct_route_answers_as_the_declared_route(
     client_for: ClientFactory, auth: TokenFactory, index: int
 ) -> None:
@@ -87,7 +88,7 @@ async def test_direct_route_answers_as_the_declared_route(
     answers: list[Any] = []
     for key, app in (("direct", create_app()), ("declared", _declared_only())):
         requests = _requests(auth, key)
-        assert len(requests) == 16
+        assert len(requests) == 17
         async with client_for(app) as client:
             for _, headers, body in requests[: index + 1]:
                 response = await client.post(PATH, content=body, headers=headers)
@@ -114,3 +115,14 @@ async def test_direct_route_labels_its_metrics_with_the_route_template(
         assert response.status_code == 422
         metrics = (await client.get("/metrics")).text
     assert 'method="POST",route="/v1/referrals",service="referral_api",status="422"' in metrics
+
+
+async def test_other_methods_on_the_intake_path_keep_the_route_label(
+    client_for: ClientFactory,
+) -> None:
+    app = create_app()
+    async with client_for(app) as client:
+        response = await client.put(PATH, json={})
+        assert response.status_code == 405
+        metrics = (await client.get("/metrics")).text
+    assert 'method="PUT",route="/v1/referrals",service="referral_api",status="405"' in metrics
