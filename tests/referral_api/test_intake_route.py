@@ -36,18 +36,16 @@ def _is_direct(route: object) -> bool:
 
 
 def _comparable(response: httpx.Response) -> tuple[int, str, dict[str, str]]:
-    text = response.text
-    for pattern, stand_in in _VOLATILE:
-        text = pattern.sub(stand_in, text)
+    text = _stable(response.text)
     headers = {
-        name: pattern_free(value)
+        name: _stable(value)
         for name, value in response.headers.items()
         if name in ("content-type", "location", "idempotent-replayed", "www-authenticate")
     }
     return response.status_code, text, headers
 
 
-def pattern_free(value: str) -> str:
+def _stable(value: str) -> str:
     for pattern, stand_in in _VOLATILE:
         value = pattern.sub(stand_in, value)
     return value
