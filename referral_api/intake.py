@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from referral_api.receipt import (
     Clocks,
@@ -106,7 +107,7 @@ class PreparedSubmission:
 
     @property
     def receipt_json(self) -> str:
-        return json.dumps(self.receipt, separators=(",", ":"))
+        return orjson.dumps(self.receipt).decode()
 
     @property
     def what_happens_next(self) -> str:

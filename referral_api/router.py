@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Query, Response
-from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, SkipValidation
 
 from referral_api import service
@@ -68,7 +68,7 @@ async def submit_referral(
     principal: ReferrerDep,
     conn: ConnectionDep,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+) -> Response:
     """Submit a MARF: 201 with the reference, the deadlines and what happens next."""
     body: Any = marf  # the raw JSON: service.submit_referral validates it
     # The intake is one statement on an autocommit connection: stored before we answer.
@@ -84,7 +84,14 @@ async def submit_referral(
     headers = {"Location": f"/v1/referrals/{result.reference}"}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(result.body, status_code=result.status_code, headers=headers)
+    # The receipt holds only strings, booleans and nulls: orjson writes the bytes JSONResponse
+    # would, in a tenth of the time.
+    return Response(
+        orjson.dumps(result.body),
+        status_code=result.status_code,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 @router.get(

@@ -216,6 +216,11 @@ class TestRequestIds:
         assert "FD-2026-000777" not in json.dumps(requests[0])
         assert "Jane" not in log_lines.getvalue()
 
+    def test_a_line_orjson_cannot_write_is_still_written(self, log_lines: io.StringIO) -> None:
+        structlog.get_logger("probe").info("odd_value", big=2**70)
+        (line,) = [json.loads(x) for x in log_lines.getvalue().splitlines()]
+        assert (line["event"], line["big"]) == ("odd_value", 2**70)
+
     async def test_the_request_id_does_not_outlive_the_request(
         self, client: httpx.AsyncClient
     ) -> None:
