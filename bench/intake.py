@@ -9,6 +9,12 @@ event; the baseline only inserts the JSON. Prints throughput, p50/p95 and the ra
 
 Each round drives the baseline, then the referral API (both servers stay up), and prints
 throughput, p50/p95/p99 and each server's CPU per request; the verdict uses the medians.
+
+With `--rates 100,200,400` it drives an open loop instead: each offered rate for
+`--step-seconds`, the baseline then the referral API, latency counted from when each request
+was due; it prints p50/p95/p99 per rate and side, and the highest rate each side served with
+a p95 within the goal. A closed loop's latency is its concurrency divided by its throughput;
+the open loop shows the latency a partner system sees at a given load.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import logging
 import os
 import statistics
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,7 +37,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, text
 
 from bench.intake_baseline import TABLE
-from bench.intake_load import Result, Server, drive, start_server, wait_ready
+from bench.intake_load import Result, Server, drive, drive_at_rate, start_server, wait_ready
 from services.auth import Role, mint_token
 from services.cli import migrate
 from services.db import resolve_database_url, sync_url
@@ -40,6 +48,7 @@ BENCH_AGENCY = "bench-intake"
 # The goals set for the intake (issue 4).
 GOAL_RATIO = 0.5
 GOAL_P95_MS = 50.0
+BASELINE_PATH, REFERRAL_PATH = "/baseline/referrals", "/v1/referrals"
 
 
 def example_bodies() -> list[dict[str, Any]]:
@@ -168,7 +177,20 @@ async def _measure(
     return result, 1000 * used / count, 1000 * db_used / count
 
 
-async def run(args: argparse.Namespace) -> list[Round]:
+@dataclass
+class Step:
+    """One offered rate of the open-loop ladder, both sides."""
+
+    rate: float
+    baseline: Result
+    referral: Result
+
+
+@asynccontextmanager
+async def _servers(
+    args: argparse.Namespace,
+) -> AsyncIterator[tuple[Server, Server, dict[str, Any]]]:
+    """Both servers started, ready and warmed up, with the load to send; removed afterwards."""
     url = resolve_database_url(get_settings())
     os.environ["DATABASE_URL"] = url
     migrate()
@@ -178,8 +200,6 @@ async def run(args: argparse.Namespace) -> list[Round]:
         "bodies": example_bodies(),
         "headers": {"Authorization": f"Bearer {token}"},
     }
-    baseline_path, referral_path = "/baseline/referrals", "/v1/referrals"
-    rounds: list[Round] = []
     baseline = start_server("bench.intake_baseline:create_app", env)
     referral = start_server("referral_api.main:create_app", env)
     try:
@@ -187,25 +207,84 @@ async def run(args: argparse.Namespace) -> list[Round]:
         await wait_ready(referral)
         warm = {"requests": min(200, args.requests), "concurrency": args.concurrency}
         warm["time_limit"] = args.time_limit
-        await drive("warm", baseline.base_url + baseline_path, **load, **warm)
+        await drive("warm", baseline.base_url + BASELINE_PATH, **load, **warm)
         await drive(
-            "warm", referral.base_url + referral_path, **load, **warm, idempotency_keys=True
+            "warm", referral.base_url + REFERRAL_PATH, **load, **warm, idempotency_keys=True
         )
-        # Side by side: the two alternate within each round, so a noisy neighbour on the
-        # shared machine hits both; the verdict uses the rounds' medians.
-        for _ in range(args.rounds):
-            b, b_cpu, b_db = await _measure(baseline, "baseline", baseline_path, args, **load)
-            # Partner systems send an Idempotency-Key with every submission: so does the bench.
-            r, r_cpu, r_db = await _measure(
-                referral, "referral_api", referral_path, args, **load, idempotency_keys=True
-            )
-            rounds.append(Round(b, r, b_cpu, r_cpu, b_db, r_db))
+        yield baseline, referral, load
     finally:
         baseline.stop()
         referral.stop()
         if not args.keep:
             cleanup(url)
+
+
+async def run(args: argparse.Namespace) -> list[Round]:
+    async with _servers(args) as (baseline, referral, load):
+        return await _rounds(baseline, referral, args, load)
+
+
+async def run_ladder(args: argparse.Namespace) -> list[Step]:
+    async with _servers(args) as (baseline, referral, load):
+        return await _ladder(baseline, referral, args, load)
+
+
+async def _rounds(
+    baseline: Server, referral: Server, args: argparse.Namespace, load: dict[str, Any]
+) -> list[Round]:
+    """Closed loop: `concurrency` requests always in flight."""
+    rounds: list[Round] = []
+    # Side by side: the two alternate within each round, so a noisy neighbour on the
+    # shared machine hits both; the verdict uses the rounds' medians.
+    for _ in range(args.rounds):
+        b, b_cpu, b_db = await _measure(baseline, "baseline", BASELINE_PATH, args, **load)
+        # Partner systems send an Idempotency-Key with every submission: so does the bench.
+        r, r_cpu, r_db = await _measure(
+            referral, "referral_api", REFERRAL_PATH, args, **load, idempotency_keys=True
+        )
+        rounds.append(Round(b, r, b_cpu, r_cpu, b_db, r_db))
     return rounds
+
+
+async def _ladder(
+    baseline: Server, referral: Server, args: argparse.Namespace, load: dict[str, Any]
+) -> list[Step]:
+    """Open loop: each offered rate for `step_seconds`, the baseline then the referral API."""
+    steps = []
+    for rate in args.rates:
+        common = {
+            "rate": rate,
+            "requests": round(rate * args.step_seconds),
+            "concurrency": args.concurrency,
+            "time_limit": args.time_limit,
+            **load,
+        }
+        b = await drive_at_rate("baseline", baseline.base_url + BASELINE_PATH, **common)
+        r = await drive_at_rate(
+            "referral_api", referral.base_url + REFERRAL_PATH, **common, idempotency_keys=True
+        )
+        steps.append(Step(rate, b, r))
+    return steps
+
+
+def report_ladder(steps: list[Step], args: argparse.Namespace) -> None:
+    print(f"\nopen loop: each rate for {args.step_seconds:g} s per side, latency from when due")
+    head = f"{'rate/s':>7}  {'side':<14}{'done':>6}{'failed':>7}"
+    print(head + f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}")
+    for step in steps:
+        for r in (step.baseline, step.referral):
+            print(
+                f"{step.rate:>7.0f}  {r.name:<14}{r.completed:>6}{r.failed:>7}"
+                f"{r.percentile(50):>8.1f}{r.percentile(95):>8.1f}{r.percentile(99):>8.1f}"
+            )
+    for side in ("baseline", "referral"):
+        within = [
+            s.rate
+            for s in steps
+            if getattr(s, side).failed == 0 and getattr(s, side).percentile(95) <= GOAL_P95_MS
+        ]
+        best = f"{max(within):.0f} req/s" if within else "none of the rates"
+        print(f"{side}: highest offered rate with p95 <= {GOAL_P95_MS:.0f} ms: {best}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,8 +295,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="baseline/referral_api pairs")
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per side")
     parser.add_argument("--keep", action="store_true", help="keep the rows the run wrote")
+    parser.add_argument(
+        "--rates",
+        type=lambda text: [float(r) for r in text.split(",")],
+        help="open loop instead: offered rates per second, e.g. 100,200,400",
+    )
+    parser.add_argument("--step-seconds", type=float, default=10.0, help="per rate and side")
     args = parser.parse_args(argv)
-    report(asyncio.run(run(args)), args)
+    if args.rates:
+        report_ladder(asyncio.run(run_ladder(args)), args)
+    else:
+        report(asyncio.run(run(args)), args)
     return 0
 
 

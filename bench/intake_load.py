@@ -174,3 +174,59 @@ async def drive(
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return Result(name, len(latencies), failed, time.perf_counter() - started, latencies)
+
+
+async def drive_at_rate(
+    name: str,
+    url: str,
+    bodies: list[dict[str, Any]],
+    headers: dict[str, str],
+    *,
+    rate: float,
+    requests: int,
+    concurrency: int,
+    time_limit: float,
+    idempotency_keys: bool = False,
+    expect: Callable[[int], bool] = lambda status: status == 201,
+) -> Result:
+    """Open loop: `requests` POSTs sent at `rate` per second, evenly spaced, over at most
+    `concurrency` keep-alive connections, whatever the server's pace. Each latency runs from
+    the moment the request was due, so time spent waiting for a free connection counts (no
+    coordinated omission): past the server's capacity, latencies grow without bound."""
+    base, _, rest = url.removeprefix("http://").partition("/")
+    path = "/" + rest
+    encoded = [json.dumps(b).encode() for b in bodies]
+    idle: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(concurrency):
+        idle.put_nowait(Connection("http://" + base))
+    latencies: list[float] = []
+    failed = 0
+    started = time.perf_counter()
+
+    async def one(i: int, due: float) -> None:
+        nonlocal failed
+        connection = await idle.get()
+        try:
+            sent = {**headers, "Idempotency-Key": uuid.uuid4().hex} if idempotency_keys else headers
+            body = encoded[i % len(encoded)]
+            status = await asyncio.wait_for(connection.post(path, body, sent), timeout=30)
+            if expect(status):
+                latencies.append((time.perf_counter() - due) * 1000)
+            else:
+                failed += 1
+        finally:
+            idle.put_nowait(connection)
+
+    tasks = []
+    for i in range(requests):
+        due = started + i / rate
+        if due - started > time_limit:
+            break
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, due)))
+    await asyncio.gather(*tasks)
+    while not idle.empty():
+        idle.get_nowait().close()
+    return Result(name, len(latencies), failed, time.perf_counter() - started, latencies)
