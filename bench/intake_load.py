@@ -97,6 +97,10 @@ class Result:
         return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[p - 1]
 
 
+# uvicorn closes a keep-alive connection idle for 5 s: one idle longer is opened again.
+IDLE_RECONNECT_SECONDS = 4.0
+
+
 class Connection:
     """A minimal keep-alive HTTP/1.1 client: the load generator must cost far less than the
     servers it measures (httpx spends ~3 ms of CPU per request, more than the baseline)."""
@@ -107,15 +111,23 @@ class Connection:
         self.port = int(port)
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.last_used = 0.0
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        now = time.monotonic()
+        if self.writer is not None and now - self.last_used > IDLE_RECONNECT_SECONDS:
+            self.close()
+        self.last_used = now
         if self.reader is None or self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         lines = [f"POST {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-        status = int((await self.reader.readline()).split()[1])
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        status = int(status_line.split()[1])
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
@@ -127,6 +139,7 @@ class Connection:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+        self.reader = self.writer = None
 
 
 async def drive(
@@ -210,6 +223,11 @@ async def drive_at_rate(
             sent = {**headers, "Idempotency-Key": uuid.uuid4().hex} if idempotency_keys else headers
             body = encoded[i % len(encoded)]
             status = await asyncio.wait_for(connection.post(path, body, sent), timeout=30)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
+            # A broken or timed-out exchange counts as failed; its connection is not reused.
+            failed += 1
+            connection.close()
+        else:
             if expect(status):
                 latencies.append((time.perf_counter() - due) * 1000)
             else:

@@ -22,7 +22,13 @@ from referral_api.exceptions import (
     ReferralNotFound,
 )
 from referral_api.intake import agency_of, clocks_for, prepare_submission
-from referral_api.paging import check_idempotency_key, decode_cursor, encode_cursor, request_hash
+from referral_api.paging import (
+    check_idempotency_key,
+    decode_cursor,
+    encode_cursor,
+    hash_matches,
+    request_hash,
+)
 from referral_api.receipt import (
     is_reference,
 )
@@ -37,10 +43,11 @@ from referral_api.schemas import (
     WrittenFollowUp,
 )
 from referral_api.settings import ReferralSettings
-from referral_api.validation import validate_body
+from referral_api.validation import NOT_A_BODY, validate_body
 from services import audit
 from services.auth import Principal
 from services.contracts.marf import Marf
+from services.errors import FieldError
 from services.events.contracts import ReferralAddendumAdded
 from services.events.outbox import emit
 from services.models.referral import Referral, ReferralAddendum
@@ -78,7 +85,7 @@ async def submit_referral(
     agency_id = agency_of(principal)
     now = now or datetime.now(UTC)
     key = check_idempotency_key(idempotency_key) if idempotency_key is not None else None
-    digest = request_hash(body) if key is not None else None
+    digest = _digest(body) if key is not None else None
     calendar = await council_calendar(conn, principal.council_id, settings)
     context = {"today": calendar.local(now).date(), "now": now}
     try:
@@ -89,7 +96,7 @@ async def submit_referral(
         if key is not None and digest is not None:
             found = await repository.get_idempotent_receipt(conn, agency_id=agency_id, key=key)
             if found is not None:
-                return _replayed(found, agency_id=agency_id, digest=digest)
+                return _replayed(found, agency_id=agency_id, digest=digest, body=body)
         raise
     clocks = clocks_for(marf, calendar, now, settings)
     prepared = prepare_submission(principal, marf, clocks, referral_id=uuid.uuid4())
@@ -100,23 +107,36 @@ async def submit_referral(
         # Only a key already claimed writes nothing.
         assert key is not None
         assert digest is not None
-        return await _replay(conn, agency_id=agency_id, key=key, digest=digest)
+        return await _replay(conn, agency_id=agency_id, key=key, digest=digest, body=body)
     reference = prepared.reference(number)
     # No line of its own: the access line has the request id, and the audit row written with
     # the referral ties that id to the referral and the agency.
     return Submission(201, prepared.receipt_for(reference), reference, replayed=False)
 
 
-async def _replay(conn: asyncpg.Connection, *, agency_id: str, key: str, digest: str) -> Submission:
+def _digest(body: object) -> str:
+    """The body's request hash; a body nested too deep to write back out (the parser only
+    just read it) cannot be a MARF and is refused as validation refuses such bodies."""
+    try:
+        return request_hash(body)
+    except RecursionError:
+        raise MarfInvalid(fields=[FieldError(path="body", reason=NOT_A_BODY)]) from None
+
+
+async def _replay(
+    conn: asyncpg.Connection, *, agency_id: str, key: str, digest: str, body: object
+) -> Submission:
     found = await repository.get_idempotent_receipt(conn, agency_id=agency_id, key=key)
     if found is None:
         raise IdempotencyKeyInFlight()
-    return _replayed(found, agency_id=agency_id, digest=digest)
+    return _replayed(found, agency_id=agency_id, digest=digest, body=body)
 
 
-def _replayed(found: tuple[str, dict[str, Any]], *, agency_id: str, digest: str) -> Submission:
+def _replayed(
+    found: tuple[str, dict[str, Any]], *, agency_id: str, digest: str, body: object
+) -> Submission:
     stored_hash, receipt = found
-    if stored_hash != digest:
+    if not hash_matches(stored_hash, digest, body):
         raise IdempotencyKeyReused()
     log.info("referral_submission_replayed", agency_id=agency_id)
     return Submission(201, receipt, str(receipt.get("reference", "")), replayed=True)
@@ -266,7 +286,8 @@ async def add_addendum(
     if idempotency_key is not None:
         key = check_idempotency_key(idempotency_key)
         # Scoped to the referral, so the same body sent to another referral is not "the same".
-        digest = request_hash({"addendum_to": referral.reference, "body": body})
+        scoped = {"addendum_to": referral.reference, "body": body}
+        digest = request_hash(scoped)
         claimed = await repository.claim_addendum_key(
             session,
             agency_id=referral.agency_id,
@@ -279,7 +300,7 @@ async def add_addendum(
             found = await repository.get_idempotent_addendum(
                 session, agency_id=referral.agency_id, key=key
             )
-            if found is None or found[0] != digest or found[1] is None:
+            if found is None or found[1] is None or not hash_matches(found[0], digest, scoped):
                 raise IdempotencyKeyReused()
             return AddendumResult(_addendum_read(found[1], reference, zone), replayed=True)
     addendum = ReferralAddendum(

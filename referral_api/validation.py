@@ -14,6 +14,7 @@ M = TypeVar("M", bound=BaseModel)
 # Paths echo the caller's own keys: bounded, and made safe to render as UTF-8.
 _MAX_PART = 80
 _MAX_ERRORS = 200
+NOT_A_BODY = "not a valid body"
 
 
 def _part(value: object) -> str:
@@ -45,4 +46,4 @@ def validate_body(
         raise error(fields=field_errors(exc.errors(include_input=False))) from None
     except (ValueError, TypeError, RecursionError):
         # Pathological input pydantic refuses outright (e.g. nesting too deep).
-        raise error(fields=[FieldError(path="body", reason="not a valid body")]) from None
+        raise error(fields=[FieldError(path="body", reason=NOT_A_BODY)]) from None

@@ -6,6 +6,7 @@ import io
 import json
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -220,6 +221,23 @@ class TestRequestIds:
         structlog.get_logger("probe").info("odd_value", big=2**70)
         (line,) = [json.loads(x) for x in log_lines.getvalue().splitlines()]
         assert (line["event"], line["big"]) == ("odd_value", 2**70)
+
+    def test_a_line_stays_one_ascii_line(self, log_lines: io.StringIO) -> None:
+        structlog.get_logger("probe").info("text", value="Zoë\u2028O\u2019Brien\u0085\n")
+        text = log_lines.getvalue()
+        assert text.isascii()
+        (line,) = [json.loads(x) for x in text.splitlines()]
+        assert line["value"] == "Zoë\u2028O\u2019Brien\u0085\n"
+
+    def test_a_dataclass_is_logged_as_structlog_renders_it(self, log_lines: io.StringIO) -> None:
+        @dataclass
+        class Holder:
+            sub: str
+            email: str = field(repr=False)
+
+        structlog.get_logger("probe").info("holder", holder=Holder("s-1", "child@example.org"))
+        assert "child@example.org" not in log_lines.getvalue()
+        assert "s-1" in log_lines.getvalue()
 
     async def test_the_request_id_does_not_outlive_the_request(
         self, client: httpx.AsyncClient
