@@ -37,7 +37,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine, text
 
 from bench.intake_baseline import TABLE
-from bench.intake_load import Result, Server, drive, drive_at_rate, start_server, wait_ready
+from bench.intake_load import (
+    Result,
+    Server,
+    Target,
+    drive,
+    drive_at_rate,
+    start_server,
+    wait_ready,
+)
 from services.auth import Role, mint_token
 from services.cli import migrate
 from services.db import resolve_database_url, sync_url
@@ -159,19 +167,17 @@ def report(rounds: list[Round], args: argparse.Namespace) -> bool:
     return met
 
 
-async def _measure(
-    server: Server, name: str, path: str, args: argparse.Namespace, **load: Any
-) -> tuple[Result, float, float]:
-    before, db_before = cpu_seconds(server.process.pid), database_cpu_seconds()
+async def _measure(side: Side, args: argparse.Namespace) -> tuple[Result, float, float]:
+    pid = side.server.process.pid
+    before, db_before = cpu_seconds(pid), database_cpu_seconds()
     result = await drive(
-        name,
-        server.base_url + path,
+        side.name,
+        side.target,
         requests=args.requests,
         concurrency=args.concurrency,
         time_limit=args.time_limit,
-        **load,
     )
-    used = cpu_seconds(server.process.pid) - before
+    used = cpu_seconds(pid) - before
     db_used = database_cpu_seconds() - db_before
     count = max(1, result.completed + result.failed)
     return result, 1000 * used / count, 1000 * db_used / count
@@ -186,32 +192,47 @@ class Step:
     referral: Result
 
 
+@dataclass
+class Side:
+    """One server under test and the load it gets."""
+
+    name: str
+    server: Server
+    target: Target
+
+
 @asynccontextmanager
-async def _servers(
-    args: argparse.Namespace,
-) -> AsyncIterator[tuple[Server, Server, dict[str, Any]]]:
-    """Both servers started, ready and warmed up, with the load to send; removed afterwards."""
+async def _servers(args: argparse.Namespace) -> AsyncIterator[tuple[Side, Side]]:
+    """Both servers started, ready and warmed up, with their load; removed afterwards."""
     url = resolve_database_url(get_settings())
     os.environ["DATABASE_URL"] = url
     migrate()
     env = {"DATABASE_URL": url, "ENVIRONMENT": "development", "LOG_JSON": "true"}
     token = mint_token(get_settings(), sub="bench", role=Role.referrer, agency_id=BENCH_AGENCY)
-    load: dict[str, Any] = {
-        "bodies": example_bodies(),
-        "headers": {"Authorization": f"Bearer {token}"},
-    }
+    bodies, headers = example_bodies(), {"Authorization": f"Bearer {token}"}
     baseline = start_server("bench.intake_baseline:create_app", env)
     referral = start_server("referral_api.main:create_app", env)
+    sides = (
+        Side("baseline", baseline, Target(baseline.base_url + BASELINE_PATH, bodies, headers)),
+        # Partner systems send an Idempotency-Key with every submission: so does the bench.
+        Side(
+            "referral_api",
+            referral,
+            Target(referral.base_url + REFERRAL_PATH, bodies, headers, idempotency_keys=True),
+        ),
+    )
     try:
-        await wait_ready(baseline)
-        await wait_ready(referral)
-        warm = {"requests": min(200, args.requests), "concurrency": args.concurrency}
-        warm["time_limit"] = args.time_limit
-        await drive("warm", baseline.base_url + BASELINE_PATH, **load, **warm)
-        await drive(
-            "warm", referral.base_url + REFERRAL_PATH, **load, **warm, idempotency_keys=True
-        )
-        yield baseline, referral, load
+        for side in sides:
+            await wait_ready(side.server)
+        for side in sides:
+            await drive(
+                "warm",
+                side.target,
+                requests=min(200, args.requests),
+                concurrency=args.concurrency,
+                time_limit=args.time_limit,
+            )
+        yield sides
     finally:
         baseline.stop()
         referral.stop()
@@ -220,50 +241,35 @@ async def _servers(
 
 
 async def run(args: argparse.Namespace) -> list[Round]:
-    async with _servers(args) as (baseline, referral, load):
-        return await _rounds(baseline, referral, args, load)
-
-
-async def run_ladder(args: argparse.Namespace) -> list[Step]:
-    async with _servers(args) as (baseline, referral, load):
-        return await _ladder(baseline, referral, args, load)
-
-
-async def _rounds(
-    baseline: Server, referral: Server, args: argparse.Namespace, load: dict[str, Any]
-) -> list[Round]:
     """Closed loop: `concurrency` requests always in flight."""
     rounds: list[Round] = []
-    # Side by side: the two alternate within each round, so a noisy neighbour on the
-    # shared machine hits both; the verdict uses the rounds' medians.
-    for _ in range(args.rounds):
-        b, b_cpu, b_db = await _measure(baseline, "baseline", BASELINE_PATH, args, **load)
-        # Partner systems send an Idempotency-Key with every submission: so does the bench.
-        r, r_cpu, r_db = await _measure(
-            referral, "referral_api", REFERRAL_PATH, args, **load, idempotency_keys=True
-        )
-        rounds.append(Round(b, r, b_cpu, r_cpu, b_db, r_db))
+    async with _servers(args) as (baseline, referral):
+        # Side by side: the two alternate within each round, so a noisy neighbour on the
+        # shared machine hits both; the verdict uses the rounds' medians.
+        for _ in range(args.rounds):
+            b, b_cpu, b_db = await _measure(baseline, args)
+            r, r_cpu, r_db = await _measure(referral, args)
+            rounds.append(Round(b, r, b_cpu, r_cpu, b_db, r_db))
     return rounds
 
 
-async def _ladder(
-    baseline: Server, referral: Server, args: argparse.Namespace, load: dict[str, Any]
-) -> list[Step]:
+async def run_ladder(args: argparse.Namespace) -> list[Step]:
     """Open loop: each offered rate for `step_seconds`, the baseline then the referral API."""
     steps = []
-    for rate in args.rates:
-        common = {
-            "rate": rate,
-            "requests": round(rate * args.step_seconds),
-            "concurrency": args.concurrency,
-            "time_limit": args.time_limit,
-            **load,
-        }
-        b = await drive_at_rate("baseline", baseline.base_url + BASELINE_PATH, **common)
-        r = await drive_at_rate(
-            "referral_api", referral.base_url + REFERRAL_PATH, **common, idempotency_keys=True
-        )
-        steps.append(Step(rate, b, r))
+    async with _servers(args) as sides:
+        for rate in args.rates:
+            b, r = [
+                await drive_at_rate(
+                    side.name,
+                    side.target,
+                    rate=rate,
+                    requests=round(rate * args.step_seconds),
+                    concurrency=args.concurrency,
+                    time_limit=args.time_limit,
+                )
+                for side in sides
+            ]
+            steps.append(Step(rate, b, r))
     return steps
 
 

@@ -142,22 +142,38 @@ class Connection:
         self.reader = self.writer = None
 
 
+@dataclass
+class Target:
+    """Where the load goes and what it sends: the bodies in turn, with a fresh
+    Idempotency-Key on each request when asked; `expect` says which statuses succeeded."""
+
+    url: str
+    bodies: list[dict[str, Any]]
+    headers: dict[str, str]
+    idempotency_keys: bool = False
+    expect: Callable[[int], bool] = lambda status: status == 201
+
+    def __post_init__(self) -> None:
+        host_port, _, rest = self.url.removeprefix("http://").partition("/")
+        self.base_url, self.path = "http://" + host_port, "/" + rest
+        self.encoded = [json.dumps(b).encode() for b in self.bodies]
+
+    def connection(self) -> Connection:
+        return Connection(self.base_url)
+
+    async def post(self, connection: Connection, i: int) -> int:
+        """The `i`-th request's status (at most 30 s)."""
+        headers = self.headers
+        if self.idempotency_keys:
+            headers = {**headers, "Idempotency-Key": uuid.uuid4().hex}
+        body = self.encoded[i % len(self.encoded)]
+        return await asyncio.wait_for(connection.post(self.path, body, headers), timeout=30)
+
+
 async def drive(
-    name: str,
-    url: str,
-    bodies: list[dict[str, Any]],
-    headers: dict[str, str],
-    *,
-    requests: int,
-    concurrency: int,
-    time_limit: float,
-    idempotency_keys: bool = False,
-    expect: Callable[[int], bool] = lambda status: status == 201,
+    name: str, target: Target, *, requests: int, concurrency: int, time_limit: float
 ) -> Result:
     """`requests` POSTs from `concurrency` connections, stopping early at `time_limit` s."""
-    base, _, rest = url.removeprefix("http://").partition("/")
-    path = "/" + rest
-    encoded = [json.dumps(b).encode() for b in bodies]
     issued = 0
     latencies: list[float] = []
     failed = 0
@@ -166,19 +182,13 @@ async def drive(
 
     async def worker() -> None:
         nonlocal issued, failed
-        connection = Connection("http://" + base)
+        connection = target.connection()
         try:
             while issued < requests and time.perf_counter() < deadline:
-                body = encoded[issued % len(encoded)]
                 issued += 1
-                sent = (
-                    {**headers, "Idempotency-Key": uuid.uuid4().hex}
-                    if idempotency_keys
-                    else headers
-                )
                 t0 = time.perf_counter()
-                status = await asyncio.wait_for(connection.post(path, body, sent), timeout=30)
-                if expect(status):
+                status = await target.post(connection, issued - 1)
+                if target.expect(status):
                     latencies.append((time.perf_counter() - t0) * 1000)
                 else:
                     failed += 1
@@ -191,27 +201,20 @@ async def drive(
 
 async def drive_at_rate(
     name: str,
-    url: str,
-    bodies: list[dict[str, Any]],
-    headers: dict[str, str],
+    target: Target,
     *,
     rate: float,
     requests: int,
     concurrency: int,
     time_limit: float,
-    idempotency_keys: bool = False,
-    expect: Callable[[int], bool] = lambda status: status == 201,
 ) -> Result:
     """Open loop: `requests` POSTs sent at `rate` per second, evenly spaced, over at most
     `concurrency` keep-alive connections, whatever the server's pace. Each latency runs from
     the moment the request was due, so time spent waiting for a free connection counts (no
     coordinated omission): past the server's capacity, latencies grow without bound."""
-    base, _, rest = url.removeprefix("http://").partition("/")
-    path = "/" + rest
-    encoded = [json.dumps(b).encode() for b in bodies]
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for _ in range(concurrency):
-        idle.put_nowait(Connection("http://" + base))
+        idle.put_nowait(target.connection())
     latencies: list[float] = []
     failed = 0
     started = time.perf_counter()
@@ -220,15 +223,13 @@ async def drive_at_rate(
         nonlocal failed
         connection = await idle.get()
         try:
-            sent = {**headers, "Idempotency-Key": uuid.uuid4().hex} if idempotency_keys else headers
-            body = encoded[i % len(encoded)]
-            status = await asyncio.wait_for(connection.post(path, body, sent), timeout=30)
+            status = await target.post(connection, i)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError):
             # A broken or timed-out exchange counts as failed; its connection is not reused.
             failed += 1
             connection.close()
         else:
-            if expect(status):
+            if target.expect(status):
                 latencies.append((time.perf_counter() - due) * 1000)
             else:
                 failed += 1
