@@ -57,10 +57,10 @@ def hash_matches(stored: str, digest: str, body: object) -> bool:
     if stored == digest:
         return True
     try:
-        earlier = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        earlier = _standard_form(body)
     except (RecursionError, ValueError):
         return False
-    return stored == hashlib.sha256(earlier.encode()).hexdigest()
+    return stored == hashlib.sha256(earlier).hexdigest()
 
 
 def canonical_json(body: object) -> bytes:
@@ -78,8 +78,13 @@ def canonical_json(body: object) -> bytes:
 
 
 def _canonical_exact(body: object) -> bytes:
+    return b"\x00" + _standard_form(body)
+
+
+def _standard_form(body: object) -> bytes:
+    """The standard library's canonical JSON: sorted keys, compact, ASCII with escapes."""
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return b"\x00" + text.encode()
+    return text.encode()
 
 
 def _finite(value: object) -> bool:
