@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install check lint typecheck imports migrations-check openapi pytest e2e reset bench clean
+.PHONY: run test install check lint typecheck imports migrations-check openapi docs pytest e2e reset bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,10 +43,13 @@ imports: install
 	$(BIN)/lint-imports
 
 migrations-check: install ## upgrade, alembic check, and a full round trip on a scratch database
-	$(BIN)/python -m tests.migration_roundtrip
+	$(BIN)/python -m services.tools.migration_check
 
 openapi: install ## regenerate the committed OpenAPI documents
-	$(BIN)/python -m tests.openapi_docs --write
+	$(BIN)/python -m services.tools.openapi_docs --write
+
+docs: openapi ## regenerate every generated document (OpenAPI, docs/configuration.md)
+	$(BIN)/python -m services.tools.config_docs --write
 
 # pytest exits 5 when it collected no tests: that is a failure here, never a pass.
 pytest: install

@@ -46,23 +46,6 @@ def request_hash(body: object) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def hash_matches(stored: str, digest: str, body: object) -> bool:
-    """Whether a key's stored hash is this body's: `digest`, or the form hashes had before
-    orjson wrote them (the standard library's, every non-ASCII character escaped).
-
-    Keys live 48 hours (`idempotency_retention_hours`), so a retry of a submission made just
-    before the upgrade that changed the form must still replay rather than be refused as a
-    different body. The earlier form can go once no key older than that upgrade remains.
-    """
-    if stored == digest:
-        return True
-    try:
-        earlier = _standard_form(body)
-    except (RecursionError, ValueError):
-        return False
-    return stored == hashlib.sha256(earlier).hexdigest()
-
-
 def canonical_json(body: object) -> bytes:
     """The body as compact JSON with sorted keys: orjson's (six times faster than the standard
     library's), or, for what orjson cannot write faithfully (integers beyond 64 bits, lone

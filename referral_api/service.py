@@ -26,7 +26,6 @@ from referral_api.paging import (
     check_idempotency_key,
     decode_cursor,
     encode_cursor,
-    hash_matches,
     request_hash,
 )
 from referral_api.receipt import (
@@ -136,7 +135,7 @@ def _replayed(
     found: tuple[str, dict[str, Any]], *, agency_id: str, digest: str, body: object
 ) -> Submission:
     stored_hash, receipt = found
-    if not hash_matches(stored_hash, digest, body):
+    if stored_hash != digest:
         raise IdempotencyKeyReused()
     log.info("referral_submission_replayed", agency_id=agency_id)
     return Submission(201, receipt, str(receipt.get("reference", "")), replayed=True)
@@ -300,7 +299,7 @@ async def add_addendum(
             found = await repository.get_idempotent_addendum(
                 session, agency_id=referral.agency_id, key=key
             )
-            if found is None or found[1] is None or not hash_matches(found[0], digest, scoped):
+            if found is None or found[1] is None or found[0] != digest:
                 raise IdempotencyKeyReused()
             return AddendumResult(_addendum_read(found[1], reference, zone), replayed=True)
     addendum = ReferralAddendum(

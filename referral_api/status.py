@@ -27,12 +27,12 @@ log = structlog.get_logger(__name__)
 
 
 async def _referral(
-    session: AsyncSession, referral_id: uuid.UUID | None, council_id: str | None
+    session: AsyncSession, referral_id: uuid.UUID | None, council_id: str
 ) -> Referral | None:
     if referral_id is None:
         return None
     referral = await repository.get_referral_for_update(session, referral_id)
-    if referral is not None and council_id is not None and referral.council_id != council_id:
+    if referral is not None and referral.council_id != council_id:
         log.warning("status_event_for_another_council", referral_id=str(referral_id))
         return None
     return referral

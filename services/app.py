@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
+from services import __version__
 from services.calendar import preload_bank_holidays
 from services.db import get_engine
 from services.errors import ErrorBody, NotAuthenticated, NotFound, install_error_handlers
@@ -184,7 +185,7 @@ def create_service_app(
     app = FastAPI(
         title=title,
         description=description,
-        version="1.0.0",
+        version=__version__,
         generate_unique_id_function=operation_id,
         # Metrics are Prometheus and logs structlog (services.http): FastAPI's OpenTelemetry
         # hooks stay off, so no request pays for asking whether a provider is configured.

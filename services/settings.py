@@ -36,14 +36,25 @@ class FrontdoorSettings(BaseSettings):
         env_prefix="FRONTDOOR_", extra="ignore", frozen=True, populate_by_name=True
     )
 
+    # `development`, `test` or `production`. Production refuses placeholder secrets and the
+    # embedded database, and logs JSON.
     environment: Environment = Field("development", validation_alias="ENVIRONMENT")
+    # libpq URL of the PostgreSQL server (any driver prefix). Unset: the embedded PostgreSQL.
     database_url: str | None = Field(None, validation_alias="DATABASE_URL")
+    # Data directory of the embedded PostgreSQL.
     embedded_db_dir: str = Field(".frontdoor/pgdata", validation_alias="EMBEDDED_DB_DIR")
+    # Connections per process in the pool (as many again in overflow). A process serving the
+    # one-statement intake also keeps an asyncpg pool of up to twice this.
     db_pool_size: int = Field(10, ge=1, le=200, validation_alias="DB_POOL_SIZE")
+    # DEBUG, INFO, WARNING, ERROR or CRITICAL.
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    # Force JSON (true) or console (false) logs; unset: JSON in production only.
     log_json: bool | None = Field(None, validation_alias="LOG_JSON")
+    # The council this deployment serves (tokens without a `council_id` claim get it).
     council_id: str = Field("demo", validation_alias="COUNCIL_ID")
+    # IANA zone for deadlines and the local dates shown to people.
     timezone: str = Field("Europe/London", validation_alias="COUNCIL_TIMEZONE")
+    # The externally visible base URL, for links in alerts and emails.
     public_base_url: str = Field("http://127.0.0.1:8000", validation_alias="PUBLIC_BASE_URL")
     # Bearer token Prometheus sends for /metrics. Production serves no metrics without one.
     metrics_token: str | None = Field(None, validation_alias="METRICS_TOKEN")
@@ -56,9 +67,12 @@ class FrontdoorSettings(BaseSettings):
     jwt_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(
         (), validation_alias="JWT_ALGORITHMS"
     )
+    # The identity provider's JWKS URL; production uses this (RS256/ES256).
     jwt_jwks_url: str | None = Field(None, validation_alias="JWT_JWKS_URL")
+    # Required `iss` and `aud` claims.
     jwt_issuer: str = Field("frontdoor-dev", validation_alias="JWT_ISSUER")
     jwt_audience: str = Field("frontdoor", validation_alias="JWT_AUDIENCE")
+    # How long fetched keys are kept before a refetch.
     jwks_cache_seconds: int = Field(600, ge=0, validation_alias="JWKS_CACHE_SECONDS")
 
     @field_validator("timezone")

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
 from services.db import sync_url
 from services.embedded_db import start_embedded
+from services.tools.alembic_cli import MigrationFailed, alembic
 
 ROOT = Path(__file__).resolve().parent.parent
+
+__all__ = ["MigrationFailed", "alembic", "reset_schema", "test_database_url", "truncate_all"]
 
 
 def test_database_url() -> str:
@@ -30,26 +31,6 @@ def reset_schema(url: str) -> None:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     alembic("upgrade", "head", url=url)
-
-
-def alembic(*args: str, url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url}
-    result = subprocess.run(
-        [sys.executable, "-m", "alembic", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        # Alembic's own message (the failing migration and why) is the useful part.
-        raise MigrationFailed(f"alembic {' '.join(args)} failed:\n{result.stderr[-4000:]}")
-    return result
-
-
-class MigrationFailed(RuntimeError):
-    """An Alembic command failed; the message carries its stderr."""
 
 
 def truncate_all(url: str) -> None:

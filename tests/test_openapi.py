@@ -7,7 +7,7 @@ import json
 import pytest
 
 from services.registry import SERVICES
-from tests.openapi_docs import OPENAPI_DIR, render
+from services.tools.openapi_docs import OPENAPI_DIR, render
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -161,9 +161,6 @@ class Flags(Strict):
     cce: bool = False
 
 
-NO_FLAGS = {"cse": False, "missing": False, "cce": False}
-
-
 class LookedAfter(Strict):
     is_looked_after: bool
     placing_authority: Text | None = None

@@ -53,9 +53,8 @@ class ContactTriaged(EventPayload):
     contact_reference: str
     referral_id: uuid.UUID | None
     at: datetime
-    # The contact's council: referral_api applies the event only to a referral of that
-    # council. Optional so that events written before it was added still apply.
-    council_id: str | None = None
+    # The contact's council: referral_api applies the event only to a referral of that council.
+    council_id: str
 
 
 class ContactDecided(EventPayload):
@@ -70,9 +69,8 @@ class ContactDecided(EventPayload):
     # about other agencies' information.
     outcome_summary: str
     next_steps: str
-    # The contact's council: referral_api applies the event only to a referral of that
-    # council. Optional so that events written before it was added still apply.
-    council_id: str | None = None
+    # The contact's council: referral_api applies the event only to a referral of that council.
+    council_id: str
 
 
 class ContactFeedbackGiven(EventPayload):
@@ -83,9 +81,8 @@ class ContactFeedbackGiven(EventPayload):
     given_at: datetime
     feedback: str
     next_steps: str
-    # The contact's council: referral_api applies the event only to a referral of that
-    # council. Optional so that events written before it was added still apply.
-    council_id: str | None = None
+    # The contact's council: referral_api applies the event only to a referral of that council.
+    council_id: str
 
 
 class EncompassChild(EventPayload):

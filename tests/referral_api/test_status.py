@@ -29,6 +29,7 @@ from tests.referral_api.test_reads import submit
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CONTACT = uuid.UUID("00000000-0000-0000-0000-00000000c0de")
+COUNCIL = "demo"  # the council the test tokens belong to
 
 
 def event(topic: str, payload: Any) -> OutboxEvent:
@@ -45,7 +46,13 @@ def from_council(ev: OutboxEvent, council_id: str) -> OutboxEvent:
 def triaged(referral_id: uuid.UUID | None, at: datetime = T0) -> OutboxEvent:
     return event(
         "contact.triaged",
-        ContactTriaged(contact_id=CONTACT, contact_reference="C-1", referral_id=referral_id, at=at),
+        ContactTriaged(
+            contact_id=CONTACT,
+            contact_reference="C-1",
+            referral_id=referral_id,
+            at=at,
+            council_id=COUNCIL,
+        ),
     )
 
 
@@ -62,6 +69,7 @@ def decided(
             outcome=outcome,
             outcome_summary=f"Outcome: {outcome}",
             next_steps="An early help worker will contact the family this week.",
+            council_id=COUNCIL,
         ),
     )
 
@@ -70,7 +78,12 @@ def feedback(referral_id: uuid.UUID | None, at: datetime, text: str) -> OutboxEv
     return event(
         "contact.feedback_given",
         ContactFeedbackGiven(
-            contact_id=CONTACT, referral_id=referral_id, given_at=at, feedback=text, next_steps="-"
+            contact_id=CONTACT,
+            referral_id=referral_id,
+            given_at=at,
+            feedback=text,
+            next_steps="-",
+            council_id=COUNCIL,
         ),
     )
 

@@ -38,6 +38,7 @@ def triaged() -> ContactTriaged:
         contact_reference="C-1",
         referral_id=uuid.uuid4(),
         at=datetime(2026, 11, 23, 9, tzinfo=UTC),
+        council_id="demo",
     )
 
 
@@ -327,7 +328,7 @@ class TestConcurrentDrainers:
         await emit_committed(maker, events)
         drainers = [
             subprocess.Popen(
-                [sys.executable, "-m", "tests.services.drainer", committed_db],
+                [sys.executable, "-m", "services.tools.drainer", committed_db],
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
                 text=True,

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.registry import APPS, SERVICES, load
 
-OPENAPI_DIR = Path(__file__).resolve().parent.parent / "openapi"
+OPENAPI_DIR = Path(__file__).resolve().parents[2] / "openapi"
 
 
 def render(name: str) -> str:

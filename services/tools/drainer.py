@@ -1,4 +1,4 @@
-"""A separate drainer process for the concurrency test: `python -m tests.services.drainer URL`.
+"""A separate drainer process for the concurrency test: `python -m services.tools.drainer URL`.
 
 Its handler writes one audit row per event (the business effect) in the claiming transaction;
 the test then checks that every event had its effect exactly once across all processes.

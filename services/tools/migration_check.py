@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from services.db import sync_url
-from tests.database import alembic, test_database_url
+from services.tools.alembic_cli import alembic, check_server_url
 
 
 def _admin_execute(url: str, statement: str) -> None:
@@ -23,7 +23,7 @@ def _admin_execute(url: str, statement: str) -> None:
 
 
 def main() -> int:
-    server = test_database_url()
+    server = check_server_url()
     # Named after the test database, so parallel checkouts on one server do not collide.
     scratch_name = f"{make_url(server).database or 'frontdoor'}_migration_check"
     scratch = make_url(server).set(database=scratch_name).render_as_string(hide_password=False)
