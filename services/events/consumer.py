@@ -198,6 +198,8 @@ class Worker:
         self.batch = batch
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
+        # Set while the worker waits for a wake-up or its poll: nothing is in hand.
+        self.idle = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker_started", worker=self.name)
@@ -213,8 +215,10 @@ class Worker:
                     done = 0
                 if done and not stop.is_set():
                     continue  # more may be due right now
+                self.idle.set()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wait(stop), timeout=self._next_wait())
+                self.idle.clear()
         finally:
             await self._close_listener()
             log.info("worker_stopped", worker=self.name)

@@ -10,7 +10,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from services import db
 from services.app import create_service_app
@@ -125,7 +125,7 @@ class TestStaleConnections:
                 pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             async with other.connect() as conn:
                 await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            await asyncio.sleep(0.2)
+                await _until_gone(conn, pid)
             monkeypatch.setattr(db, "PING_IF_IDLE_SECONDS", 0.1)
             async with engine.connect() as conn:
                 fresh = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
@@ -147,3 +147,13 @@ class TestStaleConnections:
             assert pings == []
         finally:
             await engine.dispose()
+
+
+async def _until_gone(conn: AsyncConnection, pid: int, timeout: float = 30.0) -> None:
+    """Poll until the terminated backend has left pg_stat_activity."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+    while (await conn.execute(query, {"pid": pid})).scalar_one():
+        assert loop.time() < deadline, "the terminated backend never went away"
+        await asyncio.sleep(0.02)

@@ -384,11 +384,9 @@ class TestWorker:
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
         try:
-            for _ in range(200):  # until it LISTENs and has gone idle
-                if worker._listener is not None:
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.2)
+            # Until it LISTENs and waits with nothing in hand.
+            await asyncio.wait_for(worker.idle.wait(), timeout=30)
+            assert worker._listener is not None
             await emit_committed(maker)
             await asyncio.wait_for(handled.wait(), timeout=30)
         finally:
