@@ -8,6 +8,7 @@ none is lost after a commit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -28,52 +29,36 @@ async def emit(
     producer: str,
     version: int = 1,
 ) -> uuid.UUID:
-    event = OutboxEvent(
-        id=uuid.uuid4(),
-        topic=topic,
-        version=version,
-        producer=producer,
-        payload=topic_payload(payload),
-        request_id=current_request_id(),
-    )
-    session.add(event)
-    for consumer in consumers_for(topic):
-        session.add(EventConsumption(consumer=consumer, event_id=event.id))
-    await session.flush()
-    await session.execute(
-        text("SELECT pg_notify(:channel, :topic)"), {"channel": NOTIFY_CHANNEL, "topic": topic}
-    )
-    return event.id
+    """Write one event and its consumption rows in the session's transaction."""
+    [event_id] = await emit_many(session, topic, [payload], producer=producer, version=version)
+    return event_id
 
 
 async def emit_many(
     session: AsyncSession,
     topic: str,
-    payloads: list[EventPayload] | list[dict[str, Any]],
+    payloads: Sequence[EventPayload | dict[str, Any]],
     *,
     producer: str,
     version: int = 1,
 ) -> list[uuid.UUID]:
-    """`emit` for many events of one topic: one flush and one NOTIFY (batch workers)."""
+    """Many events of one topic: each added as `emit` would, then one flush and one NOTIFY."""
     if not payloads:
         return []
+    subscribers, request_id = consumers_for(topic), current_request_id()
     ids: list[uuid.UUID] = []
-    subscribers = consumers_for(topic)
-    request_id = current_request_id()
     for payload in payloads:
-        event_id = uuid.uuid4()
-        session.add(
-            OutboxEvent(
-                id=event_id,
-                topic=topic,
-                version=version,
-                producer=producer,
-                payload=topic_payload(payload),
-                request_id=request_id,
-            )
+        event = OutboxEvent(
+            id=uuid.uuid4(),
+            topic=topic,
+            version=version,
+            producer=producer,
+            payload=topic_payload(payload),
+            request_id=request_id,
         )
-        session.add_all(EventConsumption(consumer=c, event_id=event_id) for c in subscribers)
-        ids.append(event_id)
+        session.add(event)
+        session.add_all(EventConsumption(consumer=c, event_id=event.id) for c in subscribers)
+        ids.append(event.id)
     await session.flush()
     await session.execute(
         text("SELECT pg_notify(:channel, :topic)"), {"channel": NOTIFY_CHANNEL, "topic": topic}
