@@ -143,6 +143,12 @@ class FiredRuleRead(BaseModel):
     matched: dict[str, Any]
 
 
+class ConcernFloorRead(BaseModel):
+    category: str
+    level: int
+    reason: str
+
+
 class EvaluationRead(BaseModel):
     level: int
     level_name: str
@@ -154,6 +160,8 @@ class EvaluationRead(BaseModel):
     safety_floor_reasons: list[str]
     fired: list[FiredRuleRead]
     rule_set_version: int | None
+    # The concern-category floors that raised the proposal (absent on older contacts).
+    concern_floors: list[ConcernFloorRead] = []
 
 
 class QueueItem(BaseModel):
