@@ -28,6 +28,8 @@ class CouncilConfig:
     feedback_working_days: int
     # Children (0-17) living in the council's area, for "rate per 10,000 children".
     child_population: int | None = None
+    # Joint DV screening is the default; a council may let one screener route standard risk.
+    dv_single_screening_standard_risk: bool = False
 
 
 def config_from(council_id: str, calendar: WorkingCalendar, raw: dict[str, Any]) -> CouncilConfig:
@@ -37,6 +39,7 @@ def config_from(council_id: str, calendar: WorkingCalendar, raw: dict[str, Any])
         outcomes_needing_sign_off=frozenset(raw.get("outcomes_needing_sign_off", DEFAULT_SIGN_OFF)),
         feedback_working_days=int(raw.get("feedback_working_days", 1)),
         child_population=_population(raw.get("child_population")),
+        dv_single_screening_standard_risk=raw.get("dv_single_screening_standard_risk") is True,
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Role, mint_token
-from services.models.platform import AuditEntry
+from services.models.platform import AuditEntry, CouncilCalendar
 from services.models.triage import TriageClock, TriageContact
 from services.settings import get_settings
 from tests.conftest import TokenFactory
@@ -503,33 +503,129 @@ class TestFeedback:
         assert event["next_steps"] == "Early help worker to call."
 
 
+async def set_council(session: AsyncSession, **settings: Any) -> None:
+    row = await session.get(CouncilCalendar, "demo")
+    assert row is not None
+    row.settings = {**(row.settings or {}), **settings}
+    await session.flush()
+
+
+def view(route_to: str, **overrides: Any) -> dict[str, Any]:
+    return {"route_to": route_to, "rationale": f"My view: {route_to}.", **overrides}
+
+
 class TestDvScreening:
-    async def test_joint_screening_routes_and_requests_encompass_once(
+    async def test_joint_screening_routes_when_both_agree_and_requests_encompass_once(
         self, client: httpx.AsyncClient, worker: Headers, screener: Headers, seeded: AsyncSession
     ) -> None:
         contact = await create(client, worker, dv_notification())
         url = f"/v1/contacts/{contact['id']}/screening"
-        first = {
-            "route_to": "none",
-            "encompass": True,
-            "rationale": "Children present; school should know.",
-        }
+        first = view("early_help", encompass=True)
         assert (await client.post(url, json=first, headers=screener)).status_code == 201
-        second = {
-            "route_to": "early_help",
-            "encompass": True,
-            "rationale": "Agree; early help offer.",
-        }
+        waiting = (await client.get(f"/v1/contacts/{contact['id']}", headers=worker)).json()
+        # One view is not a screening: the police view alone does not move the contact.
+        assert (waiting["lane"], waiting["screening_state"]) == ("dv_screening", "awaiting_joint")
+        second = view("early_help", encompass=True)
         assert (await client.post(url, json=second, headers=worker)).status_code == 201
         (event,) = await outbox(seeded, "dv.encompass_requested")
         assert event["children"][0]["school_urn"] == "107301"
         assert event["force_id"] == "west-yorkshire-police"
         body = (await client.get(f"/v1/contacts/{contact['id']}", headers=worker)).json()
-        assert body["lane"] == "early_help"
+        assert (body["lane"], body["screening_state"]) == ("early_help", "routed")
         assert {s["screener_role"] for s in body["screenings"]} == {
             "dv_screener",
             "front_door_worker",
         }
+
+    async def test_the_social_worker_may_screen_first(
+        self, client: httpx.AsyncClient, worker: Headers, screener: Headers
+    ) -> None:
+        contact = await create(client, worker, dv_notification())
+        url = f"/v1/contacts/{contact['id']}/screening"
+        assert (await client.post(url, json=view("mash"), headers=worker)).status_code == 201
+        assert (await client.post(url, json=view("mash"), headers=screener)).status_code == 201
+        body = (await client.get(f"/v1/contacts/{contact['id']}", headers=worker)).json()
+        assert (body["lane"], body["screening_state"]) == ("mash", "routed")
+
+    async def test_each_side_records_one_view(
+        self, client: httpx.AsyncClient, worker: Headers, worker2: Headers
+    ) -> None:
+        contact = await create(client, worker, dv_notification())
+        url = f"/v1/contacts/{contact['id']}/screening"
+        assert (await client.post(url, json=view("advice"), headers=worker)).status_code == 201
+        again = await client.post(url, json=view("advice"), headers=worker2)
+        assert again.status_code == 409
+        assert "social work view is already recorded" in again.json()["detail"]
+
+    async def test_a_disagreement_is_recorded_and_a_team_manager_resolves_it(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        screener: Headers,
+        manager: Headers,
+        seeded: AsyncSession,
+    ) -> None:
+        contact = await create(client, worker, dv_notification())
+        url = f"/v1/contacts/{contact['id']}/screening"
+        resolve = f"{url}/resolution"
+        decide = {"route_to": "mash", "rationale": "Third incident this year: MASH."}
+        assert (await client.post(resolve, json=decide, headers=manager)).status_code == 409
+        assert (await client.post(url, json=view("mash"), headers=screener)).status_code == 201
+        assert (await client.post(url, json=view("advice"), headers=worker)).status_code == 201
+        body = (await client.get(f"/v1/contacts/{contact['id']}", headers=manager)).json()
+        assert (body["lane"], body["screening_state"]) == ("dv_screening", "disagreed")
+        # Nobody's further view settles it; only a team manager's resolution does.
+        assert (await client.post(url, json=view("mash"), headers=worker)).status_code == 409
+        assert (await client.post(resolve, json=decide, headers=worker)).status_code == 403
+        resolved = await client.post(resolve, json=decide, headers=manager)
+        assert resolved.status_code == 201, resolved.text
+        assert (resolved.json()["kind"], resolved.json()["screened_by"]) == (
+            "resolution",
+            "manager-1",
+        )
+        body = (await client.get(f"/v1/contacts/{contact['id']}", headers=manager)).json()
+        assert (body["lane"], body["screening_state"]) == ("mash", "routed")
+        assert [(s["kind"], s["route_to"]) for s in body["screenings"]] == [
+            ("view", "mash"),
+            ("view", "advice"),
+            ("resolution", "mash"),
+        ]
+        actions = set(
+            (
+                await seeded.scalars(
+                    select(AuditEntry.action).where(
+                        AuditEntry.entity_id == contact["id"]
+                    )
+                )
+            ).all()
+        )
+        assert {"contact.screening.disagreed", "contact.screening.resolved"} <= actions
+        assert (await client.post(resolve, json=decide, headers=manager)).status_code == 409
+
+    async def test_a_council_may_allow_single_screening_for_standard_risk(
+        self, client: httpx.AsyncClient, worker: Headers, screener: Headers, seeded: AsyncSession
+    ) -> None:
+        await set_council(seeded, dv_single_screening_standard_risk=True)
+        standard = await create(client, worker, dv_notification("standard"))
+        url = f"/v1/contacts/{standard['id']}/screening"
+        assert (await client.post(url, json=view("advice"), headers=screener)).status_code == 201
+        body = (await client.get(f"/v1/contacts/{standard['id']}", headers=worker)).json()
+        assert (body["lane"], body["screening_state"]) == ("advice", "routed")
+        # Medium risk is still screened jointly.
+        medium = await create(client, worker, dv_notification("medium"))
+        url = f"/v1/contacts/{medium['id']}/screening"
+        assert (await client.post(url, json=view("advice"), headers=screener)).status_code == 201
+        body = (await client.get(f"/v1/contacts/{medium['id']}", headers=worker)).json()
+        assert (body["lane"], body["screening_state"]) == ("dv_screening", "awaiting_joint")
+
+    async def test_joint_screening_is_the_default_for_standard_risk(
+        self, client: httpx.AsyncClient, worker: Headers, screener: Headers
+    ) -> None:
+        contact = await create(client, worker, dv_notification("standard"))
+        url = f"/v1/contacts/{contact['id']}/screening"
+        assert (await client.post(url, json=view("advice"), headers=screener)).status_code == 201
+        body = (await client.get(f"/v1/contacts/{contact['id']}", headers=worker)).json()
+        assert body["lane"] == "dv_screening"
 
     async def test_only_the_dv_lane_is_screened(
         self, client: httpx.AsyncClient, worker: Headers

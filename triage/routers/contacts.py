@@ -40,6 +40,7 @@ from triage.schemas.contacts import (
     QueueItem,
     RecordedClock,
     ScreeningCreate,
+    ScreeningResolution,
     ScreeningRead,
     SignOffRequest,
 )
@@ -259,6 +260,22 @@ async def screen_dv_contact(
 ) -> ScreeningRead:
     """Joint DV screening: route the notification, and optionally to Operation Encompass."""
     result = await screening.screen(session, principal=principal, contact_id=contact_id, body=body)
+    return ScreeningRead.model_validate(result)
+
+
+@router.post(
+    "/contacts/{contact_id}/screening/resolution",
+    status_code=201,
+    response_model=ScreeningRead,
+    responses=error_responses(NotFound, Conflict, Forbidden),
+)
+async def resolve_dv_screening(
+    contact_id: ContactPath, body: ScreeningResolution, session: SessionDep, principal: SignOffUser
+) -> ScreeningRead:
+    """A team manager routes a DV notification the two screeners disagree on."""
+    result = await screening.resolve(
+        session, principal=principal, contact_id=contact_id, body=body
+    )
     return ScreeningRead.model_validate(result)
 
 

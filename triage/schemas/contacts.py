@@ -232,6 +232,8 @@ class DecisionRead(BaseModel):
 class ScreeningRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    # view (a screener's) | resolution (a team manager's, where the screeners disagreed)
+    kind: str = "view"
     screened_by: str
     screener_role: str
     screened_at: datetime
@@ -252,6 +254,10 @@ class ContactRead(QueueItem):
     child_voice_present: bool
     previous_referrals_12m: int
     linked_phone_contact_id: uuid.UUID | None
+    # "claims to follow up FDC-…": a MARF that quoted a phone contact it did not match.
+    follow_up_claim: dict[str, Any] | None = None
+    # Joint DV screening: awaiting_joint | disagreed | routed (None before any view).
+    screening_state: str | None = None
     written_follow_up_at: datetime | None
     contact_type: str | None
     outcome: str | None
@@ -309,9 +315,19 @@ class FeedbackCreate(_In):
     next_steps: LongText
 
 
+ScreeningRoute = Literal["mash", "early_help", "advice", "none"]
+
+
 class ScreeningCreate(_In):
-    route_to: Literal["mash", "early_help", "advice", "none"]
+    route_to: ScreeningRoute
     encompass: bool = False
+    rationale: LongText
+
+
+class ScreeningResolution(_In):
+    """A team manager's route where the police and social work screeners disagree."""
+
+    route_to: ScreeningRoute
     rationale: LongText
 
 
