@@ -32,9 +32,7 @@ class TestCseMarfReachesTheMash:
     ) -> None:
         demo_council.worker("triage")
         assert CSE_MARF["subjects"][0].get("flags") is None  # no flag ticked
-        response = await apis["referral_api"].post(
-            "/v1/referrals", json=CSE_MARF, headers=REFERRER
-        )
+        response = await apis["referral_api"].post("/v1/referrals", json=CSE_MARF, headers=REFERRER)
         assert response.status_code == 201, pretty(response)
         contact = await contact_in_queue(apis, demo_council, response.json()["reference"])
         assert (contact["lane"], contact["level"], contact["rag"]) == ("mash", 4, "red")

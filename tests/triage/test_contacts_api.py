@@ -593,9 +593,7 @@ class TestDvScreening:
         actions = set(
             (
                 await seeded.scalars(
-                    select(AuditEntry.action).where(
-                        AuditEntry.entity_id == contact["id"]
-                    )
+                    select(AuditEntry.action).where(AuditEntry.entity_id == contact["id"])
                 )
             ).all()
         )

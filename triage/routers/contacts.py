@@ -40,8 +40,8 @@ from triage.schemas.contacts import (
     QueueItem,
     RecordedClock,
     ScreeningCreate,
-    ScreeningResolution,
     ScreeningRead,
+    ScreeningResolution,
     SignOffRequest,
 )
 from triage.service import clocks as clock_service
@@ -273,9 +273,7 @@ async def resolve_dv_screening(
     contact_id: ContactPath, body: ScreeningResolution, session: SessionDep, principal: SignOffUser
 ) -> ScreeningRead:
     """A team manager routes a DV notification the two screeners disagree on."""
-    result = await screening.resolve(
-        session, principal=principal, contact_id=contact_id, body=body
-    )
+    result = await screening.resolve(session, principal=principal, contact_id=contact_id, body=body)
     return ScreeningRead.model_validate(result)
 
 

@@ -4,9 +4,9 @@ Rules are tried in order; every rule whose conditions hold is reported as fired,
 facts it matched. For each outcome field the first fired rule that sets it wins (a
 first-hit decision table); `stop` ends evaluation. Fields no rule set come from the
 defaults. Then the concern-category floors (triage.rules.floors) raise the proposal to the
-lowest each concern allows, and the safety floor: immediate risk or an allegation of significant harm puts
-the contact at the top of the queue (priority 0, red, a lane that a social worker works
-now) whatever the rules said, and the result says so.
+lowest each concern allows, and the safety floor: immediate risk or an allegation of
+significant harm puts the contact at the top of the queue (priority 0, red, a lane that a
+social worker works now) whatever the rules said, and the result says so.
 """
 
 from __future__ import annotations

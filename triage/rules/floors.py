@@ -108,7 +108,8 @@ def apply_floors(
         level = council_level(floor.level, level_names)
         if _raise(out, floor, level):
             label = level_names.get(level, str(level))
-            reason = f"Concern floor ({category}): never below level {level} ({label}): {floor.why}."
+            reason = f"Concern floor ({category}): never below level {level} ({label}): "
+            reason += f"{floor.why}."
             applied.append(FloorApplied(category=category, level=level, reason=reason))
     return out, applied
 

@@ -125,7 +125,8 @@ async def _advance(
     earlier: list[TriageScreening],
 ) -> str | None:
     """Route, record a disagreement, or wait for the other half; the extra audit action."""
-    other = next((v for v in earlier if side_of(v.screener_role) != side_of(screening.screener_role)), None)
+    side = side_of(screening.screener_role)
+    other = next((v for v in earlier if side_of(v.screener_role) != side), None)
     if other is None and await _single_screening(session, contact):
         _route(contact, screening.route_to)
         return "contact.screening.routed"
