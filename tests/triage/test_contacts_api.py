@@ -43,6 +43,14 @@ def decision(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+WITHOUT_CONSENT_AT_4 = {
+    "consent_state": "refused",
+    "consent_reason": "Asking again would alert the alleged abuser: risk of significant harm.",
+    "consent_decided_by": "manager-1 (duty team manager)",
+    "level_reason": "Police checks: the child is likely to suffer significant harm.",
+}
+
+
 async def claimed(
     client: httpx.AsyncClient, headers: Headers, body: dict[str, Any] | None = None
 ) -> str:
@@ -280,22 +288,9 @@ class TestDecision:
         contact_id = await claimed(client, worker)  # a phone contact: no consent recorded
         url = f"/v1/contacts/{contact_id}/decision"
         refused = await client.post(url, json=decision(level=3), headers=worker)
-        assert [f["path"] for f in refused.json()["fields"]] == ["consent_reason"]
-        with_reason = decision(
-            level=3,
-            consent_state="refused",
-            consent_reason="Parents refused; risk to sibling means we proceed.",
-        )
-        assert (await client.post(url, json=with_reason, headers=worker)).status_code == 201
-
-    async def test_level_4_needs_no_consent(
-        self, client: httpx.AsyncClient, worker: Headers
-    ) -> None:
-        contact_id = await claimed(client, worker)
-        body = decision(level=4, outcome="family_support")
-        assert (
-            await client.post(f"/v1/contacts/{contact_id}/decision", json=body, headers=worker)
-        ).status_code == 201
+        assert [f["path"] for f in refused.json()["fields"]] == ["outcome"]
+        given = decision(level=3, consent_state="given")
+        assert (await client.post(url, json=given, headers=worker)).status_code == 201
 
     async def test_decision_without_sign_off_counts_at_once(
         self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession
@@ -372,8 +367,11 @@ class TestSignOff:
         self, client: httpx.AsyncClient, worker: Headers, manager: Headers
     ) -> None:
         contact_id = await claimed(client, worker)
-        body = decision(outcome="strategy_discussion", level=4)
-        await client.post(f"/v1/contacts/{contact_id}/decision", json=body, headers=worker)
+        body = decision(outcome="strategy_discussion", level=4, **WITHOUT_CONSENT_AT_4)
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/decision", json=body, headers=worker
+        )
+        assert response.status_code == 201, response.text
         await client.post(
             f"/v1/contacts/{contact_id}/sign-off", json={"action": "approve"}, headers=manager
         )
@@ -392,6 +390,8 @@ class TestRecordedClocks:
         contact_id = await claimed(client, worker, phone_contact(received_at=received))
         level = 4 if outcome == "strategy_discussion" else 3
         body = decision(outcome=outcome, level=level, consent_state="given")
+        if level == 4:
+            body["level_reason"] = "Police checks show a risk of significant harm."
         response = await client.post(
             f"/v1/contacts/{contact_id}/decision", json=body, headers=worker
         )

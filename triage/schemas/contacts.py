@@ -206,6 +206,14 @@ class AddendumRead(BaseModel):
     text: str
 
 
+class DecisionChildRead(BaseModel):
+    position: int
+    level: int
+    primary_need_code: str | None
+    outcome: str
+    nfa_reason: str | None
+
+
 class DecisionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -220,13 +228,22 @@ class DecisionRead(BaseModel):
     rationale: str
     consent_state: str | None
     consent_reason: str | None
+    consent_decided_by: str | None = None
+    level_reason: str | None = None
     strategy_discussion: bool
     next_steps: str | None
     rule_set_version: int | None
+    # One line per child: position, level, primary_need_code, outcome, nfa_reason.
+    children: list[DecisionChildRead] = []
     status: str
     signed_off_by: str | None
     signed_off_at: datetime | None
     sign_off_note: str | None
+
+    @field_validator("children", mode="before")
+    @classmethod
+    def _none_is_no_lines(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 class ScreeningRead(BaseModel):
@@ -286,6 +303,16 @@ class AssignRequest(_In):
     assignee: Text
 
 
+class DecisionChild(_In):
+    """One child's line of a sibling group's decision; what it omits is the group's."""
+
+    position: Annotated[int, Field(ge=0, lt=15)]
+    level: Annotated[int, Field(ge=1, le=10)] | None = None
+    primary_need_code: PrimaryNeedCode | None = None
+    outcome: Outcome | None = None
+    nfa_reason: LongText | None = None
+
+
 class DecisionCreate(_In):
     contact_type: ContactType
     outcome: Outcome
@@ -295,8 +322,14 @@ class DecisionCreate(_In):
     rationale: LongText
     consent_state: ConsentState | None = None
     consent_reason: LongText | None = None
+    # Who decided to proceed without consent (level 4), e.g. the team manager consulted.
+    consent_decided_by: Text | None = None
+    # Why the level is above the proposal's (required when it is).
+    level_reason: LongText | None = None
     strategy_discussion: bool = False
     next_steps: LongText | None = None
+    # A line per child (CIN census: each child's need code and outcome); default the group's.
+    children: Annotated[list[DecisionChild], Field(max_length=15)] | None = None
 
 
 class SignOffRequest(_In):
