@@ -84,6 +84,9 @@ class ContactCreate(_In):
     kind: Literal["concern", "dv_notification", "consultation"]
     received_at: AwareDatetime | None = None
     from_professional: bool = False
+    # The partner agency that rang (its id as the referral API knows it): a MARF that follows
+    # up this call joins it only if it comes from the same agency.
+    agency_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     referral_source: ReferralSource
     referrer: ContactReferrer = ContactReferrer()
     subjects: Annotated[list[Subject], Field(max_length=15)] = []
