@@ -402,3 +402,17 @@ class TestAddenda:
             )
         ).all()
         assert [r.text for r in rows] == ["Sam was absent again today."]
+
+
+class TestVoicePerChild:
+    async def test_a_childs_own_voice_counts_as_the_childs_voice(
+        self, seeded: AsyncSession
+    ) -> None:
+        marf = with_subject(make_marf(child_voice=None), child_voice="Sam said he is hungry.")
+        contact = await intake(seeded, referral_event(marf))
+        assert contact.child_voice_present is True
+        assert contact.facts["child_voice_present"] is True
+
+    async def test_no_voice_at_all_is_reported_missing(self, seeded: AsyncSession) -> None:
+        contact = await intake(seeded, referral_event(make_marf(child_voice=None)))
+        assert contact.child_voice_present is False

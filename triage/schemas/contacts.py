@@ -109,6 +109,9 @@ class ContactCreate(_In):
             raise ValueError("received_at is in the future")
         if self.kind != "consultation" and not self.subjects:
             raise ValueError("at least one subject is required (only a consultation may omit)")
+        if any(c.subject_index is not None and c.subject_index >= len(self.subjects)
+               for c in self.concerns):  # fmt: skip
+            raise ValueError("a concern's subject_index names a subject that is not in subjects")
         return self
 
 

@@ -80,7 +80,7 @@ async def _join_phone_contact(
     contact.record = {"source": "phone_then_marf", "phone": contact.record, "marf": payload.marf}
     contact.written_follow_up_at = payload.submitted_at
     contact.consent_state = contact.consent_state or marf.consent.state
-    contact.child_voice_present = contact.child_voice_present or bool(marf.child_voice)
+    contact.child_voice_present = contact.child_voice_present or not marf.child_voice_missing
     contact.wants_feedback = contact.wants_feedback or marf.referrer.wants_feedback
     today = local_today(contact.received_at, zone)
     recorded = {**contact.facts, **facts_from_subjects(subjects, today)}
@@ -117,7 +117,7 @@ def _from_marf(payload: ReferralReceived, marf: Marf, council: CouncilConfig) ->
         subjects=marf.subjects,
         base_facts=_marf_facts(marf, local_today(payload.received_at, council.calendar.zone)),
         consent_state=marf.consent.state,
-        child_voice_present=bool(marf.child_voice),
+        child_voice_present=not marf.child_voice_missing,
         wants_feedback=marf.referrer.wants_feedback,
         from_professional=marf.referrer.referral_source not in PUBLIC_SOURCES,
         agency_id=payload.agency_id,
@@ -212,7 +212,7 @@ def _front_door_facts(body: ContactCreate, today: Any) -> dict[str, Any]:
         "dv_risk_level": body.dv.dash_risk_level if body.dv else None,
         "referrer_view_of_level": None,
         "allegation_against_professional": body.allegation_against_professional,
-        "child_voice_present": bool(body.child_voice),
+        "child_voice_present": bool(body.child_voice) or any(s.child_voice for s in body.subjects),
     }
 
 
@@ -233,7 +233,7 @@ async def record_contact(
         subjects=body.subjects,
         base_facts=_front_door_facts(body, today),
         consent_state=body.consent.state if body.consent else None,
-        child_voice_present=bool(body.child_voice),
+        child_voice_present=bool(body.child_voice) or any(s.child_voice for s in body.subjects),
         wants_feedback=body.referrer.wants_feedback and not body.referrer.anonymous,
         from_professional=body.from_professional,
         agency_id=body.dv.force_id if body.dv else body.agency_id,
