@@ -416,3 +416,57 @@ class TestVoicePerChild:
     async def test_no_voice_at_all_is_reported_missing(self, seeded: AsyncSession) -> None:
         contact = await intake(seeded, referral_event(make_marf(child_voice=None)))
         assert contact.child_voice_present is False
+
+
+class TestReconcileAFollowUpClaim:
+    async def _claim(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> tuple[dict[str, Any], TriageContact]:
+        call = datetime.now(UTC) - timedelta(hours=3)
+        phone = await phone_call(client, worker, call)
+        event = await follow_up(seeded, phone, call, agency_id="leeds-gp")
+        return phone, await claim_contact(seeded, event)
+
+    async def test_separate_closes_the_claim_and_the_call_still_waits(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        phone, own = await self._claim(seeded, client, worker)
+        url = f"/v1/contacts/{own.id}/follow-up-claim"
+        body = {"action": "separate", "note": "Leeds GP rang about another family."}
+        response = await client.post(url, json=body, headers=worker)
+        assert response.status_code == 200, response.text
+        resolution = response.json()["follow_up_claim"]["resolution"]
+        assert (resolution["action"], resolution["by"]) == ("separate", "worker-1")
+        clocks = await clocks_of(seeded, uuid.UUID(phone["id"]))
+        assert clocks["written_follow_up"].state == "running"
+        assert (await client.post(url, json=body, headers=worker)).status_code == 409
+
+    async def test_join_adds_the_marf_to_the_phone_contact(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        phone, own = await self._claim(seeded, client, worker)
+        referral_id = own.referral_id
+        body = {"action": "join", "note": "Same call: the agency was recorded wrongly."}
+        response = await client.post(
+            f"/v1/contacts/{own.id}/follow-up-claim", json=body, headers=worker
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "merged"
+        joined = await reloaded(seeded, phone["id"])
+        assert joined.referral_id == referral_id
+        assert joined.record["source"] == "phone_then_marf"
+        assert (await clocks_of(seeded, joined.id))["written_follow_up"].state == "met"
+        merged = await clocks_of(seeded, own.id)
+        assert {c.state for c in merged.values()} == {"paused"}
+        queue = (await client.get("/v1/queue", headers=worker)).json()["items"]
+        assert str(own.id) not in {i["id"] for i in queue}
+
+    async def test_a_contact_without_a_claim_is_404(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        contact = await intake(seeded, referral_event())
+        body = {"action": "separate", "note": "x"}
+        response = await client.post(
+            f"/v1/contacts/{contact.id}/follow-up-claim", json=body, headers=worker
+        )
+        assert response.status_code == 404

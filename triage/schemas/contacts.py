@@ -370,6 +370,13 @@ class ScreeningResolution(_In):
     rationale: LongText
 
 
+class FollowUpReconcile(_In):
+    """A worker's answer to "claims to follow up FDC-…": the same call (join) or not."""
+
+    action: Literal["join", "separate"]
+    note: LongText
+
+
 class ClockPause(_In):
     reason: LongText
 

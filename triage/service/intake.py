@@ -54,7 +54,7 @@ def _marf_facts(marf: Marf, today: Any) -> dict[str, Any]:
     return facts
 
 
-async def _emit_triaged(session: AsyncSession, contact: TriageContact) -> None:
+async def emit_triaged(session: AsyncSession, contact: TriageContact) -> None:
     payload = ContactTriaged(
         contact_id=contact.id,
         contact_reference=contact.reference,
@@ -65,7 +65,7 @@ async def _emit_triaged(session: AsyncSession, contact: TriageContact) -> None:
     await emit(session, "contact.triaged", payload, producer=SERVICE)
 
 
-async def _join_phone_contact(
+async def join_phone_contact(
     session: AsyncSession,
     contact: TriageContact,
     payload: ReferralReceived,
@@ -145,7 +145,7 @@ async def handle_referral_received(session: AsyncSession, event: OutboxEvent) ->
     tolerance = timedelta(minutes=settings.phone_join_tolerance_minutes)
     reasons = await phone_join.mismatches(session, phone, payload, marf, tolerance)
     if quoted and phone is not None and not reasons:
-        await _join_phone_contact(session, phone, payload, marf, settings)
+        await join_phone_contact(session, phone, payload, marf, settings)
         contact = phone
     else:
         council = await load_council(session, payload.council_id)
@@ -162,7 +162,7 @@ async def handle_referral_received(session: AsyncSession, event: OutboxEvent) ->
         entity_type="contact",
         entity_id=contact.id,
     )
-    await _emit_triaged(session, contact)
+    await emit_triaged(session, contact)
 
 
 async def handle_addendum_added(session: AsyncSession, event: OutboxEvent) -> None:
