@@ -112,6 +112,21 @@ class TestRecordContact:
         paths = {f["path"] for f in response.json()["fields"]}
         assert {"channel", "subjects.0.nhs_number"} <= paths
 
+    async def test_a_concern_names_a_child_on_the_contact(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        concern = {"category": "neglect", "description": "Hungry.", "subject_index": 1}
+        response = await client.post(
+            "/v1/contacts", json=phone_contact(concerns=[concern]), headers=worker
+        )
+        assert response.status_code == 422
+        assert "subject_index" in response.text
+        concern["subject_index"] = 0
+        voiced = phone_contact(concerns=[concern])
+        voiced["subjects"][0]["child_voice"] = "Sam said he is hungry."
+        contact = await create(client, worker, voiced)
+        assert contact["child_voice_present"] is True
+
     async def test_dv_notification_without_details_is_refused(
         self, client: httpx.AsyncClient, worker: Headers
     ) -> None:
