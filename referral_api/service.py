@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -86,7 +86,11 @@ async def submit_referral(
     key = check_idempotency_key(idempotency_key) if idempotency_key is not None else None
     digest = _digest(body) if key is not None else None
     calendar = await council_calendar(conn, principal.council_id, settings)
-    context = {"today": calendar.local(now).date(), "now": now}
+    context = {
+        "today": calendar.local(now).date(),
+        "now": now,
+        "call_window": timedelta(hours=settings.follow_up_call_max_age_hours),
+    }
     try:
         marf = validate_body(Marf, body, context=context, error=MarfInvalid)
     except MarfInvalid:

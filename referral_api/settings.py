@@ -29,6 +29,10 @@ class ReferralSettings(FrontdoorSettings):
     # A council's working calendar (closure days, zone) is re-read at most this often per
     # process: it changes a few times a year, and intake should not query it every time.
     calendar_cache_seconds: float = Field(60.0, ge=0)
+    # A follow-up's call_at may be at most this many hours old (the receipt, and so every
+    # clock, starts at the call): a week covers a follow-up sent late over a weekend and a
+    # bank holiday; older is a new referral, not a back-dated one.
+    follow_up_call_max_age_hours: int = Field(168, ge=24)
     # The front-door decision is due this many working days after receipt (Working Together).
     decision_working_days: int = Field(1, ge=1)
 

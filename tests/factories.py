@@ -46,6 +46,8 @@ def make_marf(**overrides: Any) -> dict[str, Any]:
         },
     }
     marf.update(overrides)
+    if marf.get("child_voice") is None:
+        marf.pop("child_voice", None)
     return marf
 
 

@@ -15,6 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.calendar import WorkingCalendar
 from services.calendar_store import load_calendar
 from services.models.platform import CouncilCalendar
+from triage.outcomes import DEFAULT_ALLOWED_DECISIONS
+
+# contact type -> outcome -> the levels at which the outcome is consistent with the type.
+AllowedDecisions = dict[str, dict[str, frozenset[int]]]
 
 # Without configuration: the outcomes that close a contact or start statutory work.
 DEFAULT_SIGN_OFF = ("nfa", "s17_assessment", "strategy_discussion", "s47_enquiry")
@@ -28,6 +32,13 @@ class CouncilConfig:
     feedback_working_days: int
     # Children (0-17) living in the council's area, for "rate per 10,000 children".
     child_population: int | None = None
+    # Joint DV screening is the default; a council may let one screener route standard risk.
+    dv_single_screening_standard_risk: bool = False
+    allowed_decisions: AllowedDecisions | None = None
+
+    @property
+    def decisions_table(self) -> AllowedDecisions:
+        return self.allowed_decisions or _table(DEFAULT_ALLOWED_DECISIONS)
 
 
 def config_from(council_id: str, calendar: WorkingCalendar, raw: dict[str, Any]) -> CouncilConfig:
@@ -37,7 +48,29 @@ def config_from(council_id: str, calendar: WorkingCalendar, raw: dict[str, Any])
         outcomes_needing_sign_off=frozenset(raw.get("outcomes_needing_sign_off", DEFAULT_SIGN_OFF)),
         feedback_working_days=int(raw.get("feedback_working_days", 1)),
         child_population=_population(raw.get("child_population")),
+        dv_single_screening_standard_risk=raw.get("dv_single_screening_standard_risk") is True,
+        allowed_decisions=_allowed(raw.get("allowed_decisions")),
     )
+
+
+def _table(raw: dict[str, dict[str, Any]]) -> AllowedDecisions:
+    return {t: {o: frozenset(levels) for o, levels in row.items()} for t, row in raw.items()}
+
+
+def _allowed(raw: Any) -> AllowedDecisions | None:
+    """The council's own table when it is well formed (type -> outcome -> [levels]); a
+    malformed one is ignored for the default rather than letting every decision through."""
+    if not isinstance(raw, dict) or not raw:
+        return None
+    for row in raw.values():
+        if not isinstance(row, dict):
+            return None
+        for levels in row.values():
+            if not isinstance(levels, list) or not all(
+                isinstance(lv, int) and not isinstance(lv, bool) for lv in levels
+            ):
+                return None
+    return _table(raw)
 
 
 def _population(raw: Any) -> int | None:

@@ -55,3 +55,11 @@ class ClockStateConflict(Conflict):
 
 class ClockMetInvalid(Unprocessable):
     detail = "The time the clock was met is not valid."
+
+
+class ScreeningConflict(Conflict):
+    detail = "The DV screening is not in a state that allows this."
+
+
+class FollowUpClaimNotFound(NotFound):
+    detail = "This contact has no unreconciled claim to follow up a phone contact."

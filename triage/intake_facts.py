@@ -118,5 +118,5 @@ def facts_from_marf(
         "in_office_hours": in_office_hours,
         "referrer_view_of_level": marf.referrer_view_of_level,
         "allegation_against_professional": False,
-        "child_voice_present": bool(marf.child_voice),
+        "child_voice_present": not marf.child_voice_missing,
     }

@@ -49,10 +49,69 @@ OUTCOME_SUMMARY: dict[str, tuple[str, str]] = {
     ),
 }
 
-# Outcomes that need the family's informed consent at levels 2 and 3 (domain §2).
-NEEDS_CONSENT = frozenset(
-    {"early_help", "family_support", "referral_to_other_agency", "s17_assessment", "signposted"}
-)
+# Outcomes that need no consent: advice, signposting (the family chooses whether to go) and
+# NFA with its reason. Every other outcome shares information or starts a service, which at
+# levels 2 and 3 needs the family's informed consent (domain §2).
+NO_CONSENT_OUTCOMES = frozenset({"advice_given", "signposted", "nfa"})
 CONSENT_LEVELS = frozenset({2, 3})
+# Significant harm: consent is not required, but proceeding without it is recorded (the
+# reason and who decided).
+SIGNIFICANT_HARM_LEVEL = 4
+
+_ALL = (1, 2, 3, 4)
+_UP_TO_2, _UP_TO_3 = (1, 2), (1, 2, 3)
+_CLOSE = {"nfa": _ALL, "advice_given": _ALL, "signposted": _ALL}
+# The default table of consistent decisions: contact type -> outcome -> the levels at which
+# that outcome fits (Bradford's Continuum). An advice/information contact is a consultation:
+# if the need is higher it is a referral, never an s47 enquiry on an advice contact. A
+# notification or early help request above level 3 is a referral. Councils may replace it
+# with their own (`allowed_decisions` in the council's settings).
+DEFAULT_ALLOWED_DECISIONS: dict[str, dict[str, tuple[int, ...]]] = {
+    "referral": {
+        **_CLOSE,
+        "early_help": (2, 3, 4),
+        "family_support": (2, 3, 4),
+        "referral_to_other_agency": _ALL,
+        "lado": _ALL,
+        "s17_assessment": (3, 4),
+        "strategy_discussion": (4,),
+        "s47_enquiry": (4,),
+        "immediate_protection": (4,),
+    },
+    "advice_information": {
+        "nfa": _UP_TO_2,
+        "advice_given": _UP_TO_2,
+        "signposted": _UP_TO_2,
+        "referral_to_other_agency": _UP_TO_2,
+    },
+    "notification": {
+        "nfa": _UP_TO_3,
+        "advice_given": _UP_TO_3,
+        "signposted": _UP_TO_3,
+        "early_help": (2, 3),
+        "referral_to_other_agency": _UP_TO_3,
+    },
+    "early_help_request": {
+        "nfa": _UP_TO_3,
+        "advice_given": _UP_TO_3,
+        "signposted": _UP_TO_3,
+        "early_help": (2, 3),
+        "family_support": (2, 3),
+        "referral_to_other_agency": _UP_TO_3,
+    },
+    "lado": {
+        **_CLOSE,
+        "lado": _ALL,
+        "referral_to_other_agency": _ALL,
+        "strategy_discussion": (4,),
+        "s47_enquiry": (4,),
+    },
+    "other": {
+        "nfa": _UP_TO_2,
+        "advice_given": _UP_TO_2,
+        "signposted": _UP_TO_2,
+        "referral_to_other_agency": _UP_TO_2,
+    },
+}
 # Outcomes that lead to an initial child protection conference clock.
 STRATEGY_OUTCOMES = frozenset({"strategy_discussion", "s47_enquiry"})

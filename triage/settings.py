@@ -26,6 +26,10 @@ class TriageSettings(FrontdoorSettings):
     # The clock scanner's period and the most clocks it handles in one pass.
     clock_scan_seconds: float = 30.0
     clock_scan_batch: int = 500
+    # A MARF joins the phone contact it quotes only if its call time is within this many
+    # minutes of the call's recorded time (a worker may note the time a little late; a day
+    # apart is another call). Anything further is its own contact for a worker to reconcile.
+    phone_join_tolerance_minutes: int = 60
     queue_page_default: int = 50
     queue_page_max: int = 200
 

@@ -97,3 +97,28 @@ REFERRAL_SOURCE_NAMES: dict[str, str] = {
     "9": "Anonymous",
     "10": "Unknown",
 }
+
+# CIN census ethnicity codes (DfE common basic data set: the 18 categories of the 2011
+# census plus refused and not yet obtained). A four-letter shape is not enough: ZZZZ is no code.
+CIN_ETHNICITY: dict[str, str] = {
+    "WBRI": "White British",
+    "WIRI": "White Irish",
+    "WIRT": "Traveller of Irish heritage",
+    "WOTH": "Any other White background",
+    "WROM": "Gypsy/Roma",
+    "MWBC": "White and Black Caribbean",
+    "MWBA": "White and Black African",
+    "MWAS": "White and Asian",
+    "MOTH": "Any other mixed background",
+    "AIND": "Indian",
+    "APKN": "Pakistani",
+    "ABAN": "Bangladeshi",
+    "AOTH": "Any other Asian background",
+    "BCRB": "Black Caribbean",
+    "BAFR": "Black African",
+    "BOTH": "Any other Black background",
+    "CHNE": "Chinese",
+    "OOTH": "Any other ethnic group",
+    "REFU": "Refused",
+    "NOBT": "Information not yet obtained",
+}

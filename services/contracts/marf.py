@@ -34,6 +34,7 @@ from pydantic.networks import validate_email
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from services.contracts.codes import (
+    CIN_ETHNICITY,
     ConcernCategory,
     ConsentState,
     EducationStatus,
@@ -56,6 +57,10 @@ DUE_DATE_MAX_AHEAD = timedelta(days=305)
 MAX_SUBJECTS = 15  # the largest sibling groups seen; siblings share one contact
 # Times a partner system states (call time, consent recorded) may run a little ahead of ours.
 CLOCK_SKEW = timedelta(minutes=5)
+# A written follow-up is due within 24 hours of the call; one quoting a call older than this
+# would set the receipt (and every clock) back further than any late follow-up explains. The
+# referral service passes its configured window as context `call_window`.
+FOLLOW_UP_CALL_WINDOW = timedelta(days=7)
 
 # Control characters (NUL above all: PostgreSQL text cannot hold it) and lone surrogates
 # (not encodable as UTF-8) are refused; long text keeps tabs and line breaks.
@@ -95,6 +100,18 @@ def today_from(info: ValidationInfo) -> date:
 def is_stored(info: ValidationInfo) -> bool:
     """A stored MARF read back: the rules relative to today were applied at intake."""
     return bool((info.context or {}).get("stored"))
+
+
+def call_window_from(info: ValidationInfo) -> timedelta:
+    """How far back a followed-up call may be: context `call_window`, else the default."""
+    value = (info.context or {}).get("call_window")
+    return value if isinstance(value, timedelta) else FOLLOW_UP_CALL_WINDOW
+
+
+def _cin_ethnicity(value: str) -> str:
+    if value not in CIN_ETHNICITY:
+        raise ValueError("not a CIN census ethnicity code (e.g. WBRI, MWBA, REFU, NOBT)")
+    return value
 
 
 def now_from(info: ValidationInfo) -> datetime:
@@ -201,9 +218,14 @@ class Subject(Strict):
     looked_after: LookedAfter | None = None
     disability: bool = False
     complex_health: bool = False
-    ethnicity: Annotated[str, Field(pattern=r"^[A-Z]{4}$")] | None = None  # CIN ethnicity
+    ethnicity: (
+        Annotated[str, Field(pattern=r"^[A-Z]{4}$"), AfterValidator(_cin_ethnicity)] | None
+    ) = None  # CIN census ethnicity code
     first_language: Text | None = None
     interpreter_needed: bool = False
+    # This child's own voice and lived experience (siblings differ); the MARF-level
+    # `child_voice` stays for what is said of the group.
+    child_voice: LongText | None = None
     # A factory, not a shared instance: pydantic deep-copies an instance default every time.
     flags: Flags = Field(
         default_factory=Flags,
@@ -290,6 +312,8 @@ class Person(Strict):
 
 class Concern(Strict):
     category: ConcernCategory
+    # Which child (index into subjects) the concern is about; none: the whole group.
+    subject_index: Annotated[int, Field(ge=0, lt=MAX_SUBJECTS)] | None = None
     description: LongText
     when: Text | None = None
     where: Text | None = None
@@ -375,15 +399,37 @@ class Marf(Strict):
                             "names a subject that is not in subjects",
                         )
                     )
-        call = self.follow_up_to_phone_call
-        if call and not is_stored(info) and call.call_at > now_from(info) + CLOCK_SKEW:
-            problems.append(("follow_up_to_phone_call.call_at", "call_at is in the future"))
+        for c, concern in enumerate(self.concerns):
+            if concern.subject_index is not None and concern.subject_index >= len(self.subjects):
+                problems.append(
+                    (f"concerns.{c}.subject_index", "names a subject that is not in subjects")
+                )
+        problems += self._call_problems(info)
         raise_problems("Marf", problems)
         return self
 
+    def _call_problems(self, info: ValidationInfo) -> Problems:
+        call = self.follow_up_to_phone_call
+        if call is None or is_stored(info):
+            return []
+        now, window = now_from(info), call_window_from(info)
+        path = "follow_up_to_phone_call.call_at"
+        if call.call_at > now + CLOCK_SKEW:
+            return [(path, "call_at is in the future")]
+        if call.call_at < now - window:
+            hours = int(window.total_seconds() // 3600)
+            return [
+                (
+                    path,
+                    f"call_at is more than {hours} hours ago: a follow-up that late is a "
+                    "new referral (send it without follow_up_to_phone_call)",
+                )
+            ]
+        return []
+
     @property
     def child_voice_missing(self) -> bool:
-        return self.child_voice is None
+        return self.child_voice is None and not any(s.child_voice for s in self.subjects)
 
     def facts_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

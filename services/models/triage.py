@@ -110,6 +110,11 @@ class TriageContact(Base):
     lease_holder: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None]
     linked_phone_contact_id: Mapped[uuid.UUID | None]
+    # A MARF that quoted a phone contact's reference without matching it: {"reference",
+    # "note": "claims to follow up FDC-…", "reasons": [...]} for a worker to reconcile.
+    follow_up_claim: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Joint DV screening: awaiting_joint | disagreed | routed (None outside the DV lane).
+    screening_state: Mapped[str | None] = mapped_column(String(20))
     written_follow_up_at: Mapped[datetime | None]
     follow_up_overdue_emitted_at: Mapped[datetime | None]
     contact_type: Mapped[str | None] = mapped_column(String(24))
@@ -218,6 +223,11 @@ class TriageDecision(Base):
     strategy_discussion: Mapped[bool] = mapped_column(Boolean, default=False)
     next_steps: Mapped[str | None] = mapped_column(Text)
     rule_set_version: Mapped[int | None] = mapped_column(Integer)
+    # One line per child: [{"position", "level", "primary_need_code", "outcome", "nfa_reason"}].
+    children: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
+    # Why the decided level is above the proposal's; who decided to proceed without consent.
+    level_reason: Mapped[str | None] = mapped_column(Text)
+    consent_decided_by: Mapped[str | None] = mapped_column(String(200))
     # pending_sign_off | approved | returned | final (no sign-off needed)
     status: Mapped[str] = mapped_column(String(20))
     signed_off_by: Mapped[str | None] = mapped_column(String(200))
@@ -249,6 +259,8 @@ class TriageScreening(Base):
     screened_by: Mapped[str] = mapped_column(String(200))
     screener_role: Mapped[str] = mapped_column(String(32))
     screened_at: Mapped[datetime]
+    # view (a screener's) | resolution (a team manager's, where the screeners disagreed)
+    kind: Mapped[str] = mapped_column(String(16), default="view", server_default="view")
     route_to: Mapped[str] = mapped_column(String(16))
     encompass: Mapped[bool] = mapped_column(Boolean, default=False)
     rationale: Mapped[str] = mapped_column(Text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from referral_api.main import create_app
+from referral_api.settings import ReferralSettings, get_referral_settings
 from tests.conftest import ClientFactory, TokenFactory
 from tests.factories import london_today
 
@@ -28,6 +29,9 @@ def load_example(name: str) -> dict[str, Any]:
     for subject in marf["subjects"]:
         if subject["kind"] == "unborn":
             subject["expected_due_date"] = (london_today() + timedelta(days=120)).isoformat()
+    call = marf.get("follow_up_to_phone_call")
+    if call:  # a followed-up call must be recent (within the configured window)
+        call["call_at"] = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
     return marf
 
 
@@ -50,3 +54,16 @@ def referrer(auth: TokenFactory) -> dict[str, str]:
 @pytest.fixture
 def other_referrer(auth: TokenFactory) -> dict[str, str]:
     return auth("referrer", agency_id=OTHER_AGENCY, sub="someone-else")
+
+
+def with_settings(monkeypatch: pytest.MonkeyPatch, **changes: Any) -> ReferralSettings:
+    """The referral service's settings with `changes`, for submissions in this test."""
+    changed = get_referral_settings().model_copy(update=changes)
+    monkeypatch.setattr("referral_api.router.get_referral_settings", lambda: changed)
+    return changed
+
+
+@pytest.fixture
+def wide_call_window(monkeypatch: pytest.MonkeyPatch) -> ReferralSettings:
+    """Calls of any age followed up (for tests of calendar arithmetic on fixed past dates)."""
+    return with_settings(monkeypatch, follow_up_call_max_age_hours=10**6)

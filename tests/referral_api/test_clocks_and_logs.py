@@ -31,6 +31,7 @@ class TestCouncilCalendar:
         referrer: dict[str, str],
         session: AsyncSession,
         fresh_calendars: None,
+        wide_call_window: object,
     ) -> None:
         session.add(CouncilCalendar(council_id="demo", name="Demo", office_hours=HOURS))
         session.add(ClosureDay(council_id="demo", day=date(2026, 11, 23), reason="closure"))

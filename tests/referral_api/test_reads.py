@@ -109,7 +109,11 @@ class TestListReferrals:
         assert page["limit"] == 100
 
     async def test_filters_by_status_and_receipt_time(
-        self, client: httpx.AsyncClient, referrer: dict[str, str], session: AsyncSession
+        self,
+        client: httpx.AsyncClient,
+        referrer: dict[str, str],
+        session: AsyncSession,
+        wide_call_window: object,
     ) -> None:
         old_call = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
         old = await submit(

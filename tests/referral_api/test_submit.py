@@ -144,7 +144,7 @@ class TestPhoneFollowUp:
         assert "follow-up of your phone call" in body["what_happens_next"]
 
     async def test_friday_afternoon_call_is_due_on_monday_and_after_a_bank_holiday_tuesday(
-        self, client: httpx.AsyncClient, referrer: dict[str, str]
+        self, client: httpx.AsyncClient, referrer: dict[str, str], wide_call_window: object
     ) -> None:
         # Friday 20 Nov 2026 16:00 GMT -> Monday 16:00; Friday 28 Aug 2026 16:00 BST -> Tuesday
         # 1 Sep 16:00 BST (Monday 31 Aug is the summer bank holiday).
@@ -168,9 +168,8 @@ class TestPhoneFollowUp:
     async def test_the_event_carries_the_call(
         self, client: httpx.AsyncClient, referrer: dict[str, str], session: AsyncSession
     ) -> None:
-        marf = make_marf(
-            follow_up_to_phone_call={"call_at": "2026-11-20T16:00:00Z", "contact_reference": "P9"}
-        )
+        call_at = (datetime.now(UTC) - timedelta(hours=5)).isoformat()
+        marf = make_marf(follow_up_to_phone_call={"call_at": call_at, "contact_reference": "P9"})
         ref = (await client.post("/v1/referrals", json=marf, headers=referrer)).json()["reference"]
         event = await session.scalar(
             select(OutboxEvent).where(OutboxEvent.payload["reference"].astext == ref)

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Role, mint_token
-from services.models.platform import AuditEntry
+from services.models.platform import AuditEntry, CouncilCalendar
 from services.models.triage import TriageClock, TriageContact
 from services.settings import get_settings
 from tests.conftest import TokenFactory
@@ -41,6 +41,14 @@ def decision(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+WITHOUT_CONSENT_AT_4 = {
+    "consent_state": "refused",
+    "consent_reason": "Asking again would alert the alleged abuser: risk of significant harm.",
+    "consent_decided_by": "manager-1 (duty team manager)",
+    "level_reason": "Police checks: the child is likely to suffer significant harm.",
+}
 
 
 async def claimed(
@@ -103,6 +111,21 @@ class TestRecordContact:
         assert response.status_code == 422
         paths = {f["path"] for f in response.json()["fields"]}
         assert {"channel", "subjects.0.nhs_number"} <= paths
+
+    async def test_a_concern_names_a_child_on_the_contact(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        concern = {"category": "neglect", "description": "Hungry.", "subject_index": 1}
+        response = await client.post(
+            "/v1/contacts", json=phone_contact(concerns=[concern]), headers=worker
+        )
+        assert response.status_code == 422
+        assert "subject_index" in response.text
+        concern["subject_index"] = 0
+        voiced = phone_contact(concerns=[concern])
+        voiced["subjects"][0]["child_voice"] = "Sam said he is hungry."
+        contact = await create(client, worker, voiced)
+        assert contact["child_voice_present"] is True
 
     async def test_dv_notification_without_details_is_refused(
         self, client: httpx.AsyncClient, worker: Headers
@@ -280,22 +303,9 @@ class TestDecision:
         contact_id = await claimed(client, worker)  # a phone contact: no consent recorded
         url = f"/v1/contacts/{contact_id}/decision"
         refused = await client.post(url, json=decision(level=3), headers=worker)
-        assert [f["path"] for f in refused.json()["fields"]] == ["consent_reason"]
-        with_reason = decision(
-            level=3,
-            consent_state="refused",
-            consent_reason="Parents refused; risk to sibling means we proceed.",
-        )
-        assert (await client.post(url, json=with_reason, headers=worker)).status_code == 201
-
-    async def test_level_4_needs_no_consent(
-        self, client: httpx.AsyncClient, worker: Headers
-    ) -> None:
-        contact_id = await claimed(client, worker)
-        body = decision(level=4, outcome="family_support")
-        assert (
-            await client.post(f"/v1/contacts/{contact_id}/decision", json=body, headers=worker)
-        ).status_code == 201
+        assert [f["path"] for f in refused.json()["fields"]] == ["outcome"]
+        given = decision(level=3, consent_state="given")
+        assert (await client.post(url, json=given, headers=worker)).status_code == 201
 
     async def test_decision_without_sign_off_counts_at_once(
         self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession
@@ -372,8 +382,11 @@ class TestSignOff:
         self, client: httpx.AsyncClient, worker: Headers, manager: Headers
     ) -> None:
         contact_id = await claimed(client, worker)
-        body = decision(outcome="strategy_discussion", level=4)
-        await client.post(f"/v1/contacts/{contact_id}/decision", json=body, headers=worker)
+        body = decision(outcome="strategy_discussion", level=4, **WITHOUT_CONSENT_AT_4)
+        response = await client.post(
+            f"/v1/contacts/{contact_id}/decision", json=body, headers=worker
+        )
+        assert response.status_code == 201, response.text
         await client.post(
             f"/v1/contacts/{contact_id}/sign-off", json={"action": "approve"}, headers=manager
         )
@@ -392,6 +405,8 @@ class TestRecordedClocks:
         contact_id = await claimed(client, worker, phone_contact(received_at=received))
         level = 4 if outcome == "strategy_discussion" else 3
         body = decision(outcome=outcome, level=level, consent_state="given")
+        if level == 4:
+            body["level_reason"] = "Police checks show a risk of significant harm."
         response = await client.post(
             f"/v1/contacts/{contact_id}/decision", json=body, headers=worker
         )
@@ -503,33 +518,127 @@ class TestFeedback:
         assert event["next_steps"] == "Early help worker to call."
 
 
+async def set_council(session: AsyncSession, **settings: Any) -> None:
+    row = await session.get(CouncilCalendar, "demo")
+    assert row is not None
+    row.settings = {**(row.settings or {}), **settings}
+    await session.flush()
+
+
+def view(route_to: str, **overrides: Any) -> dict[str, Any]:
+    return {"route_to": route_to, "rationale": f"My view: {route_to}.", **overrides}
+
+
 class TestDvScreening:
-    async def test_joint_screening_routes_and_requests_encompass_once(
+    async def test_joint_screening_routes_when_both_agree_and_requests_encompass_once(
         self, client: httpx.AsyncClient, worker: Headers, screener: Headers, seeded: AsyncSession
     ) -> None:
         contact = await create(client, worker, dv_notification())
         url = f"/v1/contacts/{contact['id']}/screening"
-        first = {
-            "route_to": "none",
-            "encompass": True,
-            "rationale": "Children present; school should know.",
-        }
+        first = view("early_help", encompass=True)
         assert (await client.post(url, json=first, headers=screener)).status_code == 201
-        second = {
-            "route_to": "early_help",
-            "encompass": True,
-            "rationale": "Agree; early help offer.",
-        }
+        waiting = (await client.get(f"/v1/contacts/{contact['id']}", headers=worker)).json()
+        # One view is not a screening: the police view alone does not move the contact.
+        assert (waiting["lane"], waiting["screening_state"]) == ("dv_screening", "awaiting_joint")
+        second = view("early_help", encompass=True)
         assert (await client.post(url, json=second, headers=worker)).status_code == 201
         (event,) = await outbox(seeded, "dv.encompass_requested")
         assert event["children"][0]["school_urn"] == "107301"
         assert event["force_id"] == "west-yorkshire-police"
         body = (await client.get(f"/v1/contacts/{contact['id']}", headers=worker)).json()
-        assert body["lane"] == "early_help"
+        assert (body["lane"], body["screening_state"]) == ("early_help", "routed")
         assert {s["screener_role"] for s in body["screenings"]} == {
             "dv_screener",
             "front_door_worker",
         }
+
+    async def test_the_social_worker_may_screen_first(
+        self, client: httpx.AsyncClient, worker: Headers, screener: Headers
+    ) -> None:
+        contact = await create(client, worker, dv_notification())
+        url = f"/v1/contacts/{contact['id']}/screening"
+        assert (await client.post(url, json=view("mash"), headers=worker)).status_code == 201
+        assert (await client.post(url, json=view("mash"), headers=screener)).status_code == 201
+        body = (await client.get(f"/v1/contacts/{contact['id']}", headers=worker)).json()
+        assert (body["lane"], body["screening_state"]) == ("mash", "routed")
+
+    async def test_each_side_records_one_view(
+        self, client: httpx.AsyncClient, worker: Headers, worker2: Headers
+    ) -> None:
+        contact = await create(client, worker, dv_notification())
+        url = f"/v1/contacts/{contact['id']}/screening"
+        assert (await client.post(url, json=view("advice"), headers=worker)).status_code == 201
+        again = await client.post(url, json=view("advice"), headers=worker2)
+        assert again.status_code == 409
+        assert "social work view is already recorded" in again.json()["detail"]
+
+    async def test_a_disagreement_is_recorded_and_a_team_manager_resolves_it(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        screener: Headers,
+        manager: Headers,
+        seeded: AsyncSession,
+    ) -> None:
+        contact = await create(client, worker, dv_notification())
+        url = f"/v1/contacts/{contact['id']}/screening"
+        resolve = f"{url}/resolution"
+        decide = {"route_to": "mash", "rationale": "Third incident this year: MASH."}
+        assert (await client.post(resolve, json=decide, headers=manager)).status_code == 409
+        assert (await client.post(url, json=view("mash"), headers=screener)).status_code == 201
+        assert (await client.post(url, json=view("advice"), headers=worker)).status_code == 201
+        body = (await client.get(f"/v1/contacts/{contact['id']}", headers=manager)).json()
+        assert (body["lane"], body["screening_state"]) == ("dv_screening", "disagreed")
+        # Nobody's further view settles it; only a team manager's resolution does.
+        assert (await client.post(url, json=view("mash"), headers=worker)).status_code == 409
+        assert (await client.post(resolve, json=decide, headers=worker)).status_code == 403
+        resolved = await client.post(resolve, json=decide, headers=manager)
+        assert resolved.status_code == 201, resolved.text
+        assert (resolved.json()["kind"], resolved.json()["screened_by"]) == (
+            "resolution",
+            "manager-1",
+        )
+        body = (await client.get(f"/v1/contacts/{contact['id']}", headers=manager)).json()
+        assert (body["lane"], body["screening_state"]) == ("mash", "routed")
+        assert [(s["kind"], s["route_to"]) for s in body["screenings"]] == [
+            ("view", "mash"),
+            ("view", "advice"),
+            ("resolution", "mash"),
+        ]
+        actions = set(
+            (
+                await seeded.scalars(
+                    select(AuditEntry.action).where(AuditEntry.entity_id == contact["id"])
+                )
+            ).all()
+        )
+        assert {"contact.screening.disagreed", "contact.screening.resolved"} <= actions
+        assert (await client.post(resolve, json=decide, headers=manager)).status_code == 409
+
+    async def test_a_council_may_allow_single_screening_for_standard_risk(
+        self, client: httpx.AsyncClient, worker: Headers, screener: Headers, seeded: AsyncSession
+    ) -> None:
+        await set_council(seeded, dv_single_screening_standard_risk=True)
+        standard = await create(client, worker, dv_notification("standard"))
+        url = f"/v1/contacts/{standard['id']}/screening"
+        assert (await client.post(url, json=view("advice"), headers=screener)).status_code == 201
+        body = (await client.get(f"/v1/contacts/{standard['id']}", headers=worker)).json()
+        assert (body["lane"], body["screening_state"]) == ("advice", "routed")
+        # Medium risk is still screened jointly.
+        medium = await create(client, worker, dv_notification("medium"))
+        url = f"/v1/contacts/{medium['id']}/screening"
+        assert (await client.post(url, json=view("advice"), headers=screener)).status_code == 201
+        body = (await client.get(f"/v1/contacts/{medium['id']}", headers=worker)).json()
+        assert (body["lane"], body["screening_state"]) == ("dv_screening", "awaiting_joint")
+
+    async def test_joint_screening_is_the_default_for_standard_risk(
+        self, client: httpx.AsyncClient, worker: Headers, screener: Headers
+    ) -> None:
+        contact = await create(client, worker, dv_notification("standard"))
+        url = f"/v1/contacts/{contact['id']}/screening"
+        assert (await client.post(url, json=view("advice"), headers=screener)).status_code == 201
+        body = (await client.get(f"/v1/contacts/{contact['id']}", headers=worker)).json()
+        assert body["lane"] == "dv_screening"
 
     async def test_only_the_dv_lane_is_screened(
         self, client: httpx.AsyncClient, worker: Headers

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,8 +15,9 @@ from services.contracts.marf import Marf
 from services.models.platform import OutboxEvent
 from services.models.triage import TriageAddendum, TriageClock, TriageContact
 from tests.factories import make_marf, with_subject
-from tests.triage.conftest import LONDON, intake, outbox, phone_contact, referral_event
+from tests.triage.conftest import AGENCY, LONDON, intake, outbox, phone_contact, referral_event
 from triage.service.intake import handle_addendum_added, handle_referral_received
+from triage.settings import TriageSettings
 
 
 async def clocks_of(session: AsyncSession, contact_id: uuid.UUID) -> dict[str, TriageClock]:
@@ -194,29 +196,185 @@ class TestReReferrals:
         assert [f["rule_id"] for f in third.evaluation["fired"]] == ["chronic-pattern"]
 
 
+async def phone_call(
+    client: httpx.AsyncClient, worker: dict[str, str], call: datetime, **overrides: Any
+) -> dict[str, Any]:
+    body = phone_contact(received_at=call.isoformat(), agency_id=AGENCY, **overrides)
+    created = await client.post("/v1/contacts", json=body, headers=worker)
+    assert created.status_code == 201, created.text
+    result: dict[str, Any] = created.json()
+    return result
+
+
+async def reloaded(session: AsyncSession, contact_id: str) -> TriageContact:
+    contact = await session.get(TriageContact, uuid.UUID(contact_id))
+    assert contact is not None
+    await session.refresh(contact)
+    return contact
+
+
+async def follow_up(
+    session: AsyncSession, phone: dict[str, Any], call: datetime, **payload: Any
+) -> OutboxEvent:
+    marf = payload.pop("marf", None)
+    event = referral_event(marf, received_at=call, phone_reference=phone["reference"].lower())
+    event.payload.update(payload)
+    await handle_referral_received(session, event)
+    return event
+
+
+async def claim_contact(session: AsyncSession, event: OutboxEvent) -> TriageContact:
+    referral_id = uuid.UUID(event.payload["referral_id"])
+    contact = await session.scalar(
+        select(TriageContact).where(TriageContact.referral_id == referral_id)
+    )
+    assert contact is not None
+    return contact
+
+
 class TestPhoneThenMarf:
     async def test_marf_quoting_the_phone_reference_joins_that_contact(
         self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
     ) -> None:
         call = datetime.now(UTC) - timedelta(hours=3)
-        created = await client.post(
-            "/v1/contacts", json=phone_contact(received_at=call.isoformat()), headers=worker
-        )
-        assert created.status_code == 201, created.text
-        phone = created.json()
+        phone = await phone_call(client, worker, call)
         assert "written_follow_up" in {c["kind"] for c in phone["clocks"]}
-        event = referral_event(received_at=call, phone_reference=phone["reference"].lower())
-        await handle_referral_received(seeded, event)
-        joined = await seeded.get(TriageContact, uuid.UUID(phone["id"]))
-        assert joined is not None
-        await seeded.refresh(joined)
+        event = await follow_up(seeded, phone, call + timedelta(minutes=20))
+        joined = await reloaded(seeded, phone["id"])
         assert str(joined.referral_id) == event.payload["referral_id"]
         assert joined.record["source"] == "phone_then_marf"
+        assert joined.follow_up_claim is None
         clocks = await clocks_of(seeded, joined.id)
         assert clocks["written_follow_up"].state == "met"
         assert clocks["decision"].started_at == call
         (triaged,) = await outbox(seeded, "contact.triaged")
         assert triaged["contact_id"] == phone["id"]
+
+    async def test_a_join_adds_the_marf_and_overwrites_nothing(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        call = datetime.now(UTC) - timedelta(hours=3)
+        phone = await phone_call(client, worker, call)
+        sibling = {**make_marf()["subjects"][0], "given_name": "Alex", "nhs_number": "9990001014"}
+        same_child = {**make_marf()["subjects"][0], "given_name": "Samuel"}  # same NHS number
+        marf = make_marf(
+            subjects=[same_child, sibling],
+            concerns=[{"category": "cse", "description": "Gifts from an older man."}],
+        )
+        await follow_up(seeded, phone, call, marf=marf)
+        joined = await reloaded(seeded, phone["id"])
+        assert joined.agency_id == AGENCY
+        assert joined.record["phone"]["contact"]["summary"] == phone["record"]["contact"]["summary"]
+        assert joined.record["marf"]["concerns"][0]["category"] == "cse"
+        # The call's child as the call recorded it, and the sibling the MARF adds.
+        assert [s["name"] for s in joined.subjects_summary] == ["Sam Example", "Alex Example"]
+        # The phone's concern (neglect) and the MARF's (CSE) both count: CSE's floor holds.
+        assert joined.facts["concern_categories"] == ["cse", "neglect"]
+        assert (joined.lane, joined.level) == ("mash", 4)
+
+    async def _claims(
+        self, seeded: AsyncSession, phone: dict[str, Any], event: OutboxEvent, reason: str
+    ) -> TriageContact:
+        own = await claim_contact(seeded, event)
+        assert own.id != uuid.UUID(phone["id"])
+        assert own.follow_up_claim is not None
+        assert own.follow_up_claim["note"] == f"claims to follow up {phone['reference']}"
+        assert any(reason in r for r in own.follow_up_claim["reasons"]), own.follow_up_claim
+        untouched = await reloaded(seeded, phone["id"])
+        assert untouched.referral_id is None
+        assert untouched.record["source"] == "front_door"
+        assert untouched.agency_id == phone["agency_id"]
+        assert untouched.subjects_summary == phone["subjects"]
+        clocks = await clocks_of(seeded, untouched.id)
+        assert clocks["written_follow_up"].state == "running"
+        return own
+
+    async def test_another_agencys_marf_is_its_own_contact(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        call = datetime.now(UTC) - timedelta(hours=3)
+        phone = await phone_call(client, worker, call)
+        event = await follow_up(seeded, phone, call, agency_id="leeds-gp")
+        own = await self._claims(seeded, phone, event, "another agency")
+        assert own.linked_phone_contact_id == uuid.UUID(phone["id"])
+        assert own.agency_id == "leeds-gp"
+
+    async def test_a_marf_about_another_child_is_its_own_contact(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        call = datetime.now(UTC) - timedelta(hours=3)
+        phone = await phone_call(client, worker, call)
+        other = with_subject(
+            make_marf(), given_name="Jo", family_name="Other", nhs_number="9990001022"
+        )
+        event = await follow_up(seeded, phone, call, marf=other)
+        await self._claims(seeded, phone, event, "no child on the MARF matches")
+
+    async def test_a_call_time_29_hours_away_is_its_own_contact(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        call = datetime.now(UTC) - timedelta(hours=30)
+        phone = await phone_call(client, worker, call)
+        event = await follow_up(seeded, phone, call + timedelta(hours=29))
+        await self._claims(seeded, phone, event, "1740 minutes from the phone contact's")
+
+    async def test_the_tolerance_is_configurable(
+        self,
+        seeded: AsyncSession,
+        client: httpx.AsyncClient,
+        worker: dict[str, str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        strict = TriageSettings(phone_join_tolerance_minutes=10)
+        monkeypatch.setattr("triage.service.intake.get_triage_settings", lambda: strict)
+        call = datetime.now(UTC) - timedelta(hours=3)
+        phone = await phone_call(client, worker, call)
+        event = await follow_up(seeded, phone, call + timedelta(minutes=20))
+        await self._claims(seeded, phone, event, "20 minutes from the phone contact's")
+
+    async def test_a_phone_contact_with_no_agency_recorded_is_not_joined(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        call = datetime.now(UTC) - timedelta(hours=3)
+        body = phone_contact(received_at=call.isoformat())
+        phone = (await client.post("/v1/contacts", json=body, headers=worker)).json()
+        event = await follow_up(seeded, phone, call)
+        await self._claims(seeded, phone, event, "recorded no agency")
+
+    async def test_a_second_marf_for_a_joined_call_is_its_own_contact(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        call = datetime.now(UTC) - timedelta(hours=3)
+        phone = await phone_call(client, worker, call)
+        first = await follow_up(seeded, phone, call)
+        second = await follow_up(seeded, phone, call)
+        own = await claim_contact(seeded, second)
+        assert own.follow_up_claim is not None
+        assert own.follow_up_claim["reasons"] == [
+            f"the phone contact is already followed up by {first.payload['reference']}"
+        ]
+
+    async def test_an_unknown_reference_is_a_claim_with_no_link(self, seeded: AsyncSession) -> None:
+        event = referral_event(phone_reference="FDC-2026-999999")
+        await handle_referral_received(seeded, event)
+        own = await claim_contact(seeded, event)
+        assert own.linked_phone_contact_id is None
+        assert own.follow_up_claim == {
+            "reference": "FDC-2026-999999",
+            "note": "claims to follow up FDC-2026-999999",
+            "reasons": ["no contact has this reference"],
+        }
+
+    async def test_the_claim_shows_on_the_contact(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        call = datetime.now(UTC) - timedelta(hours=3)
+        phone = await phone_call(client, worker, call)
+        event = await follow_up(seeded, phone, call, agency_id="leeds-gp")
+        own = await claim_contact(seeded, event)
+        body = (await client.get(f"/v1/contacts/{own.id}", headers=worker)).json()
+        assert body["follow_up_claim"]["note"] == f"claims to follow up {phone['reference']}"
+        assert body["linked_phone_contact_id"] == phone["id"]
 
 
 class TestAddenda:
@@ -244,3 +402,71 @@ class TestAddenda:
             )
         ).all()
         assert [r.text for r in rows] == ["Sam was absent again today."]
+
+
+class TestVoicePerChild:
+    async def test_a_childs_own_voice_counts_as_the_childs_voice(
+        self, seeded: AsyncSession
+    ) -> None:
+        marf = with_subject(make_marf(child_voice=None), child_voice="Sam said he is hungry.")
+        contact = await intake(seeded, referral_event(marf))
+        assert contact.child_voice_present is True
+        assert contact.facts["child_voice_present"] is True
+
+    async def test_no_voice_at_all_is_reported_missing(self, seeded: AsyncSession) -> None:
+        contact = await intake(seeded, referral_event(make_marf(child_voice=None)))
+        assert contact.child_voice_present is False
+
+
+class TestReconcileAFollowUpClaim:
+    async def _claim(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> tuple[dict[str, Any], TriageContact]:
+        call = datetime.now(UTC) - timedelta(hours=3)
+        phone = await phone_call(client, worker, call)
+        event = await follow_up(seeded, phone, call, agency_id="leeds-gp")
+        return phone, await claim_contact(seeded, event)
+
+    async def test_separate_closes_the_claim_and_the_call_still_waits(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        phone, own = await self._claim(seeded, client, worker)
+        url = f"/v1/contacts/{own.id}/follow-up-claim"
+        body = {"action": "separate", "note": "Leeds GP rang about another family."}
+        response = await client.post(url, json=body, headers=worker)
+        assert response.status_code == 200, response.text
+        resolution = response.json()["follow_up_claim"]["resolution"]
+        assert (resolution["action"], resolution["by"]) == ("separate", "worker-1")
+        clocks = await clocks_of(seeded, uuid.UUID(phone["id"]))
+        assert clocks["written_follow_up"].state == "running"
+        assert (await client.post(url, json=body, headers=worker)).status_code == 409
+
+    async def test_join_adds_the_marf_to_the_phone_contact(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        phone, own = await self._claim(seeded, client, worker)
+        referral_id = own.referral_id
+        body = {"action": "join", "note": "Same call: the agency was recorded wrongly."}
+        response = await client.post(
+            f"/v1/contacts/{own.id}/follow-up-claim", json=body, headers=worker
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "merged"
+        joined = await reloaded(seeded, phone["id"])
+        assert joined.referral_id == referral_id
+        assert joined.record["source"] == "phone_then_marf"
+        assert (await clocks_of(seeded, joined.id))["written_follow_up"].state == "met"
+        merged = await clocks_of(seeded, own.id)
+        assert {c.state for c in merged.values()} == {"paused"}
+        queue = (await client.get("/v1/queue", headers=worker)).json()["items"]
+        assert str(own.id) not in {i["id"] for i in queue}
+
+    async def test_a_contact_without_a_claim_is_404(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        contact = await intake(seeded, referral_event())
+        body = {"action": "separate", "note": "x"}
+        response = await client.post(
+            f"/v1/contacts/{contact.id}/follow-up-claim", json=body, headers=worker
+        )
+        assert response.status_code == 404

@@ -34,6 +34,7 @@ from triage.schemas.contacts import (
     DecisionCreate,
     DecisionRead,
     FeedbackCreate,
+    FollowUpReconcile,
     LeaseRead,
     OpenStatus,
     Page,
@@ -41,10 +42,11 @@ from triage.schemas.contacts import (
     RecordedClock,
     ScreeningCreate,
     ScreeningRead,
+    ScreeningResolution,
     SignOffRequest,
 )
 from triage.service import clocks as clock_service
-from triage.service import intake, read, screening, work
+from triage.service import intake, read, reconcile, screening, work
 from triage.service.queue import QueueFilters, decode_cursor, queue_page
 from triage.settings import TriageSettings
 
@@ -259,6 +261,39 @@ async def screen_dv_contact(
 ) -> ScreeningRead:
     """Joint DV screening: route the notification, and optionally to Operation Encompass."""
     result = await screening.screen(session, principal=principal, contact_id=contact_id, body=body)
+    return ScreeningRead.model_validate(result)
+
+
+@router.post(
+    "/contacts/{contact_id}/follow-up-claim",
+    response_model=ContactRead,
+    responses=error_responses(NotFound, Conflict, Forbidden),
+)
+async def reconcile_follow_up_claim(
+    contact_id: ContactPath,
+    body: FollowUpReconcile,
+    session: SessionDep,
+    principal: DeciderUser,
+    settings: TriageSettingsDep,
+) -> ContactRead:
+    """Reconcile a MARF that claims to follow up a phone contact: join it, or keep it separate."""
+    contact = await reconcile.reconcile(
+        session, principal=principal, contact_id=contact_id, body=body, settings=settings
+    )
+    return await _read(session, principal, contact, settings)
+
+
+@router.post(
+    "/contacts/{contact_id}/screening/resolution",
+    status_code=201,
+    response_model=ScreeningRead,
+    responses=error_responses(NotFound, Conflict, Forbidden),
+)
+async def resolve_dv_screening(
+    contact_id: ContactPath, body: ScreeningResolution, session: SessionDep, principal: SignOffUser
+) -> ScreeningRead:
+    """A team manager routes a DV notification the two screeners disagree on."""
+    result = await screening.resolve(session, principal=principal, contact_id=contact_id, body=body)
     return ScreeningRead.model_validate(result)
 
 

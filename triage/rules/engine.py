@@ -3,9 +3,10 @@
 Rules are tried in order; every rule whose conditions hold is reported as fired, with the
 facts it matched. For each outcome field the first fired rule that sets it wins (a
 first-hit decision table); `stop` ends evaluation. Fields no rule set come from the
-defaults. Then the safety floor: immediate risk or an allegation of significant harm puts
-the contact at the top of the queue (priority 0, red, a lane that a social worker works
-now) whatever the rules said, and the result says so.
+defaults. Then the concern-category floors (triage.rules.floors) raise the proposal to the
+lowest each concern allows, and the safety floor: immediate risk or an allegation of
+significant harm puts the contact at the top of the queue (priority 0, red, a lane that a
+social worker works now) whatever the rules said, and the result says so.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from triage.rules.facts import CATALOGUE
+from triage.rules.floors import FloorApplied, apply_floors
 from triage.rules.model import Condition, RuleSetBody
 
 Predicate = Callable[[Any, Any], bool]
@@ -73,6 +75,8 @@ class Evaluation:
     safety_floor_reasons: list[str] = field(default_factory=list)
     fired: list[FiredRule] = field(default_factory=list)
     rule_set_version: int | None = None
+    # The concern-category floors that raised the rules' proposal (triage.rules.floors).
+    concern_floors: list[FloorApplied] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -150,11 +154,15 @@ class CompiledRuleSet:
                 chosen.setdefault(key, value)
             if rule.stop:
                 break
-        result = {**self.defaults, **chosen}
-        return self._with_safety_floor(result, fired, facts)
+        result, floors = apply_floors({**self.defaults, **chosen}, facts, self.level_names)
+        return self._with_safety_floor(result, fired, facts, floors)
 
     def _with_safety_floor(
-        self, result: dict[str, Any], fired: list[FiredRule], facts: Mapping[str, Any]
+        self,
+        result: dict[str, Any],
+        fired: list[FiredRule],
+        facts: Mapping[str, Any],
+        floors: list[FloorApplied],
     ) -> Evaluation:
         reasons = [name for name in SAFETY_FACTS if facts.get(name) is True]
         lane, rag = result["lane"], result["rag"]
@@ -173,6 +181,7 @@ class CompiledRuleSet:
             safety_floor_reasons=reasons,
             fired=fired,
             rule_set_version=self.version,
+            concern_floors=floors,
         )
 
 

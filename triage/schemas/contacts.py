@@ -84,6 +84,9 @@ class ContactCreate(_In):
     kind: Literal["concern", "dv_notification", "consultation"]
     received_at: AwareDatetime | None = None
     from_professional: bool = False
+    # The partner agency that rang (its id as the referral API knows it): a MARF that follows
+    # up this call joins it only if it comes from the same agency.
+    agency_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     referral_source: ReferralSource
     referrer: ContactReferrer = ContactReferrer()
     subjects: Annotated[list[Subject], Field(max_length=15)] = []
@@ -106,6 +109,9 @@ class ContactCreate(_In):
             raise ValueError("received_at is in the future")
         if self.kind != "consultation" and not self.subjects:
             raise ValueError("at least one subject is required (only a consultation may omit)")
+        if any(c.subject_index is not None and c.subject_index >= len(self.subjects)
+               for c in self.concerns):  # fmt: skip
+            raise ValueError("a concern's subject_index names a subject that is not in subjects")
         return self
 
 
@@ -143,6 +149,12 @@ class FiredRuleRead(BaseModel):
     matched: dict[str, Any]
 
 
+class ConcernFloorRead(BaseModel):
+    category: str
+    level: int
+    reason: str
+
+
 class EvaluationRead(BaseModel):
     level: int
     level_name: str
@@ -154,6 +166,8 @@ class EvaluationRead(BaseModel):
     safety_floor_reasons: list[str]
     fired: list[FiredRuleRead]
     rule_set_version: int | None
+    # The concern-category floors that raised the proposal (absent on older contacts).
+    concern_floors: list[ConcernFloorRead] = []
 
 
 class QueueItem(BaseModel):
@@ -198,6 +212,14 @@ class AddendumRead(BaseModel):
     text: str
 
 
+class DecisionChildRead(BaseModel):
+    position: int
+    level: int
+    primary_need_code: str | None
+    outcome: str
+    nfa_reason: str | None
+
+
 class DecisionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -212,18 +234,29 @@ class DecisionRead(BaseModel):
     rationale: str
     consent_state: str | None
     consent_reason: str | None
+    consent_decided_by: str | None = None
+    level_reason: str | None = None
     strategy_discussion: bool
     next_steps: str | None
     rule_set_version: int | None
+    # One line per child: position, level, primary_need_code, outcome, nfa_reason.
+    children: list[DecisionChildRead] = []
     status: str
     signed_off_by: str | None
     signed_off_at: datetime | None
     sign_off_note: str | None
 
+    @field_validator("children", mode="before")
+    @classmethod
+    def _none_is_no_lines(cls, value: Any) -> Any:
+        return [] if value is None else value
+
 
 class ScreeningRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
+    # view (a screener's) | resolution (a team manager's, where the screeners disagreed)
+    kind: str = "view"
     screened_by: str
     screener_role: str
     screened_at: datetime
@@ -244,6 +277,10 @@ class ContactRead(QueueItem):
     child_voice_present: bool
     previous_referrals_12m: int
     linked_phone_contact_id: uuid.UUID | None
+    # "claims to follow up FDC-…": a MARF that quoted a phone contact it did not match.
+    follow_up_claim: dict[str, Any] | None = None
+    # Joint DV screening: awaiting_joint | disagreed | routed (None before any view).
+    screening_state: str | None = None
     written_follow_up_at: datetime | None
     contact_type: str | None
     outcome: str | None
@@ -272,6 +309,16 @@ class AssignRequest(_In):
     assignee: Text
 
 
+class DecisionChild(_In):
+    """One child's line of a sibling group's decision; what it omits is the group's."""
+
+    position: Annotated[int, Field(ge=0, lt=15)]
+    level: Annotated[int, Field(ge=1, le=10)] | None = None
+    primary_need_code: PrimaryNeedCode | None = None
+    outcome: Outcome | None = None
+    nfa_reason: LongText | None = None
+
+
 class DecisionCreate(_In):
     contact_type: ContactType
     outcome: Outcome
@@ -281,8 +328,14 @@ class DecisionCreate(_In):
     rationale: LongText
     consent_state: ConsentState | None = None
     consent_reason: LongText | None = None
+    # Who decided to proceed without consent (level 4), e.g. the team manager consulted.
+    consent_decided_by: Text | None = None
+    # Why the level is above the proposal's (required when it is).
+    level_reason: LongText | None = None
     strategy_discussion: bool = False
     next_steps: LongText | None = None
+    # A line per child (CIN census: each child's need code and outcome); default the group's.
+    children: Annotated[list[DecisionChild], Field(max_length=15)] | None = None
 
 
 class SignOffRequest(_In):
@@ -301,10 +354,27 @@ class FeedbackCreate(_In):
     next_steps: LongText
 
 
+ScreeningRoute = Literal["mash", "early_help", "advice", "none"]
+
+
 class ScreeningCreate(_In):
-    route_to: Literal["mash", "early_help", "advice", "none"]
+    route_to: ScreeningRoute
     encompass: bool = False
     rationale: LongText
+
+
+class ScreeningResolution(_In):
+    """A team manager's route where the police and social work screeners disagree."""
+
+    route_to: ScreeningRoute
+    rationale: LongText
+
+
+class FollowUpReconcile(_In):
+    """A worker's answer to "claims to follow up FDC-…": the same call (join) or not."""
+
+    action: Literal["join", "separate"]
+    note: LongText
 
 
 class ClockPause(_In):

@@ -114,3 +114,8 @@ async def find_history(
 def referrals_within(matches: Sequence[Match], at: datetime, months: int) -> int:
     since = at - timedelta(days=months * DAYS_PER_MONTH)
     return sum(1 for m in matches if m.was_referral and m.contact.received_at >= since)
+
+
+def match_methods(key: SubjectKeys, row: TriageSubject) -> set[str]:
+    """How a child's keys match a stored subject (empty: not the same child)."""
+    return _methods(key, row)

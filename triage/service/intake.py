@@ -2,14 +2,16 @@
 
 Replays do nothing twice: a referral id makes one contact (unique), an addendum id one
 addendum. A MARF that follows up a phone call quoting the phone contact's reference is
-joined to that contact (its clocks already run from the call) and meets its 24-hour
-written-follow-up clock.
+added to that contact (its clocks already run from the call) and meets its 24-hour
+written-follow-up clock, but only when it is the same referrer's call about the same child
+at the same time (triage.service.phone_join); otherwise it is its own contact that "claims
+to follow up" the phone contact, for a worker to reconcile.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +29,7 @@ from triage.council import CouncilConfig, load_council
 from triage.exceptions import ContactNotFound
 from triage.intake_facts import SIGNIFICANT_HARM_CONCERNS, facts_from_marf, facts_from_subjects
 from triage.schemas.contacts import ContactCreate
+from triage.service import phone_join
 from triage.service.clocks import meet_clocks, refresh_queue_keys
 from triage.service.contacts import (
     NewContact,
@@ -51,7 +54,7 @@ def _marf_facts(marf: Marf, today: Any) -> dict[str, Any]:
     return facts
 
 
-async def _emit_triaged(session: AsyncSession, contact: TriageContact) -> None:
+async def emit_triaged(session: AsyncSession, contact: TriageContact) -> None:
     payload = ContactTriaged(
         contact_id=contact.id,
         contact_reference=contact.reference,
@@ -62,48 +65,31 @@ async def _emit_triaged(session: AsyncSession, contact: TriageContact) -> None:
     await emit(session, "contact.triaged", payload, producer=SERVICE)
 
 
-async def _phone_contact(
-    session: AsyncSession, council_id: str, reference: str | None
-) -> TriageContact | None:
-    if not reference:
-        return None
-    stmt = (
-        select(TriageContact)
-        .where(
-            TriageContact.council_id == council_id,
-            TriageContact.reference == reference.strip().upper(),
-            TriageContact.channel == "phone",
-            TriageContact.referral_id.is_(None),
-        )
-        .with_for_update()
-    )
-    return (await session.scalars(stmt)).one_or_none()
-
-
-async def _join_phone_contact(
+async def join_phone_contact(
     session: AsyncSession,
     contact: TriageContact,
     payload: ReferralReceived,
     marf: Marf,
     settings: TriageSettings,
 ) -> None:
+    """Add the MARF to the phone contact: what the call recorded stays as it was."""
     council = await load_council(session, contact.council_id)
+    zone = council.calendar.zone
+    subjects, _added = phone_join.merged_subjects(phone_join.phone_subjects(contact), marf.subjects)
     contact.referral_id, contact.referral_reference = payload.referral_id, payload.reference
-    contact.agency_id = payload.agency_id
     contact.record = {"source": "phone_then_marf", "phone": contact.record, "marf": payload.marf}
     contact.written_follow_up_at = payload.submitted_at
-    contact.consent_state = marf.consent.state
-    contact.child_voice_present = bool(marf.child_voice)
-    contact.wants_feedback = marf.referrer.wants_feedback
+    contact.consent_state = contact.consent_state or marf.consent.state
+    contact.child_voice_present = contact.child_voice_present or not marf.child_voice_missing
+    contact.wants_feedback = contact.wants_feedback or marf.referrer.wants_feedback
+    today = local_today(contact.received_at, zone)
+    recorded = {**contact.facts, **facts_from_subjects(subjects, today)}
     facts, evaluation, keys, rule_set = await assess(
         session,
         council=council,
         settings=settings,
-        subjects=marf.subjects,
-        base_facts={
-            **_marf_facts(marf, local_today(contact.received_at, council.calendar.zone)),
-            "channel": "phone",
-        },
+        subjects=subjects,
+        base_facts=phone_join.merged_facts(recorded, _marf_facts(marf, today)),
         received_at=contact.received_at,
         exclude=contact.id,
     )
@@ -112,7 +98,7 @@ async def _join_phone_contact(
     contact.re_referral = contact.previous_referrals_12m > 0
     if contact.status == "open":
         apply_evaluation(contact, evaluation, rule_set)
-    await replace_subjects(session, contact, marf.subjects, keys, council.calendar.zone)
+    await replace_subjects(session, contact, subjects, keys, zone)
     await meet_clocks(
         session, contact_id=contact.id, kinds=("written_follow_up",), at=payload.submitted_at
     )
@@ -131,7 +117,7 @@ def _from_marf(payload: ReferralReceived, marf: Marf, council: CouncilConfig) ->
         subjects=marf.subjects,
         base_facts=_marf_facts(marf, local_today(payload.received_at, council.calendar.zone)),
         consent_state=marf.consent.state,
-        child_voice_present=bool(marf.child_voice),
+        child_voice_present=not marf.child_voice_missing,
         wants_feedback=marf.referrer.wants_feedback,
         from_professional=marf.referrer.referral_source not in PUBLIC_SOURCES,
         agency_id=payload.agency_id,
@@ -154,12 +140,20 @@ async def handle_referral_received(session: AsyncSession, event: OutboxEvent) ->
     # relative to "today" (a baby born after the phone call, a MARF sent just after midnight
     # in summer, a child who has since turned 18) can never refuse an accepted referral.
     marf = Marf.model_validate(payload.marf, context=STORED)
-    contact = await _phone_contact(session, payload.council_id, payload.phone_contact_reference)
-    if contact is not None:
-        await _join_phone_contact(session, contact, payload, marf, settings)
+    quoted = payload.phone_contact_reference
+    phone = await phone_join.find_quoted(session, payload.council_id, quoted)
+    tolerance = timedelta(minutes=settings.phone_join_tolerance_minutes)
+    reasons = await phone_join.mismatches(session, phone, payload, marf, tolerance)
+    if quoted and phone is not None and not reasons:
+        await join_phone_contact(session, phone, payload, marf, settings)
+        contact = phone
     else:
         council = await load_council(session, payload.council_id)
         contact = await open_contact(session, _from_marf(payload, marf, council), settings)
+        if quoted:
+            contact.follow_up_claim = phone_join.claim_for(quoted, reasons)
+            contact.linked_phone_contact_id = phone.id if phone is not None else None
+            await session.flush()
     await audit.record(
         session,
         service=SERVICE,
@@ -168,7 +162,7 @@ async def handle_referral_received(session: AsyncSession, event: OutboxEvent) ->
         entity_type="contact",
         entity_id=contact.id,
     )
-    await _emit_triaged(session, contact)
+    await emit_triaged(session, contact)
 
 
 async def handle_addendum_added(session: AsyncSession, event: OutboxEvent) -> None:
@@ -218,7 +212,7 @@ def _front_door_facts(body: ContactCreate, today: Any) -> dict[str, Any]:
         "dv_risk_level": body.dv.dash_risk_level if body.dv else None,
         "referrer_view_of_level": None,
         "allegation_against_professional": body.allegation_against_professional,
-        "child_voice_present": bool(body.child_voice),
+        "child_voice_present": bool(body.child_voice) or any(s.child_voice for s in body.subjects),
     }
 
 
@@ -239,10 +233,10 @@ async def record_contact(
         subjects=body.subjects,
         base_facts=_front_door_facts(body, today),
         consent_state=body.consent.state if body.consent else None,
-        child_voice_present=bool(body.child_voice),
+        child_voice_present=bool(body.child_voice) or any(s.child_voice for s in body.subjects),
         wants_feedback=body.referrer.wants_feedback and not body.referrer.anonymous,
         from_professional=body.from_professional,
-        agency_id=body.dv.force_id if body.dv else None,
+        agency_id=body.dv.force_id if body.dv else body.agency_id,
     )
     contact = await open_contact(session, new, settings)
     await audit.record(

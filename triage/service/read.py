@@ -160,6 +160,8 @@ async def contact_read(
         child_voice_present=contact.child_voice_present,
         previous_referrals_12m=contact.previous_referrals_12m,
         linked_phone_contact_id=contact.linked_phone_contact_id,
+        follow_up_claim=contact.follow_up_claim,
+        screening_state=contact.screening_state,
         written_follow_up_at=contact.written_follow_up_at,
         contact_type=contact.contact_type,
         outcome=contact.outcome,

@@ -15,7 +15,7 @@ from services.events.outbox import emit
 from services.models.triage import TriageContact, TriageDecision, TriageRuleSet
 from triage.access import MANAGERS, lanes_for
 from triage.council import CouncilConfig, load_council
-from triage.decision_rules import decision_errors
+from triage.decision_rules import DecisionContext, child_lines, decision_errors
 from triage.exceptions import (
     ContactLeased,
     ContactNotFound,
@@ -87,7 +87,9 @@ async def claim(
     if result.first() is None:
         raise ContactLeased()
     await session.refresh(contact)
-    if contact.assigned_to is None:
+    # Whoever holds the lease owns the work: a contact released by one worker and claimed by
+    # another is allocated to the new holder (the queue's "assigned to" names who has it).
+    if contact.assigned_to != principal.sub:
         await _allocate(session, contact, principal.sub, now)
     await _audit(session, principal, "contact.claim", contact_id)
     return contact
@@ -153,12 +155,18 @@ async def decide(
         raise WrongContactState("The contact already has a decision awaiting or made.")
     if not _holds_lease(contact, principal, now):
         raise LeaseRequired()
-    errors = decision_errors(
-        body, levels=await _levels(session, contact), contact_consent=contact.consent_state
+    council = await load_council(session, contact.council_id)
+    positions = [s["position"] for s in contact.subjects_summary or []]
+    context = DecisionContext(
+        levels=await _levels(session, contact),
+        contact_consent=contact.consent_state,
+        proposed_level=int(contact.evaluation.get("level", contact.level)),
+        allowed=council.decisions_table,
+        positions=positions,
     )
+    errors = decision_errors(body, context)
     if errors:
         raise DecisionInvalid(fields=errors)
-    council = await load_council(session, contact.council_id)
     decision = TriageDecision(
         id=uuid.uuid4(),
         contact_id=contact.id,
@@ -166,7 +174,8 @@ async def decide(
         made_at=now,
         rule_set_version=contact.rule_set_version,
         status="pending_sign_off",
-        **body.model_dump(),
+        **body.model_dump(exclude={"children"}),
+        children=child_lines(body, positions),
     )
     decision.strategy_discussion = body.strategy_discussion or body.outcome in STRATEGY_OUTCOMES
     session.add(decision)
