@@ -65,6 +65,12 @@ def ping_body(*, endpoint_id: uuid.UUID, school_urn: str, now: datetime) -> str:
     )
 
 
+def local_date(at: datetime, zone: str) -> date:
+    """The date people at the council read for an instant: 00:30 BST is that day, not the
+    day before (times are stored in UTC)."""
+    return at.astimezone(ZoneInfo(zone)).date()
+
+
 def _local(at: datetime | None, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).strftime("%A %d %B %Y %H:%M") if at else "not set"
 

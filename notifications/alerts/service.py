@@ -24,8 +24,8 @@ from notifications.alerts.schemas import (
 from notifications.delivery.queue import enqueue_alert
 from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
 from notifications.intake.sharing import sharing_for
-from notifications.messages import DO_NOT_CONTACT_PARENTS
-from notifications.settings import NotificationsSettings
+from notifications.messages import DO_NOT_CONTACT_PARENTS, local_date
+from notifications.settings import NotificationsSettings, get_notifications_settings
 from services import audit
 from services.auth import Principal, Role
 from services.errors import FieldError
@@ -47,12 +47,17 @@ def status_of(n: Notification) -> Status:
     return "delivered" if n.delivered_at is not None else "pending"
 
 
-def summary(n: Notification, incident_at: datetime) -> NotificationSummary:
+def _zone() -> str:
+    return get_notifications_settings().timezone
+
+
+def summary(n: Notification, incident_at: datetime, zone: str | None = None) -> NotificationSummary:
+    """The incident's date is the council's local date (see `messages.local_date`)."""
     return NotificationSummary(
         id=n.id,
         school_urn=n.school_urn,
         route="school" if n.route == "school" else "ehe",
-        incident_date=incident_at.date(),
+        incident_date=local_date(incident_at, zone or _zone()),
         deadline_at=n.deadline_at,
         in_holiday=n.in_holiday,
         status=status_of(n),

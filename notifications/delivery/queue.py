@@ -84,7 +84,7 @@ def alert_email(
     subject, text = messages.alert_email(
         school_urn=school.urn,
         notification_id=notification.id,
-        incident_date=incident_at.date(),
+        incident_date=messages.local_date(incident_at, settings.timezone),
         detail_url=detail_url(settings, notification.id),
     )
     return add_email(
@@ -115,7 +115,7 @@ def add_webhook(
     body = messages.webhook_body(
         notification_id=notification.id,
         school_urn=notification.school_urn,
-        incident_date=incident_at.date(),
+        incident_date=messages.local_date(incident_at, settings.timezone),
         deadline_at=deadline,
         detail_url=detail_url(settings, notification.id),
         now=now,
