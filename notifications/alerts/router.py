@@ -14,6 +14,7 @@ from notifications.alerts.schemas import (
     ResendResult,
     SchoolReportRow,
     WelfareCheckIn,
+    WelfareCheckRead,
 )
 from notifications.dependencies import AdminUser, DirectoryUser, SchoolUser, SettingsDep
 from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
@@ -70,6 +71,18 @@ async def record_welfare_check(
 ) -> NotificationSummary:
     """Record that the welfare check happened: when, by whom, and its outcome."""
     return await service.record_welfare_check(session, principal, notification_id, body)
+
+
+@router.get(
+    "/notifications/{notification_id}/welfare-checks",
+    response_model=list[WelfareCheckRead],
+    responses=_NOT_FOUND,
+)
+async def list_welfare_checks(
+    session: SessionDep, principal: DirectoryUser, notification_id: uuid.UUID
+) -> list[WelfareCheckRead]:
+    """Every welfare check recorded on this notification, oldest first (audited)."""
+    return await service.list_welfare_checks(session, principal, notification_id)
 
 
 @router.get(

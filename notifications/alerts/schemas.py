@@ -39,6 +39,18 @@ class ChildDetail(BaseModel):
     child_voice: str | None = None
 
 
+class WelfareCheckRead(BaseModel):
+    """One welfare check: every check is kept (a second one never replaces the first)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    done_at: datetime
+    done_by: str
+    outcome: str
+    recorded_by: str
+    recorded_at: datetime
+
+
 class NotificationDetail(NotificationSummary):
     incident_at: datetime
     police_force: str
@@ -50,6 +62,8 @@ class NotificationDetail(NotificationSummary):
     acknowledged_by: str | None
     welfare_check_by: str | None
     welfare_check_outcome: str | None
+    # Every welfare check, oldest first; the three fields above are the latest one.
+    welfare_checks: list[WelfareCheckRead] = []
     reminder: str
 
 
