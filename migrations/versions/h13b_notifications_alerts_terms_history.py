@@ -113,7 +113,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("recipient", sa.String(length=254), nullable=False),
         sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("delivery_id", sa.Uuid(), nullable=False),
+        sa.Column("delivery_id", sa.Uuid(), nullable=True),
         sa.Column("item_count", sa.Integer(), nullable=False),
         sa.Column(
             "created_at",

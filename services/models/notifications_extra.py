@@ -70,7 +70,8 @@ class AlertBatch(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     recipient: Mapped[str] = mapped_column(String(254))
     window_start: Mapped[datetime]
-    delivery_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("notif_deliveries.id"))
+    # Set in the same transaction as the batch row (the row comes first: it is the claim).
+    delivery_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("notif_deliveries.id"))
     item_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at()
 
