@@ -13,7 +13,7 @@ import hashlib
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import messages
+from notifications.council.service import term_ranges
 from notifications.delivery.queue import add_email, detail_url, enabled_endpoints, enqueue_alert
 from notifications.intake.schemas import (
     BatchResult,
@@ -73,6 +74,7 @@ class IntakeContext:
     source: str
     calendar: WorkingCalendar | None = None
     schools: dict[str, School | None] = field(default_factory=dict)
+    council_terms: dict[str, tuple[tuple[date, date], ...]] = field(default_factory=dict)
     endpoints: dict[str, list[Endpoint]] = field(default_factory=dict)
     # Events are written together at the end (one flush and one NOTIFY per topic).
     created_events: list[EventPayload] = field(default_factory=list)
@@ -91,6 +93,17 @@ class IntakeContext:
         if self.calendar is None:
             self.calendar = await load_calendar(self.session, self.council_id)
         return self.calendar
+
+    async def school_terms(self, school: School) -> tuple[tuple[date, date], ...]:
+        """The school's own term dates; without them, its council's published ones."""
+        own = parse_terms(school.terms)
+        if own:
+            return own
+        if school.council_id not in self.council_terms:
+            self.council_terms[school.council_id] = await term_ranges(
+                self.session, school.council_id
+            )
+        return self.council_terms[school.council_id]
 
     async def school(self, urn: str | None) -> School | None:
         if urn is None:
@@ -152,7 +165,7 @@ async def _deadline(
     calendar = SchoolCalendar(
         council=await ctx.council_calendar(),
         day_start=school.school_day_start,
-        terms=parse_terms(school.terms),
+        terms=await ctx.school_terms(school),
         closures=parse_days(school.closure_days),
     )
     deadline = calendar.next_school_day_start(incident_at)
