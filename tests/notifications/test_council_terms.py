@@ -38,8 +38,8 @@ Spring 1,2026-01-05,2026-02-13
 """
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 async def put_terms(client: httpx.AsyncClient, auth: Auth, terms: list[dict[str, Any]]) -> None:
