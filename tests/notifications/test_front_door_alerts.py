@@ -268,3 +268,16 @@ class TestMessages:
             in text
         )
         assert f"https://fd.example/{cid}" in text
+
+
+class TestReferrerEmail:
+    def test_found_on_a_phone_contact_a_marf_or_a_phone_contact_joined_by_a_marf(self) -> None:
+        from triage.service.clocks import referrer_email
+
+        phone = {"source": "front_door", "contact": {"referrer": {"email": "hv@nhs.example"}}}
+        marf = {"source": "marf", "marf": {"referrer": {"email": "dsl@school.example"}}}
+        joined = {"source": "phone_then_marf", "phone": phone, "marf": marf["marf"]}
+        assert referrer_email(phone) == "hv@nhs.example"
+        assert referrer_email(marf) == "dsl@school.example"
+        assert referrer_email(joined) == "hv@nhs.example"
+        assert referrer_email({"source": "front_door", "contact": {"referrer": {}}}) is None
