@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from notifications.alerts import service
 from notifications.alerts.schemas import (
+    CorrectionRead,
     DeliveryRead,
     NotificationDetail,
     NotificationSummary,
@@ -83,6 +84,18 @@ async def list_welfare_checks(
 ) -> list[WelfareCheckRead]:
     """Every welfare check recorded on this notification, oldest first (audited)."""
     return await service.list_welfare_checks(session, principal, notification_id)
+
+
+@router.get(
+    "/notifications/{notification_id}/corrections",
+    response_model=list[CorrectionRead],
+    responses=_NOT_FOUND,
+)
+async def list_notification_corrections(
+    session: SessionDep, principal: AdminUser, notification_id: uuid.UUID
+) -> list[CorrectionRead]:
+    """The police's corrections of this notification: fields, previous values (audited)."""
+    return await service.list_corrections(session, principal, notification_id)
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -49,6 +49,18 @@ class WelfareCheckRead(BaseModel):
     outcome: str
     recorded_by: str
     recorded_at: datetime
+
+
+class CorrectionRead(BaseModel):
+    """A police resend that corrected the notification: what changed and what it was before."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    corrected_at: datetime
+    source: str
+    changed_fields: list[str]
+    previous: dict[str, Any]
+    school_told: bool
 
 
 class NotificationDetail(NotificationSummary):

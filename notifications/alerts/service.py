@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.alerts.schemas import (
     AttemptRead,
     ChildDetail,
+    CorrectionRead,
     DeliveryRead,
     NotificationDetail,
     NotificationSummary,
@@ -33,7 +34,7 @@ from services.errors import FieldError
 from services.events.contracts import EncompassNotificationEvent
 from services.events.outbox import emit
 from services.models.notifications import Attempt, Delivery, Incident, Notification, School
-from services.models.notifications_extra import WelfareCheck
+from services.models.notifications_extra import NotificationCorrection, WelfareCheck
 
 SERVICE = "notifications"
 _FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -249,6 +250,20 @@ async def list_welfare_checks(
     checks = await _welfare_checks(session, notification.id)
     await _audit(session, principal, "notification.welfare_checks_read", notification.id)
     return [WelfareCheckRead.model_validate(c) for c in checks]
+
+
+async def list_corrections(
+    session: AsyncSession, principal: Principal, notification_id: uuid.UUID
+) -> list[CorrectionRead]:
+    """The police's corrections of a notification, oldest first (this read is audited)."""
+    notification, _ = await _visible(session, principal, notification_id)
+    rows = await session.scalars(
+        select(NotificationCorrection)
+        .where(NotificationCorrection.notification_id == notification.id)
+        .order_by(NotificationCorrection.corrected_at, NotificationCorrection.id)
+    )
+    await _audit(session, principal, "notification.corrections_read", notification.id)
+    return [CorrectionRead.model_validate(c) for c in rows.all()]
 
 
 async def list_attempts(

@@ -92,6 +92,31 @@ class TestCorrections:
         audited = await count(session, AuditEntry, AuditEntry.action == "notification.correct")
         assert audited == 1
 
+    async def test_the_admin_lists_the_corrections_and_a_school_cannot(
+        self,
+        app: FastAPI,
+        client_for: ClientFor,
+        auth: Auth,
+        session: AsyncSession,
+        nsettings: NotificationsSettings,
+    ) -> None:
+        await school(session, nsettings)
+        async with client_for(app) as client:
+            first = await send(client, auth, [amira()])
+            await send(client, auth, [amira(date_of_birth="2017-04-03")])
+            nid = first["children"][0]["notification_id"]
+            listed = await client.get(f"/v1/notifications/{nid}/corrections", headers=auth("admin"))
+            dsl = await client.get(
+                f"/v1/notifications/{nid}/corrections", headers=auth("school_dsl", school_urn=URN)
+            )
+        assert listed.status_code == 200, listed.text
+        (row,) = listed.json()
+        assert (row["changed_fields"], row["previous"]) == (
+            ["date_of_birth"],
+            {"date_of_birth": "2017-03-04"},
+        )
+        assert dsl.status_code == 403
+
     async def test_the_school_is_told_again_when_what_it_sees_changed(
         self,
         app: FastAPI,
