@@ -1,10 +1,11 @@
 """The demo council's notifications data (idempotent): Bradford-like schools with DSL emails
-and a webhook endpoint on the bundled local receiver, and the demo police force's sharing.
+and a webhook endpoint on the bundled local receiver, the demo police force's sharing, and the
+council's published term dates (the demo schools have none of their own, so they follow it).
 """
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from notifications.secretbox import encrypt
 from notifications.settings import NotificationsSettings, get_notifications_settings
 from services.devtools import DEMO_WEBHOOK_SECRET, RECEIVER_HOST, RECEIVER_PORT
 from services.models.notifications import Endpoint, ForceSharing, School
+from services.models.notifications_extra import CouncilTerm
 from services.settings import FrontdoorSettings
 
 DEMO_FORCE = "west-yorkshire-police"
@@ -25,6 +27,40 @@ DEMO_SCHOOLS = (
     ("107400", "Tong Leadership Academy", "Secondary", "BD4 6NR", "08:30", "both"),
     ("107401", "Beckfoot Upper Heaton", "Secondary", "BD9 6AL", "08:35", "email"),
 )
+
+
+# An illustrative council calendar in the shape councils publish (terms split at half term),
+# 2025-26 to 2026-27. The demo's own data: check a real council's published dates.
+DEMO_TERMS = (
+    ("Autumn 1 2025", "2025-09-03", "2025-10-24"),
+    ("Autumn 2 2025", "2025-11-03", "2025-12-19"),
+    ("Spring 1 2026", "2026-01-05", "2026-02-13"),
+    ("Spring 2 2026", "2026-02-23", "2026-03-27"),
+    ("Summer 1 2026", "2026-04-13", "2026-05-22"),
+    ("Summer 2 2026", "2026-06-01", "2026-07-22"),
+    ("Autumn 1 2026", "2026-09-02", "2026-10-23"),
+    ("Autumn 2 2026", "2026-11-02", "2026-12-18"),
+    ("Spring 1 2027", "2027-01-04", "2027-02-12"),
+    ("Spring 2 2027", "2027-02-22", "2027-03-26"),
+    ("Summer 1 2027", "2027-04-12", "2027-05-28"),
+    ("Summer 2 2027", "2027-06-07", "2027-07-21"),
+)
+
+
+async def _council_terms(session: AsyncSession, council_id: str) -> None:
+    """The demo calendar, unless the council already has one (an admin's dates win)."""
+    found = await session.scalar(select(CouncilTerm.id).where(CouncilTerm.council_id == council_id))
+    if found is not None:
+        return
+    session.add_all(
+        CouncilTerm(
+            council_id=council_id,
+            name=name,
+            start_date=date.fromisoformat(start),
+            end_date=date.fromisoformat(end),
+        )
+        for name, start, end in DEMO_TERMS
+    )
 
 
 def _receiver_url(urn: str) -> str:
@@ -75,8 +111,10 @@ async def _endpoint(session: AsyncSession, settings: NotificationsSettings, urn:
 
 
 async def seed(session: AsyncSession, settings: FrontdoorSettings) -> None:
-    """Schools, endpoints on the local receiver, and the demo force's sharing configuration."""
+    """Schools, endpoints on the local receiver, the demo force's sharing configuration and
+    the council's term dates."""
     notif_settings = get_notifications_settings()
+    await _council_terms(session, settings.council_id)
     for row in DEMO_SCHOOLS:
         school = await _school(session, settings.council_id, row)
         await session.flush()

@@ -43,3 +43,7 @@ class WelfareCheckInvalid(Unprocessable):
 
 class InvalidSchoolUpdate(Unprocessable):
     detail = "Some fields are not valid."
+
+
+class InvalidTerms(Unprocessable):
+    detail = "The term dates are not valid."

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from notifications.council.router import TERMS_IMPORT_PATH
 from notifications.directory.router import IMPORT_PATH
 from notifications.router import ROUTERS
 from services.app import create_service_app
 
 # Paths whose bodies are not JSON (the register's CSV upload).
-RAW_BODY_PATHS: frozenset[str] = frozenset({IMPORT_PATH})
+RAW_BODY_PATHS: frozenset[str] = frozenset({IMPORT_PATH, TERMS_IMPORT_PATH})
 
 DESCRIPTION = (
     "Operation Encompass for the council's schools: the police feed's domestic-abuse incidents "

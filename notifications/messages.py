@@ -36,20 +36,18 @@ def webhook_body(
     deadline_at: datetime | None,
     detail_url: str,
     now: datetime,
+    corrected: bool = False,
 ) -> str:
-    body = _dumps(
-        {
-            "type": NOTIFICATION_CREATED,
-            "timestamp": now.isoformat(),
-            "data": {
-                "notification_id": str(notification_id),
-                "school_urn": school_urn,
-                "incident_date": incident_date.isoformat(),
-                "respond_before": deadline_at.isoformat() if deadline_at else None,
-                "detail_url": detail_url,
-            },
-        }
-    )
+    data: dict[str, object] = {
+        "notification_id": str(notification_id),
+        "school_urn": school_urn,
+        "incident_date": incident_date.isoformat(),
+        "respond_before": deadline_at.isoformat() if deadline_at else None,
+        "detail_url": detail_url,
+    }
+    if corrected:  # the police corrected what the school sees: fetch the detail again
+        data["corrected"] = True
+    body = _dumps({"type": NOTIFICATION_CREATED, "timestamp": now.isoformat(), "data": data})
     if len(body.encode()) > MAX_BODY_BYTES:
         raise ValueError("webhook body over 2 KB")
     return body
@@ -65,17 +63,36 @@ def ping_body(*, endpoint_id: uuid.UUID, school_urn: str, now: datetime) -> str:
     )
 
 
+def local_date(at: datetime, zone: str) -> date:
+    """The date people at the council read for an instant: 00:30 BST is that day, not the
+    day before (times are stored in UTC)."""
+    return at.astimezone(ZoneInfo(zone)).date()
+
+
 def _local(at: datetime | None, zone: str) -> str:
     return at.astimezone(ZoneInfo(zone)).strftime("%A %d %B %Y %H:%M") if at else "not set"
 
 
 def alert_email(
-    *, school_urn: str, notification_id: uuid.UUID, incident_date: date, detail_url: str
+    *,
+    school_urn: str,
+    notification_id: uuid.UUID,
+    incident_date: date,
+    detail_url: str,
+    corrected: bool = False,
 ) -> tuple[str, str]:
     subject = f"Operation Encompass notification for school {school_urn}"
-    text = (
+    opening = (
         "Operation Encompass: the police attended a domestic abuse incident that involved a "
         "pupil at your school.\n\n"
+    )
+    if corrected:
+        subject = f"Corrected: {subject}"
+        opening = (
+            "Operation Encompass: the police have corrected a notification you received about "
+            "a pupil at your school. Please read the detail again.\n\n"
+        )
+    text = opening + (
         f"Notification: {notification_id}\nIncident date: {incident_date.isoformat()}\n\n"
         f"Sign in to see the detail and to acknowledge it:\n{detail_url}\n\n"
         f"{DO_NOT_CONTACT_PARENTS}\n"

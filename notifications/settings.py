@@ -53,6 +53,12 @@ class NotificationsSettings(FrontdoorSettings):
     # CIDRs that may be delivered to although private/loopback (development and tests only).
     ssrf_allow_list: tuple[str, ...] = ()
     secret_key: str = DEV_SECRET_KEY
+    # Front-door alerts (breaches, due soon, overdue written follow-ups) are gathered into one
+    # email per recipient per window: a burst of 227 breaches is one email, not 227. An alert
+    # waits at least `gather` seconds so the rest of its burst joins it; a recipient gets at
+    # most one email per window of `window` seconds.
+    front_door_alert_gather_seconds: float = 60
+    front_door_alert_window_seconds: float = 900
     delivery_batch_size: int = 200
     delivery_concurrency: int = 64
 

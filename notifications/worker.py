@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from notifications.delivery.dispatch import deliver_due
 from notifications.delivery.transport import make_client
 from notifications.delivery.watch import watch_deadlines
+from notifications.front_door.handlers import front_door_consumer
+from notifications.front_door.jobs import front_door_alerts
 from notifications.intake.schemas import ChildIn, IncidentIn
 from notifications.intake.service import IntakeContext, ingest_one
 from notifications.settings import NotificationsSettings, get_notifications_settings
@@ -27,6 +29,8 @@ log = structlog.get_logger(__name__)
 DELIVERY_EVERY = 0.25
 # Fallback, escalation and digest rules work in minutes; every 15 s is ample.
 DEADLINE_WATCH_EVERY = 15.0
+# Front-door alerts gather for a minute and go once per window; every 15 s is ample.
+FRONT_DOOR_ALERTS_EVERY = 15.0
 
 
 # Triage's free-text education statuses, in this service's words.
@@ -101,14 +105,18 @@ def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> 
     async def watch(m: async_sessionmaker[AsyncSession]) -> int:
         return await watch_deadlines(m, settings)
 
+    async def alerts(m: async_sessionmaker[AsyncSession]) -> int:
+        return await front_door_alerts(m, settings)
+
     return Worker(
         name="notifications",
         maker=maker,
         database_url=database_url,
-        consumers=[intake_consumer(settings)],
+        consumers=[intake_consumer(settings), front_door_consumer(settings)],
         periodic=[
             Periodic("notifications.deliver", DELIVERY_EVERY, deliver),
             Periodic("notifications.deadlines", DEADLINE_WATCH_EVERY, watch),
+            Periodic("notifications.front_door_alerts", FRONT_DOOR_ALERTS_EVERY, alerts),
         ],
         poll=1.0,
     )

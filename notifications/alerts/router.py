@@ -8,12 +8,14 @@ from fastapi import APIRouter, Query
 
 from notifications.alerts import service
 from notifications.alerts.schemas import (
+    CorrectionRead,
     DeliveryRead,
     NotificationDetail,
     NotificationSummary,
     ResendResult,
     SchoolReportRow,
     WelfareCheckIn,
+    WelfareCheckRead,
 )
 from notifications.dependencies import AdminUser, DirectoryUser, SchoolUser, SettingsDep
 from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
@@ -70,6 +72,30 @@ async def record_welfare_check(
 ) -> NotificationSummary:
     """Record that the welfare check happened: when, by whom, and its outcome."""
     return await service.record_welfare_check(session, principal, notification_id, body)
+
+
+@router.get(
+    "/notifications/{notification_id}/welfare-checks",
+    response_model=list[WelfareCheckRead],
+    responses=_NOT_FOUND,
+)
+async def list_welfare_checks(
+    session: SessionDep, principal: DirectoryUser, notification_id: uuid.UUID
+) -> list[WelfareCheckRead]:
+    """Every welfare check recorded on this notification, oldest first (audited)."""
+    return await service.list_welfare_checks(session, principal, notification_id)
+
+
+@router.get(
+    "/notifications/{notification_id}/corrections",
+    response_model=list[CorrectionRead],
+    responses=_NOT_FOUND,
+)
+async def list_notification_corrections(
+    session: SessionDep, principal: AdminUser, notification_id: uuid.UUID
+) -> list[CorrectionRead]:
+    """The police's corrections of this notification: fields, previous values (audited)."""
+    return await service.list_corrections(session, principal, notification_id)
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -39,6 +39,30 @@ class ChildDetail(BaseModel):
     child_voice: str | None = None
 
 
+class WelfareCheckRead(BaseModel):
+    """One welfare check: every check is kept (a second one never replaces the first)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    done_at: datetime
+    done_by: str
+    outcome: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+class CorrectionRead(BaseModel):
+    """A police resend that corrected the notification: what changed and what it was before."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    corrected_at: datetime
+    source: str
+    changed_fields: list[str]
+    previous: dict[str, Any]
+    school_told: bool
+
+
 class NotificationDetail(NotificationSummary):
     incident_at: datetime
     police_force: str
@@ -50,6 +74,8 @@ class NotificationDetail(NotificationSummary):
     acknowledged_by: str | None
     welfare_check_by: str | None
     welfare_check_outcome: str | None
+    # Every welfare check, oldest first; the three fields above are the latest one.
+    welfare_checks: list[WelfareCheckRead] = []
     reminder: str
 
 

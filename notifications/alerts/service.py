@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.alerts.schemas import (
     AttemptRead,
     ChildDetail,
+    CorrectionRead,
     DeliveryRead,
     NotificationDetail,
     NotificationSummary,
@@ -20,18 +21,20 @@ from notifications.alerts.schemas import (
     SchoolReportRow,
     Status,
     WelfareCheckIn,
+    WelfareCheckRead,
 )
 from notifications.delivery.queue import enqueue_alert
 from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
 from notifications.intake.sharing import sharing_for
-from notifications.messages import DO_NOT_CONTACT_PARENTS
-from notifications.settings import NotificationsSettings
+from notifications.messages import DO_NOT_CONTACT_PARENTS, local_date
+from notifications.settings import NotificationsSettings, get_notifications_settings
 from services import audit
 from services.auth import Principal, Role
 from services.errors import FieldError
 from services.events.contracts import EncompassNotificationEvent
 from services.events.outbox import emit
 from services.models.notifications import Attempt, Delivery, Incident, Notification, School
+from services.models.notifications_extra import NotificationCorrection, WelfareCheck
 
 SERVICE = "notifications"
 _FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -47,12 +50,17 @@ def status_of(n: Notification) -> Status:
     return "delivered" if n.delivered_at is not None else "pending"
 
 
-def summary(n: Notification, incident_at: datetime) -> NotificationSummary:
+def _zone() -> str:
+    return get_notifications_settings().timezone
+
+
+def summary(n: Notification, incident_at: datetime, zone: str | None = None) -> NotificationSummary:
+    """The incident's date is the council's local date (see `messages.local_date`)."""
     return NotificationSummary(
         id=n.id,
         school_urn=n.school_urn,
         route="school" if n.route == "school" else "ehe",
-        incident_date=incident_at.date(),
+        incident_date=local_date(incident_at, zone or _zone()),
         deadline_at=n.deadline_at,
         in_holiday=n.in_holiday,
         status=status_of(n),
@@ -140,6 +148,10 @@ async def get_detail(
         acknowledged_by=notification.acknowledged_by,
         welfare_check_by=notification.welfare_check_by,
         welfare_check_outcome=notification.welfare_check_outcome,
+        welfare_checks=[
+            WelfareCheckRead.model_validate(c)
+            for c in await _welfare_checks(session, notification.id)
+        ],
         reminder=DO_NOT_CONTACT_PARENTS,
     )
 
@@ -185,11 +197,73 @@ async def record_welfare_check(
         reason = "is before the incident"
         raise WelfareCheckInvalid(fields=[FieldError(path="done_at", reason=reason)])
     await _mark_acknowledged(session, principal, notification, now)
-    notification.welfare_check_at = data.done_at
-    notification.welfare_check_by = data.done_by
-    notification.welfare_check_outcome = data.outcome
+    await _add_welfare_check(session, principal, notification, data)
     await _audit(session, principal, "notification.welfare_check", notification.id)
     return summary(notification, incident.incident_at)
+
+
+async def _welfare_checks(session: AsyncSession, notification_id: uuid.UUID) -> list[WelfareCheck]:
+    rows = await session.scalars(
+        select(WelfareCheck)
+        .where(WelfareCheck.notification_id == notification_id)
+        .order_by(WelfareCheck.done_at, WelfareCheck.recorded_at, WelfareCheck.id)
+    )
+    return list(rows.all())
+
+
+async def _add_welfare_check(
+    session: AsyncSession, principal: Principal, notification: Notification, data: WelfareCheckIn
+) -> None:
+    """Each check is kept as history; the same check sent again (a retry) is kept once.
+
+    The notification carries the latest check by the time it was done, for its status and the
+    reports; an earlier check recorded late does not replace a later one there.
+    """
+    checks = await _welfare_checks(session, notification.id)
+    if any(
+        (c.done_at, c.done_by, c.outcome) == (data.done_at, data.done_by, data.outcome)
+        for c in checks
+    ):
+        return
+    session.add(
+        WelfareCheck(
+            id=uuid.uuid4(),
+            notification_id=notification.id,
+            done_at=data.done_at,
+            done_by=data.done_by,
+            outcome=data.outcome,
+            recorded_by=principal.sub,
+        )
+    )
+    latest = notification.welfare_check_at
+    if latest is None or data.done_at >= latest:
+        notification.welfare_check_at = data.done_at
+        notification.welfare_check_by = data.done_by
+        notification.welfare_check_outcome = data.outcome
+
+
+async def list_welfare_checks(
+    session: AsyncSession, principal: Principal, notification_id: uuid.UUID
+) -> list[WelfareCheckRead]:
+    """Every welfare check on a notification, oldest first (this read is audited)."""
+    notification, _ = await _visible(session, principal, notification_id)
+    checks = await _welfare_checks(session, notification.id)
+    await _audit(session, principal, "notification.welfare_checks_read", notification.id)
+    return [WelfareCheckRead.model_validate(c) for c in checks]
+
+
+async def list_corrections(
+    session: AsyncSession, principal: Principal, notification_id: uuid.UUID
+) -> list[CorrectionRead]:
+    """The police's corrections of a notification, oldest first (this read is audited)."""
+    notification, _ = await _visible(session, principal, notification_id)
+    rows = await session.scalars(
+        select(NotificationCorrection)
+        .where(NotificationCorrection.notification_id == notification.id)
+        .order_by(NotificationCorrection.corrected_at, NotificationCorrection.id)
+    )
+    await _audit(session, principal, "notification.corrections_read", notification.id)
+    return [CorrectionRead.model_validate(c) for c in rows.all()]
 
 
 async def list_attempts(

@@ -84,8 +84,9 @@ def alert_email(
     subject, text = messages.alert_email(
         school_urn=school.urn,
         notification_id=notification.id,
-        incident_date=incident_at.date(),
+        incident_date=messages.local_date(incident_at, settings.timezone),
         detail_url=detail_url(settings, notification.id),
+        corrected=kind == "correction",
     )
     return add_email(
         session,
@@ -109,26 +110,32 @@ def add_webhook(
     endpoint: Endpoint,
     incident_at: datetime,
     now: datetime,
+    correction_id: uuid.UUID | None = None,
 ) -> Delivery:
+    """The alert webhook; a correction's has its own `webhook-id` (it is a new message)."""
     assert notification.school_urn is not None
     deadline = notification.deadline_at
     body = messages.webhook_body(
         notification_id=notification.id,
         school_urn=notification.school_urn,
-        incident_date=incident_at.date(),
+        incident_date=messages.local_date(incident_at, settings.timezone),
         deadline_at=deadline,
         detail_url=detail_url(settings, notification.id),
         now=now,
+        corrected=correction_id is not None,
     )
+    message_id = message_id_for(notification.id, endpoint.id)
+    if correction_id is not None:
+        message_id = message_id_for(correction_id, endpoint.id)
     fallback = deadline - timedelta(seconds=settings.fallback_lead_seconds) if deadline else None
     delivery = Delivery(
         id=uuid.uuid4(),
         notification_id=notification.id,
         school_urn=notification.school_urn,
         channel="webhook",
-        kind="alert",
+        kind="alert" if correction_id is None else "correction",
         endpoint_id=endpoint.id,
-        message_id=message_id_for(notification.id, endpoint.id),
+        message_id=message_id,
         body=body,
         next_attempt_at=now,
         fallback_at=fallback,
@@ -148,8 +155,12 @@ async def enqueue_alert(
     incident_at: datetime,
     now: datetime,
     endpoints: list[Endpoint] | None = None,
+    correction_id: uuid.UUID | None = None,
 ) -> list[Delivery]:
-    """Webhook and/or email per the school's preference; email when no endpoint is enabled."""
+    """Webhook and/or email per the school's preference; email when no endpoint is enabled.
+
+    With `correction_id`, the same again for a correction (new message ids, "Corrected").
+    """
     if endpoints is None:
         endpoints = await enabled_endpoints(session, school.urn)
     out: list[Delivery] = []
@@ -163,6 +174,7 @@ async def enqueue_alert(
                     endpoint=endpoint,
                     incident_at=incident_at,
                     now=now,
+                    correction_id=correction_id,
                 )
             )
     if school.delivery_preference in ("email", "both") or not out:
@@ -172,7 +184,7 @@ async def enqueue_alert(
             notification=notification,
             school=school,
             incident_at=incident_at,
-            kind="alert",
+            kind="alert" if correction_id is None else "correction",
             now=now,
         )
         if email is not None:

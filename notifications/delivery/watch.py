@@ -140,7 +140,10 @@ async def digests(session: AsyncSession, settings: NotificationsSettings, now: d
         school = await session.get_one(School, urn)
         subject, text = messages.digest_email(
             school_urn=urn,
-            items=[(n.id, at.date(), detail_url(settings, n.id)) for n, at in items],
+            items=[
+                (n.id, messages.local_date(at, settings.timezone), detail_url(settings, n.id))
+                for n, at in items
+            ],
         )
         add_email(
             session,

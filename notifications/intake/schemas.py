@@ -53,7 +53,8 @@ class BatchIn(BaseModel):
     incidents: list[dict[str, Any]] = Field(min_length=1, max_length=2000)
 
 
-ChildStatus = Literal["created", "duplicate"]
+# corrected: the same child as an earlier notification of this incident, with changes.
+ChildStatus = Literal["created", "duplicate", "corrected"]
 
 
 class ChildResult(BaseModel):
@@ -67,7 +68,8 @@ class ChildResult(BaseModel):
 class IncidentResult(BaseModel):
     index: int = 0
     police_reference: str | None
-    status: Literal["accepted", "duplicate", "rejected"]
+    # corrected: nothing new, but a resend that corrected what was recorded.
+    status: Literal["accepted", "duplicate", "corrected", "rejected"]
     incident_id: uuid.UUID | None = None
     children: list[ChildResult] = []
     errors: list[FieldError] = []
@@ -77,6 +79,7 @@ class BatchResult(BaseModel):
     accepted: int
     duplicates: int
     rejected: int
+    corrected: int = 0
     items: list[IncidentResult]
 
 

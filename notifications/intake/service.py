@@ -10,10 +10,10 @@ council's EHE contact and raise a front-door task.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -21,14 +21,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import messages
+from notifications.council.service import term_ranges
 from notifications.delivery.queue import add_email, detail_url, enabled_endpoints, enqueue_alert
+from notifications.intake import corrections
 from notifications.intake.schemas import (
     BatchResult,
     ChildIn,
     ChildResult,
+    ChildStatus,
     IncidentIn,
     IncidentResult,
 )
+from notifications.intake.sharing import sharing_for
 from notifications.school_days import SchoolCalendar, parse_days, parse_terms
 from notifications.settings import NotificationsSettings
 from services import audit
@@ -43,6 +47,7 @@ from services.events.contracts import (
 )
 from services.events.outbox import emit_many
 from services.models.notifications import EheTask, Endpoint, Incident, Notification, School
+from services.models.notifications_extra import NotificationCorrection
 
 PRODUCER = "notifications"
 # Clock skew allowed between the police system and ours before an incident is "in the future".
@@ -52,10 +57,7 @@ _FUTURE_TOLERANCE = timedelta(minutes=5)
 def child_key(child: ChildIn) -> str:
     """The child's idempotency key within an incident: normalised names and date of birth."""
 
-    def norm(value: str) -> str:
-        folded = unicodedata.normalize("NFKD", value).casefold()
-        return "".join(c for c in folded if c.isalnum())
-
+    norm = corrections.normalised
     dob = child.date_of_birth.isoformat() if child.date_of_birth else ""
     raw = f"{norm(child.given_name)}|{norm(child.family_name)}|{dob}"
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -73,6 +75,7 @@ class IntakeContext:
     source: str
     calendar: WorkingCalendar | None = None
     schools: dict[str, School | None] = field(default_factory=dict)
+    council_terms: dict[str, tuple[tuple[date, date], ...]] = field(default_factory=dict)
     endpoints: dict[str, list[Endpoint]] = field(default_factory=dict)
     # Events are written together at the end (one flush and one NOTIFY per topic).
     created_events: list[EventPayload] = field(default_factory=list)
@@ -92,6 +95,17 @@ class IntakeContext:
             self.calendar = await load_calendar(self.session, self.council_id)
         return self.calendar
 
+    async def school_terms(self, school: School) -> tuple[tuple[date, date], ...]:
+        """The school's own term dates; without them, its council's published ones."""
+        own = parse_terms(school.terms)
+        if own:
+            return own
+        if school.council_id not in self.council_terms:
+            self.council_terms[school.council_id] = await term_ranges(
+                self.session, school.council_id
+            )
+        return self.council_terms[school.council_id]
+
     async def school(self, urn: str | None) -> School | None:
         if urn is None:
             return None
@@ -107,7 +121,8 @@ class IntakeContext:
 
 async def _incident_row(
     ctx: IntakeContext, data: IncidentIn, contact_id: uuid.UUID | None
-) -> Incident:
+) -> tuple[Incident, bool]:
+    """The incident, and whether this request created it."""
     inserted: Incident | None = await ctx.session.scalar(
         insert(Incident)
         .values(
@@ -126,14 +141,16 @@ async def _incident_row(
         .returning(Incident)
     )
     if inserted is not None:
-        return inserted
+        return inserted, True
     existing = await ctx.session.scalar(
-        select(Incident).where(
+        select(Incident)
+        .where(
             Incident.force_id == ctx.force_id, Incident.police_reference == data.police_reference
         )
+        .with_for_update()
     )
     assert existing is not None
-    return existing
+    return existing, False
 
 
 def _route(child: ChildIn, school: School | None) -> tuple[str, str | None]:
@@ -152,7 +169,7 @@ async def _deadline(
     calendar = SchoolCalendar(
         council=await ctx.council_calendar(),
         day_start=school.school_day_start,
-        terms=parse_terms(school.terms),
+        terms=await ctx.school_terms(school),
         closures=parse_days(school.closure_days),
     )
     deadline = calendar.next_school_day_start(incident_at)
@@ -293,7 +310,8 @@ async def ingest(
         return IncidentResult(
             police_reference=data.police_reference, status="rejected", errors=[error]
         )
-    incident = await _incident_row(ctx, data, contact_id)
+    incident, created_now = await _incident_row(ctx, data, contact_id)
+    resend = None if created_now else await _Resend.load(ctx, incident, data)
     results: list[ChildResult] = []
     seen: set[str] = set()
     for index, child in enumerate(data.children):
@@ -301,28 +319,154 @@ async def ingest(
         if key in seen:
             continue
         seen.add(key)
-        notification, route, reason = await _new_notification(ctx, incident, child, key)
-        created = notification is not None
-        if notification is None:
-            notification = await _existing(ctx, incident, key)
-            route = notification.route
-        else:
-            await _after_create(ctx, incident, notification, reason)
-        results.append(
-            ChildResult(
-                index=index,
-                status="created" if created else "duplicate",
-                notification_id=notification.id,
-                route="school" if route == "school" else "ehe",
-                ehe_reason=reason if created else None,
-            )
-        )
-    fresh = any(r.status == "created" for r in results)
+        known = resend.match(child, key) if resend is not None else None
+        if known is not None:
+            assert resend is not None
+            corrected = await resend.correct(known, child, key)
+            results.append(_result(index, known, "corrected" if corrected else "duplicate"))
+            continue
+        results.append(await _create_child(ctx, incident, child, key, index))
+    if resend is not None:
+        await resend.correct_the_rest()
     return IncidentResult(
         police_reference=data.police_reference,
-        status="accepted" if fresh else "duplicate",
+        status=_incident_status(results),
         incident_id=incident.id,
         children=results,
+    )
+
+
+def _incident_status(results: list[ChildResult]) -> Literal["accepted", "duplicate", "corrected"]:
+    statuses = {r.status for r in results}
+    if "created" in statuses:
+        return "accepted"
+    return "corrected" if "corrected" in statuses else "duplicate"
+
+
+def _result(
+    index: int, notification: Notification, status: ChildStatus, reason: str | None = None
+) -> ChildResult:
+    return ChildResult(
+        index=index,
+        status=status,
+        notification_id=notification.id,
+        route="school" if notification.route == "school" else "ehe",
+        ehe_reason=reason,
+    )
+
+
+async def _create_child(
+    ctx: IntakeContext, incident: Incident, child: ChildIn, key: str, index: int
+) -> ChildResult:
+    notification, _, reason = await _new_notification(ctx, incident, child, key)
+    if notification is None:  # a racing request created it first
+        return _result(index, await _existing(ctx, incident, key), "duplicate")
+    await _after_create(ctx, incident, notification, reason)
+    return _result(index, notification, "created", reason)
+
+
+@dataclass
+class _Resend:
+    """A known incident sent again: its notifications, and what the resend changes."""
+
+    ctx: IntakeContext
+    incident: Incident
+    notifications: list[Notification]
+    incident_changes: corrections.Changes
+    handled: set[uuid.UUID] = field(default_factory=set)
+    resend_keys: set[str] = field(default_factory=set)
+
+    @classmethod
+    async def load(cls, ctx: IntakeContext, incident: Incident, data: IncidentIn) -> _Resend:
+        rows = await ctx.session.scalars(
+            select(Notification)
+            .where(Notification.incident_id == incident.id)
+            .order_by(Notification.created_at, Notification.id)
+            .with_for_update()
+        )
+        changes = corrections.incident_changes(incident, data)
+        for name, (_, new) in changes.items():
+            setattr(incident, name, new)
+        return cls(
+            ctx=ctx,
+            incident=incident,
+            notifications=list(rows.all()),
+            incident_changes=changes,
+            resend_keys={child_key(c) for c in data.children},
+        )
+
+    def match(self, child: ChildIn, key: str) -> Notification | None:
+        """The same child: by name and date of birth, else by name alone (see corrections)."""
+        for n in self.notifications:
+            if n.child_key == key and n.id not in self.handled:
+                return n
+        unmatched = [
+            n
+            for n in self.notifications
+            if n.id not in self.handled and n.child_key not in self.resend_keys
+        ]
+        return corrections.same_child_by_name(unmatched, child)
+
+    async def correct(self, notification: Notification, child: ChildIn, key: str) -> bool:
+        """Apply the resend's changes to one notification; True when anything changed."""
+        self.handled.add(notification.id)
+        changes = {**corrections.child_changes(notification, child), **self.incident_changes}
+        if not changes:
+            return False
+        for name, (_, new) in changes.items():
+            if name in corrections.CHILD_FIELDS:
+                setattr(notification, name, new)
+        notification.child_key = key
+        await _record_correction(self.ctx, self.incident, notification, changes)
+        return True
+
+    async def correct_the_rest(self) -> None:
+        """The incident's own corrections reach its children the resend did not list."""
+        if not self.incident_changes:
+            return
+        for notification in self.notifications:
+            if notification.id not in self.handled:
+                self.handled.add(notification.id)
+                await _record_correction(
+                    self.ctx, self.incident, notification, dict(self.incident_changes)
+                )
+
+
+async def _record_correction(
+    ctx: IntakeContext, incident: Incident, notification: Notification, changes: corrections.Changes
+) -> None:
+    """The history row, the audit row, and the school told again if what it sees changed."""
+    share = await sharing_for(ctx.session, incident.force_id)
+    tell = notification.route == "school" and corrections.school_sees(changes, share)
+    correction = NotificationCorrection(
+        id=uuid.uuid4(),
+        notification_id=notification.id,
+        source=ctx.source,
+        changed_fields=sorted(changes),
+        previous=corrections.previous_values(changes),
+        school_told=tell,
+    )
+    ctx.session.add(correction)
+    if tell:
+        school = await ctx.school(notification.school_urn)
+        assert school is not None
+        await enqueue_alert(
+            ctx.session,
+            ctx.settings,
+            notification=notification,
+            school=school,
+            incident_at=incident.incident_at,
+            now=datetime.now(UTC),
+            endpoints=await ctx.school_endpoints(school.urn),
+            correction_id=correction.id,
+        )
+    await audit.record(
+        ctx.session,
+        service=PRODUCER,
+        actor=ctx.actor,
+        action="notification.correct",
+        entity_type="notification",
+        entity_id=notification.id,
     )
 
 
@@ -348,6 +492,7 @@ async def ingest_batch(ctx: IntakeContext, raw_items: list[dict[str, object]]) -
     return BatchResult(
         accepted=sum(i.status == "accepted" for i in items),
         duplicates=sum(i.status == "duplicate" for i in items),
+        corrected=sum(i.status == "corrected" for i in items),
         rejected=sum(i.status == "rejected" for i in items),
         items=items,
     )

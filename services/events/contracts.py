@@ -155,6 +155,9 @@ class WrittenFollowUpOverdue(EventPayload):
     council_id: str
     phone_call_at: datetime
     overdue_at: datetime
+    # Where the chase goes: the referrer's email as recorded on the phone contact (a
+    # professional's work address, never the child's). Optional: older events lack it.
+    referrer_email: str | None = None
 
 
 class ClockEvent(EventPayload):
@@ -165,6 +168,10 @@ class ClockEvent(EventPayload):
     kind: str
     deadline_at: datetime
     state: Literal["running", "breached", "met", "paused"]
+    # For the alert to the council's duty manager (its address and the contact's link).
+    # Optional so that events written before they were added still apply.
+    council_id: str | None = None
+    contact_reference: str | None = None
 
 
 # topic -> the consumers that receive it. A consumer name is "<service>.<purpose>".
@@ -174,9 +181,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "contact.triaged": ("referral_api.status",),
     "contact.decided": ("referral_api.status",),
     "contact.feedback_given": ("referral_api.status",),
-    "contact.written_follow_up_overdue": (),
-    "clock.due_soon": (),
-    "clock.breached": (),
+    # The front door is told: the notifications service owns email delivery.
+    "contact.written_follow_up_overdue": ("notifications.front_door",),
+    "clock.due_soon": ("notifications.front_door",),
+    "clock.breached": ("notifications.front_door",),
     "dv.encompass_requested": ("notifications.intake",),
     "encompass.notification.created": (),
     "encompass.notification.delivered": (),

@@ -190,8 +190,8 @@ _CLAIM_BREACHES = text(
       FOR UPDATE OF k, c SKIP LOCKED)
     UPDATE triage_clocks k
     SET state = 'breached', breached_at = k.deadline_at, breach_emitted_at = :now
-    FROM due WHERE k.id = due.id
-    RETURNING k.id, k.contact_id, k.kind, k.deadline_at
+    FROM due, triage_contacts c WHERE k.id = due.id AND c.id = k.contact_id
+    RETURNING k.id, k.contact_id, k.kind, k.deadline_at, c.council_id, c.reference
     """
 )
 
@@ -203,8 +203,8 @@ _CLAIM_DUE_SOON = text(
       ORDER BY due_soon_at LIMIT :limit
       FOR UPDATE SKIP LOCKED)
     UPDATE triage_clocks k SET due_soon_emitted_at = :now
-    FROM due WHERE k.id = due.id
-    RETURNING k.id, k.contact_id, k.kind, k.deadline_at
+    FROM due, triage_contacts c WHERE k.id = due.id AND c.id = k.contact_id
+    RETURNING k.id, k.contact_id, k.kind, k.deadline_at, c.council_id, c.reference
     """
 )
 
@@ -216,8 +216,22 @@ async def _emit_clock(session: AsyncSession, topic: str, row: Any, state: str) -
         kind=row.kind,
         deadline_at=row.deadline_at,
         state=state,  # type: ignore[arg-type]
+        council_id=row.council_id,
+        contact_reference=row.reference,
     )
     await emit(session, topic, payload, producer=PRODUCER)
+
+
+def referrer_email(record: dict[str, Any]) -> str | None:
+    """The referrer's email as the front door recorded it (phone contact or MARF)."""
+    for source in (record.get("contact"), record.get("phone"), record.get("marf")):
+        if isinstance(source, dict):
+            if (found := referrer_email(source)) is not None:
+                return found
+            referrer = source.get("referrer")
+            if isinstance(referrer, dict) and isinstance(referrer.get("email"), str):
+                return str(referrer["email"])
+    return None
 
 
 async def _chase_written_follow_up(
@@ -228,7 +242,12 @@ async def _chase_written_follow_up(
         update(TriageContact)
         .where(TriageContact.id == contact_id, TriageContact.follow_up_overdue_emitted_at.is_(None))
         .values(follow_up_overdue_emitted_at=now)
-        .returning(TriageContact.reference, TriageContact.received_at, TriageContact.council_id)
+        .returning(
+            TriageContact.reference,
+            TriageContact.received_at,
+            TriageContact.council_id,
+            TriageContact.record,
+        )
     )
     row = result.first()
     if row is None:
@@ -239,6 +258,7 @@ async def _chase_written_follow_up(
         council_id=row.council_id,
         phone_call_at=row.received_at,
         overdue_at=now,
+        referrer_email=referrer_email(row.record),
     )
     await emit(session, "contact.written_follow_up_overdue", payload, producer=PRODUCER)
 

@@ -1,0 +1,1 @@
+"""The council's own configuration in this service: term dates and who alerts go to."""

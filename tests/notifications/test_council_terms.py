@@ -1,0 +1,265 @@
+"""The council's published term dates: every school's default; a school's own dates replace it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.council.csv_import import parse_date, read_terms
+from notifications.demo import seed
+from notifications.settings import NotificationsSettings
+from services.models.notifications import Notification
+from services.models.notifications_extra import CouncilTerm
+from services.settings import get_settings
+from tests.notifications.conftest import create_school, incident
+
+Auth = Callable[..., dict[str, str]]
+ClientFor = Callable[[FastAPI], httpx.AsyncClient]
+FORCE = "west-yorkshire-police"
+
+# The council's 2025-26 calendar as published: half terms split each term.
+COUNCIL_TERMS = [
+    {"name": "Autumn 1", "start": "2025-09-03", "end": "2025-10-24"},
+    {"name": "Autumn 2", "start": "2025-11-03", "end": "2025-12-19"},
+    {"name": "Spring 1", "start": "2026-01-05", "end": "2026-02-13"},
+    {"name": "Spring 2", "start": "2026-02-23", "end": "2026-03-27"},
+]
+CSV = """name,start,end
+Autumn 1,03/09/2025,24/10/2025
+Autumn 2,03/11/2025,19/12/2025
+Spring 1,2026-01-05,2026-02-13
+"""
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+async def put_terms(client: httpx.AsyncClient, auth: Auth, terms: list[dict[str, Any]]) -> None:
+    response = await client.put(
+        "/v1/council/term-dates", json={"terms": terms}, headers=auth("admin")
+    )
+    assert response.status_code == 200, response.text
+
+
+async def deadline_of(
+    client: httpx.AsyncClient, auth: Auth, session: AsyncSession, at: datetime, urn: str
+) -> tuple[datetime | None, bool]:
+    child = {"given_name": "Amira", "family_name": "Testchild", "school_urn": urn}
+    response = await client.post(
+        "/v1/encompass/incidents",
+        json=incident(f"WY-T-{at:%Y%m%d%H%M}-{urn}", at=at, children=[child]),
+        headers=auth("police_feed", agency_id=FORCE),
+    )
+    assert response.status_code == 200, response.text
+    nid = response.json()["children"][0]["notification_id"]
+    notification = await session.get_one(Notification, nid)
+    return notification.deadline_at, notification.in_holiday
+
+
+class TestDeadlinesFollowTheCouncilCalendar:
+    @pytest.mark.parametrize(
+        ("incident_at", "due"),
+        [
+            # Christmas: an incident on 23 December is due on the first day of spring term.
+            (utc(2025, 12, 23, 20, 0), utc(2026, 1, 5, 8, 45)),
+            # The last evening of autumn term: due on the first day back too.
+            (utc(2025, 12, 19, 18, 0), utc(2026, 1, 5, 8, 45)),
+            # October half term (Friday night, BST): due the Monday after half term (GMT).
+            (utc(2025, 10, 24, 19, 0), utc(2025, 11, 3, 8, 45)),
+            # February half term.
+            (utc(2026, 2, 16, 10, 0), utc(2026, 2, 23, 8, 45)),
+        ],
+    )
+    async def test_a_school_without_dates_follows_the_councils_holidays(
+        self,
+        app: FastAPI,
+        client_for: ClientFor,
+        auth: Auth,
+        session: AsyncSession,
+        incident_at: datetime,
+        due: datetime,
+    ) -> None:
+        from datetime import time
+
+        await create_school(session, urn="600001", school_day_start=time(8, 45))
+        async with client_for(app) as client:
+            await put_terms(client, auth, COUNCIL_TERMS)
+            deadline, in_holiday = await deadline_of(client, auth, session, incident_at, "600001")
+        assert (deadline, in_holiday) == (due, True)
+
+    async def test_in_term_an_evening_incident_is_due_next_morning(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        await create_school(session, urn="600002")
+        async with client_for(app) as client:
+            await put_terms(client, auth, COUNCIL_TERMS)
+            deadline, in_holiday = await deadline_of(
+                client, auth, session, utc(2025, 12, 9, 21, 0), "600002"
+            )
+        assert (deadline, in_holiday) == (utc(2025, 12, 10, 8, 30), False)
+
+    async def test_an_academys_own_dates_replace_the_councils(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        own = [
+            {"start": "2025-09-01", "end": "2025-12-22"},
+            {"start": "2026-01-07", "end": "2026-03-31"},
+        ]
+        await create_school(session, urn="600003", terms=own)
+        async with client_for(app) as client:
+            await put_terms(client, auth, COUNCIL_TERMS)
+            still_open = await deadline_of(client, auth, session, utc(2025, 12, 19, 18), "600003")
+            christmas = await deadline_of(client, auth, session, utc(2025, 12, 23, 20), "600003")
+        assert still_open == (utc(2025, 12, 22, 8, 30), False)  # the council is closed; it isn't
+        assert christmas == (utc(2026, 1, 7, 8, 30), True)
+
+    async def test_another_councils_calendar_does_not_apply(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        await create_school(session, urn="600004", council_id="leeds")
+        async with client_for(app) as client:
+            await put_terms(client, auth, COUNCIL_TERMS)  # the demo council's
+            deadline, in_holiday = await deadline_of(
+                client, auth, session, utc(2025, 12, 23, 20), "600004"
+            )
+        assert (deadline, in_holiday) == (utc(2025, 12, 24, 8, 30), False)
+
+    async def test_with_no_calendar_at_all_every_working_day_is_a_school_day(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        await create_school(session, urn="600005")
+        async with client_for(app) as client:
+            deadline, _ = await deadline_of(client, auth, session, utc(2025, 12, 23, 20), "600005")
+        assert deadline == utc(2025, 12, 24, 8, 30)
+
+
+class TestTermDatesApi:
+    async def test_the_admin_replaces_and_reads_the_calendar(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth
+    ) -> None:
+        async with client_for(app) as client:
+            await put_terms(client, auth, COUNCIL_TERMS)
+            await put_terms(client, auth, COUNCIL_TERMS[:2])
+            got = await client.get("/v1/council/term-dates", headers=auth("admin"))
+            dsl = await client.get(
+                "/v1/council/term-dates", headers=auth("school_dsl", school_urn="107301")
+            )
+        assert [t["name"] for t in got.json()["terms"]] == ["Autumn 1", "Autumn 2"]
+        assert dsl.status_code == 403
+
+    async def test_overlapping_or_backwards_terms_are_422_with_the_field(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth
+    ) -> None:
+        overlapping = [COUNCIL_TERMS[0], {"start": "2025-10-20", "end": "2025-12-19"}]
+        backwards = [{"start": "2025-10-20", "end": "2025-10-01"}]
+        async with client_for(app) as client:
+            one = await client.put(
+                "/v1/council/term-dates", json={"terms": overlapping}, headers=auth("admin")
+            )
+            two = await client.put(
+                "/v1/council/term-dates", json={"terms": backwards}, headers=auth("admin")
+            )
+        assert one.status_code == 422
+        assert one.json()["fields"] == [{"path": "terms.1", "reason": "overlaps another term"}]
+        assert two.status_code == 422
+        assert two.json()["fields"][0]["path"].startswith("terms.0")
+
+    async def test_a_csv_import_replaces_the_calendar(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth
+    ) -> None:
+        async with client_for(app) as client:
+            response = await client.post(
+                "/v1/council/term-dates/import",
+                content=CSV.encode(),
+                headers={**auth("admin"), "content-type": "text/csv"},
+            )
+        assert response.status_code == 200, response.text
+        assert [(t["start"], t["end"]) for t in response.json()["terms"]] == [
+            ("2025-09-03", "2025-10-24"),
+            ("2025-11-03", "2025-12-19"),
+            ("2026-01-05", "2026-02-13"),
+        ]
+
+    async def test_a_bad_csv_row_is_named_and_nothing_is_stored(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        bad = CSV + "Spring 2,31/02/2026,27/03/2026\n"
+        async with client_for(app) as client:
+            await put_terms(client, auth, COUNCIL_TERMS[:1])
+            response = await client.post(
+                "/v1/council/term-dates/import",
+                content=bad.encode(),
+                headers={**auth("admin"), "content-type": "text/csv"},
+            )
+        assert response.status_code == 422
+        assert response.json()["fields"] == [{"path": "row 5.start", "reason": "not a date"}]
+        stored = await session.scalar(select(func.count()).select_from(CouncilTerm))
+        assert stored == 1  # the calendar before the import, untouched
+
+
+class TestCsv:
+    def test_dates_in_either_published_form(self) -> None:
+        assert parse_date("2026-01-05") == parse_date("05/01/2026")
+        assert parse_date("1 Jan") is None
+
+    def test_missing_columns_are_named(self) -> None:
+        terms, errors = read_terms("name,first\nA,2026-01-05\n")
+        assert terms == []
+        assert [(e.path, e.reason) for e in errors] == [
+            ("start", "column missing"),
+            ("end", "column missing"),
+        ]
+
+
+class TestDemoCouncil:
+    async def test_the_demo_council_has_a_term_calendar_its_schools_follow(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        await seed(session, get_settings())
+        await seed(session, get_settings())  # idempotent
+        terms = (await session.scalars(select(CouncilTerm))).all()
+        assert len(terms) == 12
+        async with client_for(app) as client:
+            # 107301 starts at 08:45: 23 December is due on the first day of spring term.
+            deadline, in_holiday = await deadline_of(
+                client, auth, session, utc(2025, 12, 23, 20), "107301"
+            )
+        assert (deadline, in_holiday) == (utc(2026, 1, 5, 8, 45), True)
+
+
+class TestAlertContactsApi:
+    async def test_the_admin_sets_the_councils_duty_manager(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, nsettings: NotificationsSettings
+    ) -> None:
+        admin = auth("admin")
+        async with client_for(app) as client:
+            before = (await client.get("/v1/council/alert-contacts", headers=admin)).json()
+            bad = await client.put(
+                "/v1/council/alert-contacts", json={"duty_manager_email": "nope"}, headers=admin
+            )
+            put = await client.put(
+                "/v1/council/alert-contacts",
+                json={"duty_manager_email": "duty.tm@bradford.example"},
+                headers=admin,
+            )
+            dsl = await client.get(
+                "/v1/council/alert-contacts", headers=auth("school_dsl", school_urn="107301")
+            )
+        assert before == {
+            "council_id": "demo",
+            "duty_manager_email": nsettings.duty_manager_email,
+            "configured": False,
+        }
+        assert bad.status_code == 422
+        assert bad.json()["fields"][0]["path"] == "duty_manager_email"
+        assert put.json()["duty_manager_email"] == "duty.tm@bradford.example"
+        assert put.json()["configured"] is True
+        assert dsl.status_code == 403
