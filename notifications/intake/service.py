@@ -432,10 +432,28 @@ class _Resend:
                 )
 
 
+async def _move_deadline(
+    ctx: IntakeContext, incident: Incident, notification: Notification, changes: corrections.Changes
+) -> None:
+    school = await ctx.school(notification.school_urn)
+    if notification.route != "school" or school is None or notification.acknowledged_at:
+        return
+    deadline, in_holiday = await _deadline(ctx, school, incident.incident_at)
+    if deadline != notification.deadline_at:
+        changes["deadline_at"] = (notification.deadline_at, deadline)
+        notification.deadline_at, notification.in_holiday = deadline, in_holiday
+
+
 async def _record_correction(
     ctx: IntakeContext, incident: Incident, notification: Notification, changes: corrections.Changes
 ) -> None:
-    """The history row, the audit row, and the school told again if what it sees changed."""
+    """The history row, the audit row, and the school told again if what it sees changed.
+
+    A corrected incident time moves the deadline of a notification not yet acknowledged (the
+    next school-day start after the corrected time); the previous deadline is in the history.
+    """
+    if "incident_at" in changes:
+        await _move_deadline(ctx, incident, notification, changes)
     share = await sharing_for(ctx.session, incident.force_id)
     tell = notification.route == "school" and corrections.school_sees(changes, share)
     correction = NotificationCorrection(
