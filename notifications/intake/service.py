@@ -301,7 +301,8 @@ async def ingest_one(
 async def ingest(
     ctx: IntakeContext, data: IncidentIn, *, contact_id: uuid.UUID | None = None
 ) -> IncidentResult:
-    """Create the incident and one notification per new child; say which were duplicates.
+    """Create the incident and one notification per new child; say which were duplicates and
+    which corrected an earlier notification of the same incident (see `corrections`).
 
     Events are queued on the context: call `ctx.emit_pending()` (or use `ingest_one`).
     """
