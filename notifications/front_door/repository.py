@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,11 +30,17 @@ async def add_alert(session: AsyncSession, values: dict[str, Any]) -> bool:
     return inserted is not None
 
 
-async def due_recipients(session: AsyncSession, *, before: datetime, limit: int) -> list[str]:
-    """Recipients with an alert waiting since before `before` (the burst has gathered)."""
+async def due_recipients(
+    session: AsyncSession, *, before: datetime, window_start: datetime, limit: int
+) -> list[str]:
+    """Recipients with an alert waiting since before `before` (the burst has gathered) and
+    no email yet in this window (so those waiting for the next window never crowd out others)."""
+    emailed = exists().where(
+        AlertBatch.recipient == FrontDoorAlert.recipient, AlertBatch.window_start == window_start
+    )
     rows = await session.scalars(
         select(FrontDoorAlert.recipient)
-        .where(FrontDoorAlert.batch_id.is_(None), FrontDoorAlert.created_at <= before)
+        .where(FrontDoorAlert.batch_id.is_(None), FrontDoorAlert.created_at <= before, ~emailed)
         .group_by(FrontDoorAlert.recipient)
         .order_by(FrontDoorAlert.recipient)
         .limit(limit)

@@ -141,7 +141,10 @@ async def send_due_alerts(
     gathered = now - timedelta(seconds=settings.front_door_alert_gather_seconds)
     window = window_start(now, settings.front_door_alert_window_seconds)
     sent = 0
-    for recipient in await repository.due_recipients(session, before=gathered, limit=_PASS_LIMIT):
+    due = await repository.due_recipients(
+        session, before=gathered, window_start=window, limit=_PASS_LIMIT
+    )
+    for recipient in due:
         batch = await repository.open_batch(session, recipient=recipient, window_start=window)
         if batch is None:
             continue  # this window's email to them has gone: the rest waits for the next

@@ -301,7 +301,8 @@ async def ingest_one(
 async def ingest(
     ctx: IntakeContext, data: IncidentIn, *, contact_id: uuid.UUID | None = None
 ) -> IncidentResult:
-    """Create the incident and one notification per new child; say which were duplicates.
+    """Create the incident and one notification per new child; say which were duplicates and
+    which corrected an earlier notification of the same incident (see `corrections`).
 
     Events are queued on the context: call `ctx.emit_pending()` (or use `ingest_one`).
     """
@@ -432,10 +433,28 @@ class _Resend:
                 )
 
 
+async def _move_deadline(
+    ctx: IntakeContext, incident: Incident, notification: Notification, changes: corrections.Changes
+) -> None:
+    school = await ctx.school(notification.school_urn)
+    if notification.route != "school" or school is None or notification.acknowledged_at:
+        return
+    deadline, in_holiday = await _deadline(ctx, school, incident.incident_at)
+    if deadline != notification.deadline_at:
+        changes["deadline_at"] = (notification.deadline_at, deadline)
+        notification.deadline_at, notification.in_holiday = deadline, in_holiday
+
+
 async def _record_correction(
     ctx: IntakeContext, incident: Incident, notification: Notification, changes: corrections.Changes
 ) -> None:
-    """The history row, the audit row, and the school told again if what it sees changed."""
+    """The history row, the audit row, and the school told again if what it sees changed.
+
+    A corrected incident time moves the deadline of a notification not yet acknowledged (the
+    next school-day start after the corrected time); the previous deadline is in the history.
+    """
+    if "incident_at" in changes:
+        await _move_deadline(ctx, incident, notification, changes)
     share = await sharing_for(ctx.session, incident.force_id)
     tell = notification.route == "school" and corrections.school_sees(changes, share)
     correction = NotificationCorrection(

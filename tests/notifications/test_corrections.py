@@ -237,6 +237,25 @@ class TestCorrections:
         assert all(r.changed_fields == ["incident_at"] and r.school_told for r in rows)
         assert rows[0].previous == {"incident_at": "2026-11-20T22:30:00+00:00"}
 
+    async def test_a_corrected_incident_time_moves_an_unacknowledged_deadline(
+        self,
+        app: FastAPI,
+        client_for: ClientFor,
+        auth: Auth,
+        session: AsyncSession,
+        nsettings: NotificationsSettings,
+    ) -> None:
+        await school(session, nsettings)
+        # Thursday 19 Nov 22:30 corrected to Thursday 19 Nov 07:00: due Thursday 08:30.
+        async with client_for(app) as client:
+            first = await send(client, auth, [amira()], incident_at="2026-11-19T22:30:00Z")
+            await send(client, auth, [amira()], incident_at="2026-11-19T07:00:00Z")
+        notification = await session.get_one(Notification, first["children"][0]["notification_id"])
+        assert notification.deadline_at == datetime(2026, 11, 19, 8, 30, tzinfo=UTC)
+        (row,) = (await session.scalars(select(NotificationCorrection))).all()
+        assert row.changed_fields == ["deadline_at", "incident_at"]
+        assert row.previous["deadline_at"] == "2026-11-20T08:30:00+00:00"
+
     async def test_a_new_sibling_with_another_name_is_a_new_notification(
         self,
         app: FastAPI,
