@@ -140,6 +140,7 @@ async def run_all(host: str, port: int) -> int:
     from services import devtools
 
     migrate()
+    await db.check_pool_capacity()
     await seed_demo()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -239,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Resolved once here and inherited by uvicorn's worker processes through the
         # environment, so they share one database (the embedded one included).
         database_url()
+        asyncio.run(_check_capacity(processes=args.workers))
         uvicorn.run(
             APPS[args.name],
             factory=True,
@@ -272,8 +274,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+async def _check_capacity(*, processes: int) -> None:
+    """The start-up warning when the pools could exceed the server (its own event loop)."""
+    try:
+        await db.check_pool_capacity(processes=processes)
+    finally:
+        await db.get_engine().dispose()
+
+
 async def _worker_main(name: str) -> None:
     database_url()
+    await db.check_pool_capacity()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

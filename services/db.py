@@ -149,6 +149,7 @@ class IdleReaper:
         self.reaped = 0
         self._records: weakref.WeakSet[Any] = weakref.WeakSet()
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
 
     def install(self) -> None:
         pool = self.engine.sync_engine.pool
@@ -166,13 +167,14 @@ class IdleReaper:
     def _on_checkin(self, _: object, record: Any) -> None:
         if record is not None:
             record.info[_IN_USE] = False
-        if self._timer is not None:
-            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # returned outside any loop (garbage collection): nothing to time
             return
-        self._timer = loop.call_later(self.idle_seconds, self.reap)
+        # A timer set on an earlier event loop (a start-up check's) never fires: set another.
+        if self._timer is not None and self._timer_loop is loop:
+            return
+        self._timer, self._timer_loop = loop.call_later(self.idle_seconds, self.reap), loop
 
     def in_use(self) -> int:
         return int(self.engine.sync_engine.pool.checkedout())  # type: ignore[attr-defined]
