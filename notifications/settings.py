@@ -54,7 +54,11 @@ class NotificationsSettings(FrontdoorSettings):
     ssrf_allow_list: tuple[str, ...] = ()
     secret_key: str = DEV_SECRET_KEY
     delivery_batch_size: int = 200
+    # Sends in flight at once: in all, to one webhook endpoint, and to the mail server. One
+    # endpoint's share is small so a hung receiver ties up 4 of the 64, never the worker.
     delivery_concurrency: int = 64
+    delivery_per_endpoint_concurrency: int = 4
+    smtp_concurrency: int = 8
 
     @model_validator(mode="after")
     def _refuse_development_key_in_production(self) -> NotificationsSettings:

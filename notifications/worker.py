@@ -11,7 +11,8 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifications.delivery.dispatch import deliver_due
+from notifications.delivery.dispatch import Dispatcher
+from notifications.delivery.leases import LeaseKeeper
 from notifications.delivery.transport import make_client
 from notifications.delivery.watch import watch_deadlines
 from notifications.intake.schemas import ChildIn, IncidentIn
@@ -94,9 +95,15 @@ def intake_consumer(settings: NotificationsSettings) -> Consumer:
 def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> Worker:
     settings = get_notifications_settings()
     client = make_client(settings)
+    dispatcher = Dispatcher(maker, settings, client, leases=LeaseKeeper(database_url))
 
-    async def deliver(m: async_sessionmaker[AsyncSession]) -> int:
-        return await deliver_due(m, settings, client)
+    async def deliver(_: async_sessionmaker[AsyncSession]) -> int:
+        # Starts what is due and returns: sends finish on their own, recorded next step.
+        return await dispatcher.step()
+
+    async def stop_delivering() -> None:
+        await dispatcher.close()
+        await client.aclose()
 
     async def watch(m: async_sessionmaker[AsyncSession]) -> int:
         return await watch_deadlines(m, settings)
@@ -111,4 +118,5 @@ def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> 
             Periodic("notifications.deadlines", DEADLINE_WATCH_EVERY, watch),
         ],
         poll=1.0,
+        on_stop=[stop_delivering],
     )

@@ -55,6 +55,8 @@ class Claimed:
     secrets: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
     subject: str | None = None
+    # The attempt row written ("sending") before the request went out; the result completes it.
+    attempt_id: int | None = None
 
 
 def make_client(settings: NotificationsSettings) -> httpx.AsyncClient:

@@ -221,10 +221,12 @@ class Worker:
         periodic: Sequence[Periodic] = (),
         poll: float = 2.0,
         batch: int = 100,
+        on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.name, self.maker, self.database_url = name, maker, database_url
         self.consumers, self.periodic, self.poll = list(consumers), list(periodic), poll
         self.batch = batch
+        self.on_stop = list(on_stop)
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._backoff = Backoff()
@@ -251,6 +253,11 @@ class Worker:
                     await asyncio.wait_for(self._wait(stop), timeout=wait or self._next_wait())
         finally:
             await self._close_listener()
+            for closer in self.on_stop:
+                try:
+                    await closer()
+                except Exception as exc:  # the database may be gone; stop anyway
+                    log.warning("worker_stop_step_failed", error=type(exc).__name__)
             log.info("worker_stopped", worker=self.name)
 
     def _tick_failed(self, exc: Exception) -> float:
