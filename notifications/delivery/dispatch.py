@@ -349,7 +349,7 @@ class Dispatcher:
         before = self.attempts
         for _ in range(max_steps):
             started = await self.step()
-            if not started and not self.in_flight:
+            if not started and not self.in_flight and not self.finished:
                 break
             await self.wait()
         await self.close()
