@@ -27,6 +27,7 @@ from notifications.delivery.health import (
     should_disable,
 )
 from notifications.delivery.transport import AttemptResult, Claimed
+from notifications.delivery.watch import escalate
 from notifications.schedule import RetryPolicy, next_attempt_at
 from notifications.settings import NotificationsSettings
 from services.events.contracts import EncompassNotificationEvent, EventPayload
@@ -258,6 +259,14 @@ async def _record_one(
     return None
 
 
+def _alert_email_past_fallback(delivery: Delivery, now: datetime) -> bool:
+    if delivery.channel != "email" or delivery.kind not in ("alert", "fallback"):
+        return False
+    return delivery.next_attempt_at is None or (
+        delivery.fallback_at is not None and now >= delivery.fallback_at
+    )
+
+
 def _delivered(
     delivery: Delivery,
     endpoint: Endpoint | None,
@@ -303,6 +312,12 @@ async def _failed(
         delivery.status = "failed"
         if notification is not None and delivery.channel == "webhook":
             await ensure_email_for(session, settings, notification, kind="fallback", now=now)
+    if notification is not None and _alert_email_past_fallback(delivery, now):
+        # The mail server keeps failing and the webhook (if any) did not land by the fallback
+        # point: nothing has reached the school, so the duty manager hears now, not at the
+        # escalation lead. The email keeps being retried until it gives up.
+        if notification.delivered_at is None and notification.acknowledged_at is None:
+            await escalate(session, settings, notification, now)
     if endpoint is None:
         return
     endpoint.consecutive_failures += 1
