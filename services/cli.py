@@ -183,6 +183,18 @@ async def run_all(host: str, port: int) -> int:
     return 0 if started else 1
 
 
+def demo_environment(host: str, port: int) -> None:
+    """`run`'s defaults that follow its options: links point at `--port`, and the mail goes to
+    the demo SMTP sink wherever `DEMO_SMTP_PORT` put it. Explicit settings win."""
+    from services import devtools
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{shown}:{port}")
+    os.environ.setdefault("NOTIFICATIONS_SMTP_HOST", devtools.RECEIVER_HOST)
+    os.environ.setdefault("NOTIFICATIONS_SMTP_PORT", str(devtools.SMTP_PORT))
+    get_settings.cache_clear()
+
+
 def _database_kind() -> str:
     return "external database" if get_settings().database_url else "embedded PostgreSQL"
 
@@ -233,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(get_settings())
     if args.command == "run":
+        demo_environment(args.host, args.port)
         database_url()
         with contextlib.suppress(KeyboardInterrupt):
             return asyncio.run(run_all(args.host, args.port))
