@@ -116,6 +116,9 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.LockNotAvailableError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.CannotConnectNowError,
+    # What asyncpg raises for a statement in flight when the server's socket closes under it
+    # (seen with PostgreSQL stopped mid-request in tests/faults).
+    asyncpg.exceptions.InternalClientError,
     sqlalchemy_exc.TimeoutError,  # no pooled connection came free in time
     sqlalchemy_exc.DisconnectionError,
     OSError,  # refused, reset, unreachable

@@ -41,7 +41,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _bin(name: str) -> str:
     # Found without importing pgserver (its import warns about XDG_RUNTIME_DIR).
     spec = importlib.util.find_spec("pgserver")
-    assert spec is not None and spec.submodule_search_locations
+    assert spec is not None
+    assert spec.submodule_search_locations
     return str(Path(spec.submodule_search_locations[0]) / "pginstall" / "bin" / name)
 
 
@@ -167,3 +168,11 @@ def start_api(procs: Processes, service: str, port: int, **env: str) -> Process:
                 return process
         time.sleep(0.1)
     raise AssertionError(f"{service} API did not start:\n{process.output()}")
+
+
+def killed(procs: Processes, process: Process) -> None:
+    """SIGKILL one of the test's processes (by its id) and forget it: it was meant to die."""
+    process.popen.kill()
+    process.popen.wait(timeout=SERVER_WAIT_SECONDS)
+    procs.running.remove(process)
+    process.log.close()

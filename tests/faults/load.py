@@ -17,8 +17,10 @@ from tests.factories import make_marf
 AGENCY = "west-yorkshire-police"
 
 
-def bearer(role: Role, **claims: str) -> dict[str, str]:
-    token = mint_token(FrontdoorSettings(), sub=f"faults-{role.value}", role=role, **claims)
+def bearer(role: Role, agency_id: str | None = None) -> dict[str, str]:
+    token = mint_token(
+        FrontdoorSettings(), sub=f"faults-{role.value}", role=role, agency_id=agency_id
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
