@@ -278,8 +278,8 @@ async def night(
     with contextlib.ExitStack() as stack:
         for r in [*receivers, *bad]:
             stack.enter_context(serving(r))
-        healthy_urns = [f"{tag}{i:03d}" for i in range(HEALTHY)]
-        bad_urns = [f"{tag}9{i:02d}" for i in range(len(bad))]
+        healthy_urns = [f"{tag}{i:05d}" for i in range(HEALTHY)]
+        bad_urns = [f"{tag}9{i:04d}" for i in range(len(bad))]
         for urn, r in zip([*healthy_urns, *bad_urns], [*receivers, *bad], strict=True):
             await add_school(maker, settings, urn, r.url())
         async with make_client(settings) as client:
