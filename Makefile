@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install check lint typecheck imports migrations-check openapi docs pytest e2e reset bench clean
+.PHONY: run test install check lint typecheck imports migrations-check openapi docs pytest e2e test-faults reset bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ pytest: install
 
 e2e: install ## only the end-to-end tests (workers as separate processes)
 	$(BIN)/pytest -m e2e; status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$status
+
+# Fault injection (docs/reliability.md): each test starts its own PostgreSQL and kills things.
+test-faults: install ## workers, APIs and PostgreSQL killed and restarted under a bounded load
+	$(BIN)/pytest -m faults tests/faults; status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$status
 
 bench: install
 	$(BIN)/python -m bench

@@ -60,7 +60,11 @@ class NotificationsSettings(FrontdoorSettings):
     front_door_alert_gather_seconds: float = 60
     front_door_alert_window_seconds: float = 900
     delivery_batch_size: int = 200
+    # Sends in flight at once: in all, to one webhook endpoint, and to the mail server. One
+    # endpoint's share is small so a hung receiver ties up 4 of the 64, never the worker.
     delivery_concurrency: int = 64
+    delivery_per_endpoint_concurrency: int = 4
+    smtp_concurrency: int = 8
 
     @model_validator(mode="after")
     def _refuse_development_key_in_production(self) -> NotificationsSettings:

@@ -11,7 +11,8 @@ import structlog
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifications.delivery.dispatch import deliver_due
+from notifications.delivery.dispatch import Dispatcher
+from notifications.delivery.leases import LeaseKeeper
 from notifications.delivery.transport import make_client
 from notifications.delivery.watch import watch_deadlines
 from notifications.front_door.handlers import front_door_consumer
@@ -98,9 +99,15 @@ def intake_consumer(settings: NotificationsSettings) -> Consumer:
 def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> Worker:
     settings = get_notifications_settings()
     client = make_client(settings)
+    dispatcher = Dispatcher(maker, settings, client, leases=LeaseKeeper(database_url))
 
-    async def deliver(m: async_sessionmaker[AsyncSession]) -> int:
-        return await deliver_due(m, settings, client)
+    async def deliver(_: async_sessionmaker[AsyncSession]) -> int:
+        # Starts what is due and returns: sends finish on their own, recorded next step.
+        return await dispatcher.step()
+
+    async def stop_delivering() -> None:
+        await dispatcher.close()
+        await client.aclose()
 
     async def watch(m: async_sessionmaker[AsyncSession]) -> int:
         return await watch_deadlines(m, settings)
@@ -119,4 +126,5 @@ def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> 
             Periodic("notifications.front_door_alerts", FRONT_DOOR_ALERTS_EVERY, alerts),
         ],
         poll=1.0,
+        on_stop=[stop_delivering],
     )

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import hmac
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,14 @@ from sqlalchemy.exc import ProgrammingError
 
 from services import __version__
 from services.calendar import preload_bank_holidays
-from services.db import get_engine
-from services.errors import ErrorBody, NotAuthenticated, NotFound, install_error_handlers
+from services.db import get_engine, server_capacity
+from services.errors import (
+    RETRY_AFTER_SECONDS,
+    ErrorBody,
+    NotAuthenticated,
+    NotFound,
+    install_error_handlers,
+)
 from services.http import PlatformMiddleware
 from services.logging import configure_logging
 from services.settings import get_settings
@@ -40,6 +47,9 @@ class Readiness(BaseModel):
     status: str
     database: bool
     migrations_at_head: bool
+    # False when the server has no connection slot left for an ordinary role: this process
+    # may still hold pooled connections, but its next one (or its neighbours') will fail.
+    connections_available: bool = True
 
 
 @lru_cache
@@ -49,22 +59,55 @@ def migration_head() -> str | None:
 
 # A load balancer polls readiness every few seconds: answer within this, whatever the database.
 READINESS_TIMEOUT_SECONDS = 3.0
+# The check's own budget, leaving the rest of the 3 s for the HTTP round trip.
+_CHECK_BUDGET_SECONDS = 2.5
 
 
-async def _database_state() -> tuple[bool, bool]:
-    """(database answers, schema at the latest migration)."""
-    try:
-        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
-            async with get_engine().connect() as conn:
-                await conn.execute(text("SELECT 1"))
-                try:
-                    current = await conn.execute(text("SELECT version_num FROM alembic_version"))
-                except ProgrammingError:  # never migrated: no alembic_version table
-                    return True, False
-                return True, set(current.scalars().all()) == {migration_head()}
-    except Exception as exc:
-        log.warning("readiness_check_failed", error=type(exc).__name__)
-        return False, False
+@dataclass(frozen=True)
+class DatabaseState:
+    answers: bool
+    at_head: bool
+    connections_available: bool
+
+
+_DOWN = DatabaseState(answers=False, at_head=False, connections_available=False)
+
+
+async def _check_database() -> DatabaseState:
+    async with get_engine().connect() as conn:
+        await conn.execute(text("SELECT 1"))
+        capacity = await server_capacity(conn)
+        try:
+            current = await conn.execute(text("SELECT version_num FROM alembic_version"))
+        except ProgrammingError:  # never migrated: no alembic_version table
+            return DatabaseState(True, False, capacity.available > 0)
+        at_head = set(current.scalars().all()) == {migration_head()}
+        return DatabaseState(True, at_head, capacity.available > 0)
+
+
+def _consume(task: asyncio.Task[DatabaseState]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log "never retrieved"
+
+
+async def _database_state() -> DatabaseState:
+    """The database's state, within the budget whatever the server does.
+
+    The check runs as its own task and is abandoned (cancelled, not awaited) when the budget
+    runs out: cancelling a connect to a frozen server can itself wait on that server.
+    """
+    task = asyncio.ensure_future(_check_database())
+    task.add_done_callback(_consume)
+    done, _ = await asyncio.wait({task}, timeout=_CHECK_BUDGET_SECONDS)
+    if not done:
+        task.cancel()
+        log.warning("readiness_check_failed", error="TimeoutError")
+        return _DOWN
+    error = task.exception()
+    if error is not None:
+        log.warning("readiness_check_failed", error=type(error).__name__)
+        return _DOWN
+    return task.result()
 
 
 def operation_id(route: APIRoute) -> str:
@@ -130,12 +173,17 @@ def platform_router() -> APIRouter:
 
     @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
     async def readyz(response: Response) -> Readiness:
-        """The database answers and its schema is at the latest migration."""
-        database, at_head = await _database_state()
-        ready = database and at_head
+        """The database answers, has connections to spare, and is at the latest migration."""
+        state = await _database_state()
+        ready = state.answers and state.at_head and state.connections_available
         response.status_code = 200 if ready else 503
+        if not ready:
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return Readiness(
-            status="ready" if ready else "not_ready", database=database, migrations_at_head=at_head
+            status="ready" if ready else "not_ready",
+            database=state.answers,
+            migrations_at_head=state.at_head,
+            connections_available=state.connections_available,
         )
 
     @router.get("/metrics", include_in_schema=False)

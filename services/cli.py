@@ -140,6 +140,7 @@ async def run_all(host: str, port: int) -> int:
     from services import devtools
 
     migrate()
+    await db.check_pool_capacity()
     await seed_demo()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -180,6 +181,18 @@ async def run_all(host: str, port: int) -> int:
         await db.driver_pool.close()
         await db.get_engine().dispose()
     return 0 if started else 1
+
+
+def demo_environment(host: str, port: int) -> None:
+    """`run`'s defaults that follow its options: links point at `--port`, and the mail goes to
+    the demo SMTP sink wherever `DEMO_SMTP_PORT` put it. Explicit settings win."""
+    from services import devtools
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{shown}:{port}")
+    os.environ.setdefault("NOTIFICATIONS_SMTP_HOST", devtools.RECEIVER_HOST)
+    os.environ.setdefault("NOTIFICATIONS_SMTP_PORT", str(devtools.SMTP_PORT))
+    get_settings.cache_clear()
 
 
 def _database_kind() -> str:
@@ -232,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_logging(get_settings())
     if args.command == "run":
+        demo_environment(args.host, args.port)
         database_url()
         with contextlib.suppress(KeyboardInterrupt):
             return asyncio.run(run_all(args.host, args.port))
@@ -239,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Resolved once here and inherited by uvicorn's worker processes through the
         # environment, so they share one database (the embedded one included).
         database_url()
+        asyncio.run(_check_capacity(processes=args.workers))
         uvicorn.run(
             APPS[args.name],
             factory=True,
@@ -272,8 +287,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+async def _check_capacity(*, processes: int) -> None:
+    """The start-up warning when the pools could exceed the server (its own event loop)."""
+    try:
+        await db.check_pool_capacity(processes=processes)
+    finally:
+        await db.get_engine().dispose()
+
+
 async def _worker_main(name: str) -> None:
     database_url()
+    await db.check_pool_capacity()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import asyncpg
+import structlog
 from fastapi import Depends, FastAPI
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -28,6 +30,8 @@ from sqlalchemy.ext.asyncio import (
 
 from services.embedded_db import start_embedded
 from services.settings import FrontdoorSettings, get_settings
+
+log = structlog.get_logger(__name__)
 
 
 def resolve_database_url(settings: FrontdoorSettings) -> str:
@@ -57,8 +61,42 @@ PING_IF_IDLE_SECONDS = 5.0
 _CHECKED_IN = "frontdoor_checked_in"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), pool_size=pool_size, max_overflow=pool_size)
+# The client gives up this long after the server should have cancelled a statement: a frozen
+# server (SIGSTOP, a hung disk) cancels nothing, so only the client's own clock still runs.
+CLIENT_TIMEOUT_MARGIN_SECONDS = 5.0
+
+
+def connect_args(settings: FrontdoorSettings) -> dict[str, Any]:
+    """asyncpg's connect arguments: the server-side time limits, the client-side backstops."""
+    server: dict[str, str] = {}
+    if settings.db_statement_timeout_ms:
+        server["statement_timeout"] = str(settings.db_statement_timeout_ms)
+    if settings.db_lock_timeout_ms:
+        server["lock_timeout"] = str(settings.db_lock_timeout_ms)
+    args: dict[str, Any] = {"timeout": settings.db_connect_timeout_seconds}
+    if server:
+        args["server_settings"] = server
+    if settings.db_statement_timeout_ms:
+        args["command_timeout"] = (
+            settings.db_statement_timeout_ms / 1000 + CLIENT_TIMEOUT_MARGIN_SECONDS
+        )
+    return args
+
+
+def create_engine(
+    url: str, *, pool_size: int = 10, settings: FrontdoorSettings | None = None
+) -> AsyncEngine:
+    settings = settings or get_settings()
+    engine = create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=settings.db_connect_timeout_seconds,
+        # Most recently used first: under a light load the same few connections serve every
+        # request and the rest stay idle, for the reaper to hand back to the server.
+        pool_use_lifo=True,
+        connect_args=connect_args(settings),
+    )
     pool = engine.sync_engine.pool
     dialect = engine.sync_engine.dialect
 
@@ -78,13 +116,101 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         except Exception as error:  # the pool discards it and hands out a fresh one
             raise exc.DisconnectionError() from error
 
+    if settings.db_pool_idle_seconds:
+        reaper = IdleReaper(engine, settings.db_pool_idle_seconds)
+        reaper.install()
+        _REAPERS[engine.sync_engine] = reaper
     return engine
+
+
+def reaper_of(engine: AsyncEngine) -> IdleReaper | None:
+    return _REAPERS.get(engine.sync_engine)
+
+
+_IN_USE = "frontdoor_in_use"
+_REAPERS: weakref.WeakKeyDictionary[Any, IdleReaper] = weakref.WeakKeyDictionary()
+
+
+class IdleReaper:
+    """Hands idle pooled connections back to the server.
+
+    SQLAlchemy's pool keeps every connection it ever opened (up to its size) for ever. This
+    watches the most connections in use at once over each `idle_seconds` window; connections
+    beyond that number sat unused for the whole window, and those idle at least that long are
+    closed. Their pool slots stay, empty: a later burst reconnects up to what it needs.
+
+    The close happens in a timer callback, between two steps of the event loop, so no
+    request can be handed the connection half-way through (asyncpg's `terminate`, no wait).
+    """
+
+    def __init__(self, engine: AsyncEngine, idle_seconds: float) -> None:
+        self.engine, self.idle_seconds = engine, idle_seconds
+        self.peak = 0
+        self.reaped = 0
+        self._records: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
+
+    def install(self) -> None:
+        pool = self.engine.sync_engine.pool
+        event.listen(pool, "connect", self._on_connect)
+        event.listen(pool, "checkout", self._on_checkout)
+        event.listen(pool, "checkin", self._on_checkin)
+
+    def _on_connect(self, _: object, record: Any) -> None:
+        self._records.add(record)
+
+    def _on_checkout(self, _: object, record: Any, __: object) -> None:
+        record.info[_IN_USE] = True
+        self.peak = max(self.peak, self.in_use())
+
+    def _on_checkin(self, _: object, record: Any) -> None:
+        if record is not None:
+            record.info[_IN_USE] = False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # returned outside any loop (garbage collection): nothing to time
+            return
+        # A timer set on an earlier event loop (a start-up check's) never fires: set another.
+        if self._timer is not None and self._timer_loop is loop:
+            return
+        self._timer, self._timer_loop = loop.call_later(self.idle_seconds, self.reap), loop
+
+    def in_use(self) -> int:
+        return int(self.engine.sync_engine.pool.checkedout())  # type: ignore[attr-defined]
+
+    def open_connections(self) -> int:
+        """Pool slots holding a live connection."""
+        return sum(1 for r in list(self._records) if r.dbapi_connection is not None)
+
+    def reap(self) -> None:
+        """Close the connections nobody needed over the last window (idle that long too)."""
+        self._timer = None
+        now = time.monotonic()
+        idle = sorted(
+            (
+                r
+                for r in list(self._records)
+                if r.dbapi_connection is not None and not r.info.get(_IN_USE)
+            ),
+            key=lambda r: r.info.get(_CHECKED_IN, 0.0),
+        )
+        surplus = self.in_use() + len(idle) - max(self.peak, 1)
+        for record in idle[: max(surplus, 0)]:
+            if now - record.info.get(_CHECKED_IN, now) >= self.idle_seconds:
+                record.invalidate()  # closes it; the slot reconnects when next handed out
+                self.reaped += 1
+        self.peak = self.in_use()
+        if self.open_connections():
+            self._timer = asyncio.get_running_loop().call_later(self.idle_seconds, self.reap)
 
 
 @lru_cache
 def get_engine() -> AsyncEngine:
     settings = get_settings()
-    return create_engine(resolve_database_url(settings), pool_size=settings.db_pool_size)
+    return create_engine(
+        resolve_database_url(settings), pool_size=settings.db_pool_size, settings=settings
+    )
 
 
 @lru_cache
@@ -132,6 +258,7 @@ class DriverPool:
         self._pool: asyncpg.Pool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock: asyncio.Lock | None = None
+        self.acquire_timeout: float | None = None
 
     async def get(self) -> asyncpg.Pool:
         loop = asyncio.get_running_loop()
@@ -148,7 +275,11 @@ class DriverPool:
                     min_size=1,
                     max_size=2 * size,
                     reset=_no_session_state,
+                    # asyncpg closes a connection idle this long (0: never).
+                    max_inactive_connection_lifetime=settings.db_pool_idle_seconds,
+                    **connect_args(settings),
                 )
+                self.acquire_timeout = settings.db_connect_timeout_seconds
         return self._pool
 
     async def close(self) -> None:
@@ -169,7 +300,8 @@ async def get_connection() -> AsyncIterator[asyncpg.Connection]:
 
     Only for a route whose writes are ONE statement: each statement commits on its own.
     """
-    async with (await driver_pool.get()).acquire() as conn:
+    pool = await driver_pool.get()
+    async with pool.acquire(timeout=driver_pool.acquire_timeout) as conn:
         yield conn
 
 
@@ -184,7 +316,8 @@ class _Pooled:
     """`get_connection` as a plain context manager (no generator to drive per request)."""
 
     async def __aenter__(self) -> asyncpg.Connection:
-        self._acquired = (await driver_pool.get()).acquire()
+        pool = await driver_pool.get()
+        self._acquired = pool.acquire(timeout=driver_pool.acquire_timeout)
         return await self._acquired.__aenter__()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -219,3 +352,65 @@ def driver_statement(statement: Any) -> DriverStatement:
     the tables and columns stay those of the models, and no request pays for compiling."""
     compiled = statement.compile(dialect=_ASYNCPG)
     return DriverStatement(compiled.string, tuple(compiled.positiontup or ()))
+
+
+@dataclass(frozen=True)
+class ServerCapacity:
+    """How many client connections the server allows, and how many are open now."""
+
+    max_connections: int
+    reserved: int
+    in_use: int
+
+    @property
+    def available(self) -> int:
+        """Connection slots an ordinary role can still open."""
+        return self.max_connections - self.reserved - self.in_use
+
+
+_CAPACITY = (
+    "SELECT current_setting('max_connections')::int, "
+    "current_setting('superuser_reserved_connections')::int "
+    "+ coalesce(nullif(current_setting('reserved_connections', true), ''), '0')::int, "
+    "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int"
+)
+
+
+async def server_capacity(conn: Any) -> ServerCapacity:
+    """The server's connection limit and use, over an open SQLAlchemy `AsyncConnection`."""
+    row = (await conn.execute(text(_CAPACITY))).one()
+    return ServerCapacity(int(row[0]), int(row[1]), int(row[2]))
+
+
+def process_connection_limit(settings: FrontdoorSettings) -> int:
+    """The most connections one process may open: the engine's pool and its overflow, the
+    intake's asyncpg pool, and a worker's LISTEN and liveness connections."""
+    size = settings.db_pool_size
+    return 2 * size + 2 * size + 2
+
+
+async def check_pool_capacity(
+    settings: FrontdoorSettings | None = None, *, processes: int = 1
+) -> ServerCapacity | None:
+    """Warn (once, at start-up) when this deployment's pools could open more connections than
+    the server has left; the capacity found, or None when the database does not answer."""
+    settings = settings or get_settings()
+    try:
+        async with get_engine().connect() as conn:
+            capacity = await server_capacity(conn)
+    except Exception as error:
+        log.warning("database_capacity_unknown", error=type(error).__name__)
+        return None
+    wanted = processes * process_connection_limit(settings)
+    # Our own check connection is counted in `in_use`; it goes back to the pool.
+    room = capacity.available + 1
+    if wanted > room:
+        log.warning(
+            "database_pools_exceed_server",
+            pools_may_open=wanted,
+            server_max_connections=capacity.max_connections,
+            server_reserved=capacity.reserved,
+            server_in_use=capacity.in_use,
+            hint="lower DB_POOL_SIZE or raise the server's max_connections",
+        )
+    return capacity

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -91,6 +93,59 @@ class ServiceUnavailable(AppError):
     detail = "A service this request needs is unavailable; try again shortly."
 
 
+# A database restart or failover takes seconds; a partner retrying sooner only adds load.
+RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database did not answer in time or refused the connection: retry, with the same
+    Idempotency-Key, after `Retry-After` seconds (nothing was stored, or the replay says so)."""
+
+    detail = "The database is unavailable; retry shortly with the same Idempotency-Key."
+    headers: ClassVar[dict[str, str]] = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+# asyncpg's errors that mean "the server is down, restarting, full or too slow", not "this
+# request is wrong": connection exceptions (SQLSTATE class 08), 53300 too many connections,
+# 57014 statement timeout, 55P03 lock timeout, 57P01-57P03 shutdown and start-up.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.QueryCanceledError,
+    asyncpg.LockNotAvailableError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    # What asyncpg raises for a statement in flight when the server's socket closes under it
+    # (seen with PostgreSQL stopped mid-request in tests/faults).
+    asyncpg.exceptions.InternalClientError,
+    sqlalchemy_exc.TimeoutError,  # no pooled connection came free in time
+    sqlalchemy_exc.DisconnectionError,
+    OSError,  # refused, reset, unreachable
+    TimeoutError,  # the client-side backstop (a frozen server)
+)
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether an exception, or one it was raised from, says the database is unavailable."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        if isinstance(current, sqlalchemy_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        orig = getattr(current, "orig", None)
+        pending += [current.__cause__, current.__context__]
+        if isinstance(orig, BaseException):
+            pending.append(orig)
+    return False
+
+
 def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """`responses=` for an endpoint: each error's status with the shared body schema."""
     out: dict[int | str, dict[str, Any]] = {}
@@ -138,7 +193,18 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+def unavailable_response(exc: BaseException) -> DatabaseUnavailable | None:
+    """The 503 to answer for an unexpected exception that is the database being unavailable."""
+    if not is_database_unavailable(exc):
+        return None
+    log.warning("database_unavailable", error_type=type(exc).__name__)
+    return DatabaseUnavailable()
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    unavailable = unavailable_response(exc)
+    if unavailable is not None:
+        return await _app_error(request, unavailable)
     # Only the exception's class: its message may quote data about a child.
     log.error("unhandled_error", error_type=type(exc).__name__)
     return JSONResponse(InternalError().body().model_dump(exclude_none=True), status_code=500)

@@ -16,7 +16,13 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.errors import AppError, InternalError, PayloadTooLarge, UnsupportedMediaType
+from services.errors import (
+    AppError,
+    InternalError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    unavailable_response,
+)
 from services.logging import reset_request_id, set_request_id
 
 log = structlog.get_logger(__name__)
@@ -88,9 +94,11 @@ class PlatformMiddleware:
             else:
                 await self.app(scope, receive, send_with_id)
         except Exception as exc:
-            log.error("unhandled_error", error_type=type(exc).__name__, path=_route(scope))
+            unavailable = unavailable_response(exc)
+            if unavailable is None:
+                log.error("unhandled_error", error_type=type(exc).__name__, path=_route(scope))
             if not state["started"]:
-                await _send_error(InternalError(), send_with_id)
+                await _send_error(unavailable or InternalError(), send_with_id)
         finally:
             self._observe(scope, str(state["status"]), time.perf_counter() - started)
             reset_request_id(token)
@@ -210,6 +218,7 @@ async def _send_error(error: AppError, send: Send) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
             ],
         }
     )

@@ -46,6 +46,20 @@ class FrontdoorSettings(BaseSettings):
     # Connections per process in the pool (as many again in overflow). A process serving the
     # one-statement intake also keeps an asyncpg pool of up to twice this.
     db_pool_size: int = Field(10, ge=1, le=200, validation_alias="DB_POOL_SIZE")
+    # Server-side limits on every app connection (0 turns one off): a request or job fails in
+    # bounded time when PostgreSQL is slow, frozen or a row stays locked, instead of waiting.
+    # 30 s is ~1000x the slowest statement the suite and the benchmarks run.
+    db_statement_timeout_ms: int = Field(30_000, ge=0, validation_alias="DB_STATEMENT_TIMEOUT_MS")
+    # Rows are locked for a few milliseconds in normal running; 10 s means something is stuck.
+    db_lock_timeout_ms: int = Field(10_000, ge=0, validation_alias="DB_LOCK_TIMEOUT_MS")
+    # Connecting (and waiting for a pooled connection) gives up after this; a frozen server
+    # answers nothing, so the client's own clock is the only one that runs.
+    db_connect_timeout_seconds: float = Field(
+        5.0, gt=0, validation_alias="DB_CONNECT_TIMEOUT_SECONDS"
+    )
+    # Pooled connections idle this long are closed (both pools), so a process that had a busy
+    # minute hands its connections back to the server for the others (0 keeps them).
+    db_pool_idle_seconds: float = Field(60.0, ge=0, validation_alias="DB_POOL_IDLE_SECONDS")
     # DEBUG, INFO, WARNING, ERROR or CRITICAL.
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     # Force JSON (true) or console (false) logs; unset: JSON in production only.

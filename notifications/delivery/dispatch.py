@@ -1,34 +1,51 @@
 """The delivery dispatcher: claim due rows with SKIP LOCKED, send, record every attempt.
 
-Claiming pushes `next_attempt_at` forward by a lease and commits, so the sends happen outside
-any transaction and a crashed worker's rows come back when the lease ends (the receiver sees
-the same `webhook-id` and can deduplicate). Results are written in one transaction per batch.
-Any number of workers can run this side by side.
+Each delivery is sent on its own: a slow or failing receiver holds up only its own alerts.
+Sends run side by side up to `delivery_concurrency` in all, `delivery_per_endpoint_concurrency`
+per webhook endpoint and `smtp_concurrency` to the mail server, each bounded by the attempt
+timeout; a claim only takes what there is room to start at once, so nothing waits in memory
+while its lease runs down.
+
+Claiming pushes `next_attempt_at` forward by a lease and writes the attempt row ("sending")
+in the same commit, BEFORE the request goes out: the attempts log shows every request a
+receiver may have had, even when the worker dies mid-send. The result completes that row.
+A crashed worker's rows come back when its liveness lock is gone (seconds, see `leases`) or,
+failing that, when the lease ends; the receiver sees the same `webhook-id` either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-import weakref
+from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifications.delivery.leases import LeaseKeeper, reclaim_orphans
 from notifications.delivery.outcomes import record_results
 from notifications.delivery.transport import AttemptResult, Claimed, post_webhook, send_email
 from notifications.secretbox import decrypt
 from notifications.settings import NotificationsSettings
 from services.db import transaction
-from services.models.notifications import Delivery, Endpoint
+from services.models.notifications import Attempt, Delivery, Endpoint
 
 log = structlog.get_logger(__name__)
 
-# Beyond the attempt timeout: time to record the result before another worker may retry.
-_LEASE_MARGIN_SECONDS = 60
+# Beyond the attempt timeout: time to record the result before another worker may retry, when
+# no liveness lock says the sender is gone (the lock normally frees a dead worker's rows first).
+LEASE_MARGIN_SECONDS = 30
+# Due rows looked at per claim: enough to find every endpoint with room, bounded work per step.
+_CLAIM_WINDOW = 2000
+# A dead worker's rows are looked for this often: its alerts go out again within ~2 s.
+RECLAIM_EVERY_SECONDS = 2.0
+SMTP = "smtp"
+INTERRUPTED = "interrupted"
+SENDING = "sending"
 
 
 def active_secrets(endpoint: Endpoint, key: bytes, now: datetime) -> tuple[str, ...]:
@@ -41,25 +58,83 @@ def active_secrets(endpoint: Endpoint, key: bytes, now: datetime) -> tuple[str, 
     return (current,)
 
 
-async def claim(
-    session: AsyncSession, settings: NotificationsSettings, limit: int
-) -> list[Claimed]:
-    """Lease up to `limit` due deliveries in one statement (SKIP LOCKED) and snapshot them."""
-    now = datetime.now(UTC)
-    lease = now + timedelta(seconds=settings.attempt_timeout_seconds + _LEASE_MARGIN_SECONDS)
-    due = (
-        select(Delivery.id)
+def lane(endpoint_id: uuid.UUID | None) -> str:
+    """What a send's concurrency is counted against: its endpoint, or the mail server."""
+    return str(endpoint_id) if endpoint_id is not None else SMTP
+
+
+def lane_limit(settings: NotificationsSettings, name: str) -> int:
+    return settings.smtp_concurrency if name == SMTP else settings.delivery_per_endpoint_concurrency
+
+
+async def _pick(
+    session: AsyncSession,
+    settings: NotificationsSettings,
+    limit: int,
+    busy: Counter[str],
+    now: datetime,
+) -> list[uuid.UUID]:
+    """Due rows, oldest first, at most what each lane has room for (full lanes skipped)."""
+    full = [name for name, n in busy.items() if n >= lane_limit(settings, name)]
+    key = func.coalesce(cast(Delivery.endpoint_id, String), SMTP)
+    window = (
+        select(Delivery.id, Delivery.next_attempt_at, key.label("lane"))
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
         .order_by(Delivery.next_attempt_at)
-        .limit(limit)
+        .limit(_CLAIM_WINDOW)
+    )
+    if full:
+        window = window.where(key.not_in(full))
+    sub = window.subquery()
+    rank = func.row_number().over(partition_by=sub.c.lane, order_by=sub.c.next_attempt_at)
+    ranked = select(sub.c.id, sub.c.lane, rank.label("rank")).subquery()
+    most = max(settings.delivery_per_endpoint_concurrency, settings.smtp_concurrency)
+    rows = (
+        await session.execute(
+            select(ranked.c.id, ranked.c.lane)
+            .where(ranked.c.rank <= most)
+            .order_by(ranked.c.rank)
+            .limit(limit * most)
+        )
+    ).all()
+    taken: Counter[str] = Counter()
+    chosen: list[uuid.UUID] = []
+    for row in rows:
+        if len(chosen) >= limit:
+            break
+        if busy[row.lane] + taken[row.lane] < lane_limit(settings, row.lane):
+            taken[row.lane] += 1
+            chosen.append(row.id)
+    return chosen
+
+
+async def claim(
+    session: AsyncSession,
+    settings: NotificationsSettings,
+    limit: int,
+    *,
+    busy: Counter[str] | None = None,
+    lease_key: int | None = None,
+) -> list[Claimed]:
+    """Lease up to `limit` due deliveries that have room to start now, write their attempt
+    rows, and snapshot them for sending (no database needed to send)."""
+    now = datetime.now(UTC)
+    chosen = await _pick(session, settings, limit, busy or Counter(), now)
+    if not chosen:
+        return []
+    lease = now + timedelta(seconds=settings.attempt_timeout_seconds + LEASE_MARGIN_SECONDS)
+    still_due = (
+        select(Delivery.id)
+        .where(
+            Delivery.id.in_(chosen), Delivery.status == "pending", Delivery.next_attempt_at <= now
+        )
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
     )
     rows = (
         await session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(due))
-            .values(next_attempt_at=lease)
+            .where(Delivery.id.in_(still_due.scalar_subquery()))
+            .values(next_attempt_at=lease, leased_by=lease_key)
             .returning(
                 Delivery.id,
                 Delivery.channel,
@@ -110,13 +185,54 @@ async def claim(
         await session.execute(
             update(Delivery)
             .where(Delivery.id.in_(unusable))
-            .values(status="abandoned", next_attempt_at=None, last_error="endpoint disabled")
+            .values(
+                status="abandoned",
+                next_attempt_at=None,
+                leased_by=None,
+                last_error="endpoint disabled",
+            )
             .execution_options(synchronize_session=False)
         )
-    return claimed
+    return await _open_attempts(session, claimed, now)
+
+
+async def _open_attempts(
+    session: AsyncSession, claimed: list[Claimed], now: datetime
+) -> list[Claimed]:
+    """The "sending" attempt row of each claimed delivery, committed before any request goes
+    out. An earlier row still "sending" is a request whose answer nobody recorded."""
+    if not claimed:
+        return []
+    ids = [c.delivery_id for c in claimed]
+    await session.execute(
+        update(Attempt)
+        .where(Attempt.delivery_id.in_(ids), Attempt.outcome == SENDING)
+        .values(outcome=INTERRUPTED, error="no answer recorded: the sending worker stopped")
+        .execution_options(synchronize_session=False)
+    )
+    opened = await session.execute(
+        insert(Attempt).returning(Attempt.id, Attempt.delivery_id),
+        [{"delivery_id": i, "attempted_at": now, "latency_ms": 0, "outcome": SENDING} for i in ids],
+    )
+    attempt_of = {row.delivery_id: row.id for row in opened}
+    return [replace(c, attempt_id=attempt_of[c.delivery_id]) for c in claimed]
 
 
 async def send(
+    item: Claimed, client: httpx.AsyncClient, settings: NotificationsSettings
+) -> AttemptResult:
+    """One attempt, never longer than the attempt timeout (the address check included)."""
+    now = datetime.now(UTC)
+    try:
+        async with asyncio.timeout(settings.attempt_timeout_seconds):
+            return await _send(item, client, settings)
+    except TimeoutError:
+        return AttemptResult(
+            "failed", now, int(settings.attempt_timeout_seconds * 1000), error="timeout"
+        )
+
+
+async def _send(
     item: Claimed, client: httpx.AsyncClient, settings: NotificationsSettings
 ) -> AttemptResult:
     if item.channel == "webhook":
@@ -138,18 +254,114 @@ async def send(
     )
 
 
-# One gate per HTTP client, shared by every dispatcher using it: requests never queue inside
-# the connection pool (whose wait queue is scanned per request, quadratic when long).
-_GATES: weakref.WeakKeyDictionary[httpx.AsyncClient, asyncio.Semaphore] = (
-    weakref.WeakKeyDictionary()
-)
+class Dispatcher:
+    """One worker's sends in flight, and their results waiting to be recorded.
 
+    `step()` never waits for a send: it records what has finished, reclaims dead workers'
+    rows, and starts what there is room for. `drain()` steps until nothing is due or in flight.
+    """
 
-def _gate_for(client: httpx.AsyncClient, settings: NotificationsSettings) -> asyncio.Semaphore:
-    gate = _GATES.get(client)
-    if gate is None:
-        gate = _GATES[client] = asyncio.Semaphore(settings.delivery_concurrency)
-    return gate
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        settings: NotificationsSettings,
+        client: httpx.AsyncClient,
+        *,
+        leases: LeaseKeeper | None = None,
+    ) -> None:
+        self.maker, self.settings, self.client, self.leases = maker, settings, client, leases
+        self.busy: Counter[str] = Counter()
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.finished: list[tuple[Claimed, AttemptResult]] = []
+        self.attempts = 0
+        self._reclaim_at = 0.0
+
+    async def step(self) -> int:
+        """Record, reclaim, start: the number of sends started."""
+        await self.record()
+        if self.leases is not None and await self.leases.ensure():
+            loop_time = asyncio.get_running_loop().time()
+            if loop_time >= self._reclaim_at:
+                self._reclaim_at = loop_time + RECLAIM_EVERY_SECONDS
+                await reclaim_orphans(self.maker, self.leases)
+        free = self.settings.delivery_concurrency - len(self.in_flight)
+        if free <= 0:
+            return 0
+        async with transaction(self.maker) as session:
+            batch = await claim(
+                session,
+                self.settings,
+                min(free, self.settings.delivery_batch_size),
+                busy=self.busy,
+                lease_key=self.leases.key if self.leases and self.leases.held else None,
+            )
+        for item in batch:
+            self._start(item)
+        if batch:
+            log.info("deliveries_started", count=len(batch), in_flight=len(self.in_flight))
+        return len(batch)
+
+    def _start(self, item: Claimed) -> None:
+        name = lane(item.endpoint_id)
+        self.busy[name] += 1
+
+        async def run() -> None:
+            try:
+                result = await send(item, self.client, self.settings)
+            except Exception as exc:  # a bug in a send must not lose the attempt
+                result = AttemptResult("failed", datetime.now(UTC), 0, error=type(exc).__name__)
+            self.finished.append((item, result))
+
+        task = asyncio.create_task(run())
+        self.in_flight.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self.in_flight.discard(t)
+            self.busy[name] -= 1
+            if self.busy[name] <= 0:
+                del self.busy[name]
+
+        task.add_done_callback(done)
+
+    async def record(self) -> int:
+        """Write the finished sends' results (kept for the next step if the database fails)."""
+        if not self.finished:
+            return 0
+        batch, self.finished = self.finished, []
+        try:
+            async with transaction(self.maker) as session:
+                await record_results(session, self.settings, batch)
+        except BaseException:
+            self.finished = batch + self.finished
+            raise
+        self.attempts += len(batch)
+        return len(batch)
+
+    async def wait(self, timeout: float | None = None) -> None:
+        """Until at least one send in flight finishes (or `timeout`)."""
+        if self.in_flight:
+            await asyncio.wait(
+                set(self.in_flight), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+
+    async def drain(self, *, max_steps: int = 50) -> int:
+        """Send everything due now and record it; the number of attempts recorded."""
+        before = self.attempts
+        for _ in range(max_steps):
+            started = await self.step()
+            if not started and not self.in_flight and not self.finished:
+                break
+            await self.wait()
+        await self.close()
+        return self.attempts - before
+
+    async def close(self) -> None:
+        """Let the sends in flight finish (each is bounded by the attempt timeout), record."""
+        if self.in_flight:
+            await asyncio.wait(set(self.in_flight))
+        await self.record()
+        if self.leases is not None:
+            await self.leases.close()
 
 
 async def deliver_due(
@@ -159,22 +371,5 @@ async def deliver_due(
     *,
     max_batches: int = 50,
 ) -> int:
-    """Send everything due (up to `max_batches` batches); the number of attempts made."""
-    gate = _gate_for(client, settings)
-
-    async def bounded(item: Claimed) -> AttemptResult:
-        async with gate:
-            return await send(item, client, settings)
-
-    done = 0
-    for _ in range(max_batches):
-        async with transaction(maker) as session:
-            batch = await claim(session, settings, settings.delivery_batch_size)
-        if not batch:
-            break
-        results = await asyncio.gather(*(bounded(item) for item in batch))
-        async with transaction(maker) as session:
-            await record_results(session, settings, list(zip(batch, results, strict=True)))
-        done += len(batch)
-        log.info("deliveries_attempted", count=len(batch))
-    return done
+    """Send everything due (up to `max_batches` claims) and wait for it; the attempts made."""
+    return await Dispatcher(maker, settings, client).drain(max_steps=max_batches)

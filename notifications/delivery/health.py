@@ -79,7 +79,9 @@ async def disable_endpoint(
     ).all()
     if not await enabled_endpoints(session, endpoint.school_urn):
         school = await session.get_one(School, endpoint.school_urn)
-        school.delivery_preference = "email"
+        if school.delivery_preference != "email":
+            school.preference_before_fallback = school.delivery_preference
+            school.delivery_preference = "email"
     await session.flush()
     for notification_id in {n for n in abandoned if n is not None}:
         notification = await session.get_one(Notification, notification_id)
@@ -105,6 +107,17 @@ async def disable_endpoint(
         now=now,
         school_urn=endpoint.school_urn,
     )
+
+
+async def enable_endpoint(session: AsyncSession, endpoint: Endpoint) -> None:
+    """Back in service: failures forgotten, and the school back on the preference it had
+    before its last endpoint was disabled (one it chose itself is left alone)."""
+    endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = True, None, None
+    endpoint.consecutive_failures, endpoint.failing_since = 0, None
+    school = await session.get_one(School, endpoint.school_urn)
+    if school.preference_before_fallback is not None:
+        school.delivery_preference = school.preference_before_fallback
+        school.preference_before_fallback = None
 
 
 def should_disable(endpoint: Endpoint, settings: NotificationsSettings, now: datetime) -> bool:

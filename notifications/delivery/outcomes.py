@@ -27,6 +27,7 @@ from notifications.delivery.health import (
     should_disable,
 )
 from notifications.delivery.transport import AttemptResult, Claimed
+from notifications.delivery.watch import escalate
 from notifications.schedule import RetryPolicy, next_attempt_at
 from notifications.settings import NotificationsSettings
 from services.events.contracts import EncompassNotificationEvent, EventPayload
@@ -63,6 +64,7 @@ async def record_results(
     Successes, the bulk of a morning, are written with a few set-based statements; failures
     go through the per-row path that reschedules, tracks endpoint health and falls back.
     """
+    await _complete_attempts(session, results)
     delivered = [(c, r) for c, r in results if r.outcome == "delivered"]
     others = [(c.delivery_id, r) for c, r in results if r.outcome != "delivered"]
     events = await _record_delivered(session, delivered)
@@ -83,12 +85,48 @@ def _attempt_row(delivery_id: uuid.UUID, result: AttemptResult) -> dict[str, obj
     }
 
 
+async def _complete_attempts(
+    session: AsyncSession, results: Sequence[tuple[Claimed, AttemptResult]]
+) -> None:
+    """Fill in the attempt rows written before the sends (or write them, for a send that was
+    claimed without one)."""
+    opened = [(c, r) for c, r in results if c.attempt_id is not None]
+    if opened:
+        table = cast(Table, Attempt.__table__)
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("a_id"))
+            .values(
+                attempted_at=bindparam("a_at"),
+                status_code=bindparam("a_code"),
+                latency_ms=bindparam("a_ms"),
+                outcome=bindparam("a_outcome"),
+                error=bindparam("a_error"),
+                response_excerpt=bindparam("a_excerpt"),
+            ),
+            [
+                {
+                    "a_id": c.attempt_id,
+                    "a_at": r.attempted_at,
+                    "a_code": r.status_code,
+                    "a_ms": r.latency_ms,
+                    "a_outcome": r.outcome,
+                    "a_error": r.error,
+                    "a_excerpt": r.response_excerpt,
+                }
+                for c, r in opened
+            ],
+        )
+    unopened = [_attempt_row(c.delivery_id, r) for c, r in results if c.attempt_id is None]
+    if unopened:
+        await session.execute(insert(Attempt), unopened)
+
+
 async def _record_delivered(
     session: AsyncSession, items: Sequence[tuple[Claimed, AttemptResult]]
 ) -> list[EventPayload]:
     if not items:
         return []
-    await session.execute(insert(Attempt), [_attempt_row(c.delivery_id, r) for c, r in items])
     table = cast(Table, Delivery.__table__)
     await session.execute(
         update(table)
@@ -100,6 +138,7 @@ async def _record_delivered(
             attempts=table.c.attempts + 1,
             last_status_code=bindparam("b_code"),
             last_error=None,
+            leased_by=None,
         ),
         [
             {"b_id": c.delivery_id, "b_at": r.attempted_at, "b_code": r.status_code}
@@ -201,18 +240,8 @@ async def _record_one(
     result: AttemptResult,
 ) -> EncompassNotificationEvent | None:
     """Record one attempt; the `delivered` event when it first delivered the notification."""
-    session.add(
-        Attempt(
-            delivery_id=delivery.id,
-            attempted_at=result.attempted_at,
-            status_code=result.status_code,
-            latency_ms=result.latency_ms,
-            outcome=result.outcome,
-            error=result.error,
-            response_excerpt=result.response_excerpt,
-        )
-    )
     delivery.attempts += 1
+    delivery.leased_by = None
     delivery.last_status_code, delivery.last_error = result.status_code, result.error
     now = result.attempted_at
     if result.outcome == "delivered":
@@ -228,6 +257,14 @@ async def _record_one(
     else:
         await _failed(session, settings, delivery, endpoint, notification, result)
     return None
+
+
+def _alert_email_past_fallback(delivery: Delivery, now: datetime) -> bool:
+    if delivery.channel != "email" or delivery.kind not in ("alert", "fallback"):
+        return False
+    return delivery.next_attempt_at is None or (
+        delivery.fallback_at is not None and now >= delivery.fallback_at
+    )
 
 
 def _delivered(
@@ -275,6 +312,12 @@ async def _failed(
         delivery.status = "failed"
         if notification is not None and delivery.channel == "webhook":
             await ensure_email_for(session, settings, notification, kind="fallback", now=now)
+    if notification is not None and _alert_email_past_fallback(delivery, now):
+        # The mail server keeps failing and the webhook (if any) did not land by the fallback
+        # point: nothing has reached the school, so the duty manager hears now, not at the
+        # escalation lead. The email keeps being retried until it gives up.
+        if notification.delivered_at is None and notification.acknowledged_at is None:
+            await escalate(session, settings, notification, now)
     if endpoint is None:
         return
     endpoint.consecutive_failures += 1

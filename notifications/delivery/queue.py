@@ -50,6 +50,7 @@ def add_email(
     notification_id: uuid.UUID | None = None,
     school_urn: str | None = None,
     deadline_at: datetime | None = None,
+    fallback_at: datetime | None = None,
 ) -> Delivery | None:
     if not recipients:
         return None
@@ -64,11 +65,17 @@ def add_email(
         subject=subject,
         body=text,
         next_attempt_at=now,
+        fallback_at=fallback_at,
         deadline_at=deadline_at,
         give_up_at=_give_up_at(settings, deadline_at, now),
     )
     session.add(delivery)
     return delivery
+
+
+def fallback_point(settings: NotificationsSettings, deadline: datetime | None) -> datetime | None:
+    """Where a webhook falls back to email, and an alert email still failing is escalated."""
+    return deadline - timedelta(seconds=settings.fallback_lead_seconds) if deadline else None
 
 
 def alert_email(
@@ -99,6 +106,7 @@ def alert_email(
         notification_id=notification.id,
         school_urn=school.urn,
         deadline_at=notification.deadline_at,
+        fallback_at=fallback_point(settings, notification.deadline_at),
     )
 
 
@@ -127,7 +135,7 @@ def add_webhook(
     message_id = message_id_for(notification.id, endpoint.id)
     if correction_id is not None:
         message_id = message_id_for(correction_id, endpoint.id)
-    fallback = deadline - timedelta(seconds=settings.fallback_lead_seconds) if deadline else None
+    fallback = fallback_point(settings, deadline)
     delivery = Delivery(
         id=uuid.uuid4(),
         notification_id=notification.id,

@@ -81,38 +81,50 @@ async def escalations(session: AsyncSession, settings: NotificationsSettings, no
         )
     ).all()
     for notification in rows:
-        assert notification.deadline_at is not None
-        notification.escalated_at = now
-        await emit(
-            session,
-            "encompass.escalated",
-            EncompassEscalated(
-                notification_id=notification.id,
-                school_urn=notification.school_urn,
-                deadline_at=notification.deadline_at,
-                at=now,
-            ),
-            producer=PRODUCER,
-        )
-        subject, text = messages.escalation_email(
+        await escalate(session, settings, notification, now)
+    return len(rows)
+
+
+async def escalate(
+    session: AsyncSession,
+    settings: NotificationsSettings,
+    notification: Notification,
+    now: datetime,
+) -> bool:
+    """Tell the duty manager (event and email) once; False when it was already escalated."""
+    if notification.escalated_at is not None or notification.deadline_at is None:
+        return False
+    notification.escalated_at = now
+    await emit(
+        session,
+        "encompass.escalated",
+        EncompassEscalated(
             notification_id=notification.id,
             school_urn=notification.school_urn,
             deadline_at=notification.deadline_at,
-            zone=settings.timezone,
-            detail_url=detail_url(settings, notification.id),
-        )
-        add_email(
-            session,
-            settings,
-            kind="escalation",
-            recipients=[settings.duty_manager_email],
-            subject=subject,
-            text=text,
-            now=now,
-            notification_id=notification.id,
-            school_urn=notification.school_urn,
-        )
-    return len(rows)
+            at=now,
+        ),
+        producer=PRODUCER,
+    )
+    subject, text = messages.escalation_email(
+        notification_id=notification.id,
+        school_urn=notification.school_urn,
+        deadline_at=notification.deadline_at,
+        zone=settings.timezone,
+        detail_url=detail_url(settings, notification.id),
+    )
+    add_email(
+        session,
+        settings,
+        kind="escalation",
+        recipients=[settings.duty_manager_email],
+        subject=subject,
+        text=text,
+        now=now,
+        notification_id=notification.id,
+        school_urn=notification.school_urn,
+    )
+    return True
 
 
 async def digests(session: AsyncSession, settings: NotificationsSettings, now: datetime) -> int:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.delivery.health import disable_endpoint, enable_endpoint
 from notifications.dependencies import sees_school
 from notifications.directory import repository
 from notifications.directory.csv_import import read_csv
@@ -125,6 +126,8 @@ async def update_school(
         raise InvalidSchoolUpdate(fields=fields)
     for key, value in values.items():
         setattr(school, key, value)
+    if "delivery_preference" in values:
+        school.preference_before_fallback = None  # the school's own choice now stands
     school.updated_at = datetime.now(UTC)
     await _audit(session, principal, "school.update", urn)
     return school
@@ -236,12 +239,13 @@ async def update_endpoint(
         endpoint.event_types = list(dict.fromkeys(values["event_types"]))
     if "description" in values:
         endpoint.description = values["description"]
-    if values.get("enabled") is True:
-        endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = True, None, None
-        endpoint.consecutive_failures, endpoint.failing_since = 0, None
-    elif values.get("enabled") is False:
-        endpoint.enabled, endpoint.disabled_at = False, datetime.now(UTC)
-        endpoint.disabled_reason = values.get("disabled_reason") or "disabled by the school"
+    if values.get("enabled") is True and not endpoint.enabled:
+        await enable_endpoint(session, endpoint)
+    elif values.get("enabled") is False and endpoint.enabled:
+        # As automatic disabling does: its pending alerts go by email, the school moves to
+        # email if it has no other endpoint, and the council admin is told.
+        reason = values.get("disabled_reason") or "disabled by the school"
+        await disable_endpoint(session, settings, endpoint, reason=reason, now=datetime.now(UTC))
     await _audit(session, principal, "endpoint.update", endpoint.id)
     return endpoint
 

@@ -59,6 +59,35 @@ class Periodic:
     every: float
     job: PeriodicJob
     last_run: float = field(default=-1e9)
+    backoff: Backoff = field(default_factory=lambda: Backoff())
+
+
+# While the database is away a worker waits 0.5 s, then 1, 2, 4 ... up to 30 s between tries:
+# a restart (seconds) is noticed at once, a long outage costs one try every 30 s.
+BACKOFF_FIRST_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 30.0
+
+
+@dataclass
+class Backoff:
+    """Consecutive failures of one thing: how long to wait, and whether to log this one.
+
+    Only the 1st, 2nd, 4th, 8th ... failure in a row is logged (with the count), so an hour's
+    outage is a dozen lines, not thousands; the first success after it is logged once.
+    """
+
+    failures: int = 0
+
+    def failed(self) -> tuple[float, bool]:
+        """(seconds to wait before the next try, whether to log this failure)."""
+        self.failures += 1
+        delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** min(self.failures - 1, 16))
+        return delay, self.failures & (self.failures - 1) == 0
+
+    def succeeded(self) -> int:
+        """The failures in a row that this success ends (0 when there were none)."""
+        ended, self.failures = self.failures, 0
+        return ended
 
 
 class NoHandler(LookupError):
@@ -192,14 +221,19 @@ class Worker:
         periodic: Sequence[Periodic] = (),
         poll: float = 2.0,
         batch: int = 100,
+        on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.name, self.maker, self.database_url = name, maker, database_url
         self.consumers, self.periodic, self.poll = list(consumers), list(periodic), poll
         self.batch = batch
+        self.on_stop = list(on_stop)
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         # Set while the worker waits for a wake-up or its poll: nothing is in hand.
         self.idle = asyncio.Event()
+        self._backoff = Backoff()
+        self._listen_backoff = Backoff()
+        self._listen_after = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker_started", worker=self.name)
@@ -208,23 +242,48 @@ class Worker:
                 await self._ensure_listening()
                 # Cleared before the pass: a NOTIFY that lands during it wakes the next wait.
                 self._wake.clear()
+                wait = None
                 try:
                     done = await self.tick()
                 except Exception as exc:  # the database went away: keep trying, never die
-                    log.error("worker_tick_failed", worker=self.name, error=type(exc).__name__)
-                    done = 0
+                    done, wait = 0, self._tick_failed(exc)
+                else:
+                    self._tick_succeeded()
                 if done and not stop.is_set():
                     continue  # more may be due right now
                 self.idle.set()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wait(stop), timeout=self._next_wait())
+                    await asyncio.wait_for(self._wait(stop), timeout=wait or self._next_wait())
                 self.idle.clear()
         finally:
             await self._close_listener()
+            for closer in self.on_stop:
+                try:
+                    await closer()
+                except Exception as exc:  # the database may be gone; stop anyway
+                    log.warning("worker_stop_step_failed", error=type(exc).__name__)
             log.info("worker_stopped", worker=self.name)
 
+    def _tick_failed(self, exc: Exception) -> float:
+        delay, loud = self._backoff.failed()
+        if loud:
+            log.error(
+                "worker_tick_failed",
+                worker=self.name,
+                error=type(exc).__name__,
+                failures_in_a_row=self._backoff.failures,
+                retry_in_seconds=delay,
+            )
+        return delay
+
+    def _tick_succeeded(self) -> None:
+        ended = self._backoff.succeeded()
+        if ended:
+            log.info("worker_recovered", worker=self.name, after_failures=ended)
+
     async def tick(self) -> int:
-        """One pass: due events (bounded), then every due periodic job (each error contained)."""
+        """One pass: due events (bounded), then every due periodic job (each error contained;
+        a job that keeps failing is tried less and less often, and logged less and less)."""
         done = await drain(self.maker, self.consumers, limit=self.batch)
         loop_time = asyncio.get_running_loop().time()
         for job in self.periodic:
@@ -234,7 +293,19 @@ class Worker:
             try:
                 await job.job(self.maker)
             except Exception as exc:
-                log.error("periodic_job_failed", job=job.name, error=type(exc).__name__)
+                delay, loud = job.backoff.failed()
+                job.last_run = loop_time + max(0.0, delay - job.every)
+                if loud:
+                    log.error(
+                        "periodic_job_failed",
+                        job=job.name,
+                        error=type(exc).__name__,
+                        failures_in_a_row=job.backoff.failures,
+                    )
+            else:
+                ended = job.backoff.succeeded()
+                if ended:
+                    log.info("periodic_job_recovered", job=job.name, after_failures=ended)
         return done
 
     def _next_wait(self) -> float:
@@ -255,13 +326,25 @@ class Worker:
         """LISTEN on a dedicated connection; reconnect after it drops (polling covers the gap)."""
         if not self.consumers or (self._listener is not None and not self._listener.is_closed()):
             return
+        now = asyncio.get_running_loop().time()
+        if now < self._listen_after:
+            return
         try:
             conn = await asyncpg.connect(libpq_url(self.database_url), timeout=5)
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.warning("worker_listen_failed", worker=self.name, error=type(exc).__name__)
+            delay, loud = self._listen_backoff.failed()
+            self._listen_after = now + delay
+            if loud:
+                log.warning(
+                    "worker_listen_failed",
+                    worker=self.name,
+                    error=type(exc).__name__,
+                    failures_in_a_row=self._listen_backoff.failures,
+                )
             self._listener = None
             return
+        self._listen_backoff.succeeded()
         self._listener = conn
 
     async def _close_listener(self) -> None:

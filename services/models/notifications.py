@@ -53,6 +53,9 @@ class School(Base):
     dsl_email: Mapped[str | None] = mapped_column(String(254))
     deputy_email: Mapped[str | None] = mapped_column(String(254))
     delivery_preference: Mapped[str] = mapped_column(String(8), default="both")
+    # The preference before the last endpoint was disabled switched the school to email: put
+    # back when an endpoint is enabled again (None: the school chose its preference itself).
+    preference_before_fallback: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = _updated_at()
 
@@ -184,9 +187,16 @@ class Delivery(Base):
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(String(200))
     delivered_at: Mapped[datetime | None]
+    # The liveness key of the worker sending it now (notifications.delivery.leases), if any.
+    leased_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = created_at()
 
     __table_args__ = (
+        Index(
+            "ix_notif_deliveries_leased",
+            "leased_by",
+            postgresql_where=text("leased_by IS NOT NULL"),
+        ),
         Index(
             "ix_notif_deliveries_due",
             "next_attempt_at",
@@ -205,7 +215,9 @@ class Attempt(Base):
     attempted_at: Mapped[datetime]
     status_code: Mapped[int | None]
     latency_ms: Mapped[int]
-    outcome: Mapped[str] = mapped_column(String(16))  # delivered | failed | refused | gone
+    # sending (the request may be out, no answer yet) | delivered | failed | refused | gone |
+    # interrupted (the sending worker stopped before recording an answer)
+    outcome: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(String(200))
     response_excerpt: Mapped[str | None] = mapped_column(String(500))
 

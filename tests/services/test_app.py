@@ -364,7 +364,12 @@ class TestHealth:
     async def test_readyz_is_200_at_the_migration_head(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/readyz")
         assert response.status_code == 200
-        assert response.json() == {"status": "ready", "database": True, "migrations_at_head": True}
+        assert response.json() == {
+            "status": "ready",
+            "database": True,
+            "migrations_at_head": True,
+            "connections_available": True,
+        }
 
     async def test_readyz_is_503_when_migrations_are_behind(
         self, client: httpx.AsyncClient, engine: AsyncEngine
@@ -384,6 +389,7 @@ class TestHealth:
             "status": "not_ready",
             "database": True,
             "migrations_at_head": False,
+            "connections_available": True,
         }
 
     async def test_readyz_is_503_when_the_database_is_down(
