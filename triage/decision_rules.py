@@ -31,4 +31,11 @@ def decision_errors(
                 "record consent given or the reason to proceed without it",
             )
         )
+    if body.consent_given_by and body.consent_state not in ("given", "refused"):
+        errors.append(
+            FieldError(
+                path="consent_given_by",
+                reason="only for consent given or refused, recorded with the decision",
+            )
+        )
     return errors

@@ -1,0 +1,366 @@
+"""The scorecard and the census return: definitions applied to the repository's counts.
+
+Every read is audited (one row per report read, naming the council, never a child).
+Nothing here commits: the request's session does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import audit
+from services.auth import Principal
+from services.errors import FieldError
+from triage.council import load_council
+from triage.reports import census, indicators, repository
+from triage.reports.exceptions import BadCollectionYear, BadPeriod, CensusReturnInvalid
+from triage.reports.indicators import Indicator
+from triage.reports.periods import Period, period_of, previous, range_errors, resolve
+from triage.reports.schemas import (
+    CensusFailureRead,
+    CensusValidation,
+    ContactCounts,
+    CountRow,
+    EncompassCounts,
+    ExportFormat,
+    IndicatorRead,
+    NfaReason,
+    PeriodRead,
+    PreviousValue,
+    ScorecardReport,
+)
+from triage.service.reports import population_rate
+
+SERVICE = "triage"
+NFA_REASONS_TOP = 10  # the commonest reasons per contact type; the rest are in the records
+NOT_INCLUDED = [
+    "mash_timescales_by_rag: MASH screening timescales by RAG are being built with the MASH "
+    "work and join the scorecard when it lands.",
+]
+
+
+async def audit_read(
+    session: AsyncSession, principal: Principal | None, action: str, entity: str
+) -> None:
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action=action,
+        entity_type="report",
+        entity_id=entity,
+    )
+
+
+def _period_read(p: Period) -> PeriodRead:
+    return PeriodRead(
+        first_day=p.first_day, last_day=p.last_day, start=p.start, end=p.end, days=p.days
+    )
+
+
+class _Figures:
+    """One period's raw counts, keyed for comparison with the period before."""
+
+    def __init__(self) -> None:
+        self.ratios: dict[tuple[str, str | None], tuple[int, int]] = {}
+        self.counts = ContactCounts(decided_by_type={}, undecided_by_lane={})
+        self.outcomes: dict[tuple[str, str], int] = {}
+        self.dv: dict[tuple[str, str], int] = {}
+        self.encompass = EncompassCounts(notifications=0, to_schools=0, to_ehe_officer=0)
+        self.referrals = 0
+        self.nfa_reasons: list[NfaReason] = []
+
+
+_PER_TYPE_FIELDS = {
+    "decided_within_one_working_day": ("decided_1wd", "with_decision_clock"),
+    "completed_within_24_hours": ("completed_24h", "with_24h_clock"),
+    "completed_within_48_hours": ("completed_48h", "with_48h_clock"),
+    "consent_recorded_for_decision": ("consent", "decided"),
+    "child_voice_recorded": ("voice", "decided"),
+    "feedback_given": ("feedback", "want_feedback"),
+    "nfa_reason_recorded": ("nfa_with_reason", "nfa"),
+}
+
+
+def _per_type(fig: _Figures, rows: Sequence[Row[Any]]) -> int:
+    decided = 0
+    for row in rows:
+        decided += row.decided
+        for name, (num, den) in _PER_TYPE_FIELDS.items():
+            fig.ratios[(name, row.contact_type)] = (getattr(row, num), getattr(row, den))
+    return decided
+
+
+async def _figures(session: AsyncSession, council_id: str, p: Period) -> _Figures:
+    fig = _Figures()
+    args = (council_id, p.start, p.end)
+    decided = _per_type(fig, await repository.rows(session, repository.PER_TYPE_SQL, *args))
+    for row in await repository.rows(session, repository.COUNTS_SQL, *args):
+        target = fig.counts.decided_by_type if row.decided else fig.counts.undecided_by_lane
+        target[row.grp or "not_recorded"] = row.n
+    for row in await repository.rows(session, repository.OUTCOMES_SQL, *args):
+        fig.outcomes[(row.grp, row.name)] = row.n
+    for row in await repository.rows(session, repository.DV_SQL, *args):
+        fig.dv[(row.grp, row.name)] = row.n
+    re_ref = (await repository.rows(session, repository.RE_REFERRALS_SQL, *args, months=12))[0]
+    fig.referrals = re_ref.referrals
+    fig.ratios[("re_referral_within_12_months", "referral")] = (
+        re_ref.re_referrals,
+        re_ref.referrals,
+    )
+    fig.ratios[("contact_to_referral_conversion", None)] = (fig.referrals, decided)
+    enc = (await repository.rows(session, repository.ENCOMPASS_SQL, *args))[0]
+    fig.encompass = EncompassCounts(
+        notifications=enc.notifications,
+        to_schools=enc.to_schools,
+        to_ehe_officer=enc.to_ehe_officer,
+    )
+    fig.ratios[("encompass_delivered_before_school_day", None)] = (
+        enc.before_school_day,
+        enc.with_deadline,
+    )
+    fig.ratios[("encompass_acknowledged", None)] = (enc.acknowledged, enc.to_schools)
+    fig.ratios[("encompass_welfare_check_recorded", None)] = (enc.welfare_checked, enc.to_schools)
+    return fig
+
+
+async def _nfa_reasons(session: AsyncSession, council_id: str, p: Period) -> list[NfaReason]:
+    found = await repository.rows(
+        session, repository.NFA_REASONS_SQL, council_id, p.start, p.end, top=NFA_REASONS_TOP
+    )
+    return [NfaReason(contact_type=r.contact_type, reason=r.reason, count=r.n) for r in found]
+
+
+def _indicator(
+    ind: Indicator, contact_type: str | None, now: tuple[int, int], before: tuple[int, int]
+) -> IndicatorRead:
+    value, was = indicators.ratio(*now), indicators.ratio(*before)
+    return IndicatorRead(
+        name=ind.name,
+        contact_type=contact_type,
+        meaning=ind.meaning,
+        numerator=now[0],
+        denominator=now[1],
+        value=value,
+        target=ind.target,
+        polarity=ind.polarity,
+        on_target=indicators.meets(value, ind.target, ind.polarity),
+        previous=PreviousValue(numerator=before[0], denominator=before[1], value=was),
+        direction=indicators.direction(value, was, ind.polarity),
+        rating=indicators.rating(value, was, ind.target, ind.polarity),
+    )
+
+
+def _indicators(defs: dict[str, Indicator], now: _Figures, before: _Figures) -> list[IndicatorRead]:
+    keys = sorted(
+        set(now.ratios) | set(before.ratios),
+        key=lambda k: (list(defs).index(k[0]), k[1] or ""),
+    )
+    return [
+        _indicator(
+            defs[name],
+            ctype,
+            now.ratios.get((name, ctype), (0, 0)),
+            before.ratios.get((name, ctype), (0, 0)),
+        )
+        for name, ctype in keys
+    ]
+
+
+def _count_rows(
+    now: dict[tuple[str, str], int], before: dict[tuple[str, str], int]
+) -> list[CountRow]:
+    return [
+        CountRow(group=g, name=n, count=now.get((g, n), 0), previous_count=before.get((g, n), 0))
+        for g, n in sorted(set(now) | set(before))
+    ]
+
+
+def check_period(first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    first, last = resolve(first, last, today)
+    errors = range_errors(first, last, today)
+    if errors:
+        raise BadPeriod(fields=errors)
+    return first, last
+
+
+async def scorecard(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    first: date | None,
+    last: date | None,
+    now: datetime | None = None,
+) -> ScorecardReport:
+    """The scorecard for a period of whole local days, with the period before it."""
+    now = now or datetime.now(UTC)
+    council = await load_council(session, principal.council_id)
+    zone = council.calendar.zone
+    first, last = check_period(first, last, now.astimezone(zone).date())
+    period = period_of(first, last, zone)
+    before = previous(period, zone)
+    await audit_read(session, principal, "report.scorecard", principal.council_id)
+    fig_now = await _figures(session, principal.council_id, period)
+    fig_before = await _figures(session, principal.council_id, before)
+    settings = await repository.council_settings(session, principal.council_id)
+    defs = indicators.with_targets(settings.get("kpi_targets") or {})
+    pop = council.child_population
+    return ScorecardReport(
+        generated_at=now,
+        period=_period_read(period),
+        previous_period=_period_read(before),
+        contacts=fig_now.counts,
+        previous_contacts=fig_before.counts,
+        indicators=_indicators(defs, fig_now, fig_before),
+        outcomes=_count_rows(fig_now.outcomes, fig_before.outcomes),
+        nfa_reasons=await _nfa_reasons(session, principal.council_id, period),
+        dv_notifications=_count_rows(fig_now.dv, fig_before.dv),
+        encompass=fig_now.encompass,
+        referrals_per_10000_children=population_rate(
+            fig_now.referrals, pop, period.start, period.end
+        ),
+        previous_referrals_per_10000_children=population_rate(
+            fig_before.referrals, pop, before.start, before.end
+        ),
+        not_included=NOT_INCLUDED,
+    )
+
+
+# --- the CIN census return ---------------------------------------------------------------
+
+# Failures listed in a refused export's body; the validation report lists every one.
+MAX_FAILURES_IN_ERROR = 500
+
+
+def _local_date(at: datetime | None, zone: ZoneInfo) -> date | None:
+    return at.astimezone(zone).date() if at is not None else None
+
+
+def _iso_date(raw: Any) -> date | None:
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+
+
+def census_row(r: Row[Any], zone: ZoneInfo) -> census.CensusReferral:
+    subject = r.subject if isinstance(r.subject, dict) else {}
+    gender = subject.get("gender")
+    return census.CensusReferral(
+        la_child_id=r.la_child_id,
+        contact_reference=r.reference,
+        child=None if r.position is None else r.position + 1,
+        kind=r.kind,
+        date_of_birth=_iso_date(subject.get("date_of_birth")),
+        expected_birth_date=_iso_date(subject.get("expected_due_date")),
+        gender=str(gender) if gender is not None else None,
+        referral_date=r.received_at.astimezone(zone).date(),
+        referral_source=r.referral_source,
+        primary_need_code=r.primary_need_code,
+        nfa=None if r.outcome is None else r.outcome == "nfa",
+        assessment_authorised=_local_date(r.assessment_met_at, zone),
+        factors=tuple(r.factors or ()),
+    )
+
+
+def collection_window(year: int, today: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    first, last = census.collection_bounds(year)
+    if first > today:
+        raise BadCollectionYear(
+            fields=[FieldError(path="year", reason=f"the {year} collection year has not started")]
+        )
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return datetime.combine(first, datetime.min.time(), tzinfo=zone), end
+
+
+async def _census_rows(
+    session: AsyncSession, council_id: str, year: int, zone: ZoneInfo, today: date
+) -> AsyncIterator[census.CensusReferral]:
+    start, end = collection_window(year, today, zone)
+    async for r in repository.stream_census(session, council_id, start, end):
+        yield census_row(r, zone)
+
+
+async def validate_census(
+    session: AsyncSession, *, principal: Principal, year: int, now: datetime | None = None
+) -> CensusValidation:
+    """Every census rule failure in the year's referrals, each with the child's record."""
+    council = await load_council(session, principal.council_id)
+    zone = council.calendar.zone
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    await audit_read(session, principal, "report.cin_census.validate", principal.council_id)
+    checked, found = 0, []
+    async for row in _census_rows(session, principal.council_id, year, zone, today):
+        checked += 1
+        found += census.failures(row, year)
+    first, last = census.collection_bounds(year)
+    return CensusValidation(
+        year=year,
+        collection_start=first,
+        collection_end=last,
+        referrals_checked=checked,
+        valid=not found,
+        failures=[CensusFailureRead(**vars(f)) for f in found],
+    )
+
+
+async def check_census_export(
+    session: AsyncSession, *, principal: Principal, year: int, now: datetime | None = None
+) -> None:
+    """Refuse (422, each failure named) a return the DfE's validator would refuse."""
+    report = await validate_census(session, principal=principal, year=year, now=now)
+    if report.failures:
+        fields = [
+            FieldError(
+                path=f"{f.contact_reference}/child/{f.child or '-'}/{f.field}",
+                reason=f"{f.rule}: {f.message}",
+            )
+            for f in report.failures[:MAX_FAILURES_IN_ERROR]
+        ]
+        more = len(report.failures) - len(fields)
+        detail = CensusReturnInvalid.detail + (f" ({more} more not shown here.)" if more else "")
+        raise CensusReturnInvalid(detail, fields=fields)
+    await audit_read(session, principal, "export.cin_census", principal.council_id)
+
+
+async def census_lines(
+    session: AsyncSession,
+    *,
+    council_id: str,
+    year: int,
+    fmt: ExportFormat,
+    now: datetime | None = None,
+) -> AsyncIterator[str]:
+    """The return as text, a child at a time (CSV: one line per child per referral)."""
+    now = now or datetime.now(UTC)
+    council = await load_council(session, council_id)
+    zone = council.calendar.zone
+    settings = await repository.council_settings(session, council_id)
+    rows = _census_rows(session, council_id, year, zone, now.astimezone(zone).date())
+    if fmt == "csv":
+        yield ",".join(census.CSV_COLUMNS) + "\r\n"
+        async for row in rows:
+            yield ",".join(census.csv_values(row)) + "\r\n"
+        return
+    yield census.xml_header(year, str(settings.get("la_code", "000")), now)
+    async for chunk in _xml(rows):
+        yield chunk
+    yield census.XML_FOOTER
+
+
+async def _xml(rows: AsyncIterator[census.CensusReferral]) -> AsyncIterator[str]:
+    batch: list[census.CensusReferral] = []
+    async for row in rows:
+        if batch and batch[-1].la_child_id != row.la_child_id:
+            for chunk in census.xml_children(batch):
+                yield chunk
+            batch = []
+        batch.append(row)
+    for chunk in census.xml_children(batch):
+        yield chunk
