@@ -92,7 +92,6 @@ def scorecard_csv(card: ScorecardReport) -> str:
             )
         )
     for section, name, group, n, before in counts:
-        w.writerow(
-            [section, name, group, _fmt(n), "", "", "", "", "", _fmt(before), "", "", "", ""]
-        )
+        cells = (section, name, group, n, "", "", "", "", "", before, "", "", "", "")
+        w.writerow([_fmt(v) for v in cells])
     return out.getvalue()
