@@ -83,8 +83,9 @@ async def triage_cin_census_validation(
     response_class=StreamingResponse,
 )
 async def triage_cin_census_export(
-    session: SessionDep,
+    # The streaming session first: opened before, closed after, the function-scoped one.
     stream: StreamSession,
+    session: SessionDep,
     principal: ManagerUser,
     year: Year,
     fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
