@@ -60,10 +60,12 @@ def scorecard_csv(card: ScorecardReport) -> str:
                 )
             ]
         )  # fmt: skip
-    counts = [
+    counts: list[tuple[str, str, str | None, object, object]] = []
+    counts += [
         ("contacts_decided", k, "", v, card.previous_contacts.decided_by_type.get(k, 0))
         for k, v in card.contacts.decided_by_type.items()
-    ] + [
+    ]
+    counts += [
         ("contacts_undecided", k, "lane", v, card.previous_contacts.undecided_by_lane.get(k, 0))
         for k, v in card.contacts.undecided_by_lane.items()
     ]

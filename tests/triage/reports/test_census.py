@@ -182,7 +182,7 @@ class TestCensusExportApi:
             c for c in children if c.find("ChildIdentifiers/ExpectedPersonBirthDate") is not None
         )
         assert unborn.findtext("ChildIdentifiers/GenderCurrent") == "0"
-        nfa = [d.findtext("ReferralNFA") for c in children for d in c.findall("CINdetails")]
+        nfa = [d.findtext("ReferralNFA") or "" for c in children for d in c.findall("CINdetails")]
         assert sorted(nfa) == ["false", "false", "true"]
 
     async def test_a_return_that_breaks_the_rules_is_refused_with_every_failure(
@@ -238,7 +238,8 @@ class TestAssessmentFactors:
     async def _assessed(self, client: httpx.AsyncClient, seeded: AsyncSession) -> uuid.UUID:
         contact = await _good(seeded, outcome="s17_assessment")
         await add_assessment(seeded, contact, authorised_at=None)
-        return contact.id
+        contact_id: uuid.UUID = contact.id
+        return contact_id
 
     async def test_recorded_for_a_referral_that_went_to_assessment(
         self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession

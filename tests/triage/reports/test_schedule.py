@@ -14,8 +14,8 @@ TWICE_DAILY = Schedule("in_progress", (time(9), time(14)), None, timedelta(hours
 WEEKLY = Schedule("unallocated", (time(9),), 0, timedelta(hours=72))
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 class TestTwiceDaily:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import AuditEntry
+from tests.triage.conftest import phone_contact
 from tests.triage.reports.factories import MANAGER, add_contact, add_encompass, child
 from triage.reports import service
 from triage.reports.schemas import IndicatorRead, ScorecardReport
@@ -357,3 +358,49 @@ class TestScorecardApi:
         )
         assert resp.status_code == 422
         assert resp.json()["fields"][0]["path"] == "from"
+
+
+class TestConsentThroughTheDecisionApi:
+    async def _decide(
+        self, client: httpx.AsyncClient, worker: Headers, **consent: str
+    ) -> httpx.Response:
+        contact = (await client.post("/v1/contacts", json=phone_contact(), headers=worker)).json()
+        url = f"/v1/contacts/{contact['id']}"
+        await client.post(f"{url}/claim", headers=worker)
+        decision = {
+            "contact_type": "referral",
+            "outcome": "early_help",
+            "level": 2,
+            "primary_need_code": "N1",
+            "rationale": "Recorded.",
+            **consent,
+        }
+        return await client.post(f"{url}/decision", json=decision, headers=worker)
+
+    async def test_who_gave_consent_is_recorded_with_the_decision_and_counted(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers
+    ) -> None:
+        resp = await self._decide(
+            client, worker, consent_state="given", consent_given_by="parent_or_carer"
+        )
+        assert resp.status_code == 201, resp.text
+        assert resp.json()["consent_given_by"] == "parent_or_carer"
+        await self._decide(client, worker, consent_state="given")
+        card = (await client.get("/v1/reports/scorecard", headers=manager)).json()
+        consent = next(
+            i for i in card["indicators"] if i["name"] == "consent_recorded_for_decision"
+        )
+        assert (consent["numerator"], consent["denominator"]) == (1, 2)
+
+    async def test_who_gave_it_only_goes_with_given_or_refused(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        resp = await self._decide(
+            client,
+            worker,
+            consent_state="not_sought",
+            consent_reason="Would alert the alleged abuser.",
+            consent_given_by="parent_or_carer",
+        )
+        assert resp.status_code == 422
+        assert "consent_given_by" in [f["path"] for f in resp.json()["fields"]]
