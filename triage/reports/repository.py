@@ -20,28 +20,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.models.platform import CouncilCalendar
 from services.models.triage_reports import TriageAssessmentFactors, TriageReportSend
 
-# The decision that counted: the last one made final or approved by a manager.
-_LAST_DECISION = """
-    LEFT JOIN LATERAL (
-      SELECT x.consent_state, x.consent_reason, x.consent_given_by, x.nfa_reason,
-             x.primary_need_code
-      FROM triage_decisions x
-      WHERE x.contact_id = c.id AND x.status IN ('final', 'approved')
-      ORDER BY x.made_at DESC LIMIT 1
-    ) dec ON true
-"""
+# Every scorecard query reads the period and the one before it in one pass (`current` says
+# which), through the (council_id, received_at) index.
+_BOTH = "c.council_id = :council AND c.received_at >= :prev_start AND c.received_at < :end"
 _IN_PERIOD = "c.council_id = :council AND c.received_at >= :start AND c.received_at < :end"
+# The decision that counted: a contact is decided once, so at most one of its decisions is
+# final (no sign-off needed) or approved (signed off); returned ones do not count.
+_DECISION = "dec.contact_id = c.id AND dec.status IN ('final', 'approved')"
 
-PER_TYPE_SQL = text(
+# Clock rows are unique per (contact, kind): counting joined rows counts contacts.
+TIMELINESS_SQL = text(
     f"""
-    SELECT c.contact_type AS contact_type,
+    SELECT c.received_at >= :start AS current, c.contact_type,
+      count(*) FILTER (WHERE k.kind = 'decision') AS with_decision_clock,
+      count(*) FILTER (WHERE k.kind = 'decision' AND k.met_at <= k.deadline_at) AS decided_1wd,
+      count(*) FILTER (WHERE k.kind = 'completed_24h') AS with_24h_clock,
+      count(*) FILTER (WHERE k.kind = 'completed_24h' AND k.met_at <= k.deadline_at)
+        AS completed_24h,
+      count(*) FILTER (WHERE k.kind = 'all_contacts_48h') AS with_48h_clock,
+      count(*) FILTER (WHERE k.kind = 'all_contacts_48h' AND k.met_at <= k.deadline_at)
+        AS completed_48h
+    FROM triage_contacts c
+    JOIN triage_clocks k ON k.contact_id = c.id
+      AND k.kind IN ('decision', 'completed_24h', 'all_contacts_48h')
+    WHERE {_BOTH} AND c.status = 'decided'
+    GROUP BY 1, 2
+    """
+)
+
+QUALITY_SQL = text(
+    f"""
+    SELECT c.received_at >= :start AS current, c.contact_type,
       count(*) AS decided,
-      count(d.id) AS with_decision_clock,
-      count(*) FILTER (WHERE d.met_at <= d.deadline_at) AS decided_1wd,
-      count(h.id) AS with_24h_clock,
-      count(*) FILTER (WHERE h.met_at <= h.deadline_at) AS completed_24h,
-      count(f.id) AS with_48h_clock,
-      count(*) FILTER (WHERE f.met_at <= f.deadline_at) AS completed_48h,
       count(*) FILTER (WHERE dec.consent_state IN ('given', 'refused')
                          AND dec.consent_given_by IS NOT NULL
                        OR dec.consent_state IN ('not_sought', 'dispensed')
@@ -52,31 +62,23 @@ PER_TYPE_SQL = text(
       count(*) FILTER (WHERE c.outcome = 'nfa') AS nfa,
       count(*) FILTER (WHERE c.outcome = 'nfa'
                          AND btrim(coalesce(dec.nfa_reason, '')) <> '') AS nfa_with_reason
-    FROM triage_contacts c
-    LEFT JOIN triage_clocks d ON d.contact_id = c.id AND d.kind = 'decision'
-    LEFT JOIN triage_clocks h ON h.contact_id = c.id AND h.kind = 'completed_24h'
-    LEFT JOIN triage_clocks f ON f.contact_id = c.id AND f.kind = 'all_contacts_48h'
-    {_LAST_DECISION}
-    WHERE {_IN_PERIOD} AND c.status = 'decided'
-    GROUP BY c.contact_type ORDER BY c.contact_type
+    FROM triage_contacts c LEFT JOIN triage_decisions dec ON {_DECISION}
+    WHERE {_BOTH} AND c.status = 'decided'
+    GROUP BY 1, 2
     """
 )
 
-COUNTS_SQL = text(
+# Contacts by state, type, lane and outcome, and DV notifications by risk: one small table
+# the service sums into the scorecard's counts.
+TALLIES_SQL = text(
     f"""
-    SELECT c.status = 'decided' AS decided,
-      CASE WHEN c.status = 'decided' THEN c.contact_type ELSE c.lane END AS grp,
+    SELECT c.received_at >= :start AS current, c.status = 'decided' AS decided,
+      c.contact_type, c.lane, c.outcome,
+      CASE WHEN c.kind = 'dv_notification'
+           THEN coalesce(c.facts->>'dv_risk_level', 'not_recorded') END AS dv_risk,
       count(*) AS n
-    FROM triage_contacts c WHERE {_IN_PERIOD}
-    GROUP BY 1, 2 ORDER BY 1, 2
-    """
-)
-
-OUTCOMES_SQL = text(
-    f"""
-    SELECT c.contact_type AS grp, c.outcome AS name, count(*) AS n
-    FROM triage_contacts c WHERE {_IN_PERIOD} AND c.status = 'decided'
-    GROUP BY 1, 2 ORDER BY 1, 2
+    FROM triage_contacts c WHERE {_BOTH}
+    GROUP BY 1, 2, 3, 4, 5, 6
     """
 )
 
@@ -87,7 +89,7 @@ NFA_REASONS_SQL = text(
       SELECT c.contact_type, lower(btrim(dec.nfa_reason)) AS reason, count(*) AS n,
         row_number() OVER (PARTITION BY c.contact_type ORDER BY count(*) DESC,
                            lower(btrim(dec.nfa_reason))) AS rank
-      FROM triage_contacts c {_LAST_DECISION}
+      FROM triage_contacts c JOIN triage_decisions dec ON {_DECISION}
       WHERE {_IN_PERIOD} AND c.status = 'decided' AND c.outcome = 'nfa'
         AND btrim(coalesce(dec.nfa_reason, '')) <> ''
       GROUP BY 1, 2
@@ -96,47 +98,48 @@ NFA_REASONS_SQL = text(
 )
 
 # A referral is a re-referral when the same child (NHS number, UPN, or name + date of birth)
-# had a decided referral in the 12 months before it was received.
-_PREVIOUS_REFERRAL = """
-    EXISTS (
-      SELECT 1 FROM triage_subjects s JOIN triage_subjects p
-        ON p.council_id = s.council_id AND p.contact_id <> s.contact_id AND {match}
-      JOIN triage_contacts pc ON pc.id = p.contact_id
-      WHERE s.contact_id = c.id AND pc.status = 'decided' AND pc.contact_type = 'referral'
-        AND pc.received_at < c.received_at
-        AND pc.received_at >= c.received_at - make_interval(months => :months)
-    )
-"""
-_MATCHES = (
-    "p.nhs_number = s.nhs_number",
-    "p.upn = s.upn",
-    "p.family_name_norm = s.family_name_norm AND p.given_name_norm = s.given_name_norm "
-    "AND p.date_of_birth = s.date_of_birth",
+# had a decided referral in the 12 months before it was received (domain §2): for each key,
+# a window over the child's referrals counts those strictly earlier and at most 12 months
+# before. One sort per key instead of a join per pair.
+_EARLIER = (
+    "ORDER BY received_at RANGE BETWEEN interval '12 months' PRECEDING "
+    "AND interval '1 microsecond' PRECEDING"
 )
 RE_REFERRALS_SQL = text(
     f"""
-    SELECT count(*) AS referrals,
-      count(*) FILTER (WHERE {" OR ".join(_PREVIOUS_REFERRAL.format(match=m) for m in _MATCHES)})
-        AS re_referrals
-    FROM triage_contacts c
-    WHERE {_IN_PERIOD} AND c.status = 'decided' AND c.contact_type = 'referral'
+    WITH s AS (
+      SELECT c.id AS contact_id, c.received_at, s.nhs_number, s.upn, s.family_name_norm,
+        s.given_name_norm, s.date_of_birth
+      FROM triage_contacts c LEFT JOIN triage_subjects s ON s.contact_id = c.id
+      WHERE c.council_id = :council AND c.status = 'decided' AND c.contact_type = 'referral'
+        AND c.received_at >= CAST(:prev_start AS timestamptz) - interval '12 months'
+        AND c.received_at < :end
+    ), w AS (
+      SELECT contact_id, received_at,
+        CASE WHEN nhs_number IS NOT NULL
+             THEN count(*) OVER (PARTITION BY nhs_number {_EARLIER}) ELSE 0 END
+        + CASE WHEN upn IS NOT NULL
+             THEN count(*) OVER (PARTITION BY upn {_EARLIER}) ELSE 0 END
+        + CASE WHEN family_name_norm IS NOT NULL AND given_name_norm IS NOT NULL
+                    AND date_of_birth IS NOT NULL
+             THEN count(*) OVER (PARTITION BY family_name_norm, given_name_norm, date_of_birth
+                                 {_EARLIER}) ELSE 0 END AS earlier
+      FROM s
+    ), r AS (
+      SELECT contact_id, received_at, bool_or(earlier > 0) AS re_referral
+      FROM w WHERE received_at >= :prev_start GROUP BY contact_id, received_at
+    )
+    SELECT received_at >= :start AS current, count(*) AS referrals,
+      count(*) FILTER (WHERE re_referral) AS re_referrals
+    FROM r GROUP BY 1
     """
 )
 
-DV_SQL = text(
-    f"""
-    SELECT coalesce(c.facts->>'dv_risk_level', 'not_recorded') AS grp,
-      CASE WHEN c.status = 'decided' THEN c.outcome ELSE 'undecided' END AS name,
-      count(*) AS n
-    FROM triage_contacts c WHERE {_IN_PERIOD} AND c.kind = 'dv_notification'
-    GROUP BY 1, 2 ORDER BY 1, 2
-    """
-)
-
-# Operation Encompass alerts made in the period (the notifications service's tables).
+# Operation Encompass alerts made in the periods (the notifications service's tables).
 ENCOMPASS_SQL = text(
     """
-    SELECT count(*) AS notifications,
+    SELECT n.created_at >= :start AS current,
+      count(*) AS notifications,
       count(*) FILTER (WHERE n.route = 'school') AS to_schools,
       count(*) FILTER (WHERE n.route = 'ehe') AS to_ehe_officer,
       count(*) FILTER (WHERE n.route = 'school' AND n.deadline_at IS NOT NULL) AS with_deadline,
@@ -147,13 +150,34 @@ ENCOMPASS_SQL = text(
       count(*) FILTER (WHERE n.route = 'school' AND n.welfare_check_at IS NOT NULL)
         AS welfare_checked
     FROM notif_notifications n JOIN notif_incidents i ON i.id = n.incident_id
-    WHERE i.council_id = :council AND n.created_at >= :start AND n.created_at < :end
+    WHERE i.council_id = :council AND n.created_at >= :prev_start AND n.created_at < :end
+    GROUP BY 1
     """
 )
 
 
+# For the report's own transaction: JIT compilation of these aggregate plans costs seconds,
+# far more than running them (measured by bench/reports.py: 4.4 s of JIT on a 7.5 s query);
+# and the year's sorts and hashes fit in memory instead of spilling to disk.
+REPORT_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '32MB'")
+
+
+async def tune_for_reports(session: AsyncSession) -> None:
+    for statement in REPORT_SETTINGS:
+        await session.execute(text(statement))
+
+
 def _params(council_id: str, start: datetime, end: datetime, **more: Any) -> dict[str, Any]:
     return {"council": council_id, "start": start, "end": end, **more}
+
+
+async def both_periods(
+    session: AsyncSession, sql: Any, council_id: str, prev_start: datetime, start: datetime,
+    end: datetime, **more: Any,
+) -> Sequence[Row[Any]]:  # fmt: skip
+    """Rows for the period (`current` true) and the one just before it (false)."""
+    params = _params(council_id, start, end, prev_start=prev_start, **more)
+    return (await session.execute(sql, params)).all()
 
 
 async def rows(
@@ -174,6 +198,7 @@ async def council_ids(session: AsyncSession) -> list[str]:
 
 # --- the census return ------------------------------------------------------------------
 
+_CENSUS_DECISION = f"LEFT JOIN triage_decisions dec ON {_DECISION}"
 _CENSUS_FROM = """
     FROM triage_contacts c
     LEFT JOIN triage_subjects s ON s.contact_id = c.id
@@ -199,7 +224,7 @@ CENSUS_SQL = text(
         coalesce('n' || s.nhs_number, 'u' || s.upn,
                  'p' || s.family_name_norm || '|' || s.given_name_norm || '|' || s.date_of_birth,
                  's' || s.id::text, 'c' || c.id::text) AS child_key
-      {_CENSUS_FROM.format(decision=_LAST_DECISION)}
+      {_CENSUS_FROM.format(decision=_CENSUS_DECISION)}
     )
     SELECT r.*, upper(left(replace(first_value(coalesce(subject_id::text, child_key))
         OVER (PARTITION BY child_key ORDER BY received_at, subject_id), '-', ''), 10))

@@ -77,6 +77,14 @@ class _Figures:
         self.nfa_reasons: list[NfaReason] = []
 
 
+class _Alerts:
+    """No Encompass alerts in a period (the query returns no row for it)."""
+
+    notifications = to_schools = to_ehe_officer = with_deadline = 0
+    before_school_day = acknowledged = welfare_checked = 0
+
+
+_NO_ALERTS: Any = _Alerts()
 _PER_TYPE_FIELDS = {
     "decided_within_one_working_day": ("decided_1wd", "with_decision_clock"),
     "completed_within_24_hours": ("completed_24h", "with_24h_clock"),
@@ -88,46 +96,67 @@ _PER_TYPE_FIELDS = {
 }
 
 
-def _per_type(fig: _Figures, rows: Sequence[Row[Any]]) -> int:
-    decided = 0
+def _per_type(figs: dict[bool, _Figures], rows: Sequence[Row[Any]]) -> dict[bool, int]:
+    """Each indicator whose counts are in these rows, per period and contact type."""
+    decided = {True: 0, False: 0}
     for row in rows:
-        decided += row.decided
+        fields = row._mapping
+        decided[row.current] += fields.get("decided", 0)
         for name, (num, den) in _PER_TYPE_FIELDS.items():
-            fig.ratios[(name, row.contact_type)] = (getattr(row, num), getattr(row, den))
+            if num in fields:
+                key = (name, row.contact_type)
+                figs[row.current].ratios[key] = (fields[num], fields[den])
     return decided
 
 
-async def _figures(session: AsyncSession, council_id: str, p: Period) -> _Figures:
-    fig = _Figures()
-    args = (council_id, p.start, p.end)
-    decided = _per_type(fig, await repository.rows(session, repository.PER_TYPE_SQL, *args))
-    for row in await repository.rows(session, repository.COUNTS_SQL, *args):
-        target = fig.counts.decided_by_type if row.decided else fig.counts.undecided_by_lane
-        target[row.grp or "not_recorded"] = row.n
-    for row in await repository.rows(session, repository.OUTCOMES_SQL, *args):
-        fig.outcomes[(row.grp, row.name)] = row.n
-    for row in await repository.rows(session, repository.DV_SQL, *args):
-        fig.dv[(row.grp, row.name)] = row.n
-    re_ref = (await repository.rows(session, repository.RE_REFERRALS_SQL, *args, months=12))[0]
-    fig.referrals = re_ref.referrals
-    fig.ratios[("re_referral_within_12_months", "referral")] = (
-        re_ref.re_referrals,
-        re_ref.referrals,
-    )
-    fig.ratios[("contact_to_referral_conversion", None)] = (fig.referrals, decided)
-    enc = (await repository.rows(session, repository.ENCOMPASS_SQL, *args))[0]
+def _tallies(figs: dict[bool, _Figures], rows: Sequence[Row[Any]]) -> None:
+    for row in rows:
+        fig = figs[row.current]
+        counts = fig.counts.decided_by_type if row.decided else fig.counts.undecided_by_lane
+        group = (row.contact_type if row.decided else row.lane) or "not_recorded"
+        counts[group] = counts.get(group, 0) + row.n
+        if row.decided:
+            key = (row.contact_type or "not_recorded", row.outcome or "not_recorded")
+            fig.outcomes[key] = fig.outcomes.get(key, 0) + row.n
+        if row.dv_risk is not None:
+            dv_key = (row.dv_risk, row.outcome if row.decided else "undecided")
+            fig.dv[dv_key] = fig.dv.get(dv_key, 0) + row.n
+
+
+def _encompass(fig: _Figures, row: Row[Any]) -> None:
     fig.encompass = EncompassCounts(
-        notifications=enc.notifications,
-        to_schools=enc.to_schools,
-        to_ehe_officer=enc.to_ehe_officer,
+        notifications=row.notifications,
+        to_schools=row.to_schools,
+        to_ehe_officer=row.to_ehe_officer,
     )
     fig.ratios[("encompass_delivered_before_school_day", None)] = (
-        enc.before_school_day,
-        enc.with_deadline,
+        row.before_school_day,
+        row.with_deadline,
     )
-    fig.ratios[("encompass_acknowledged", None)] = (enc.acknowledged, enc.to_schools)
-    fig.ratios[("encompass_welfare_check_recorded", None)] = (enc.welfare_checked, enc.to_schools)
-    return fig
+    fig.ratios[("encompass_acknowledged", None)] = (row.acknowledged, row.to_schools)
+    fig.ratios[("encompass_welfare_check_recorded", None)] = (row.welfare_checked, row.to_schools)
+
+
+async def _figures(
+    session: AsyncSession, council_id: str, period: Period, before: Period
+) -> dict[bool, _Figures]:
+    """The period's figures (True) and the previous period's (False), read together."""
+    figs = {True: _Figures(), False: _Figures()}
+    args = (council_id, before.start, period.start, period.end)
+    both = repository.both_periods
+    _per_type(figs, await both(session, repository.TIMELINESS_SQL, *args))
+    decided = _per_type(figs, await both(session, repository.QUALITY_SQL, *args))
+    _tallies(figs, await repository.both_periods(session, repository.TALLIES_SQL, *args))
+    for row in await repository.both_periods(session, repository.RE_REFERRALS_SQL, *args):
+        figs[row.current].referrals = row.referrals
+        key = ("re_referral_within_12_months", "referral")
+        figs[row.current].ratios[key] = (row.re_referrals, row.referrals)
+    for current, fig in figs.items():
+        fig.ratios[("contact_to_referral_conversion", None)] = (fig.referrals, decided[current])
+        _encompass(fig, _NO_ALERTS)
+    for row in await repository.both_periods(session, repository.ENCOMPASS_SQL, *args):
+        _encompass(figs[row.current], row)
+    return figs
 
 
 async def _nfa_reasons(session: AsyncSession, council_id: str, p: Period) -> list[NfaReason]:
@@ -206,8 +235,9 @@ async def scorecard(
     period = period_of(first, last, zone)
     before = previous(period, zone)
     await audit_read(session, principal, "report.scorecard", principal.council_id)
-    fig_now = await _figures(session, principal.council_id, period)
-    fig_before = await _figures(session, principal.council_id, before)
+    await repository.tune_for_reports(session)
+    figs = await _figures(session, principal.council_id, period, before)
+    fig_now, fig_before = figs[True], figs[False]
     settings = await repository.council_settings(session, principal.council_id)
     defs = indicators.with_targets(settings.get("kpi_targets") or {})
     pop = council.child_population
@@ -295,6 +325,7 @@ async def validate_census(
     zone = council.calendar.zone
     today = (now or datetime.now(UTC)).astimezone(zone).date()
     await audit_read(session, principal, "report.cin_census.validate", principal.council_id)
+    await repository.tune_for_reports(session)
     checked, found = 0, []
     async for row in _census_rows(session, principal.council_id, year, zone, today):
         checked += 1
@@ -342,6 +373,7 @@ async def census_lines(
     council = await load_council(session, council_id)
     zone = council.calendar.zone
     settings = await repository.council_settings(session, council_id)
+    await repository.tune_for_reports(session)
     rows = _census_rows(session, council_id, year, zone, now.astimezone(zone).date())
     if fmt == "csv":
         yield ",".join(census.CSV_COLUMNS) + "\r\n"
