@@ -227,7 +227,6 @@ def scorecard_statements() -> list[tuple[str, list[Any]]]:
     }
     return [
         bare(repository.TIMELINESS_SQL, both),
-        bare(repository.QUALITY_SQL, both),
         bare(repository.TALLIES_SQL, both),
         bare(repository.RE_REFERRALS_SQL, both),
         bare(repository.ENCOMPASS_SQL, both),

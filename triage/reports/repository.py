@@ -48,10 +48,15 @@ TIMELINESS_SQL = text(
     """
 )
 
-QUALITY_SQL = text(
+# Contacts by state, type, lane and outcome, DV notifications by risk, and the quality counts
+# of the decided ones: one small table the service sums into the scorecard (one pass).
+TALLIES_SQL = text(
     f"""
-    SELECT c.received_at >= :start AS current, c.contact_type,
-      count(*) AS decided,
+    SELECT c.received_at >= :start AS current, c.status = 'decided' AS decided,
+      c.contact_type, c.lane, c.outcome,
+      CASE WHEN c.kind = 'dv_notification'
+           THEN coalesce(c.facts->>'dv_risk_level', 'not_recorded') END AS dv_risk,
+      count(*) AS n,
       count(*) FILTER (WHERE dec.consent_state IN ('given', 'refused')
                          AND dec.consent_given_by IS NOT NULL
                        OR dec.consent_state IN ('not_sought', 'dispensed')
@@ -59,25 +64,9 @@ QUALITY_SQL = text(
       count(*) FILTER (WHERE c.child_voice_present) AS voice,
       count(*) FILTER (WHERE c.wants_feedback) AS want_feedback,
       count(*) FILTER (WHERE c.wants_feedback AND c.feedback_given_at IS NOT NULL) AS feedback,
-      count(*) FILTER (WHERE c.outcome = 'nfa') AS nfa,
-      count(*) FILTER (WHERE c.outcome = 'nfa'
-                         AND btrim(coalesce(dec.nfa_reason, '')) <> '') AS nfa_with_reason
+      count(*) FILTER (WHERE btrim(coalesce(dec.nfa_reason, '')) <> '') AS with_nfa_reason
     FROM triage_contacts c LEFT JOIN triage_decisions dec ON {_DECISION}
-    WHERE {_BOTH} AND c.status = 'decided'
-    GROUP BY 1, 2
-    """
-)
-
-# Contacts by state, type, lane and outcome, and DV notifications by risk: one small table
-# the service sums into the scorecard's counts.
-TALLIES_SQL = text(
-    f"""
-    SELECT c.received_at >= :start AS current, c.status = 'decided' AS decided,
-      c.contact_type, c.lane, c.outcome,
-      CASE WHEN c.kind = 'dv_notification'
-           THEN coalesce(c.facts->>'dv_risk_level', 'not_recorded') END AS dv_risk,
-      count(*) AS n
-    FROM triage_contacts c WHERE {_BOTH}
+    WHERE {_BOTH}
     GROUP BY 1, 2, 3, 4, 5, 6
     """
 )

@@ -96,7 +96,7 @@ _PER_TYPE_FIELDS = {
 }
 
 
-def _per_type(figs: dict[bool, _Figures], rows: Sequence[Row[Any]]) -> dict[bool, int]:
+def _per_type(figs: dict[bool, _Figures], rows: Sequence[Any]) -> dict[bool, int]:
     """Each indicator whose counts are in these rows, per period and contact type."""
     decided = {True: 0, False: 0}
     for row in rows:
@@ -123,6 +123,39 @@ def _tallies(figs: dict[bool, _Figures], rows: Sequence[Row[Any]]) -> None:
             fig.dv[dv_key] = fig.dv.get(dv_key, 0) + row.n
 
 
+_QUALITY = ("consent", "voice", "want_feedback", "feedback")
+
+
+def _quality(tallies: Sequence[Row[Any]]) -> list[Any]:
+    """The decided contacts' quality counts per period and contact type, summed over lanes
+    and outcomes (NFA ones for the NFA-reason indicator)."""
+    sums: dict[tuple[bool, str | None], dict[str, Any]] = {}
+    for row in tallies:
+        if not row.decided:
+            continue
+        key = (row.current, row.contact_type)
+        out = sums.setdefault(
+            key, {"current": row.current, "contact_type": row.contact_type, "decided": 0,
+                  "nfa": 0, "nfa_with_reason": 0, **dict.fromkeys(_QUALITY, 0)},
+        )  # fmt: skip
+        out["decided"] += row.n
+        for name in _QUALITY:
+            out[name] += getattr(row, name)
+        if row.outcome == "nfa":
+            out["nfa"] += row.n
+            out["nfa_with_reason"] += row.with_nfa_reason
+    return [_Sums(v) for v in sums.values()]
+
+
+class _Sums:
+    """A summed row, read like a database row by `_per_type`."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._mapping = values
+        self.current = values["current"]
+        self.contact_type = values["contact_type"]
+
+
 def _encompass(fig: _Figures, row: Row[Any]) -> None:
     fig.encompass = EncompassCounts(
         notifications=row.notifications,
@@ -145,8 +178,9 @@ async def _figures(
     args = (council_id, before.start, period.start, period.end)
     both = repository.both_periods
     _per_type(figs, await both(session, repository.TIMELINESS_SQL, *args))
-    decided = _per_type(figs, await both(session, repository.QUALITY_SQL, *args))
-    _tallies(figs, await repository.both_periods(session, repository.TALLIES_SQL, *args))
+    tallies = await both(session, repository.TALLIES_SQL, *args)
+    _tallies(figs, tallies)
+    decided = _per_type(figs, _quality(tallies))
     for row in await repository.both_periods(session, repository.RE_REFERRALS_SQL, *args):
         figs[row.current].referrals = row.referrals
         key = ("re_referral_within_12_months", "referral")
