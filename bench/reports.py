@@ -91,10 +91,11 @@ INSERT INTO triage_subjects (id, contact_id, council_id, position, kind, date_of
   nhs_number, received_at)
 SELECT gen_random_uuid(), c.id, c.council_id, p.pos, 'child',
   (c.record->'contact'->'subjects'->p.pos->>'date_of_birth')::date,
-  lpad(CASE p.pos WHEN 0 THEN (split_part(c.reference, '-', 2)::int * 7919) % 27000
-       ELSE 100000 + (split_part(c.reference, '-', 2)::int * 31) % 9000 END::text, 10, '0'),
+  lpad(CASE WHEN p.pos = 1 THEN 8000000 + n WHEN n % 5 = 0 THEN 9000000 + n % 5000
+            ELSE n END::text, 10, '0'),
   c.received_at
-FROM triage_contacts c
+FROM (SELECT *, split_part(reference, '-', 2)::int AS n FROM triage_contacts
+      WHERE council_id = $1) c
 CROSS JOIN LATERAL generate_series(0,
   jsonb_array_length(c.record->'contact'->'subjects') - 1) AS p(pos)
 WHERE c.council_id = $1
