@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.db import SessionDep, get_session
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
 from triage.dependencies import DeciderUser, ManagerUser
-from triage.reports import factors, service
+from triage.reports import census_service, factors, service
 from triage.reports.exceptions import BadCollectionYear, BadPeriod, CensusReturnInvalid
 from triage.reports.render import scorecard_csv
 from triage.reports.schemas import (
@@ -71,7 +71,7 @@ async def triage_cin_census_validation(
     session: SessionDep, principal: ManagerUser, year: Year
 ) -> CensusValidation:
     """Every CIN census rule the year's referrals break, each with the child's record."""
-    return await service.validate_census(session, principal=principal, year=year)
+    return await census_service.validate_census(session, principal=principal, year=year)
 
 
 @router.get(
@@ -91,8 +91,8 @@ async def triage_cin_census_export(
     fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
 ) -> StreamingResponse:
     """The CIN census return of referrals for a collection year (CSV or the census XML)."""
-    await service.check_census_export(session, principal=principal, year=year)
-    lines = service.census_lines(stream, council_id=principal.council_id, year=year, fmt=fmt)
+    await census_service.check_census_export(session, principal=principal, year=year)
+    lines = census_service.census_lines(stream, council_id=principal.council_id, year=year, fmt=fmt)
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/xml"
     name = f"cin-referrals-{year}.{fmt}"
     return StreamingResponse(

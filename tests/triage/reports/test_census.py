@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import AuditEntry
 from tests.triage.reports.factories import MANAGER, add_assessment, add_contact, child
-from triage.reports import census, service
+from triage.reports import census, census_service
 
 Headers = dict[str, str]
 YEAR = 2026  # 1 April 2025 - 31 March 2026
@@ -105,7 +105,7 @@ class TestCensusValidation:
             children=[child(nhs="9990001006"), child(nhs="9990001014", gender="7")],
         )
         empty = await _good(seeded, children=[])
-        report = await service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
         assert report.referrals_checked == 4
         assert not report.valid
         found = sorted((f.contact_reference, f.child, f.rule) for f in report.failures)
@@ -125,7 +125,7 @@ class TestCensusValidation:
         await add_contact(seeded, received_at=datetime(2025, 3, 31, 23, 30, tzinfo=UTC))  # BST
         await add_contact(seeded, received_at=IN_YEAR, contact_type="advice_information")
         await add_contact(seeded, received_at=IN_YEAR, contact_type=None)
-        report = await service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
         assert report.referrals_checked == 1
 
 
