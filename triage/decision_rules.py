@@ -110,6 +110,13 @@ def _consent_errors(body: DecisionCreate, line: Line, ctx: DecisionContext) -> l
                 path="consent_decided_by", reason="say who decided to proceed without consent"
             )
         )
+    if body.consent_given_by and body.consent_state not in ("given", "refused"):
+        errors.append(
+            FieldError(
+                path="consent_given_by",
+                reason="only for consent given or refused, recorded with the decision",
+            )
+        )
     return errors
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from triage.reports import router as management_information
 from triage.routers import contacts, reports, rulesets
 
 router = APIRouter()
 router.include_router(contacts.router)
 router.include_router(rulesets.router)
 router.include_router(reports.router)
+router.include_router(management_information.router)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic_settings import SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.settings import FrontdoorSettings
+from triage.reports.schedule import parse_time, parse_weekly
 
 
 class TriageSettings(FrontdoorSettings):
@@ -32,6 +35,45 @@ class TriageSettings(FrontdoorSettings):
     phone_join_tolerance_minutes: int = 60
     queue_page_default: int = 50
     queue_page_max: int = 200
+
+    # Scheduled reports (council local time). Birmingham's managers had the in-progress
+    # report twice a day and the unallocated list weekly.
+    report_in_progress_times: Annotated[tuple[str, ...], NoDecode] = ("09:00", "14:00")
+    report_unallocated_weekly: str = "MON 09:00"
+    # Managers who receive them (comma-separated); a council's settings may name its own.
+    report_recipients: Annotated[tuple[str, ...], NoDecode] = ()
+    # A slot missed by longer than this is not caught up (the next one is due by then).
+    report_catch_up_hours: float = 5.0
+    report_unallocated_catch_up_hours: float = 72.0
+    # How often the worker looks for a due report, and how many tries a refused send gets.
+    report_scan_seconds: float = 60.0
+    report_max_attempts: int = 5
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "Front Door reports <reports@frontdoor.example>"
+
+    @field_validator("report_in_progress_times", "report_recipients", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("report_in_progress_times")
+    @classmethod
+    def _times(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for t in value:
+            parse_time(t)
+        return value
+
+    @field_validator("report_unallocated_weekly")
+    @classmethod
+    def _weekly(cls, value: str) -> str:
+        parse_weekly(value)
+        return value
 
 
 @lru_cache

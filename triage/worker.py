@@ -1,10 +1,11 @@
-"""The triage worker: intake of MARFs and addenda, and the clock scanner."""
+"""The triage worker: intake of MARFs and addenda, the clock scanner, scheduled reports."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.events.consumer import Consumer, Periodic, Worker
+from triage.reports.jobs import report_job
 from triage.service.clocks import clock_scan_job
 from triage.service.intake import handle_addendum_added, handle_referral_received
 from triage.settings import get_triage_settings
@@ -23,10 +24,16 @@ def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> 
     scanner = Periodic(
         name="triage.clock_scan", every=settings.clock_scan_seconds, job=clock_scan_job(settings)
     )
+    # The in-progress and unallocated reports, emailed to managers when they are due.
+    reporter = Periodic(
+        name="triage.scheduled_reports",
+        every=settings.report_scan_seconds,
+        job=report_job(settings),
+    )
     return Worker(
         name="triage",
         maker=maker,
         database_url=database_url,
         consumers=[INTAKE],
-        periodic=[scanner],
+        periodic=[scanner, reporter],
     )

@@ -1,6 +1,13 @@
 """Every ORM model, registered in one place so Alembic sees the whole schema."""
 
-from services.models import notifications, notifications_extra, platform, referral, triage
+from services.models import (
+    notifications,
+    notifications_extra,
+    platform,
+    referral,
+    triage,
+    triage_reports,
+)
 from services.models.base import Base
 
 metadata = Base.metadata
@@ -13,4 +20,5 @@ __all__ = [
     "platform",
     "referral",
     "triage",
+    "triage_reports",
 ]

@@ -220,6 +220,8 @@ class TriageDecision(Base):
     rationale: Mapped[str] = mapped_column(Text)
     consent_state: Mapped[str | None] = mapped_column(String(16))
     consent_reason: Mapped[str | None] = mapped_column(Text)
+    # Who gave or refused consent (a role, never a name): the audit's "consent recorded".
+    consent_given_by: Mapped[str | None] = mapped_column(String(40))
     strategy_discussion: Mapped[bool] = mapped_column(Boolean, default=False)
     next_steps: Mapped[str | None] = mapped_column(Text)
     rule_set_version: Mapped[int | None] = mapped_column(Integer)

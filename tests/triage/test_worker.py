@@ -100,7 +100,10 @@ class TestIntakeThroughTheOutbox:
         routed = {t for t, names in SUBSCRIPTIONS.items() if INTAKE.name in names}
         assert routed == set(INTAKE.handlers)
         worker = build_worker(async_sessionmaker(), "postgresql://127.0.0.1/unused")
-        assert [p.name for p in worker.periodic] == ["triage.clock_scan"]
+        assert [p.name for p in worker.periodic] == [
+            "triage.clock_scan",
+            "triage.scheduled_reports",
+        ]
 
 
 @pytest.mark.usefixtures("committed_db")

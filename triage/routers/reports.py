@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 
 from services import audit
 from services.db import SessionDep
-from services.errors import Forbidden, error_responses
+from services.errors import FieldError, Forbidden, error_responses
 from triage.council import load_council
 from triage.dependencies import ManagerUser
+from triage.reports.exceptions import BadPeriod
 from triage.schemas.reports import InProgressReport, Scorecard
 from triage.service import reports
 
@@ -55,7 +56,7 @@ async def triage_unallocated_report(
     )
 
 
-@router.get("/kpis", response_model=Scorecard, responses=error_responses(Forbidden))
+@router.get("/kpis", response_model=Scorecard, responses=error_responses(Forbidden, BadPeriod))
 async def triage_kpi_scorecard(
     session: SessionDep,
     principal: ManagerUser,
@@ -66,6 +67,16 @@ async def triage_kpi_scorecard(
     now = datetime.now(UTC)
     end = period_to or now
     start = period_from or end - timedelta(days=28)
+    if start >= end:
+        raise BadPeriod(fields=[FieldError(path="from", reason="from is not before to")])
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="report.kpis",
+        entity_type="report",
+        entity_id=principal.council_id,
+    )
     council = await load_council(session, principal.council_id)
     return await reports.scorecard(
         session,

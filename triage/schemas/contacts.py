@@ -33,6 +33,11 @@ Outcome = Literal[
     "s47_enquiry",
     "immediate_protection",
 ]
+# Who gave or refused consent: a role, never a name (the audit counted consent as recorded
+# only with its outcome and who gave it).
+ConsentGivenBy = Literal[
+    "parent_or_carer", "person_with_parental_responsibility", "young_person", "other"
+]
 PrimaryNeedCode = Literal["N0", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"]
 OpenStatus = Literal["open", "awaiting_sign_off"]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
@@ -236,6 +241,7 @@ class DecisionRead(BaseModel):
     consent_reason: str | None
     consent_decided_by: str | None = None
     level_reason: str | None = None
+    consent_given_by: str | None = None
     strategy_discussion: bool
     next_steps: str | None
     rule_set_version: int | None
@@ -332,6 +338,7 @@ class DecisionCreate(_In):
     consent_decided_by: Text | None = None
     # Why the level is above the proposal's (required when it is).
     level_reason: LongText | None = None
+    consent_given_by: ConsentGivenBy | None = None
     strategy_discussion: bool = False
     next_steps: LongText | None = None
     # A line per child (CIN census: each child's need code and outcome); default the group's.

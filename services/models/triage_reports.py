@@ -1,0 +1,53 @@
+"""Tables of the triage service's management information (written only by triage).
+
+- `triage_assessment_factors`: the CIN census factors identified at the end of the
+  assessment that followed a contact (one row per contact; the census return reads them).
+- `triage_report_sends`: one row per scheduled report slot per council, claimed before the
+  email goes, so a slot is sent at most once and a missed one is caught up once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.models.base import Base, created_at, uuid_pk
+
+
+class TriageAssessmentFactors(Base):
+    __tablename__ = "triage_assessment_factors"
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("triage_contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    # CIN census assessment factor codes, e.g. ["3A", "16A"]; ["21"] means no factors.
+    factors: Mapped[list[str]] = mapped_column(JSONB)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+
+
+class TriageReportSend(Base):
+    __tablename__ = "triage_report_sends"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    council_id: Mapped[str] = mapped_column(String(64))
+    report: Mapped[str] = mapped_column(String(32))  # in_progress | unallocated
+    # The scheduled time this sending is for (UTC), whatever time it actually went.
+    slot_at: Mapped[datetime]
+    # sending (claimed) | sent | failed (the SMTP server refused it: retried)
+    status: Mapped[str] = mapped_column(String(12), default="sending")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = created_at()
+
+    __table_args__ = (UniqueConstraint("council_id", "report", "slot_at"),)
+
+
+__all__ = ["TriageAssessmentFactors", "TriageReportSend"]

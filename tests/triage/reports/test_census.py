@@ -1,0 +1,286 @@
+"""The CIN census return: the rules checked first, every failure named, CSV and XML streamed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.models.platform import AuditEntry
+from tests.triage.reports.factories import MANAGER, add_assessment, add_contact, child
+from triage.reports import census, census_service
+
+Headers = dict[str, str]
+YEAR = 2026  # 1 April 2025 - 31 March 2026
+IN_YEAR = datetime(2025, 11, 3, 10, tzinfo=UTC)
+OK = census.CensusReferral(
+    la_child_id="ABCDEF0123",
+    contact_reference="FDC-2025-000001",
+    child=1,
+    kind="child",
+    date_of_birth=date(2018, 5, 1),
+    expected_birth_date=None,
+    gender="1",
+    referral_date=date(2025, 11, 3),
+    referral_source="2A",
+    primary_need_code="N1",
+    nfa=False,
+    assessment_authorised=None,
+    factors=(),
+)
+
+
+def rules(row: census.CensusReferral) -> list[str]:
+    return [f.rule for f in census.failures(row, YEAR)]
+
+
+class TestCensusRules:
+    def test_a_good_referral_passes(self) -> None:
+        assert rules(OK) == []
+
+    def test_collection_year_runs_april_to_march(self) -> None:
+        assert census.collection_bounds(YEAR) == (date(2025, 4, 1), date(2026, 3, 31))
+
+    @pytest.mark.parametrize(
+        ("changes", "rule"),
+        [
+            ({"date_of_birth": None}, "8525"),
+            ({"expected_birth_date": date(2026, 1, 1)}, "8525"),
+            ({"date_of_birth": date(2026, 4, 2), "referral_date": date(2026, 3, 1)}, "8520"),
+            ({"gender": None}, "4180"),
+            ({"gender": "3"}, "4180"),
+            (
+                {"date_of_birth": None, "expected_birth_date": date(2026, 2, 1), "gender": "2"},
+                "8750",
+            ),
+            (
+                {"date_of_birth": None, "expected_birth_date": date(2026, 9, 1), "gender": "0"},
+                "8606",
+            ),
+            ({"referral_source": None}, "8866"),
+            ({"referral_source": "11"}, "8866"),
+            ({"nfa": None}, "8568"),
+            ({"primary_need_code": None}, "8610"),
+            ({"primary_need_code": "N11"}, "8650"),
+            ({"factors": ("3A",)}, "8614"),
+            ({"child": None}, "FD01"),
+        ],
+    )
+    def test_each_rule_fails_its_case(self, changes: dict[str, Any], rule: str) -> None:
+        assert rules(replace(OK, **changes)) == [rule]
+
+    def test_an_nfa_referral_needs_no_primary_need_code(self) -> None:
+        assert rules(replace(OK, nfa=True, primary_need_code=None)) == []
+
+    def test_factors_with_an_authorised_assessment_pass(self) -> None:
+        row = replace(OK, factors=("3A", "16A"), assessment_authorised=date(2025, 12, 1))
+        assert rules(row) == []
+
+    def test_an_unborn_child_within_40_weeks_passes(self) -> None:
+        row = replace(OK, date_of_birth=None, expected_birth_date=date(2026, 6, 1), gender="0")
+        assert rules(row) == []
+
+
+async def _good(session: AsyncSession, **overrides: Any) -> Any:
+    return await add_contact(session, received_at=IN_YEAR, **overrides)
+
+
+class TestCensusValidation:
+    async def test_every_failure_is_listed_with_the_childs_record(
+        self, seeded: AsyncSession
+    ) -> None:
+        await _good(seeded)
+        bad = await _good(
+            seeded,
+            primary_need_code=None,
+            children=[child(nhs="9990001006"), child(nhs="9990001014", gender="7")],
+        )
+        empty = await _good(seeded, children=[])
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert report.referrals_checked == 4
+        assert not report.valid
+        found = sorted((f.contact_reference, f.child, f.rule) for f in report.failures)
+        assert found == sorted(
+            [
+                (bad.reference, 1, "8610"),
+                (bad.reference, 2, "4180"),
+                (bad.reference, 2, "8610"),
+                (empty.reference, None, "FD01"),
+            ]
+        )
+
+    async def test_only_referrals_received_in_the_collection_year(
+        self, seeded: AsyncSession
+    ) -> None:
+        await add_contact(seeded, received_at=datetime(2025, 3, 31, 22, 30, tzinfo=UTC))
+        await add_contact(seeded, received_at=datetime(2025, 3, 31, 23, 30, tzinfo=UTC))  # BST
+        await add_contact(seeded, received_at=IN_YEAR, contact_type="advice_information")
+        await add_contact(seeded, received_at=IN_YEAR, contact_type=None)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert report.referrals_checked == 1
+
+
+class TestCensusExportApi:
+    async def test_csv_per_child_per_referral_with_factors(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        kid = child(nhs="9990001006")
+        first = await _good(seeded, children=[kid], referral_source="3B")
+        await add_assessment(
+            seeded, first, authorised_at=IN_YEAR + timedelta(days=30), factors=["3A", "16A"]
+        )
+        await add_contact(
+            seeded,
+            received_at=IN_YEAR + timedelta(days=60),
+            outcome="nfa",
+            nfa_reason="Needs met.",
+            primary_need_code=None,
+            children=[kid],
+        )
+        resp = await client.get("/v1/exports/cin-referrals", params={"year": YEAR}, headers=manager)
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(resp.text)))
+        assert [(r["referral_date"], r["referral_nfa"]) for r in rows] == [
+            ("2025-11-03", "0"),
+            ("2026-01-02", "1"),
+        ]
+        assert rows[0]["la_child_id"] == rows[1]["la_child_id"]  # one child, two referrals
+        assert (rows[0]["referral_source"], rows[0]["primary_need_code"]) == ("3B", "N1")
+        assert (rows[0]["assessment_authorisation_date"], rows[0]["factors"]) == (
+            "2025-12-03",
+            "3A;16A",
+        )
+        assert "9990001006" not in resp.text
+
+    async def test_xml_in_the_census_layout(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        kid = child(nhs="9990001006")
+        await _good(seeded, children=[kid])
+        await _good(seeded, children=[kid], outcome="nfa", primary_need_code=None)
+        await _good(seeded, children=[child(born=None, due=date(2026, 2, 1), gender="0")])
+        resp = await client.get(
+            "/v1/exports/cin-referrals", params={"year": YEAR, "format": "xml"}, headers=manager
+        )
+        assert resp.status_code == 200, resp.text
+        root = ET.fromstring(resp.content)
+        assert root.findtext("Header/CollectionDetails/Year") == "2026"
+        assert root.findtext("Header/CollectionDetails/ReferenceDate") == "2026-03-31"
+        children = root.findall("Children/Child")
+        assert sorted(len(c.findall("CINdetails")) for c in children) == [1, 2]
+        unborn = next(
+            c for c in children if c.find("ChildIdentifiers/ExpectedPersonBirthDate") is not None
+        )
+        assert unborn.findtext("ChildIdentifiers/GenderCurrent") == "0"
+        nfa = [d.findtext("ReferralNFA") or "" for c in children for d in c.findall("CINdetails")]
+        assert sorted(nfa) == ["false", "false", "true"]
+
+    async def test_a_return_that_breaks_the_rules_is_refused_with_every_failure(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        bad = await _good(seeded, referral_source=None)
+        resp = await client.get("/v1/exports/cin-referrals", params={"year": YEAR}, headers=manager)
+        assert resp.status_code == 422
+        fields = resp.json()["fields"]
+        assert fields == [
+            {
+                "path": f"{bad.reference}/child/1/referral_source",
+                "reason": "8866: Source of Referral is missing or an invalid code",
+            }
+        ]
+        listed = await client.get(
+            "/v1/exports/cin-referrals/validation", params={"year": YEAR}, headers=manager
+        )
+        assert listed.status_code == 200
+        assert [f["rule"] for f in listed.json()["failures"]] == ["8866"]
+
+    async def test_managers_only_and_every_read_audited(
+        self,
+        client: httpx.AsyncClient,
+        manager: Headers,
+        worker: Headers,
+        session: AsyncSession,
+        seeded: AsyncSession,
+    ) -> None:
+        await _good(seeded)
+        assert (
+            await client.get("/v1/exports/cin-referrals", params={"year": YEAR}, headers=worker)
+        ).status_code == 403
+        resp = await client.get("/v1/exports/cin-referrals", params={"year": YEAR}, headers=manager)
+        assert resp.status_code == 200
+        actions = (
+            await session.scalars(
+                select(AuditEntry.action).where(AuditEntry.action.like("%cin_census%"))
+            )
+        ).all()
+        assert sorted(actions) == ["export.cin_census", "report.cin_census.validate"]
+
+    @pytest.mark.parametrize("year", ["1999", "2026-27", "2099"])
+    async def test_a_bad_year_is_refused(
+        self, client: httpx.AsyncClient, manager: Headers, year: str
+    ) -> None:
+        resp = await client.get("/v1/exports/cin-referrals", params={"year": year}, headers=manager)
+        assert resp.status_code == 422
+        assert resp.json()["fields"][0]["path"] in ("query.year", "year")
+
+
+class TestAssessmentFactors:
+    async def _assessed(self, client: httpx.AsyncClient, seeded: AsyncSession) -> uuid.UUID:
+        contact = await _good(seeded, outcome="s17_assessment")
+        await add_assessment(seeded, contact, authorised_at=None)
+        contact_id: uuid.UUID = contact.id
+        return contact_id
+
+    async def test_recorded_for_a_referral_that_went_to_assessment(
+        self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession
+    ) -> None:
+        contact_id = await self._assessed(client, seeded)
+        url = f"/v1/contacts/{contact_id}/assessment-factors"
+        resp = await client.put(url, json={"factors": ["3a", "16A", "3A"]}, headers=worker)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["factors"] == ["3A", "16A"]
+        again = await client.put(url, json={"factors": ["21"]}, headers=worker)
+        assert again.json()["factors"] == ["21"]
+        audited = await seeded.scalar(
+            select(func.count()).where(AuditEntry.action == "contact.assessment_factors")
+        )
+        assert audited == 2
+
+    @pytest.mark.parametrize("factors", [["99Z"], ["21", "3A"], []])
+    async def test_codes_outside_the_census_set_are_refused(
+        self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession, factors: list[str]
+    ) -> None:
+        contact_id = await self._assessed(client, seeded)
+        resp = await client.put(
+            f"/v1/contacts/{contact_id}/assessment-factors",
+            json={"factors": factors},
+            headers=worker,
+        )
+        assert resp.status_code == 422
+
+    async def test_no_assessment_is_a_conflict_and_an_unknown_contact_404(
+        self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession
+    ) -> None:
+        contact = await _good(seeded)
+        resp = await client.put(
+            f"/v1/contacts/{contact.id}/assessment-factors",
+            json={"factors": ["3A"]},
+            headers=worker,
+        )
+        assert resp.status_code == 409
+        resp = await client.put(
+            f"/v1/contacts/{uuid.uuid4()}/assessment-factors",
+            json={"factors": ["3A"]},
+            headers=worker,
+        )
+        assert resp.status_code == 404

@@ -1,0 +1,205 @@
+"""The scheduled reports on committed data: sent when due to a real local SMTP server
+(aiosmtpd), each slot at most once, a missed one caught up once, nothing identifying."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.auth import Principal, Role
+from services.db import transaction
+from services.devtools import MailSink, start_mail_sink
+from services.models.platform import AuditEntry, CouncilCalendar
+from services.models.triage_reports import TriageReportSend
+from services.settings import get_settings
+from tests.triage.conftest import phone_contact
+from triage import demo
+from triage.reports.jobs import report_job, run_due_reports
+from triage.schemas.contacts import ContactCreate
+from triage.service.intake import record_contact
+from triage.settings import TriageSettings, get_triage_settings
+from triage.worker import build_worker
+
+Maker = async_sessionmaker[AsyncSession]
+WORKER = Principal(sub="worker-1", role=Role.front_door_worker)
+MONDAY_0905 = datetime(2026, 12, 7, 9, 5, tzinfo=UTC)  # London is on GMT in December
+TUESDAY_0905 = datetime(2026, 12, 8, 9, 5, tzinfo=UTC)
+MANAGERS = ("tm.one@council.example", "head.of.service@council.example")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[MailSink, int]]:
+    port = free_port()
+    sink, controller = start_mail_sink("127.0.0.1", port)
+    yield sink, port
+    controller.stop()
+
+
+@pytest.fixture
+def mail(smtp: tuple[MailSink, int]) -> MailSink:
+    smtp[0].messages.clear()
+    return smtp[0]
+
+
+def settings_for(port: int, **overrides: object) -> TriageSettings:
+    return TriageSettings(
+        smtp_port=port,
+        report_recipients=MANAGERS,
+        public_base_url="http://frontdoor.test",
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def rsettings(smtp: tuple[MailSink, int]) -> TriageSettings:
+    return settings_for(smtp[1])
+
+
+async def seed_with_a_contact(maker: Maker) -> str:
+    async with transaction(maker) as session:
+        await demo.seed(session, get_settings())
+        body = ContactCreate.model_validate(phone_contact())
+        contact = await record_contact(
+            session, principal=WORKER, body=body, settings=get_triage_settings()
+        )
+        return contact.reference
+
+
+async def sends(maker: Maker) -> list[tuple[str, str, int]]:
+    async with transaction(maker) as session:
+        rows = (await session.scalars(select(TriageReportSend))).all()
+        return sorted((r.report, r.status, r.attempts) for r in rows)
+
+
+@pytest.mark.usefixtures("committed_db")
+class TestScheduledReports:
+    async def test_due_reports_are_sent_once(
+        self, maker: Maker, mail: MailSink, rsettings: TriageSettings
+    ) -> None:
+        await seed_with_a_contact(maker)
+        assert await run_due_reports(maker, settings=rsettings, now=MONDAY_0905) == 2
+        assert (
+            await run_due_reports(maker, settings=rsettings, now=MONDAY_0905 + timedelta(minutes=1))
+            == 0
+        )
+        subjects = sorted(m.subject for m in mail.messages)
+        assert subjects[0].startswith("Front door in progress: 1 open, 0 breached")
+        assert subjects[1].startswith("Front door unallocated over 7 days: 0")
+        assert all(sorted(m.recipients) == sorted(MANAGERS) for m in mail.messages)
+        assert await sends(maker) == [("in_progress", "sent", 1), ("unallocated", "sent", 1)]
+
+    async def test_the_summary_names_nobody(
+        self, maker: Maker, mail: MailSink, rsettings: TriageSettings
+    ) -> None:
+        reference = await seed_with_a_contact(maker)
+        await run_due_reports(maker, settings=rsettings, now=TUESDAY_0905)
+        body = next(m.body for m in mail.messages if "in progress" in m.subject)
+        assert reference in body
+        assert "http://frontdoor.test/v1/contacts/" in body
+        assert "http://frontdoor.test/v1/reports/in-progress" in body
+        for identifying in ("Sam", "Example", "9990001006", "BD1", "H. Visitor", "worker-1"):
+            assert identifying not in body
+
+    async def test_two_workers_at_once_send_each_slot_once(
+        self, maker: Maker, mail: MailSink, rsettings: TriageSettings
+    ) -> None:
+        await seed_with_a_contact(maker)
+        results = await asyncio.gather(
+            *(run_due_reports(maker, settings=rsettings, now=MONDAY_0905) for _ in range(4))
+        )
+        assert sum(results) == 2
+        assert len(mail.messages) == 2
+
+    async def test_missed_slots_are_caught_up_once(
+        self, maker: Maker, mail: MailSink, smtp: tuple[MailSink, int]
+    ) -> None:
+        await seed_with_a_contact(maker)
+        only_in_progress = settings_for(smtp[1], report_unallocated_weekly="FRI 09:00")
+        # The worker was down through Tuesday's 09:00 and 14:00: it sends one, the later.
+        late = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)
+        assert await run_due_reports(maker, settings=only_in_progress, now=late) == 1
+        later = late + timedelta(hours=1)
+        assert await run_due_reports(maker, settings=only_in_progress, now=later) == 0
+        async with transaction(maker) as session:
+            slots = (await session.scalars(select(TriageReportSend.slot_at))).all()
+        assert slots == [datetime(2026, 12, 8, 14, 0, tzinfo=UTC)]
+        assert len(mail.messages) == 1
+
+    async def test_a_refused_send_is_retried_and_then_sent_once(
+        self, maker: Maker, mail: MailSink, rsettings: TriageSettings
+    ) -> None:
+        await seed_with_a_contact(maker)
+        nobody_listening = settings_for(free_port())
+        assert await run_due_reports(maker, settings=nobody_listening, now=TUESDAY_0905) == 0
+        assert await sends(maker) == [("in_progress", "failed", 1), ("unallocated", "failed", 1)]
+        assert (
+            await run_due_reports(
+                maker, settings=rsettings, now=TUESDAY_0905 + timedelta(minutes=1)
+            )
+            == 2
+        )
+        assert await sends(maker) == [("in_progress", "sent", 2), ("unallocated", "sent", 2)]
+        assert len(mail.messages) == 2
+
+    async def test_a_send_interrupted_mid_way_is_never_repeated(
+        self, maker: Maker, mail: MailSink, rsettings: TriageSettings
+    ) -> None:
+        await seed_with_a_contact(maker)
+        await run_due_reports(maker, settings=rsettings, now=TUESDAY_0905)
+        async with transaction(maker) as session:
+            for row in (await session.scalars(select(TriageReportSend))).all():
+                row.status = "sending"  # as a worker that died after claiming leaves it
+        mail.messages.clear()
+        assert (
+            await run_due_reports(
+                maker, settings=rsettings, now=TUESDAY_0905 + timedelta(minutes=5)
+            )
+            == 0
+        )
+        assert len(mail.messages) == 0
+
+    async def test_council_recipients_and_every_scheduled_read_audited(
+        self, maker: Maker, mail: MailSink, rsettings: TriageSettings
+    ) -> None:
+        await seed_with_a_contact(maker)
+        async with transaction(maker) as session:
+            row = await session.get(CouncilCalendar, "demo")
+            assert row is not None
+            row.settings = {**row.settings, "report_recipients": ["mash.manager@council.example"]}
+        await run_due_reports(maker, settings=rsettings, now=MONDAY_0905)
+        assert {tuple(m.recipients) for m in mail.messages} == {("mash.manager@council.example",)}
+        async with transaction(maker) as session:
+            audited = await session.scalar(
+                select(func.count()).where(AuditEntry.action.like("report.scheduled.%"))
+            )
+        assert audited == 2
+
+    async def test_no_recipients_sends_nothing(
+        self, maker: Maker, mail: MailSink, smtp: tuple[MailSink, int]
+    ) -> None:
+        await seed_with_a_contact(maker)
+        lonely = TriageSettings(smtp_port=smtp[1], report_recipients=())
+        assert await run_due_reports(maker, settings=lonely, now=TUESDAY_0905) == 0
+        assert len(mail.messages) == 0
+
+    async def test_the_running_worker_has_the_job_on_a_controllable_clock(
+        self, maker: Maker, mail: MailSink, rsettings: TriageSettings, database_url: str
+    ) -> None:
+        await seed_with_a_contact(maker)
+        worker = build_worker(maker, database_url)
+        assert "triage.scheduled_reports" in [p.name for p in worker.periodic]
+        job = report_job(rsettings, clock=lambda: TUESDAY_0905)
+        assert await job(maker) == 2
+        assert await job(maker) == 0

@@ -1,0 +1,406 @@
+"""The scorecard: each indicator as defined, per contact type, with the period before it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.models.platform import AuditEntry
+from tests.triage.conftest import phone_contact
+from tests.triage.reports.factories import MANAGER, add_contact, add_encompass, child
+from triage.reports import service
+from triage.reports.schemas import IndicatorRead, ScorecardReport
+
+Headers = dict[str, str]
+OCT = (date(2026, 10, 1), date(2026, 10, 31))
+IN_OCT = datetime(2026, 10, 14, 9, 30, tzinfo=UTC)
+IN_SEP = datetime(2026, 9, 14, 9, 30, tzinfo=UTC)
+
+
+async def october(session: AsyncSession) -> ScorecardReport:
+    return await service.scorecard(session, principal=MANAGER, first=OCT[0], last=OCT[1])
+
+
+def find(card: ScorecardReport, name: str, contact_type: str | None = "referral") -> IndicatorRead:
+    return next(i for i in card.indicators if i.name == name and i.contact_type == contact_type)
+
+
+def frac(ind: IndicatorRead) -> tuple[int, int]:
+    return ind.numerator, ind.denominator
+
+
+class TestTimeliness:
+    @pytest.mark.parametrize(
+        ("clock", "indicator"),
+        [
+            ("decision", "decided_within_one_working_day"),
+            ("completed_24h", "completed_within_24_hours"),
+            ("all_contacts_48h", "completed_within_48_hours"),
+        ],
+    )
+    async def test_met_by_the_deadline_counts_met_after_does_not(
+        self, seeded: AsyncSession, clock: str, indicator: str
+    ) -> None:
+        await add_contact(seeded, received_at=IN_OCT, on_time={clock: True})
+        await add_contact(seeded, received_at=IN_OCT, on_time={clock: False})
+        # No such clock (e.g. a lane without it): not in the denominator.
+        await add_contact(seeded, received_at=IN_OCT, on_time={})
+        assert frac(find(await october(seeded), indicator)) == (1, 2)
+
+    async def test_undecided_contacts_are_not_measured(self, seeded: AsyncSession) -> None:
+        await add_contact(seeded, received_at=IN_OCT)
+        await add_contact(seeded, received_at=IN_OCT, contact_type=None, on_time={})
+        assert frac(find(await october(seeded), "decided_within_one_working_day")) == (1, 1)
+
+
+class TestConsentRecordedForTheDecision:
+    @pytest.mark.parametrize(
+        ("state", "given_by", "reason", "counts"),
+        [
+            ("given", "parent_or_carer", None, True),
+            ("refused", "young_person", None, True),
+            ("given", None, None, False),  # who gave it is part of the record
+            ("not_sought", None, "Seeking it would alert the alleged abuser.", True),
+            ("dispensed", None, "Significant harm.", True),
+            ("dispensed", None, None, False),  # without the reason
+            ("not_sought", None, "   ", False),
+            (None, None, None, False),  # the MARF's consent alone does not count
+        ],
+    )
+    async def test_consent_counts_with_its_outcome_and_who_gave_it(
+        self,
+        seeded: AsyncSession,
+        state: str | None,
+        given_by: str | None,
+        reason: str | None,
+        counts: bool,
+    ) -> None:
+        contact = await add_contact(
+            seeded,
+            received_at=IN_OCT,
+            consent_state=state,
+            consent_given_by=given_by,
+            consent_reason=reason,
+        )
+        contact.consent_state = "given"  # as the MARF said: not the decision's record
+        await seeded.flush()
+        assert frac(find(await october(seeded), "consent_recorded_for_decision")) == (
+            int(counts),
+            1,
+        )
+
+    async def test_a_decision_returned_at_sign_off_does_not_count(
+        self, seeded: AsyncSession
+    ) -> None:
+        await add_contact(
+            seeded,
+            received_at=IN_OCT,
+            consent_state="given",
+            consent_given_by="parent_or_carer",
+            decision_status="returned",
+        )
+        assert frac(find(await october(seeded), "consent_recorded_for_decision")) == (0, 1)
+
+
+class TestQuality:
+    async def test_child_voice(self, seeded: AsyncSession) -> None:
+        await add_contact(seeded, received_at=IN_OCT, child_voice=True)
+        await add_contact(seeded, received_at=IN_OCT, child_voice=False)
+        assert frac(find(await october(seeded), "child_voice_recorded")) == (1, 2)
+
+    async def test_feedback_is_measured_over_referrers_who_wanted_it(
+        self, seeded: AsyncSession
+    ) -> None:
+        await add_contact(seeded, received_at=IN_OCT, feedback=True)
+        await add_contact(seeded, received_at=IN_OCT, feedback=False)
+        await add_contact(seeded, received_at=IN_OCT, wants_feedback=False)
+        assert frac(find(await october(seeded), "feedback_given")) == (1, 2)
+
+    async def test_nfa_reason_recorded_and_the_commonest_reasons(
+        self, seeded: AsyncSession
+    ) -> None:
+        for reason in ("Needs met by school", "needs met by school ", None):
+            await add_contact(
+                seeded,
+                received_at=IN_OCT,
+                contact_type="advice_information",
+                outcome="nfa",
+                nfa_reason=reason,
+                primary_need_code=None,
+            )
+        card = await october(seeded)
+        assert frac(find(card, "nfa_reason_recorded", "advice_information")) == (2, 3)
+        assert [(r.reason, r.count) for r in card.nfa_reasons] == [("needs met by school", 2)]
+        outcomes = {(r.group, r.name): r.count for r in card.outcomes}
+        assert outcomes == {("advice_information", "nfa"): 3}
+
+
+class TestContactTypesNeverMixed:
+    async def test_each_type_has_its_own_figures_and_undecided_are_split_by_lane(
+        self, seeded: AsyncSession
+    ) -> None:
+        await add_contact(seeded, received_at=IN_OCT, on_time={"decision": True})
+        await add_contact(
+            seeded,
+            received_at=IN_OCT,
+            contact_type="notification",
+            outcome="advice_given",
+            lane="dv_screening",
+            on_time={"decision": False},
+        )
+        await add_contact(seeded, received_at=IN_OCT, contact_type=None, lane="mash")
+        await add_contact(seeded, received_at=IN_OCT, contact_type=None, lane="dv_screening")
+        await add_contact(seeded, received_at=IN_OCT, contact_type=None, lane="dv_screening")
+        card = await october(seeded)
+        assert card.contacts.decided_by_type == {"notification": 1, "referral": 1}
+        assert card.contacts.undecided_by_lane == {"dv_screening": 2, "mash": 1}
+        assert frac(find(card, "decided_within_one_working_day", "referral")) == (1, 1)
+        assert frac(find(card, "decided_within_one_working_day", "notification")) == (0, 1)
+        assert frac(find(card, "contact_to_referral_conversion", None)) == (1, 2)
+
+
+class TestReReferrals:
+    @pytest.mark.parametrize(
+        ("earlier", "earlier_type", "counts"),
+        [
+            (timedelta(days=330), "referral", True),  # 11 months before
+            (timedelta(days=400), "referral", False),  # more than 12 months before
+            (timedelta(days=30), "advice_information", False),  # not a referral
+        ],
+    )
+    async def test_a_referral_within_12_months_of_a_previous_referral(
+        self, seeded: AsyncSession, earlier: timedelta, earlier_type: str, counts: bool
+    ) -> None:
+        kid = child(nhs="9990001006")
+        await add_contact(
+            seeded, received_at=IN_OCT - earlier, contact_type=earlier_type, children=[kid]
+        )
+        await add_contact(seeded, received_at=IN_OCT, children=[kid])
+        assert frac(find(await october(seeded), "re_referral_within_12_months")) == (
+            int(counts),
+            1,
+        )
+
+    @pytest.mark.parametrize(
+        ("first", "second"),
+        [
+            (child(upn="A123456789012"), child(upn="A123456789012")),
+            (child(name=("sam", "example")), child(name=("sam", "example"))),
+        ],
+    )
+    async def test_the_child_matches_on_upn_or_name_and_date_of_birth(
+        self, seeded: AsyncSession, first: dict[str, Any], second: dict[str, Any]
+    ) -> None:
+        await add_contact(seeded, received_at=IN_SEP, children=[first])
+        await add_contact(seeded, received_at=IN_OCT, children=[second])
+        assert frac(find(await october(seeded), "re_referral_within_12_months")) == (1, 1)
+
+    async def test_another_child_is_not_a_re_referral(self, seeded: AsyncSession) -> None:
+        await add_contact(seeded, received_at=IN_SEP, children=[child(nhs="9990001006")])
+        await add_contact(seeded, received_at=IN_OCT, children=[child(nhs="9990001014")])
+        assert frac(find(await october(seeded), "re_referral_within_12_months")) == (0, 1)
+
+
+class TestPreviousPeriod:
+    async def test_each_indicator_carries_the_period_before_and_its_direction(
+        self, seeded: AsyncSession
+    ) -> None:
+        await add_contact(seeded, received_at=IN_SEP, on_time={"decision": True})
+        await add_contact(seeded, received_at=IN_SEP, on_time={"decision": False})
+        for _ in range(3):
+            await add_contact(seeded, received_at=IN_OCT, on_time={"decision": True})
+        await add_contact(seeded, received_at=IN_OCT, on_time={"decision": False})
+        card = await october(seeded)
+        ind = find(card, "decided_within_one_working_day")
+        assert (ind.value, ind.previous.value) == (0.75, 0.5)
+        assert (ind.direction, ind.rating, ind.on_target) == ("improving", "improving", False)
+        assert card.previous_period.last_day == date(2026, 9, 30)
+        assert card.previous_contacts.decided_by_type == {"referral": 2}
+
+    async def test_a_lower_is_better_indicator_rising_is_worsening(
+        self, seeded: AsyncSession
+    ) -> None:
+        kid = child(nhs="9990001006")
+        await add_contact(seeded, received_at=IN_SEP - timedelta(days=40), children=[kid])
+        await add_contact(seeded, received_at=IN_OCT, children=[kid])
+        await add_contact(seeded, received_at=IN_SEP)
+        ind = find(await october(seeded), "re_referral_within_12_months")
+        assert (ind.value, ind.previous.value) == (1.0, 0.0)
+        assert (ind.direction, ind.rating) == ("worsening", "worsening")
+
+
+class TestDvAndEncompass:
+    async def test_dv_notifications_by_risk_level_and_outcome(self, seeded: AsyncSession) -> None:
+        for risk, ctype in (("high", "referral"), ("standard", "notification"), ("standard", None)):
+            await add_contact(
+                seeded,
+                received_at=IN_OCT,
+                kind="dv_notification",
+                lane="dv_screening",
+                dv_risk=risk,
+                contact_type=ctype,
+                outcome="s47_enquiry" if ctype == "referral" else "advice_given",
+            )
+        card = await october(seeded)
+        dv = {(r.group, r.name): r.count for r in card.dv_notifications}
+        assert dv == {
+            ("high", "s47_enquiry"): 1,
+            ("standard", "advice_given"): 1,
+            ("standard", "undecided"): 1,
+        }
+
+    async def test_encompass_alerts_before_the_school_day_acknowledged_and_checked(
+        self, seeded: AsyncSession
+    ) -> None:
+        await add_encompass(seeded, created_at=IN_OCT, acknowledged=True, welfare_check=True)
+        await add_encompass(seeded, created_at=IN_OCT, delivered_before=False, acknowledged=True)
+        await add_encompass(seeded, created_at=IN_OCT, delivered_before=None)
+        await add_encompass(seeded, created_at=IN_OCT, route="ehe", delivered_before=None)
+        await add_encompass(seeded, created_at=IN_SEP)
+        card = await october(seeded)
+        assert (card.encompass.to_schools, card.encompass.to_ehe_officer) == (3, 1)
+        assert frac(find(card, "encompass_delivered_before_school_day", None)) == (1, 3)
+        assert frac(find(card, "encompass_acknowledged", None)) == (2, 3)
+        assert frac(find(card, "encompass_welfare_check_recorded", None)) == (1, 3)
+        assert find(card, "encompass_delivered_before_school_day", None).previous.value == 1.0
+
+
+class TestRateAndWhatIsNotIncluded:
+    async def test_referrals_per_10000_children(self, seeded: AsyncSession) -> None:
+        await add_contact(seeded, received_at=IN_OCT)
+        await add_contact(seeded, received_at=IN_OCT, contact_type="advice_information")
+        card = await october(seeded)
+        rate = card.referrals_per_10000_children
+        assert rate is not None
+        assert (rate.referrals, rate.child_population) == (1, 140_000)
+        assert card.previous_referrals_per_10000_children is not None
+        assert card.previous_referrals_per_10000_children.referrals == 0
+        assert any(n.startswith("mash_timescales_by_rag") for n in card.not_included)
+
+
+class TestScorecardApi:
+    async def test_json_for_managers_and_admins_and_every_read_audited(
+        self, client: httpx.AsyncClient, manager: Headers, auth: Any, session: AsyncSession
+    ) -> None:
+        before = await session.scalar(
+            select(func.count()).where(AuditEntry.action == "report.scorecard")
+        )
+        for headers in (manager, auth("admin", sub="admin-1")):
+            resp = await client.get(
+                "/v1/reports/scorecard", params={"from": "2026-10-01", "to": "2026-10-31"},
+                headers=headers,
+            )  # fmt: skip
+            assert resp.status_code == 200
+            assert resp.json()["previous_period"]["first_day"] == "2026-08-31"
+        after = await session.scalar(
+            select(func.count()).where(AuditEntry.action == "report.scorecard")
+        )
+        assert (after or 0) - (before or 0) == 2
+
+    async def test_other_roles_are_refused(
+        self, client: httpx.AsyncClient, worker: Headers, screener: Headers
+    ) -> None:
+        for headers in (worker, screener):
+            resp = await client.get("/v1/reports/scorecard", headers=headers)
+            assert resp.status_code == 403
+
+    @pytest.mark.parametrize(
+        ("params", "path"),
+        [
+            ({"from": "2026-10-31", "to": "2026-10-01"}, "from"),
+            ({"from": "2024-01-01", "to": "2026-01-01"}, "to"),
+            ({"from": "2099-01-01"}, "from"),
+            ({"from": "31/10/2026"}, "query.from"),
+            ({"format": "pdf"}, "query.format"),
+        ],
+    )
+    async def test_bad_ranges_are_refused_with_422(
+        self, client: httpx.AsyncClient, manager: Headers, params: dict[str, str], path: str
+    ) -> None:
+        resp = await client.get("/v1/reports/scorecard", params=params, headers=manager)
+        assert resp.status_code == 422
+        assert path in [f["path"] for f in resp.json()["fields"]]
+
+    async def test_csv(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        await add_contact(
+            seeded, received_at=IN_OCT, contact_type="advice_information", outcome="nfa",
+            nfa_reason="=HYPERLINK(1)", primary_need_code=None,
+        )  # fmt: skip
+        resp = await client.get(
+            "/v1/reports/scorecard",
+            params={"from": "2026-10-01", "to": "2026-10-31", "format": "csv"},
+            headers=manager,
+        )
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/csv")
+        lines = resp.text.splitlines()
+        assert lines[2].startswith("section,name,group,numerator,denominator,value,target")
+        assert any(
+            line.startswith("indicator,nfa_reason_recorded,advice_information,1,1,1.0,1.0")
+            for line in lines
+        )
+        assert "nfa_reason,'=hyperlink(1),advice_information,1" in resp.text
+
+    async def test_the_old_kpis_endpoint_refuses_from_after_to(
+        self, client: httpx.AsyncClient, manager: Headers
+    ) -> None:
+        resp = await client.get(
+            "/v1/reports/kpis",
+            params={"from": "2026-10-31T00:00:00Z", "to": "2026-10-01T00:00:00Z"},
+            headers=manager,
+        )
+        assert resp.status_code == 422
+        assert resp.json()["fields"][0]["path"] == "from"
+
+
+class TestConsentThroughTheDecisionApi:
+    async def _decide(
+        self, client: httpx.AsyncClient, worker: Headers, **consent: str
+    ) -> httpx.Response:
+        contact = (await client.post("/v1/contacts", json=phone_contact(), headers=worker)).json()
+        url = f"/v1/contacts/{contact['id']}"
+        await client.post(f"{url}/claim", headers=worker)
+        decision = {
+            "contact_type": "referral",
+            "outcome": "early_help",
+            "level": 2,
+            "primary_need_code": "N1",
+            "rationale": "Recorded.",
+            **consent,
+        }
+        return await client.post(f"{url}/decision", json=decision, headers=worker)
+
+    async def test_who_gave_consent_is_recorded_with_the_decision_and_counted(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers
+    ) -> None:
+        resp = await self._decide(
+            client, worker, consent_state="given", consent_given_by="parent_or_carer"
+        )
+        assert resp.status_code == 201, resp.text
+        assert resp.json()["consent_given_by"] == "parent_or_carer"
+        await self._decide(client, worker, consent_state="given")
+        card = (await client.get("/v1/reports/scorecard", headers=manager)).json()
+        consent = next(
+            i for i in card["indicators"] if i["name"] == "consent_recorded_for_decision"
+        )
+        assert (consent["numerator"], consent["denominator"]) == (1, 2)
+
+    async def test_who_gave_it_only_goes_with_given_or_refused(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        resp = await self._decide(
+            client,
+            worker,
+            consent_state="not_sought",
+            consent_reason="Would alert the alleged abuser.",
+            consent_given_by="parent_or_carer",
+        )
+        assert resp.status_code == 422
+        assert "consent_given_by" in [f["path"] for f in resp.json()["fields"]]

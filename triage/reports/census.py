@@ -1,0 +1,273 @@
+"""The Children in Need census return for referrals (pure): codes, rules, CSV and XML.
+
+A collection year N runs from 1 April of N-1 to 31 March of N (the DfE names the census by
+the year it ends: `<Year>2026</Year>`, reference date 2026-03-31). One CINdetails per
+referral, grouped under the child it is about. The DfE's validator refuses a return that
+breaks its rules; the rules below are the ones that can be decided from a referral, checked
+before anything is exported, every failure named by the child's record (contact reference
+and the child's position on it), never by a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from xml.sax.saxutils import escape
+
+from services.contracts.codes import REFERRAL_SOURCE_NAMES
+
+REFERRAL_SOURCES = frozenset(REFERRAL_SOURCE_NAMES)
+PRIMARY_NEED_CODES = frozenset({f"N{i}" for i in range(10)})
+GENDER_CODES = frozenset({"0", "1", "2", "9"})
+NO_FACTORS = "21"
+# The census's "factors identified at the end of assessment" code set.
+FACTOR_CODES = frozenset(
+    {
+        *(f"{n}{s}" for n in range(1, 7) for s in "ABC"),  # alcohol, drugs, DA, MH, LD, PD
+        "7A",  # young carer
+        "8B",
+        "8C",
+        "8D",
+        "8E",
+        "8F",  # privately fostered
+        "9A",  # unaccompanied asylum-seeking child
+        "10A",
+        "11A",
+        "12A",
+        "13A",
+        "14A",
+        "15A",
+        "16A",
+        "17A",
+        "18A",
+        "18B",
+        "18C",
+        "19A",
+        "19B",
+        "19C",  # physical, sexual abuse
+        "20",
+        NO_FACTORS,
+        "22A",
+        "23A",
+        "24A",
+    }
+)
+# Census rule 8606: a referral more than 40 weeks before the (expected) birth.
+FORTY_WEEKS = timedelta(weeks=40)
+CSV_COLUMNS = (
+    "la_child_id",
+    "contact_reference",
+    "child",
+    "referral_date",
+    "referral_source",
+    "primary_need_code",
+    "referral_nfa",
+    "assessment_authorisation_date",
+    "factors",
+)
+
+
+def collection_bounds(year: int) -> tuple[date, date]:
+    return date(year - 1, 4, 1), date(year, 3, 31)
+
+
+@dataclass(frozen=True)
+class CensusReferral:
+    """One child on one referral, as the census sees it."""
+
+    la_child_id: str
+    contact_reference: str
+    child: int | None  # position on the contact (1-based); None: the referral has no child
+    kind: str | None
+    date_of_birth: date | None
+    expected_birth_date: date | None
+    gender: str | None
+    referral_date: date
+    referral_source: str | None
+    primary_need_code: str | None
+    nfa: bool | None
+    assessment_authorised: date | None
+    factors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Failure:
+    rule: str
+    message: str
+    contact_reference: str
+    child: int | None
+    field: str
+
+
+def _fail(row: CensusReferral, rule: str, field: str, message: str) -> Failure:
+    return Failure(rule, message, row.contact_reference, row.child, field)
+
+
+def _child_failures(row: CensusReferral, year_end: date) -> list[Failure]:
+    out: list[Failure] = []
+    born, due = row.date_of_birth, row.expected_birth_date
+    if (born is None) == (due is None):
+        out.append(
+            _fail(
+                row,
+                "8525",
+                "date_of_birth",
+                "Either Date of Birth or Expected Date of Birth must be provided (but not both)",
+            )
+        )
+    if born is not None and born > year_end:
+        out.append(
+            _fail(row, "8520", "date_of_birth", "Date of Birth is after data collection period")
+        )
+    if row.gender not in GENDER_CODES:
+        out.append(_fail(row, "4180", "gender", "Gender is missing"))
+    elif due is not None and born is None and row.gender != "0":
+        out.append(_fail(row, "8750", "gender", "Gender must equal 0 for an unborn child"))
+    birth = born or due
+    if birth is not None and row.referral_date < birth - FORTY_WEEKS:
+        out.append(
+            _fail(
+                row,
+                "8606",
+                "referral_date",
+                "Child referral date is more than 40 weeks before DOB or expected DOB",
+            )
+        )
+    return out
+
+
+def _referral_failures(row: CensusReferral) -> list[Failure]:
+    out: list[Failure] = []
+    if row.referral_source not in REFERRAL_SOURCES:
+        out.append(
+            _fail(
+                row, "8866", "referral_source", "Source of Referral is missing or an invalid code"
+            )
+        )
+    if row.nfa is None:
+        out.append(_fail(row, "8568", "referral_nfa", "RNFA flag is missing or invalid"))
+    elif not row.nfa and row.primary_need_code is None:
+        out.append(
+            _fail(
+                row,
+                "8610",
+                "primary_need_code",
+                "Primary Need code is missing for a referral which led to further action",
+            )
+        )
+    if row.primary_need_code is not None and row.primary_need_code not in PRIMARY_NEED_CODES:
+        out.append(_fail(row, "8650", "primary_need_code", "Primary Need Code invalid"))
+    if row.factors and row.assessment_authorised is None:
+        out.append(
+            _fail(
+                row,
+                "8614",
+                "factors",
+                "Parental or child factors at assessment should only "
+                "be present for a completed assessment",
+            )
+        )
+    return out
+
+
+def failures(row: CensusReferral, year: int) -> list[Failure]:
+    """Every census rule this child's referral breaks (an empty list: it may go)."""
+    if row.child is None:
+        return [
+            _fail(
+                row,
+                "FD01",
+                "subjects",
+                "A referral must name the child it is about: "
+                "record the child before the return goes",
+            )
+        ]
+    return _child_failures(row, collection_bounds(year)[1]) + _referral_failures(row)
+
+
+def csv_values(row: CensusReferral) -> list[str]:
+    return [
+        row.la_child_id,
+        row.contact_reference,
+        str(row.child or ""),
+        row.referral_date.isoformat(),
+        row.referral_source or "",
+        row.primary_need_code or "",
+        "" if row.nfa is None else ("1" if row.nfa else "0"),
+        row.assessment_authorised.isoformat() if row.assessment_authorised else "",
+        ";".join(row.factors),
+    ]
+
+
+def _el(name: str, value: object) -> str:
+    return f"<{name}>{escape(str(value))}</{name}>"
+
+
+def xml_header(year: int, la_code: str, generated_at: datetime) -> str:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<Message><Header><CollectionDetails>'
+        + _el("Collection", "CIN")
+        + _el("Year", year)
+        + _el("ReferenceDate", collection_bounds(year)[1].isoformat())
+        + "</CollectionDetails><Source>"
+        + _el("SourceLevel", "L")
+        + _el("LEA", la_code)
+        + _el("SoftwareCode", "frontdoor")
+        + _el("Release", "1")
+        + _el("SerialNo", 1)
+        + _el("DateTime", generated_at.replace(microsecond=0).isoformat())
+        + "</Source></Header>\n<Children>\n"
+    )
+
+
+XML_FOOTER = "</Children></Message>\n"
+
+
+def _identifiers(row: CensusReferral) -> str:
+    born = _el("PersonBirthDate", row.date_of_birth) if row.date_of_birth else ""
+    due = _el("ExpectedPersonBirthDate", row.expected_birth_date) if row.expected_birth_date else ""
+    return (
+        "<ChildIdentifiers>"
+        + _el("LAchildID", row.la_child_id)
+        + born
+        + due
+        + _el("GenderCurrent", row.gender or "")
+        + "</ChildIdentifiers>"
+    )
+
+
+def _cin_details(row: CensusReferral) -> str:
+    need = _el("PrimaryNeedCode", row.primary_need_code) if row.primary_need_code else ""
+    assessment = ""
+    if row.assessment_authorised is not None:
+        factors = "".join(_el("AssessmentFactors", f) for f in row.factors)
+        assessment = (
+            "<Assessments>"
+            + _el("AssessmentAuthorisationDate", row.assessment_authorised)
+            + f"<FactorsIdentifiedAtAssessment>{factors}</FactorsIdentifiedAtAssessment>"
+            + "</Assessments>"
+        )
+    return (
+        "<CINdetails>"
+        + _el("CINreferralDate", row.referral_date)
+        + _el("ReferralSource", row.referral_source or "")
+        + need
+        + _el("ReferralNFA", "true" if row.nfa else "false")
+        + assessment
+        + "</CINdetails>"
+    )
+
+
+def xml_children(rows: Iterable[CensusReferral]) -> Iterator[str]:
+    """One `<Child>` per child, its referrals under it (rows arrive ordered by child)."""
+    current: str | None = None
+    for row in rows:
+        if row.la_child_id != current:
+            if current is not None:
+                yield "</Child>\n"
+            current = row.la_child_id
+            yield "<Child>" + _identifiers(row)
+        yield _cin_details(row)
+    if current is not None:
+        yield "</Child>\n"

@@ -1,0 +1,153 @@
+"""The CIN census return: the year's referrals checked against the census rules, then
+streamed as CSV or the census XML. Every read is audited; nothing here commits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.auth import Principal
+from services.errors import FieldError
+from triage.council import load_council
+from triage.reports import census, repository
+from triage.reports.exceptions import BadCollectionYear, CensusReturnInvalid
+from triage.reports.schemas import CensusFailureRead, CensusValidation, ExportFormat
+from triage.reports.service import audit_read
+
+# Failures listed in a refused export's body; the validation report lists every one.
+MAX_FAILURES_IN_ERROR = 500
+
+
+def _local_date(at: datetime | None, zone: ZoneInfo) -> date | None:
+    return at.astimezone(zone).date() if at is not None else None
+
+
+def _iso_date(raw: Any) -> date | None:
+    try:
+        return date.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return None
+
+
+def census_row(r: Row[Any], zone: ZoneInfo) -> census.CensusReferral:
+    subject = r.subject if isinstance(r.subject, dict) else {}
+    gender = subject.get("gender")
+    return census.CensusReferral(
+        la_child_id=r.la_child_id,
+        contact_reference=r.reference,
+        child=None if r.position is None else r.position + 1,
+        kind=r.kind,
+        date_of_birth=_iso_date(subject.get("date_of_birth")),
+        expected_birth_date=_iso_date(subject.get("expected_due_date")),
+        gender=str(gender) if gender is not None else None,
+        referral_date=r.received_at.astimezone(zone).date(),
+        referral_source=r.referral_source,
+        primary_need_code=r.primary_need_code,
+        nfa=None if r.outcome is None else r.outcome == "nfa",
+        assessment_authorised=_local_date(r.assessment_met_at, zone),
+        factors=tuple(r.factors or ()),
+    )
+
+
+def collection_window(year: int, today: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    first, last = census.collection_bounds(year)
+    if first > today:
+        raise BadCollectionYear(
+            fields=[FieldError(path="year", reason=f"the {year} collection year has not started")]
+        )
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return datetime.combine(first, datetime.min.time(), tzinfo=zone), end
+
+
+async def _census_rows(
+    session: AsyncSession, council_id: str, year: int, zone: ZoneInfo, today: date
+) -> AsyncIterator[census.CensusReferral]:
+    start, end = collection_window(year, today, zone)
+    async for r in repository.stream_census(session, council_id, start, end):
+        yield census_row(r, zone)
+
+
+async def validate_census(
+    session: AsyncSession, *, principal: Principal, year: int, now: datetime | None = None
+) -> CensusValidation:
+    """Every census rule failure in the year's referrals, each with the child's record."""
+    council = await load_council(session, principal.council_id)
+    zone = council.calendar.zone
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    await audit_read(session, principal, "report.cin_census.validate", principal.council_id)
+    await repository.tune_for_reports(session)
+    checked, found = 0, []
+    async for row in _census_rows(session, principal.council_id, year, zone, today):
+        checked += 1
+        found += census.failures(row, year)
+    first, last = census.collection_bounds(year)
+    return CensusValidation(
+        year=year,
+        collection_start=first,
+        collection_end=last,
+        referrals_checked=checked,
+        valid=not found,
+        failures=[CensusFailureRead(**vars(f)) for f in found],
+    )
+
+
+async def check_census_export(
+    session: AsyncSession, *, principal: Principal, year: int, now: datetime | None = None
+) -> None:
+    """Refuse (422, each failure named) a return the DfE's validator would refuse."""
+    report = await validate_census(session, principal=principal, year=year, now=now)
+    if report.failures:
+        fields = [
+            FieldError(
+                path=f"{f.contact_reference}/child/{f.child or '-'}/{f.field}",
+                reason=f"{f.rule}: {f.message}",
+            )
+            for f in report.failures[:MAX_FAILURES_IN_ERROR]
+        ]
+        more = len(report.failures) - len(fields)
+        detail = CensusReturnInvalid.detail + (f" ({more} more not shown here.)" if more else "")
+        raise CensusReturnInvalid(detail, fields=fields)
+    await audit_read(session, principal, "export.cin_census", principal.council_id)
+
+
+async def census_lines(
+    session: AsyncSession,
+    *,
+    council_id: str,
+    year: int,
+    fmt: ExportFormat,
+    now: datetime | None = None,
+) -> AsyncIterator[str]:
+    """The return as text, a child at a time (CSV: one line per child per referral)."""
+    now = now or datetime.now(UTC)
+    council = await load_council(session, council_id)
+    zone = council.calendar.zone
+    settings = await repository.council_settings(session, council_id)
+    await repository.tune_for_reports(session)
+    rows = _census_rows(session, council_id, year, zone, now.astimezone(zone).date())
+    if fmt == "csv":
+        yield ",".join(census.CSV_COLUMNS) + "\r\n"
+        async for row in rows:
+            yield ",".join(census.csv_values(row)) + "\r\n"
+        return
+    yield census.xml_header(year, str(settings.get("la_code", "000")), now)
+    async for chunk in _xml(rows):
+        yield chunk
+    yield census.XML_FOOTER
+
+
+async def _xml(rows: AsyncIterator[census.CensusReferral]) -> AsyncIterator[str]:
+    batch: list[census.CensusReferral] = []
+    async for row in rows:
+        if batch and batch[-1].la_child_id != row.la_child_id:
+            for chunk in census.xml_children(batch):
+                yield chunk
+            batch = []
+        batch.append(row)
+    for chunk in census.xml_children(batch):
+        yield chunk

@@ -1,0 +1,24 @@
+"""Domain errors of the management information (rendered by the platform's one handler)."""
+
+from __future__ import annotations
+
+from services.errors import NotFound, Unprocessable
+
+
+class BadPeriod(Unprocessable):
+    detail = "The report period is not valid."
+
+
+class CensusReturnInvalid(Unprocessable):
+    detail = (
+        "The census return breaks the DfE's validation rules: fix every listed record "
+        "(GET /v1/exports/cin-referrals/validation lists them) before exporting."
+    )
+
+
+class BadCollectionYear(Unprocessable):
+    detail = "The collection year is not valid."
+
+
+class AssessmentNotFound(NotFound):
+    detail = "No such contact with an assessment."

@@ -1,0 +1,55 @@
+"""The factors identified at the end of an assessment (for the CIN census return)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import audit
+from services.auth import Principal
+from services.models.triage import TriageClock
+from triage.exceptions import WrongContactState
+from triage.reports import repository
+from triage.reports.schemas import AssessmentFactorsRead, AssessmentFactorsWrite
+from triage.service.work import contact_for
+
+SERVICE = "triage"
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    contact_id: uuid.UUID,
+    body: AssessmentFactorsWrite,
+    now: datetime,
+) -> AssessmentFactorsRead:
+    """Factors belong to a referral decided for an assessment (its clock started)."""
+    contact = await contact_for(session, principal, contact_id, lock=True)
+    has_assessment = await session.scalar(
+        select(TriageClock.id).where(
+            TriageClock.contact_id == contact.id, TriageClock.kind == "assessment"
+        )
+    )
+    if contact.contact_type != "referral" or has_assessment is None:
+        raise WrongContactState("Factors are recorded for a referral that went to assessment.")
+    row = await repository.put_factors(
+        session, contact_id=contact.id, factors=body.factors, by=principal.sub, at=now
+    )
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="contact.assessment_factors",
+        entity_type="contact",
+        entity_id=contact.id,
+    )
+    return AssessmentFactorsRead(
+        contact_id=str(row.contact_id),
+        factors=list(row.factors),
+        recorded_by=row.recorded_by,
+        recorded_at=row.recorded_at,
+    )

@@ -1,0 +1,162 @@
+"""The scheduled reports, sent by the triage worker (a periodic job).
+
+Each tick finds, per council and report, the latest slot that is due (see `schedule`). The
+slot's row is claimed and committed *before* the email goes: a slot is sent at most once,
+whatever number of workers run and however often they restart. A send the SMTP server
+refused (so known not to have gone) is retried on later ticks while the slot is still the
+latest and inside its catch-up window; a worker that died mid-send leaves its row `sending`,
+which is never sent again (a duplicate is worse than one missed summary, and the log and the
+row say what happened).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.db import transaction
+from services.mailer import MailNotSent, SmtpServer, send_text
+from services.models.triage_reports import TriageReportSend
+from triage.council import load_council
+from triage.reports import repository
+from triage.reports.schedule import Schedule, latest_due, parse_time, parse_weekly
+from triage.reports.service import audit_read
+from triage.reports.summaries import Email, in_progress_email, unallocated_email
+from triage.service import reports
+from triage.settings import TriageSettings
+
+log = structlog.get_logger(__name__)
+Clock = Callable[[], datetime]
+
+
+def schedules(settings: TriageSettings) -> list[Schedule]:
+    weekday, at = parse_weekly(settings.report_unallocated_weekly)
+    return [
+        Schedule(
+            "in_progress",
+            tuple(parse_time(t) for t in settings.report_in_progress_times),
+            None,
+            timedelta(hours=settings.report_catch_up_hours),
+        ),
+        Schedule(
+            "unallocated",
+            (at,),
+            weekday,
+            timedelta(hours=settings.report_unallocated_catch_up_hours),
+        ),
+    ]
+
+
+def smtp_server(settings: TriageSettings) -> SmtpServer:
+    return SmtpServer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        mail_from=settings.mail_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+    )
+
+
+def _recipients(raw: object, settings: TriageSettings) -> list[str]:
+    if isinstance(raw, list) and all(isinstance(r, str) for r in raw) and raw:
+        return list(raw)
+    return list(settings.report_recipients)
+
+
+async def _build(
+    session: AsyncSession, report: str, council_id: str, now: datetime, settings: TriageSettings
+) -> Email:
+    council = await load_council(session, council_id)
+    zone, base = council.calendar.zone, settings.public_base_url.rstrip("/")
+    await audit_read(session, None, f"report.scheduled.{report}", council_id)
+    if report == "in_progress":
+        data = await reports.in_progress(session, council_id=council_id, now=now)
+        return in_progress_email(
+            data, base=base, zone=zone, due_soon=timedelta(hours=settings.due_soon_hours)
+        )
+    data = await reports.unallocated(session, council_id=council_id, now=now)
+    return unallocated_email(data, base=base, zone=zone)
+
+
+async def _finish(
+    maker: async_sessionmaker[AsyncSession], row_id: object, *, error: str | None, now: datetime
+) -> None:
+    async with transaction(maker) as session:
+        row = await session.get(TriageReportSend, row_id, with_for_update=True)
+        assert row is not None
+        row.status, row.last_error = ("failed", error) if error else ("sent", None)
+        row.sent_at = None if error else now
+
+
+async def send_slot(
+    maker: async_sessionmaker[AsyncSession],
+    *,
+    council_id: str,
+    schedule: Schedule,
+    slot_at: datetime,
+    now: datetime,
+    settings: TriageSettings,
+) -> bool:
+    """Claim the slot, build and send its email; False when it was not this worker's to send."""
+    async with transaction(maker) as session:
+        row = await repository.claim_slot(
+            session, council_id=council_id, report=schedule.report, slot_at=slot_at, now=now
+        )
+        if row is None or row.attempts > settings.report_max_attempts:
+            return False
+        raw = (await repository.council_settings(session, council_id)).get("report_recipients")
+        to = _recipients(raw, settings)
+        row.recipients = len(to)
+        email = await _build(session, schedule.report, council_id, now, settings)
+        row_id = row.id
+    if not to:
+        await _finish(maker, row_id, error="no recipients configured", now=now)
+        log.warning("report_not_sent", report=schedule.report, reason="no_recipients")
+        return False
+    message_id = f"report-{schedule.report}-{council_id}-{slot_at:%Y%m%dT%H%MZ}"
+    try:
+        await send_text(
+            smtp_server(settings), recipients=to, subject=email.subject, text=email.text,
+            message_id=message_id,
+        )  # fmt: skip
+    except MailNotSent as exc:
+        await _finish(maker, row_id, error=str(exc), now=now)
+        log.warning("report_send_failed", report=schedule.report, error=str(exc))
+        return False
+    await _finish(maker, row_id, error=None, now=now)
+    log.info("report_sent", report=schedule.report, recipients=len(to))
+    return True
+
+
+async def run_due_reports(
+    maker: async_sessionmaker[AsyncSession], *, settings: TriageSettings, now: datetime
+) -> int:
+    """Send every report whose latest slot is due and not yet sent; the number sent."""
+    async with transaction(maker) as session:
+        councils = await repository.council_ids(session)
+        calendars = {c: (await load_council(session, c)).calendar for c in councils}
+    sent = 0
+    for council_id, calendar in calendars.items():
+        for schedule in schedules(settings):
+            slot = latest_due(schedule, now, calendar)
+            if slot is not None:
+                sent += await send_slot(
+                    maker, council_id=council_id, schedule=schedule, slot_at=slot, now=now,
+                    settings=settings,
+                )  # fmt: skip
+    return sent
+
+
+def report_job(
+    settings: TriageSettings, clock: Clock | None = None
+) -> Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]:
+    now = clock or (lambda: datetime.now(UTC))
+
+    async def job(maker: async_sessionmaker[AsyncSession]) -> int:
+        return await run_due_reports(maker, settings=settings, now=now())
+
+    return job

@@ -1,0 +1,99 @@
+"""The scorecard as CSV (pure): one long table, a row per figure, so a spreadsheet can pivot it."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from triage.reports.schemas import ScorecardReport
+
+FORMULA_STARTS = frozenset("=+-@\t\r")
+COLUMNS = (
+    "section",
+    "name",
+    "group",
+    "numerator",
+    "denominator",
+    "value",
+    "target",
+    "polarity",
+    "on_target",
+    "previous_numerator",
+    "previous_denominator",
+    "previous_value",
+    "direction",
+    "rating",
+)
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    # Free text (NFA reasons) must not run as a spreadsheet formula (CSV injection).
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
+def scorecard_csv(card: ScorecardReport) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(("period_from", card.period.first_day, "period_to", card.period.last_day))
+    w.writerow(
+        (
+            "previous_from",
+            card.previous_period.first_day,
+            "previous_to",
+            card.previous_period.last_day,
+        )
+    )
+    w.writerow(COLUMNS)
+    for i in card.indicators:
+        w.writerow(
+            [
+                _fmt(v)
+                for v in (
+                    "indicator", i.name, i.contact_type, i.numerator, i.denominator, i.value,
+                    i.target, i.polarity, i.on_target, i.previous.numerator,
+                    i.previous.denominator, i.previous.value, i.direction, i.rating,
+                )
+            ]
+        )  # fmt: skip
+    counts: list[tuple[str, str, str | None, object, object]] = []
+    counts += [
+        ("contacts_decided", k, "", v, card.previous_contacts.decided_by_type.get(k, 0))
+        for k, v in card.contacts.decided_by_type.items()
+    ]
+    counts += [
+        ("contacts_undecided", k, "lane", v, card.previous_contacts.undecided_by_lane.get(k, 0))
+        for k, v in card.contacts.undecided_by_lane.items()
+    ]
+    counts += [("outcome", r.name, r.group, r.count, r.previous_count) for r in card.outcomes]
+    counts += [
+        ("dv_notification", r.name, r.group, r.count, r.previous_count)
+        for r in card.dv_notifications
+    ]
+    counts += [("nfa_reason", r.reason, r.contact_type, r.count, "") for r in card.nfa_reasons]
+    enc = card.encompass
+    counts += [
+        ("encompass", "notifications", "", enc.notifications, ""),
+        ("encompass", "to_schools", "", enc.to_schools, ""),
+        ("encompass", "to_ehe_officer", "", enc.to_ehe_officer, ""),
+    ]
+    rate = card.referrals_per_10000_children
+    if rate is not None:
+        was = card.previous_referrals_per_10000_children
+        counts.append(
+            (
+                "rate",
+                "referrals_per_10000_children",
+                "",
+                rate.per_10000_children,
+                was.per_10000_children if was else "",
+            )
+        )
+    for section, name, group, n, before in counts:
+        cells = (section, name, group, n, "", "", "", "", "", before, "", "", "", "")
+        w.writerow([_fmt(v) for v in cells])
+    return out.getvalue()

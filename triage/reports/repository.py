@@ -1,0 +1,293 @@
+"""All of the management information's SQL.
+
+Every query reads one council's contacts received in one period through the
+(council_id, received_at) index. The notifications service's tables are read, never written
+(table ownership: "others may read"), and only through SQL: the triage service imports no
+notifications code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.models.platform import CouncilCalendar
+from services.models.triage_reports import TriageAssessmentFactors, TriageReportSend
+
+# Every scorecard query reads the period and the one before it in one pass (`current` says
+# which), through the (council_id, received_at) index.
+_BOTH = "c.council_id = :council AND c.received_at >= :prev_start AND c.received_at < :end"
+_IN_PERIOD = "c.council_id = :council AND c.received_at >= :start AND c.received_at < :end"
+# The decision that counted: a contact is decided once, so at most one of its decisions is
+# final (no sign-off needed) or approved (signed off); returned ones do not count.
+_DECISION = "dec.contact_id = c.id AND dec.status IN ('final', 'approved')"
+
+# Clock rows are unique per (contact, kind): counting joined rows counts contacts.
+TIMELINESS_SQL = text(
+    f"""
+    SELECT c.received_at >= :start AS current, c.contact_type,
+      count(*) FILTER (WHERE k.kind = 'decision') AS with_decision_clock,
+      count(*) FILTER (WHERE k.kind = 'decision' AND k.met_at <= k.deadline_at) AS decided_1wd,
+      count(*) FILTER (WHERE k.kind = 'completed_24h') AS with_24h_clock,
+      count(*) FILTER (WHERE k.kind = 'completed_24h' AND k.met_at <= k.deadline_at)
+        AS completed_24h,
+      count(*) FILTER (WHERE k.kind = 'all_contacts_48h') AS with_48h_clock,
+      count(*) FILTER (WHERE k.kind = 'all_contacts_48h' AND k.met_at <= k.deadline_at)
+        AS completed_48h
+    FROM triage_contacts c
+    JOIN triage_clocks k ON k.contact_id = c.id
+      AND k.kind IN ('decision', 'completed_24h', 'all_contacts_48h')
+    WHERE {_BOTH} AND c.status = 'decided'
+    GROUP BY 1, 2
+    """
+)
+
+# Contacts by state, type, lane and outcome, DV notifications by risk, and the quality counts
+# of the decided ones: one small table the service sums into the scorecard (one pass).
+TALLIES_SQL = text(
+    f"""
+    SELECT c.received_at >= :start AS current, c.status = 'decided' AS decided,
+      c.contact_type, c.lane, c.outcome,
+      CASE WHEN c.kind = 'dv_notification'
+           THEN coalesce(c.facts->>'dv_risk_level', 'not_recorded') END AS dv_risk,
+      count(*) AS n,
+      count(*) FILTER (WHERE dec.consent_state IN ('given', 'refused')
+                         AND dec.consent_given_by IS NOT NULL
+                       OR dec.consent_state IN ('not_sought', 'dispensed')
+                         AND btrim(coalesce(dec.consent_reason, '')) <> '') AS consent,
+      count(*) FILTER (WHERE c.child_voice_present) AS voice,
+      count(*) FILTER (WHERE c.wants_feedback) AS want_feedback,
+      count(*) FILTER (WHERE c.wants_feedback AND c.feedback_given_at IS NOT NULL) AS feedback,
+      count(*) FILTER (WHERE btrim(coalesce(dec.nfa_reason, '')) <> '') AS with_nfa_reason
+    FROM triage_contacts c LEFT JOIN triage_decisions dec ON {_DECISION}
+    WHERE {_BOTH}
+    GROUP BY 1, 2, 3, 4, 5, 6
+    """
+)
+
+# Reasons as recorded, grouped case- and space-insensitively: the commonest per type.
+NFA_REASONS_SQL = text(
+    f"""
+    SELECT contact_type, reason, n FROM (
+      SELECT c.contact_type, lower(btrim(dec.nfa_reason)) AS reason, count(*) AS n,
+        row_number() OVER (PARTITION BY c.contact_type ORDER BY count(*) DESC,
+                           lower(btrim(dec.nfa_reason))) AS rank
+      FROM triage_contacts c JOIN triage_decisions dec ON {_DECISION}
+      WHERE {_IN_PERIOD} AND c.status = 'decided' AND c.outcome = 'nfa'
+        AND btrim(coalesce(dec.nfa_reason, '')) <> ''
+      GROUP BY 1, 2
+    ) r WHERE rank <= :top ORDER BY contact_type, n DESC, reason
+    """
+)
+
+# A referral is a re-referral when the same child (NHS number, UPN, or name + date of birth)
+# had a decided referral in the 12 months before it was received (domain §2): for each key,
+# a window over the child's referrals counts those strictly earlier and at most 12 months
+# before. One sort per key instead of a join per pair.
+_EARLIER = (
+    "ORDER BY received_at RANGE BETWEEN interval '12 months' PRECEDING "
+    "AND interval '1 microsecond' PRECEDING"
+)
+RE_REFERRALS_SQL = text(
+    f"""
+    WITH s AS (
+      SELECT c.id AS contact_id, c.received_at, s.nhs_number, s.upn, s.family_name_norm,
+        s.given_name_norm, s.date_of_birth
+      FROM triage_contacts c LEFT JOIN triage_subjects s ON s.contact_id = c.id
+      WHERE c.council_id = :council AND c.status = 'decided' AND c.contact_type = 'referral'
+        AND c.received_at >= CAST(:prev_start AS timestamptz) - interval '12 months'
+        AND c.received_at < :end
+    ), w AS (
+      SELECT contact_id, received_at,
+        CASE WHEN nhs_number IS NOT NULL
+             THEN count(*) OVER (PARTITION BY nhs_number {_EARLIER}) ELSE 0 END
+        + CASE WHEN upn IS NOT NULL
+             THEN count(*) OVER (PARTITION BY upn {_EARLIER}) ELSE 0 END
+        + CASE WHEN family_name_norm IS NOT NULL AND given_name_norm IS NOT NULL
+                    AND date_of_birth IS NOT NULL
+             THEN count(*) OVER (PARTITION BY family_name_norm, given_name_norm, date_of_birth
+                                 {_EARLIER}) ELSE 0 END AS earlier
+      FROM s
+    ), r AS (
+      SELECT contact_id, received_at, bool_or(earlier > 0) AS re_referral
+      FROM w WHERE received_at >= :prev_start GROUP BY contact_id, received_at
+    )
+    SELECT received_at >= :start AS current, count(*) AS referrals,
+      count(*) FILTER (WHERE re_referral) AS re_referrals
+    FROM r GROUP BY 1
+    """
+)
+
+# Operation Encompass alerts made in the periods (the notifications service's tables).
+ENCOMPASS_SQL = text(
+    """
+    SELECT n.created_at >= :start AS current,
+      count(*) AS notifications,
+      count(*) FILTER (WHERE n.route = 'school') AS to_schools,
+      count(*) FILTER (WHERE n.route = 'ehe') AS to_ehe_officer,
+      count(*) FILTER (WHERE n.route = 'school' AND n.deadline_at IS NOT NULL) AS with_deadline,
+      count(*) FILTER (WHERE n.route = 'school' AND n.delivered_at <= n.deadline_at)
+        AS before_school_day,
+      count(*) FILTER (WHERE n.route = 'school' AND n.acknowledged_at IS NOT NULL)
+        AS acknowledged,
+      count(*) FILTER (WHERE n.route = 'school' AND n.welfare_check_at IS NOT NULL)
+        AS welfare_checked
+    FROM notif_notifications n JOIN notif_incidents i ON i.id = n.incident_id
+    WHERE i.council_id = :council AND n.created_at >= :prev_start AND n.created_at < :end
+    GROUP BY 1
+    """
+)
+
+
+# For the report's own transaction: JIT compilation of these aggregate plans costs seconds,
+# far more than running them (measured by bench/reports.py: 4.4 s of JIT on a 7.5 s query);
+# and the year's sorts and hashes fit in memory instead of spilling to disk.
+REPORT_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '32MB'")
+
+
+async def tune_for_reports(session: AsyncSession) -> None:
+    for statement in REPORT_SETTINGS:
+        await session.execute(text(statement))
+
+
+def _params(council_id: str, start: datetime, end: datetime, **more: Any) -> dict[str, Any]:
+    return {"council": council_id, "start": start, "end": end, **more}
+
+
+async def both_periods(
+    session: AsyncSession, sql: Any, council_id: str, prev_start: datetime, start: datetime,
+    end: datetime, **more: Any,
+) -> Sequence[Row[Any]]:  # fmt: skip
+    """Rows for the period (`current` true) and the one just before it (false)."""
+    params = _params(council_id, start, end, prev_start=prev_start, **more)
+    return (await session.execute(sql, params)).all()
+
+
+async def rows(
+    session: AsyncSession, sql: Any, council_id: str, start: datetime, end: datetime, **more: Any
+) -> Sequence[Row[Any]]:
+    result = await session.execute(sql, _params(council_id, start, end, **more))
+    return result.all()
+
+
+async def council_settings(session: AsyncSession, council_id: str) -> dict[str, Any]:
+    row = await session.get(CouncilCalendar, council_id)
+    return dict(row.settings or {}) if row else {}
+
+
+async def council_ids(session: AsyncSession) -> list[str]:
+    return list((await session.scalars(select(CouncilCalendar.council_id))).all())
+
+
+# --- the census return ------------------------------------------------------------------
+
+_CENSUS_DECISION = f"LEFT JOIN triage_decisions dec ON {_DECISION}"
+_CENSUS_FROM = """
+    FROM triage_contacts c
+    LEFT JOIN triage_subjects s ON s.contact_id = c.id
+    LEFT JOIN triage_clocks a ON a.contact_id = c.id AND a.kind = 'assessment'
+    LEFT JOIN triage_assessment_factors af ON af.contact_id = c.id
+    {decision}
+    WHERE c.council_id = :council AND c.status = 'decided' AND c.contact_type = 'referral'
+      AND c.received_at >= :start AND c.received_at < :end
+"""
+# One row per child per referral, grouped by child: the child key is the first of the
+# child's subject rows in the year (NHS number, UPN, or name + date of birth, as for
+# re-referrals), so LAchildID is random-derived and says nothing about the child.
+CENSUS_SQL = text(
+    f"""
+    WITH r AS (
+      SELECT c.reference, c.received_at, s.id AS subject_id, s.position, s.kind,
+        s.date_of_birth,
+        coalesce(c.record->'marf'->'subjects', c.record->'contact'->'subjects')
+          -> s.position AS subject,
+        coalesce(c.facts->>'referral_source', c.record->'contact'->>'referral_source',
+                 c.record->'marf'->'referrer'->>'referral_source') AS referral_source,
+        c.outcome, dec.primary_need_code, a.met_at AS assessment_met_at, af.factors,
+        coalesce('n' || s.nhs_number, 'u' || s.upn,
+                 'p' || s.family_name_norm || '|' || s.given_name_norm || '|' || s.date_of_birth,
+                 's' || s.id::text, 'c' || c.id::text) AS child_key
+      {_CENSUS_FROM.format(decision=_CENSUS_DECISION)}
+    )
+    SELECT r.*, upper(left(replace(first_value(coalesce(subject_id::text, child_key))
+        OVER (PARTITION BY child_key ORDER BY received_at, subject_id), '-', ''), 10))
+        AS la_child_id
+    FROM r ORDER BY la_child_id, received_at, reference, position
+    """
+)
+
+
+async def stream_census(
+    session: AsyncSession, council_id: str, start: datetime, end: datetime
+) -> AsyncIterator[Row[Any]]:
+    """The year's rows from a server-side cursor, a batch at a time."""
+    result = await session.stream(
+        CENSUS_SQL.execution_options(yield_per=1000), _params(council_id, start, end)
+    )
+    # A batch per await: iterating the async result row by row costs a greenlet switch a row.
+    async for batch in result.partitions(1000):
+        for row in batch:
+            yield row
+
+
+# --- assessment factors -----------------------------------------------------------------
+
+
+async def put_factors(
+    session: AsyncSession, *, contact_id: uuid.UUID, factors: list[str], by: str, at: datetime
+) -> TriageAssessmentFactors:
+    values = {"factors": factors, "recorded_by": by, "recorded_at": at}
+    await session.execute(
+        insert(TriageAssessmentFactors)
+        .values(contact_id=contact_id, **values)
+        .on_conflict_do_update(index_elements=["contact_id"], set_=values)
+    )
+    row = await session.get(TriageAssessmentFactors, contact_id, populate_existing=True)
+    assert row is not None
+    return row
+
+
+# --- scheduled sendings -----------------------------------------------------------------
+
+
+async def claim_slot(
+    session: AsyncSession, *, council_id: str, report: str, slot_at: datetime, now: datetime
+) -> TriageReportSend | None:
+    """The slot's row, newly claimed or failed earlier (to retry); None if taken or sent."""
+    inserted = await session.execute(
+        insert(TriageReportSend)
+        .values(
+            id=uuid.uuid4(),
+            council_id=council_id,
+            report=report,
+            slot_at=slot_at,
+            status="sending",
+            attempts=1,
+            recipients=0,
+            claimed_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["council_id", "report", "slot_at"])
+        .returning(TriageReportSend.id)
+    )
+    new_id = inserted.scalar_one_or_none()
+    if new_id is not None:
+        return await session.get(TriageReportSend, new_id)
+    retried = await session.execute(
+        update(TriageReportSend)
+        .where(
+            TriageReportSend.council_id == council_id,
+            TriageReportSend.report == report,
+            TriageReportSend.slot_at == slot_at,
+            TriageReportSend.status == "failed",
+        )
+        .values(status="sending", attempts=TriageReportSend.attempts + 1, claimed_at=now)
+        .returning(TriageReportSend.id)
+    )
+    again = retried.scalar_one_or_none()
+    return None if again is None else await session.get(TriageReportSend, again)

@@ -1,0 +1,117 @@
+"""HTTP layer of the management information: the scorecard, the CIN census return, factors."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.db import SessionDep, get_session
+from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
+from triage.dependencies import DeciderUser, ManagerUser
+from triage.reports import census_service, factors, service
+from triage.reports.exceptions import BadCollectionYear, BadPeriod, CensusReturnInvalid
+from triage.reports.render import scorecard_csv
+from triage.reports.schemas import (
+    AssessmentFactorsRead,
+    AssessmentFactorsWrite,
+    CensusValidation,
+    ExportFormat,
+    ScorecardReport,
+)
+
+router = APIRouter(tags=["reports"])
+
+# The export streams after the handler returns: its session lives until the response is sent
+# (the function-scoped one has committed the validation's audit row by then).
+StreamSession = Annotated[AsyncSession, Depends(get_session, scope="request", use_cache=False)]
+Year = Annotated[
+    int,
+    Query(ge=2000, le=2100, description="Collection year: 1 April of the year before to 31 March"),
+]
+CSV = {"text/csv": {"schema": {"type": "string"}}}
+
+
+@router.get(
+    "/v1/reports/scorecard",
+    response_model=ScorecardReport,
+    responses={200: {"content": CSV}, **error_responses(Forbidden, BadPeriod)},
+)
+async def triage_scorecard(
+    session: SessionDep,
+    principal: ManagerUser,
+    first: Annotated[date | None, Query(alias="from", description="First day (local)")] = None,
+    last: Annotated[
+        date | None, Query(alias="to", description="Last day (local), inclusive")
+    ] = None,
+    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+) -> ScorecardReport | Response:
+    """The scorecard for a period, each indicator with the period before and its direction."""
+    card = await service.scorecard(session, principal=principal, first=first, last=last)
+    if fmt == "csv":
+        name = f"scorecard-{card.period.first_day}-{card.period.last_day}.csv"
+        return Response(
+            scorecard_csv(card),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return card
+
+
+@router.get(
+    "/v1/exports/cin-referrals/validation",
+    response_model=CensusValidation,
+    responses=error_responses(Forbidden, BadCollectionYear),
+)
+async def triage_cin_census_validation(
+    session: SessionDep, principal: ManagerUser, year: Year
+) -> CensusValidation:
+    """Every CIN census rule the year's referrals break, each with the child's record."""
+    return await census_service.validate_census(session, principal=principal, year=year)
+
+
+@router.get(
+    "/v1/exports/cin-referrals",
+    responses={
+        200: {"content": {**CSV, "application/xml": {"schema": {"type": "string"}}}},
+        **error_responses(Forbidden, CensusReturnInvalid),
+    },
+    response_class=StreamingResponse,
+)
+async def triage_cin_census_export(
+    # The streaming session first: opened before, closed after, the function-scoped one.
+    stream: StreamSession,
+    session: SessionDep,
+    principal: ManagerUser,
+    year: Year,
+    fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
+) -> StreamingResponse:
+    """The CIN census return of referrals for a collection year (CSV or the census XML)."""
+    await census_service.check_census_export(session, principal=principal, year=year)
+    lines = census_service.census_lines(stream, council_id=principal.council_id, year=year, fmt=fmt)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/xml"
+    name = f"cin-referrals-{year}.{fmt}"
+    return StreamingResponse(
+        lines, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.put(
+    "/v1/contacts/{contact_id}/assessment-factors",
+    response_model=AssessmentFactorsRead,
+    responses=error_responses(Forbidden, NotFound, Conflict, Unprocessable),
+)
+async def triage_record_assessment_factors(
+    session: SessionDep,
+    principal: DeciderUser,
+    contact_id: Annotated[uuid.UUID, Path()],
+    body: AssessmentFactorsWrite,
+) -> AssessmentFactorsRead:
+    """Record the CIN census factors identified at the end of the contact's assessment."""
+    return await factors.record(
+        session, principal=principal, contact_id=contact_id, body=body, now=datetime.now(UTC)
+    )

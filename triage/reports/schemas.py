@@ -1,0 +1,135 @@
+"""Bodies of the scorecard, the census return's validation and the assessment factors."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from triage.reports.census import FACTOR_CODES, NO_FACTORS
+from triage.reports.indicators import Direction, Polarity, Rating
+from triage.schemas.reports import PopulationRate
+
+
+class PeriodRead(BaseModel):
+    first_day: date
+    last_day: date
+    start: datetime
+    end: datetime
+    days: int
+
+
+class PreviousValue(BaseModel):
+    numerator: int
+    denominator: int
+    value: float | None
+
+
+class IndicatorRead(BaseModel):
+    name: str
+    # The decided contact type it is measured over; None for whole-front-door measures.
+    contact_type: str | None
+    meaning: str
+    numerator: int
+    denominator: int
+    value: float | None
+    target: float
+    polarity: Polarity
+    on_target: bool | None
+    previous: PreviousValue
+    direction: Direction
+    rating: Rating
+
+
+class ContactCounts(BaseModel):
+    # Decided contacts by their decided type; undecided ones by lane (never lumped together).
+    decided_by_type: dict[str, int]
+    undecided_by_lane: dict[str, int]
+
+
+class CountRow(BaseModel):
+    group: str
+    name: str
+    count: int
+    previous_count: int
+
+
+class NfaReason(BaseModel):
+    contact_type: str
+    reason: str
+    count: int
+
+
+class EncompassCounts(BaseModel):
+    notifications: int
+    to_schools: int
+    # Children with no known school or electively home educated: the council's EHE officer.
+    to_ehe_officer: int
+
+
+class ScorecardReport(BaseModel):
+    generated_at: datetime
+    period: PeriodRead
+    previous_period: PeriodRead
+    contacts: ContactCounts
+    previous_contacts: ContactCounts
+    indicators: list[IndicatorRead]
+    # group = decided contact type, name = outcome.
+    outcomes: list[CountRow]
+    nfa_reasons: list[NfaReason]
+    # group = DASH risk level, name = outcome (or "undecided").
+    dv_notifications: list[CountRow]
+    encompass: EncompassCounts
+    referrals_per_10000_children: PopulationRate | None
+    previous_referrals_per_10000_children: PopulationRate | None
+    # Measures this scorecard does not carry yet, and why.
+    not_included: list[str]
+
+
+FactorCode = Annotated[str, Field(min_length=1, max_length=4)]
+
+
+class AssessmentFactorsWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    factors: Annotated[list[FactorCode], Field(min_length=1, max_length=40)]
+
+    @field_validator("factors")
+    @classmethod
+    def _census_codes(cls, value: list[str]) -> list[str]:
+        codes = [v.upper() for v in value]
+        unknown = sorted(set(codes) - FACTOR_CODES)
+        if unknown:
+            raise ValueError(f"not CIN census assessment factor codes: {', '.join(unknown)}")
+        if NO_FACTORS in codes and len(set(codes)) > 1:
+            raise ValueError("21 (no factors identified) cannot be given with other factors")
+        return sorted(set(codes), key=codes.index)
+
+
+class AssessmentFactorsRead(BaseModel):
+    contact_id: str
+    factors: list[str]
+    recorded_by: str
+    recorded_at: datetime
+
+
+class CensusFailureRead(BaseModel):
+    rule: str
+    message: str
+    # The child's record: contact reference and the child's position on it (no names).
+    contact_reference: str
+    child: int | None
+    field: str
+
+
+class CensusValidation(BaseModel):
+    year: int
+    collection_start: date
+    collection_end: date
+    referrals_checked: int
+    valid: bool
+    failures: list[CensusFailureRead]
+
+
+ExportFormat = Literal["csv", "xml"]
