@@ -120,7 +120,12 @@ class TestRecordContact:
             "/v1/contacts", json=phone_contact(concerns=[concern]), headers=worker
         )
         assert response.status_code == 422
-        assert "subject_index" in response.text
+        assert response.json()["fields"] == [
+            {
+                "path": "concerns.0.subject_index",
+                "reason": "names a subject that is not in subjects",
+            }
+        ]
         concern["subject_index"] = 0
         voiced = phone_contact(concerns=[concern])
         voiced["subjects"][0]["child_voice"] = "Sam said he is hungry."

@@ -17,7 +17,14 @@ from pydantic import (
 )
 
 from services.contracts.codes import ConsentState, ReferralSource
-from services.contracts.marf import Concern, Consent, Subject, _printable, _printable_long
+from services.contracts.marf import (
+    Concern,
+    Consent,
+    Subject,
+    _printable,
+    _printable_long,
+    raise_problems,
+)
 from triage.rules.facts import DashRisk
 from triage.rules.model import ContactType
 
@@ -114,9 +121,14 @@ class ContactCreate(_In):
             raise ValueError("received_at is in the future")
         if self.kind != "consultation" and not self.subjects:
             raise ValueError("at least one subject is required (only a consultation may omit)")
-        if any(c.subject_index is not None and c.subject_index >= len(self.subjects)
-               for c in self.concerns):  # fmt: skip
-            raise ValueError("a concern's subject_index names a subject that is not in subjects")
+        raise_problems(
+            "ContactCreate",
+            [
+                (f"concerns.{i}.subject_index", "names a subject that is not in subjects")
+                for i, c in enumerate(self.concerns)
+                if c.subject_index is not None and c.subject_index >= len(self.subjects)
+            ],
+        )
         return self
 
 
