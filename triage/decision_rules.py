@@ -44,6 +44,7 @@ def decision_errors(body: DecisionCreate, ctx: DecisionContext) -> list[FieldErr
     errors = _line_errors(body, group, ctx)
     errors += _raised_level_errors(body, ctx)
     errors += _children_errors(body, ctx)
+    errors += _without_consent_errors(body, [group, *_child_lines(body)], ctx)
     return errors
 
 
@@ -93,7 +94,21 @@ def _consent_errors(body: DecisionCreate, line: Line, ctx: DecisionContext) -> l
                 "level_reason",
             )
         ]
-    if line.level < SIGNIFICANT_HARM_LEVEL or line.prefix:
+    return []
+
+
+def _without_consent_errors(
+    body: DecisionCreate, lines: list[Line], ctx: DecisionContext
+) -> list[FieldError]:
+    """Proceeding without consent at level 4, for the group or any one child, needs the
+    reason and who decided (asked once, on the decision)."""
+    consent = body.consent_state or ctx.contact_consent
+    if consent == "given" or not any(
+        line.level in ctx.levels
+        and line.level >= SIGNIFICANT_HARM_LEVEL
+        and line.outcome not in NO_CONSENT_OUTCOMES
+        for line in lines
+    ):
         return []
     errors: list[FieldError] = []
     if not body.consent_reason:
@@ -134,23 +149,33 @@ def _raised_level_errors(body: DecisionCreate, ctx: DecisionContext) -> list[Fie
     return []
 
 
-def _children_errors(body: DecisionCreate, ctx: DecisionContext) -> list[FieldError]:
-    errors: list[FieldError] = []
-    seen: set[int] = set()
-    for i, child in enumerate(body.children or ()):
-        prefix = f"children.{i}."
-        if child.position not in ctx.positions:
-            errors.append(FieldError(path=f"{prefix}position", reason="not a child on the contact"))
-        elif child.position in seen:
-            errors.append(FieldError(path=f"{prefix}position", reason="each child has one line"))
-        seen.add(child.position)
-        line = Line(
-            prefix,
+def _child_lines(body: DecisionCreate) -> list[Line]:
+    """Each child's line as given, what it omits taken from the group's."""
+    return [
+        Line(
+            f"children.{i}.",
             child.level if child.level is not None else body.level,
             child.outcome or body.outcome,
             child.primary_need_code or body.primary_need_code,
             child.nfa_reason or body.nfa_reason,
         )
+        for i, child in enumerate(body.children or ())
+    ]
+
+
+def _children_errors(body: DecisionCreate, ctx: DecisionContext) -> list[FieldError]:
+    errors: list[FieldError] = []
+    seen: set[int] = set()
+    for child, line in zip(body.children or (), _child_lines(body), strict=True):
+        if child.position not in ctx.positions:
+            errors.append(
+                FieldError(path=f"{line.prefix}position", reason="not a child on the contact")
+            )
+        elif child.position in seen:
+            errors.append(
+                FieldError(path=f"{line.prefix}position", reason="each child has one line")
+            )
+        seen.add(child.position)
         errors += _line_errors(body, line, ctx)
     return errors
 

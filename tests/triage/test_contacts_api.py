@@ -120,7 +120,12 @@ class TestRecordContact:
             "/v1/contacts", json=phone_contact(concerns=[concern]), headers=worker
         )
         assert response.status_code == 422
-        assert "subject_index" in response.text
+        assert response.json()["fields"] == [
+            {
+                "path": "concerns.0.subject_index",
+                "reason": "names a subject that is not in subjects",
+            }
+        ]
         concern["subject_index"] = 0
         voiced = phone_contact(concerns=[concern])
         voiced["subjects"][0]["child_voice"] = "Sam said he is hungry."
@@ -551,6 +556,17 @@ class TestDvScreening:
             "dv_screener",
             "front_door_worker",
         }
+
+    async def test_a_notification_that_also_reports_cse_goes_to_the_mash(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        concerns = [
+            {"category": "domestic_abuse", "description": "Police attended a DA incident."},
+            {"category": "cse", "description": "Officers found messages from an older man."},
+        ]
+        contact = await create(client, worker, dv_notification(concerns=concerns))
+        assert (contact["lane"], contact["level"], contact["rag"]) == ("mash", 4, "red")
+        assert [f["category"] for f in contact["proposal"]["concern_floors"]] == ["cse"]
 
     async def test_the_social_worker_may_screen_first(
         self, client: httpx.AsyncClient, worker: Headers, screener: Headers

@@ -211,6 +211,27 @@ class TestPerChildLines:
         contact = (await client.get(f"/v1/contacts/{contact_id}", headers=worker)).json()
         assert len(contact["decisions"][0]["children"]) == 2
 
+    async def test_a_child_at_level_4_without_consent_needs_the_reason_and_who_decided(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        contact_id = await claimed(client, worker, siblings())
+        body = decision(
+            level=3,
+            outcome="advice_given",
+            consent_state="refused",
+            level_reason="Alex disclosed being hit: significant harm for him.",
+            children=[{"position": 1, "level": 4, "outcome": "s47_enquiry"}],
+        )
+        assert paths(await decide(client, worker, contact_id, body)) == [
+            "consent_decided_by",
+            "consent_reason",
+        ]
+        full = {**body, **WITHOUT_CONSENT_AT_4, "level": 3}
+        response = await decide(client, worker, contact_id, full)
+        assert response.status_code == 201, response.text
+        lines = {c["position"]: c["outcome"] for c in response.json()["children"]}
+        assert lines == {0: "advice_given", 1: "s47_enquiry"}
+
     async def test_a_childs_line_passes_the_same_checks(
         self, client: httpx.AsyncClient, worker: Headers
     ) -> None:

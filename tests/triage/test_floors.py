@@ -111,6 +111,19 @@ class TestBradfordWithTheFloors:
         # Neglect's floor (2) is already met once CCE's (4) has raised the proposal.
         assert [f.category for f in result.concern_floors] == ["cce"]
 
+    @pytest.mark.parametrize("category", ["cse", "cce", "missing"])
+    def test_significant_harm_on_a_dv_notification_goes_to_the_mash(self, category: str) -> None:
+        result = engine(BRADFORD_RULE_SET["rules"]).evaluate(
+            facts(
+                "domestic_abuse",
+                category,
+                contact_kind="dv_notification",
+                dv_risk_level="standard",
+            )
+        )
+        assert (result.lane, result.level, result.rag) == ("mash", 4, "red")
+        assert [f.category for f in result.concern_floors] == [category]
+
     def test_a_dv_notification_stays_in_joint_screening(self) -> None:
         result = engine(BRADFORD_RULE_SET["rules"]).evaluate(
             facts("domestic_abuse", contact_kind="dv_notification", dv_risk_level="standard")

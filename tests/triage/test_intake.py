@@ -272,6 +272,24 @@ class TestPhoneThenMarf:
         assert joined.facts["concern_categories"] == ["cse", "neglect"]
         assert (joined.lane, joined.level) == ("mash", 4)
 
+    async def test_a_phone_contact_recorded_before_the_census_code_check_still_joins(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        call = datetime.now(UTC) - timedelta(hours=3)
+        phone = await phone_call(client, worker, call)
+        stored = await reloaded(seeded, phone["id"])
+        # Recorded when ethnicity was only checked as four capital letters.
+        record = dict(stored.record)
+        record["contact"] = {
+            **record["contact"],
+            "subjects": [{**record["contact"]["subjects"][0], "ethnicity": "ZZZZ"}],
+        }
+        stored.record = record
+        await seeded.flush()
+        event = await follow_up(seeded, phone, call)
+        joined = await reloaded(seeded, phone["id"])
+        assert str(joined.referral_id) == event.payload["referral_id"]
+
     async def _claims(
         self, seeded: AsyncSession, phone: dict[str, Any], event: OutboxEvent, reason: str
     ) -> TriageContact:
@@ -460,6 +478,19 @@ class TestReconcileAFollowUpClaim:
         assert {c.state for c in merged.values()} == {"paused"}
         queue = (await client.get("/v1/queue", headers=worker)).json()["items"]
         assert str(own.id) not in {i["id"] for i in queue}
+
+    async def test_a_merged_contact_is_not_counted_again_in_the_childs_history(
+        self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]
+    ) -> None:
+        _phone, own = await self._claim(seeded, client, worker)
+        body = {"action": "join", "note": "Same call: the agency was recorded wrongly."}
+        response = await client.post(
+            f"/v1/contacts/{own.id}/follow-up-claim", json=body, headers=worker
+        )
+        assert response.status_code == 200, response.text
+        # One call and its written follow-up are one earlier referral, not two.
+        later = await intake(seeded, referral_event())
+        assert later.previous_referrals_12m == 1
 
     async def test_a_contact_without_a_claim_is_404(
         self, seeded: AsyncSession, client: httpx.AsyncClient, worker: dict[str, str]

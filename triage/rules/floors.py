@@ -58,7 +58,9 @@ RAG_ORDER = {"green": 0, "amber": 1, "red": 2}
 # The lanes a floor lifts a contact out of, and where it goes instead.
 NOT_AT_LEVEL_2 = frozenset({"advice"})
 NOT_AT_LEVEL_3 = frozenset({"advice"})
-NOT_AT_LEVEL_4 = frozenset({"advice", "early_help"})
+# Significant harm is worked in the MASH now, as the immediate-risk floor does: a CSE concern
+# on a police DV notification is not left to the DV screeners, who may route to advice.
+NOT_AT_LEVEL_4 = frozenset({"advice", "early_help", "dv_screening"})
 # Contact types that say "no front-door service": a floor of 3 or more makes it a referral.
 UNSERVED_TYPES = frozenset({"other", "advice_information"})
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -16,7 +17,14 @@ from pydantic import (
 )
 
 from services.contracts.codes import ConsentState, ReferralSource
-from services.contracts.marf import Concern, Consent, Subject
+from services.contracts.marf import (
+    Concern,
+    Consent,
+    Subject,
+    _printable,
+    _printable_long,
+    raise_problems,
+)
 from triage.rules.facts import DashRisk
 from triage.rules.model import ContactType
 
@@ -40,8 +48,12 @@ ConsentGivenBy = Literal[
 ]
 PrimaryNeedCode = Literal["N0", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"]
 OpenStatus = Literal["open", "awaiting_sign_off"]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=8000)]
+# Control characters (NUL above all: PostgreSQL text and JSONB cannot hold it) are refused
+# with a 422, as on the MARF, never left to fail in the database.
+Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+LongText = Annotated[str, Field(min_length=1, max_length=8000), AfterValidator(_printable_long)]
+# A partner agency's or police force's id as the referral API knows it.
+AgencyId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable)]
 
 T = TypeVar("T")
 # Clocks on the recording device may run a little ahead of the server's.
@@ -65,7 +77,7 @@ class ContactReferrer(_In):
     role: Text | None = None
     organisation: Text | None = None
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{7,20}$")] | None = None
-    email: Annotated[str, Field(max_length=254)] | None = None
+    email: Annotated[str, Field(max_length=254), AfterValidator(_printable)] | None = None
     wants_feedback: bool = True
     anonymous: bool = False
 
@@ -74,8 +86,8 @@ class DvNotification(_In):
     """A police domestic-abuse notification where children were present."""
 
     dash_risk_level: DashRisk
-    police_reference: Annotated[str, Field(min_length=1, max_length=40)]
-    force_id: Annotated[str, Field(min_length=1, max_length=64)]
+    police_reference: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_printable)]
+    force_id: AgencyId
     incident_at: AwareDatetime
     area: Text | None = None
     adult_roles: Annotated[list[Text], Field(max_length=10)] = []
@@ -91,7 +103,7 @@ class ContactCreate(_In):
     from_professional: bool = False
     # The partner agency that rang (its id as the referral API knows it): a MARF that follows
     # up this call joins it only if it comes from the same agency.
-    agency_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    agency_id: AgencyId | None = None
     referral_source: ReferralSource
     referrer: ContactReferrer = ContactReferrer()
     subjects: Annotated[list[Subject], Field(max_length=15)] = []
@@ -114,9 +126,14 @@ class ContactCreate(_In):
             raise ValueError("received_at is in the future")
         if self.kind != "consultation" and not self.subjects:
             raise ValueError("at least one subject is required (only a consultation may omit)")
-        if any(c.subject_index is not None and c.subject_index >= len(self.subjects)
-               for c in self.concerns):  # fmt: skip
-            raise ValueError("a concern's subject_index names a subject that is not in subjects")
+        raise_problems(
+            "ContactCreate",
+            [
+                (f"concerns.{i}.subject_index", "names a subject that is not in subjects")
+                for i, c in enumerate(self.concerns)
+                if c.subject_index is not None and c.subject_index >= len(self.subjects)
+            ],
+        )
         return self
 
 

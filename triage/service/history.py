@@ -97,6 +97,8 @@ async def find_history(
         .where(
             and_(TriageSubject.council_id == council_id, or_(*clauses)),
             TriageContact.received_at < before,
+            # A MARF contact merged into the phone contact it followed up is that contact.
+            TriageContact.status != "merged",
         )
         .order_by(TriageContact.received_at.desc())
         .limit(200)
