@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Query, Response
-from pydantic import AwareDatetime, SkipValidation
+from fastapi import APIRouter, Body, Path, Query, Response
+from pydantic import SkipValidation
 
 from referral_api import service
 from referral_api.dependencies import IdempotencyKeyHeader, ReferrerDep, SettingsDep
@@ -40,6 +40,9 @@ from services.errors import (
     error_responses,
 )
 from services.events.wakeup import wake_soon
+from services.types import QueryInt, SafeDatetime, SafeStr
+
+ReferencePath = Annotated[SafeStr, Path(max_length=64)]
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 
@@ -104,10 +107,10 @@ async def list_referrals(
     session: SessionDep,
     settings: SettingsDep,
     status: Annotated[list[ReferralStatus] | None, Query()] = None,
-    received_from: Annotated[AwareDatetime | None, Query()] = None,
-    received_to: Annotated[AwareDatetime | None, Query()] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, description="Capped at the server's page size.")] = 25,
+    received_from: Annotated[SafeDatetime | None, Query()] = None,
+    received_to: Annotated[SafeDatetime | None, Query()] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=200)] = None,
+    limit: Annotated[QueryInt, Query(ge=1, description="Capped at the server's page size.")] = 25,
 ) -> Page[ReferralSummary]:
     """Your agency's referrals, newest first (filter by status and receipt time)."""
     flt = ListFilter(
@@ -127,7 +130,7 @@ async def list_referrals(
     responses=error_responses(*_AUTH_ERRORS, ReferralNotFound),
 )
 async def get_referral(
-    reference: str, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
+    reference: ReferencePath, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
 ) -> ReferralRead:
     """One of your agency's referrals: status, the front door's decision and feedback."""
     return await service.get_referral(
@@ -144,7 +147,7 @@ async def get_referral(
     ),
 )
 async def add_referral_addendum(
-    reference: str,
+    reference: ReferencePath,
     addendum: AddendumBody,
     principal: ReferrerDep,
     session: SessionDep,
@@ -174,7 +177,7 @@ async def add_referral_addendum(
     responses=error_responses(*_AUTH_ERRORS, ReferralNotFound),
 )
 async def list_referral_addenda(
-    reference: str, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
+    reference: ReferencePath, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
 ) -> list[AddendumRead]:
     """The addenda sent for one of your agency's referrals, oldest first."""
     return await service.list_addenda(

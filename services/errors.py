@@ -6,6 +6,7 @@ every failing field with its path and reason. Messages never carry personal data
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import structlog
@@ -99,13 +100,25 @@ def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+# A field path can quote a key the client sent: control characters and lone surrogates in it
+# are escaped so that the 422 itself can always be encoded.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+MAX_PATH_CHARS = 200
+
+
+def _printable(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _loc_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
-    return ".".join(parts) or "body"
+    return _printable(".".join(parts))[:MAX_PATH_CHARS] or "body"
 
 
 def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
-    return [FieldError(path=_loc_to_path(e["loc"]), reason=e["msg"]) for e in errors]
+    return [
+        FieldError(path=_loc_to_path(e["loc"]), reason=_printable(str(e["msg"]))) for e in errors
+    ]
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:

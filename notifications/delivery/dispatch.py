@@ -119,6 +119,18 @@ async def claim(
 async def send(
     item: Claimed, client: httpx.AsyncClient, settings: NotificationsSettings
 ) -> AttemptResult:
+    """One attempt's result, whatever happens: an error in one endpoint's attempt (a URL the
+    HTTP library cannot parse, a bug) is that attempt's failure, never the batch's."""
+    try:
+        return await _send(item, client, settings)
+    except Exception as exc:
+        log.error("delivery_attempt_crashed", error_type=type(exc).__name__)
+        return AttemptResult("failed", datetime.now(UTC), 0, error=type(exc).__name__[:200])
+
+
+async def _send(
+    item: Claimed, client: httpx.AsyncClient, settings: NotificationsSettings
+) -> AttemptResult:
     if item.channel == "webhook":
         assert item.url is not None
         return await post_webhook(
