@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import SkipValidation
 
 from referral_api import service
@@ -41,8 +41,6 @@ from services.errors import (
 )
 from services.events.wakeup import wake_soon
 from services.types import QueryInt, SafeDatetime, SafeStr
-
-ReferencePath = Annotated[SafeStr, Path(max_length=64)]
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 
@@ -130,7 +128,7 @@ async def list_referrals(
     responses=error_responses(*_AUTH_ERRORS, ReferralNotFound),
 )
 async def get_referral(
-    reference: ReferencePath, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
+    reference: str, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
 ) -> ReferralRead:
     """One of your agency's referrals: status, the front door's decision and feedback."""
     return await service.get_referral(
@@ -147,7 +145,7 @@ async def get_referral(
     ),
 )
 async def add_referral_addendum(
-    reference: ReferencePath,
+    reference: str,
     addendum: AddendumBody,
     principal: ReferrerDep,
     session: SessionDep,
@@ -177,7 +175,7 @@ async def add_referral_addendum(
     responses=error_responses(*_AUTH_ERRORS, ReferralNotFound),
 )
 async def list_referral_addenda(
-    reference: ReferencePath, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
+    reference: str, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
 ) -> list[AddendumRead]:
     """The addenda sent for one of your agency's referrals, oldest first."""
     return await service.list_addenda(

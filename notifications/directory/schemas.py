@@ -71,6 +71,9 @@ class SchoolCreate(SchoolFields):
     urn: Urn
     name: SafeStr = Field(min_length=1, max_length=200)
     school_day_start: time = time(8, 30)
+    # A new school's calendar lists are lists: `null` is refused (422), not stored.
+    terms: list[Term] = Field(default_factory=list, max_length=20)
+    closure_days: list[SafeDate] = Field(default_factory=list, max_length=100)
     delivery_preference: DeliveryPreference = "both"
 
 
