@@ -28,7 +28,7 @@ def refused(**fields: Any) -> str:
 
 
 class TestText:
-    @pytest.mark.parametrize("value", ["a\x00b", "\ud800", "\udfff", "tab\there", "new\nline"])
+    @pytest.mark.parametrize("value", ["a\x00b", "\ud800", "low \udfff", "tab\there", "new\nline"])
     def test_a_single_line_refuses_control_and_unencodable_characters(self, value: str) -> None:
         assert refused(line=value) == "line"
 
@@ -39,7 +39,9 @@ class TestText:
     def test_free_text_keeps_line_breaks_and_tabs_and_any_real_character(self) -> None:
         value = "Line one\r\nline two\n\ttabbed: Zoë 😀 ١٢٣"
         assert Shapes(text=value).text == value
-        assert Shapes(line="Zoë O'Brien-Smith 😀").line == "Zoë O'Brien-Smith 😀"
+        assert (
+            Shapes.model_validate({"line": "Zoë O'Brien-Smith 😀"}).line == "Zoë O'Brien-Smith 😀"
+        )
 
 
 class TestCalendarEdges:
@@ -48,8 +50,8 @@ class TestCalendarEdges:
         assert refused(day=value) == "day"
 
     def test_the_bounds_themselves_are_accepted(self) -> None:
-        assert Shapes(day="1900-01-01").day == date(1900, 1, 1)
-        assert Shapes(day="2999-12-31").day == date(2999, 12, 31)
+        assert Shapes.model_validate({"day": "1900-01-01"}).day == date(1900, 1, 1)
+        assert Shapes.model_validate({"day": "2999-12-31"}).day == date(2999, 12, 31)
 
     @pytest.mark.parametrize(
         "value",
@@ -67,12 +69,12 @@ class TestCalendarEdges:
 
     def test_a_body_time_needs_an_offset_and_a_query_time_reads_naive_as_utc(self) -> None:
         assert refused(at="2026-01-01T00:00:00") == "at"
-        parsed = Shapes(query_at="2026-01-01T00:00:00").query_at
+        parsed = Shapes.model_validate({"query_at": "2026-01-01T00:00:00"}).query_at
         assert parsed is not None
         assert parsed.utcoffset() is not None
-        assert Shapes(at="2026-01-01T00:00:00+05:30").at == datetime.fromisoformat(
-            "2026-01-01T00:00:00+05:30"
-        )
+        assert Shapes.model_validate(
+            {"at": "2026-01-01T00:00:00+05:30"}
+        ).at == datetime.fromisoformat("2026-01-01T00:00:00+05:30")
 
 
 class TestFreeJson:
