@@ -95,7 +95,10 @@ def check_url_shape(url: str, *, require_https: bool) -> tuple[str, int]:
     """The host and port of a plain absolute http(s) URL; raises UnsafeUrl otherwise."""
     if _URL_FORBIDDEN.search(url):
         raise UnsafeUrl("must be plain ASCII without spaces, line breaks or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. a bracketed host that is not an IPv6 address
+        raise UnsafeUrl("has no valid host") from exc
     if parts.scheme not in ("https", "http") or (require_https and parts.scheme != "https"):
         raise UnsafeUrl("must use https" if require_https else "must use http or https")
     if not url.lower().startswith(f"{parts.scheme}://"):
