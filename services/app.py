@@ -8,20 +8,30 @@ import hmac
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.auth import authenticate_before_input
 from services.calendar import preload_bank_holidays
 from services.db import get_engine
-from services.errors import ErrorBody, NotAuthenticated, NotFound, install_error_handlers
+from services.errors import (
+    AppError,
+    ErrorBody,
+    NotAuthenticated,
+    NotFound,
+    install_error_handlers,
+    render_app_error,
+)
 from services.http import PlatformMiddleware
 from services.logging import configure_logging
 from services.settings import get_settings
@@ -119,6 +129,32 @@ def _document_auth_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _authenticated_first(app: FastAPI) -> None:
+    """A 422 (or the 400 for a body in no known encoding) on a route that takes a token is
+    answered 401 instead when the caller is not authenticated."""
+    validation: Any = app.exception_handlers[RequestValidationError]
+    http_error: Any = app.exception_handlers[StarletteHTTPException]
+
+    async def checked(request: Request, exc: Exception, inner: Any) -> Response:
+        try:
+            await authenticate_before_input(request)
+        except AppError as refused:
+            return await render_app_error(request, refused)
+        return cast(Response, await inner(request, exc))
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        return await checked(request, exc, validation)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code != 400:
+            return cast(Response, await http_error(request, exc))
+        return await checked(request, exc, http_error)
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+
+
 def platform_router() -> APIRouter:
     router = APIRouter(tags=["platform"])
 
@@ -179,10 +215,17 @@ def create_service_app(
     routers: Iterable[APIRouter],
     raw_body_paths: Iterable[str] = (),
 ) -> FastAPI:
-    configure_logging(get_settings())
+    settings = get_settings()
+    configure_logging(settings)
     raw_body_paths = frozenset(raw_body_paths)
+    # Interactive docs and the schema only when configured (off in production by default):
+    # they map every endpoint for whoever asks. The committed openapi/*.json are unaffected.
+    docs = settings.serve_api_docs
     app = FastAPI(
         title=title,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         description=description,
         version="1.0.0",
         generate_unique_id_function=operation_id,
@@ -191,6 +234,7 @@ def create_service_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
+    _authenticated_first(app)
     app.include_router(platform_router())
     for router in routers:
         app.include_router(router)

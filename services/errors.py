@@ -82,6 +82,16 @@ class PayloadTooLarge(AppError):
     detail = "The body is too large."
 
 
+class HeadersTooLarge(AppError):
+    status_code = 431
+    detail = "The request's headers are too large."
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    detail = "Too many requests; try again after the time in Retry-After."
+
+
 class InternalError(AppError):
     status_code = 500
     detail = "Something went wrong; it has been logged."
@@ -119,6 +129,10 @@ def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
     return [
         FieldError(path=_loc_to_path(e["loc"]), reason=_printable(str(e["msg"]))) for e in errors
     ]
+
+
+async def render_app_error(request: Request, exc: Exception) -> JSONResponse:
+    return await _app_error(request, exc)
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:

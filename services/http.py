@@ -16,13 +16,27 @@ import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.errors import AppError, InternalError, PayloadTooLarge, UnsupportedMediaType
+from services.errors import (
+    AppError,
+    HeadersTooLarge,
+    InternalError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from services.logging import reset_request_id, set_request_id
 
 log = structlog.get_logger(__name__)
 
 # Partner systems send one MARF per request; 256 KB is ~50x a full sibling-group MARF.
 MAX_BODY_BYTES = 256 * 1024
+# An identity provider's token is 1-2 KB; 8 KiB is nginx's default header buffer. All headers
+# together get 16 KiB (h11's own default limit for the whole head).
+MAX_AUTHORIZATION_BYTES = 8 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+# Every answer: browsers never guess a content type, and nothing is kept in a cache (the
+# answers carry children's records; a shared or browser cache must not hold them).
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
+_NO_STORE = (b"cache-control", b"no-store")
 REQUEST_ID_HEADER = "x-request-id"
 # A caller's request id is kept only when it is a plain token (it ends up in every log line).
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -64,7 +78,7 @@ class PlatformMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = _wanted_headers(scope["headers"])
+        headers, oversized = _wanted_headers(scope["headers"])
         request_id = _request_id(headers.get(REQUEST_ID_HEADER, ""))
         token = set_request_id(request_id)
         started = time.perf_counter()
@@ -73,14 +87,17 @@ class PlatformMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
+                sent = message.get("headers", [])
                 message["headers"] = [
-                    *message.get("headers", []),
+                    *sent,
                     (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                    *_SECURITY_HEADERS,
+                    *(() if any(n.lower() == b"cache-control" for n, _ in sent) else (_NO_STORE,)),
                 ]
             await send(message)
 
         try:
-            error = self._precheck(scope, headers)
+            error = oversized or self._precheck(scope, headers)
             if error is None and scope["method"] in _BODY_METHODS:
                 receive, error = await self._buffered(receive)
             if error is not None:
@@ -164,21 +181,29 @@ class PlatformMiddleware:
         return _replay([whole], receive), None
 
 
-def _wanted_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+def _wanted_headers(raw: Iterable[tuple[bytes, bytes]]) -> tuple[dict[str, str], AppError | None]:
     """Only the headers the middleware reads, decoded (ASGI servers send lower-case names,
-    but a name is lower-cased here too when it is not); the token and the rest stay bytes."""
+    but a name is lower-cased here too when it is not); the token and the rest stay bytes.
+    With them, the refusal when the headers are too large (431, RFC 6585 §5)."""
     found: dict[str, str] = {}
+    total = 0
+    too_large: AppError | None = None
     for name, value in raw:
+        total += len(name) + len(value)
         key = _WANTED.get(name)
         if key is None:
             lowered = name.lower()
+            if lowered == b"authorization" and len(value) > MAX_AUTHORIZATION_BYTES:
+                too_large = HeadersTooLarge("The Authorization header is over 8 KiB.")
             if lowered == name:
                 continue
             key = _WANTED.get(lowered)
             if key is None:
                 continue
         found[key] = value.decode("latin-1")
-    return found
+    if total > MAX_HEADER_BYTES:
+        too_large = HeadersTooLarge("The request's headers are over 16 KiB.")
+    return found, too_large
 
 
 def _request_id(offered: str) -> str:
@@ -210,6 +235,7 @@ async def _send_error(error: AppError, send: Send) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *[(name.lower().encode(), value.encode()) for name, value in error.headers.items()],
             ],
         }
     )
