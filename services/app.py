@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import hmac
+import json
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -85,10 +86,59 @@ _AUTH_RESPONSES = {
     "401": "A valid bearer token is required.",
     "403": "Your role may not do this.",
 }
+# What the platform itself may answer, whatever the endpoint: documented on every operation
+# it applies to, with the one error body (ErrorBody), so the documents say what is returned.
+_HEADER_RESPONSES = {"431": "The request's headers are too large."}
+_BODY_RESPONSES = {
+    "400": "The body is in no encoding JSON allows.",
+    "413": "The body is too large.",
+    "415": "Send the body as application/json.",
+}
+_INPUT_RESPONSES = {"422": "Some fields are not valid (each with its path and reason)."}
+_PATH_RESPONSES = {"404": "Not found (or not yours to see)."}
+_BODY_METHODS = frozenset({"post", "put", "patch"})
+# Added by the platform middleware (services.http) to every answer.
+_ANSWER_HEADERS = {
+    "X-Request-Id": {"description": "The request's id (yours when you sent a plain one)."},
+    "X-Content-Type-Options": {"description": "Always `nosniff`."},
+    "Cache-Control": {"description": "`no-store`: answers carry children's records."},
+}
 
 
-def _document_auth_errors(app: FastAPI) -> None:
-    """Every operation that takes a bearer token documents its 401 and 403 bodies."""
+def _platform_responses(method: str, operation: dict[str, Any]) -> dict[str, str]:
+    wanted = dict(_HEADER_RESPONSES)
+    parameters = operation.get("parameters", [])
+    if operation.get("security"):
+        wanted |= _AUTH_RESPONSES
+    if method in _BODY_METHODS:
+        wanted |= _BODY_RESPONSES | _INPUT_RESPONSES
+    if parameters or "requestBody" in operation:
+        wanted |= _INPUT_RESPONSES
+    if any(p.get("in") == "path" for p in parameters):
+        wanted |= _PATH_RESPONSES
+    return wanted
+
+
+def _needs_error_body(response: dict[str, Any]) -> bool:
+    content = response.get("content")
+    return not content or "HTTPValidationError" in json.dumps(content)
+
+
+def _error_body_schemas(schemas: dict[str, Any]) -> None:
+    body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in body.pop("$defs", {}).items():
+        schemas.setdefault(name, sub)
+    schemas.setdefault("ErrorBody", body)
+    # FastAPI's own 422 shape is never what the API answers (services.errors renders 422s).
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+
+
+def _document_platform_errors(app: FastAPI) -> None:
+    """Every operation documents what the platform may answer besides its own results: 401
+    and 403 when it takes a token, 413/415/400 for a body, 422 with the platform's error body
+    (not FastAPI's), 404 on a path with ids, 431 for oversized headers; and every answer's
+    platform headers."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -96,33 +146,17 @@ def _document_auth_errors(app: FastAPI) -> None:
             return app.openapi_schema
         schema = generate()
         ref = {"$ref": "#/components/schemas/ErrorBody"}
-        needed = False
+        error_content = {"application/json": {"schema": ref}}
         for item in schema.get("paths", {}).values():
-            for operation in item.values():
-                if not operation.get("security"):
-                    continue
-                for status, description in _AUTH_RESPONSES.items():
-                    operation["responses"].setdefault(
-                        status,
-                        {
-                            "description": description,
-                            "content": {"application/json": {"schema": ref}},
-                        },
-                    )
-                    needed = True
-        if needed:
-            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-            schemas.setdefault(
-                "ErrorBody",
-                ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}"),
-            )
-            for name, sub in (
-                ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
-                .get("$defs", {})
-                .items()
-            ):
-                schemas.setdefault(name, sub)
-            schemas["ErrorBody"].pop("$defs", None)
+            for method, operation in item.items():
+                responses = operation["responses"]
+                for status, description in _platform_responses(method, operation).items():
+                    responses.setdefault(status, {"description": description})
+                for status, response in responses.items():
+                    if status[0] in "45" and _needs_error_body(response):
+                        response["content"] = error_content
+                    response.setdefault("headers", {}).update(_ANSWER_HEADERS)
+        _error_body_schemas(schema.setdefault("components", {}).setdefault("schemas", {}))
         app.openapi_schema = schema
         return schema
 
@@ -241,7 +275,7 @@ def create_service_app(
     app.add_middleware(PlatformMiddleware, service=service, raw_body_paths=raw_body_paths)
     app.state.service = service
     app.state.raw_body_paths = frozenset(raw_body_paths)
-    _document_auth_errors(app)
+    _document_platform_errors(app)
     preload_bank_holidays()
     freeze_startup_heap()
     return app

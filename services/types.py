@@ -10,10 +10,10 @@ naming the field.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, Field, WithJsonSchema
 
 # Control characters (NUL above all) and lone surrogates. Single-line text refuses every
 # control character; multi-line text keeps tabs and line breaks (CR, LF).
@@ -61,6 +61,12 @@ def plausible_datetime(value: datetime) -> datetime:
     return value
 
 
+def local_time(value: time) -> time:
+    if value.tzinfo is not None:
+        raise ValueError("a local time of day, without an offset")
+    return value
+
+
 def json_safe(value: Any) -> Any:
     """Every key and string inside free JSON storable in `jsonb`."""
     _check_json(value)
@@ -92,5 +98,13 @@ SafeDatetime = Annotated[AwareDatetime, AfterValidator(plausible_datetime)]
 QueryDatetime = Annotated[datetime, AfterValidator(plausible_datetime)]
 # A query-string or path integer PostgreSQL can take.
 QueryInt = Annotated[int, Field(le=PG_INT_MAX, ge=-PG_INT_MAX)]
+_LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+# A local time of day ("08:30" or "08:30:00"). JSON Schema's "time" format demands an offset,
+# so the documents give the pattern instead.
+LocalTime = Annotated[
+    time,
+    AfterValidator(local_time),
+    WithJsonSchema({"type": "string", "pattern": _LOCAL_TIME, "examples": ["08:30:00"]}),
+]
 # Free JSON (rule-set bodies, raw batch items) storable in `jsonb`.
 SafeJsonDict = Annotated[dict[str, Any], AfterValidator(json_safe)]

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, mod
 
 from notifications.ssrf import UnsafeUrl, check_url_shape
 from services.identifiers import check_postcode
-from services.types import SafeDate, SafeDatetime, SafeStr
+from services.types import LocalTime, SafeDate, SafeDatetime, SafeStr
 
 DeliveryPreference = Literal["webhook", "email", "both"]
 Urn = Annotated[str, Field(pattern=r"^\d{6,7}$", examples=["107301"])]
@@ -59,7 +59,7 @@ class SchoolFields(BaseModel):
     name: SafeStr | None = Field(None, min_length=1, max_length=200)
     phase: SafeStr | None = Field(None, max_length=64)
     postcode: Postcode = None
-    school_day_start: time | None = None
+    school_day_start: LocalTime | None = None
     terms: list[Term] | None = Field(None, max_length=20)
     closure_days: list[SafeDate] | None = Field(None, max_length=100)
     dsl_email: EmailStr | None = None
@@ -70,7 +70,7 @@ class SchoolFields(BaseModel):
 class SchoolCreate(SchoolFields):
     urn: Urn
     name: SafeStr = Field(min_length=1, max_length=200)
-    school_day_start: time = time(8, 30)
+    school_day_start: LocalTime = time(8, 30)
     # A new school's calendar lists are lists: `null` is refused (422), not stored.
     terms: list[Term] = Field(default_factory=list, max_length=20)
     closure_days: list[SafeDate] = Field(default_factory=list, max_length=100)
@@ -86,7 +86,7 @@ class SchoolRead(BaseModel):
     name: str
     phase: str | None
     postcode: str | None
-    school_day_start: time
+    school_day_start: LocalTime
     terms: list[Term]
     closure_days: list[date]
     dsl_email: str | None
