@@ -96,6 +96,10 @@ _BODY_RESPONSES = {
 }
 _INPUT_RESPONSES = {"422": "Some fields are not valid (each with its path and reason)."}
 _PATH_RESPONSES = {"404": "Not found (or not yours to see)."}
+# services.ratelimit: writes per caller; any request from an address with too many failed
+# authentications. Health checks are never refused.
+_LIMIT_RESPONSES = {"429": "Too many requests; wait the seconds in Retry-After."}
+_NEVER_LIMITED = frozenset({"/healthz", "/readyz"})
 _BODY_METHODS = frozenset({"post", "put", "patch"})
 # Added by the platform middleware (services.http) to every answer.
 _ANSWER_HEADERS = {
@@ -105,8 +109,10 @@ _ANSWER_HEADERS = {
 }
 
 
-def _platform_responses(method: str, operation: dict[str, Any]) -> dict[str, str]:
+def _platform_responses(path: str, method: str, operation: dict[str, Any]) -> dict[str, str]:
     wanted = dict(_HEADER_RESPONSES)
+    if path not in _NEVER_LIMITED:
+        wanted |= _LIMIT_RESPONSES
     parameters = operation.get("parameters", [])
     if operation.get("security"):
         wanted |= _AUTH_RESPONSES
@@ -137,8 +143,8 @@ def _error_body_schemas(schemas: dict[str, Any]) -> None:
 def _document_platform_errors(app: FastAPI) -> None:
     """Every operation documents what the platform may answer besides its own results: 401
     and 403 when it takes a token, 413/415/400 for a body, 422 with the platform's error body
-    (not FastAPI's), 404 on a path with ids, 431 for oversized headers; and every answer's
-    platform headers."""
+    (not FastAPI's), 404 on a path with ids, 429 (rate limits), 431 for oversized headers;
+    and every answer's platform headers."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -147,10 +153,10 @@ def _document_platform_errors(app: FastAPI) -> None:
         schema = generate()
         ref = {"$ref": "#/components/schemas/ErrorBody"}
         error_content = {"application/json": {"schema": ref}}
-        for item in schema.get("paths", {}).values():
+        for path, item in schema.get("paths", {}).items():
             for method, operation in item.items():
                 responses = operation["responses"]
-                for status, description in _platform_responses(method, operation).items():
+                for status, description in _platform_responses(path, method, operation).items():
                     responses.setdefault(status, {"description": description})
                 for status, response in responses.items():
                     if status[0] in "45" and _needs_error_body(response):

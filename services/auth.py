@@ -21,6 +21,7 @@ from jose import JWTError, jwt
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.errors import Forbidden, NotAuthenticated, ServiceUnavailable
+from services.ratelimit import WRITE_METHODS, check_write
 from services.settings import SUPPORTED_ALGORITHMS, FrontdoorSettings, get_settings
 
 # A token must carry these; jose alone accepts a token without `exp` for ever.
@@ -284,6 +285,8 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
         token = credentials.credentials if credentials is not None else None
         principal = await admit(token, allowed)
         request.state.principal = principal
+        if request.method in WRITE_METHODS:
+            check_write(get_settings(), principal.council_id, principal.sub)
         return principal
 
     return _check

@@ -40,7 +40,11 @@ class AppError(Exception):
     def __init__(self, detail: str | None = None, *, fields: list[FieldError] | None = None):
         self.message = detail or self.detail
         self.fields = fields
+        self.extra_headers: dict[str, str] = {}
         super().__init__(self.message)
+
+    def response_headers(self) -> dict[str, str]:
+        return {**self.headers, **self.extra_headers}
 
     def body(self) -> ErrorBody:
         return ErrorBody(error=type(self).__name__, detail=self.message, fields=self.fields)
@@ -91,6 +95,10 @@ class TooManyRequests(AppError):
     status_code = 429
     detail = "Too many requests; try again after the time in Retry-After."
 
+    def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.extra_headers = {"Retry-After": str(retry_after)}  # RFC 9110 §10.2.3
+
 
 class InternalError(AppError):
     status_code = 500
@@ -140,7 +148,7 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         exc.body().model_dump(exclude_none=True),
         status_code=exc.status_code,
-        headers=exc.headers or None,
+        headers=exc.response_headers() or None,
     )
 
 

@@ -21,9 +21,12 @@ from services.errors import (
     HeadersTooLarge,
     InternalError,
     PayloadTooLarge,
+    TooManyRequests,
     UnsupportedMediaType,
 )
 from services.logging import reset_request_id, set_request_id
+from services.ratelimit import failed_auth_wait, record_failed_auth
+from services.settings import FrontdoorSettings, get_settings
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +82,8 @@ class PlatformMiddleware:
             await self.app(scope, receive, send)
             return
         headers, oversized = _wanted_headers(scope["headers"])
+        settings = get_settings()
+        client = _client(scope)
         request_id = _request_id(headers.get(REQUEST_ID_HEADER, ""))
         token = set_request_id(request_id)
         started = time.perf_counter()
@@ -87,6 +92,8 @@ class PlatformMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
+                if message["status"] == 401:
+                    record_failed_auth(settings, client)
                 sent = message.get("headers", [])
                 message["headers"] = [
                     *sent,
@@ -97,7 +104,7 @@ class PlatformMiddleware:
             await send(message)
 
         try:
-            error = oversized or self._precheck(scope, headers)
+            error = oversized or _blocked(settings, client, scope) or self._precheck(scope, headers)
             if error is None and scope["method"] in _BODY_METHODS:
                 receive, error = await self._buffered(receive)
             if error is not None:
@@ -206,6 +213,25 @@ def _wanted_headers(raw: Iterable[tuple[bytes, bytes]]) -> tuple[dict[str, str],
     return found, too_large
 
 
+# Health checks come from the load balancer and are never refused for others' failures.
+_NEVER_BLOCKED = frozenset({"/healthz", "/readyz"})
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def _blocked(settings: FrontdoorSettings, client: str, scope: Scope) -> AppError | None:
+    """429 for an address over its failed-authentication limit (services.ratelimit)."""
+    if scope["path"] in _NEVER_BLOCKED:
+        return None
+    wait = failed_auth_wait(settings, client)
+    if wait is None:
+        return None
+    return TooManyRequests("Too many failed authentications from here.", retry_after=wait)
+
+
 def _request_id(offered: str) -> str:
     return offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
 
@@ -235,7 +261,7 @@ async def _send_error(error: AppError, send: Send) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                *[(name.lower().encode(), value.encode()) for name, value in error.headers.items()],
+                *[(k.lower().encode(), v.encode()) for k, v in error.response_headers().items()],
             ],
         }
     )

@@ -84,6 +84,17 @@ class FrontdoorSettings(BaseSettings):
     jwt_issuer: str = Field("frontdoor-dev", validation_alias="JWT_ISSUER")
     jwt_audience: str = Field("frontdoor", validation_alias="JWT_AUDIENCE")
     jwks_cache_seconds: int = Field(600, ge=0, validation_alias="JWKS_CACHE_SECONDS")
+    # Rate limits (services.ratelimit), per process. Writes per caller per minute: a partner
+    # system sends a few referrals a minute at its busiest; 300 stops only a runaway loop.
+    rate_limit_enabled: bool = Field(True, validation_alias="RATE_LIMIT_ENABLED")
+    rate_limit_writes_per_minute: int = Field(
+        300, ge=1, validation_alias="RATE_LIMIT_WRITES_PER_MINUTE"
+    )
+    # Failed authentications per client address per minute: a person mistyping is a handful;
+    # 20 a minute keeps a guessing loop to ~29,000 a day per address.
+    rate_limit_auth_failures_per_minute: int = Field(
+        20, ge=1, validation_alias="RATE_LIMIT_AUTH_FAILURES_PER_MINUTE"
+    )
     # Interactive docs (/docs, /redoc) and /openapi.json. Unset: served outside production only.
     api_docs: bool | None = Field(None, validation_alias="API_DOCS")
     # A token may live at most this long (`exp - iat`): a working day plus handover. A stolen
