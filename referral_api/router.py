@@ -52,17 +52,35 @@ AddendumBody = Annotated[AddendumCreate, SkipValidation(), Body()]
 _AUTH_ERRORS = (NotAuthenticated, Forbidden)
 
 
+# OpenAPI links: what a client (and schemathesis's stateful phase) can do with the receipt.
+_RECEIPT_LINKS = {
+    "GetReferral": {
+        "operationId": "get_referral",
+        "parameters": {"reference": "$response.body#/reference"},
+        "description": "Read the referral back (status, decision, feedback).",
+    },
+    "AddReferralAddendum": {
+        "operationId": "add_referral_addendum",
+        "parameters": {"reference": "$response.body#/reference"},
+        "description": "Add information to it.",
+    },
+}
+
+
 @router.post(
     "/referrals",
     status_code=201,
     response_model=ReferralReceipt,
-    responses=error_responses(
-        *_AUTH_ERRORS,
-        MarfInvalid,
-        IdempotencyKeyInFlight,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-    ),
+    responses={
+        201: {"description": "Received: the reference and deadlines.", "links": _RECEIPT_LINKS},
+        **error_responses(
+            *_AUTH_ERRORS,
+            MarfInvalid,
+            IdempotencyKeyInFlight,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+        ),
+    },
 )
 async def submit_referral(
     marf: MarfBody,
