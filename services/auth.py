@@ -302,15 +302,17 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def route_takes_token(route: object) -> bool:
-    """Whether a route's dependencies include a bearer token (cached per route)."""
-    cached = _TAKES_TOKEN.get(id(route))
+    """Whether a route's dependencies include a bearer token (worked out once per route)."""
+    cached = getattr(route, _TAKES_TOKEN, None)
     if cached is None:
         dependant = getattr(route, "dependant", None)
-        cached = _TAKES_TOKEN[id(route)] = dependant is not None and _has_bearer(dependant)
-    return cached
+        cached = dependant is not None and _has_bearer(dependant)
+        if route is not None:
+            setattr(route, _TAKES_TOKEN, cached)
+    return bool(cached)
 
 
-_TAKES_TOKEN: dict[int, bool] = {}
+_TAKES_TOKEN = "_frontdoor_takes_token"
 
 
 def _has_bearer(dependant: Any) -> bool:
