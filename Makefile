@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test install check lint typecheck imports migrations-check openapi docs pytest e2e test-faults reset bench clean
+.PHONY: run test install check lint typecheck imports migrations-check openapi docs pytest e2e test-faults fuzz reset bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ e2e: install ## only the end-to-end tests (workers as separate processes)
 # Fault injection (docs/reliability.md): each test starts its own PostgreSQL and kills things.
 test-faults: install ## workers, APIs and PostgreSQL killed and restarted under a bounded load
 	$(BIN)/pytest -m faults tests/faults; status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$status
+# `make test` runs schemathesis over the three OpenAPI documents with a few examples per
+# operation (tests/test_schemathesis.py); this is the same run, longer. FUZZ_SEED=<n> varies it.
+FUZZ_EXAMPLES ?= 100
+FUZZ_STATEFUL_STEPS ?= 20
+fuzz: install ## schemathesis over every API, every phase, many more examples (tens of minutes)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_STATEFUL_STEPS=$(FUZZ_STATEFUL_STEPS) $(BIN)/pytest tests/test_schemathesis.py -p no:cacheprovider
 
 bench: install
 	$(BIN)/python -m bench

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
 
-from services.settings import FrontdoorSettings
+from services.settings import MIN_SECRET_LENGTH, FrontdoorSettings, is_placeholder
 
 # Development key for webhook secrets at rest: fine on a laptop, refused in production.
 DEV_SECRET_KEY = "frontdoor-development-webhook-secret-key"
@@ -68,8 +68,21 @@ class NotificationsSettings(FrontdoorSettings):
 
     @model_validator(mode="after")
     def _refuse_development_key_in_production(self) -> NotificationsSettings:
-        if self.is_production and self.secret_key == DEV_SECRET_KEY:
-            raise ValueError("NOTIFICATIONS_SECRET_KEY is a development placeholder")
+        if self.is_production and (
+            self.secret_key == DEV_SECRET_KEY
+            or is_placeholder(self.secret_key)
+            or len(self.secret_key) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                "NOTIFICATIONS_SECRET_KEY is a placeholder or too short; set a random key of "
+                f"at least {MIN_SECRET_LENGTH} characters (openssl rand -base64 32)"
+            )
+        if (
+            self.is_production
+            and self.smtp_password is not None
+            and (is_placeholder(self.smtp_password))
+        ):
+            raise ValueError("NOTIFICATIONS_SMTP_PASSWORD is a placeholder")
         if not self.retry_schedule:
             raise ValueError("NOTIFICATIONS_RETRY_SCHEDULE needs at least one step")
         return self

@@ -28,6 +28,8 @@ from starlette.types import Receive, Scope, Send
 from referral_api.router import submit_referral
 from services.auth import Role, admit, bearer_token
 from services.db import app_connection
+from services.ratelimit import check_write
+from services.settings import get_settings
 
 PATH = "/v1/referrals"
 _NO_BODY = object()
@@ -38,10 +40,12 @@ class _Intake:
     """The ASGI app behind the route (a class, so Starlette passes it the raw scope)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # In FastAPI's order: the body is parsed, then the token checked, then the body required.
+        # The token first (as the platform answers every route): an anonymous caller learns
+        # 401, never how the body is parsed; then the body is parsed, then required.
         authorization, key = _headers(scope)
-        body = _json(await _body(receive))
         principal = await admit(bearer_token(authorization), _REFERRER)
+        check_write(get_settings(), principal.council_id, principal.sub)
+        body = _json(await _body(receive))
         if body is _NO_BODY:
             missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
             raise RequestValidationError([missing])

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import AwareDatetime, SkipValidation
+from pydantic import SkipValidation
 
 from referral_api import service
 from referral_api.dependencies import IdempotencyKeyHeader, ReferrerDep, SettingsDep
@@ -40,6 +40,7 @@ from services.errors import (
     error_responses,
 )
 from services.events.wakeup import wake_soon
+from services.types import QueryInt, SafeDatetime, SafeStr
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
 
@@ -51,17 +52,35 @@ AddendumBody = Annotated[AddendumCreate, SkipValidation(), Body()]
 _AUTH_ERRORS = (NotAuthenticated, Forbidden)
 
 
+# OpenAPI links: what a client (and schemathesis's stateful phase) can do with the receipt.
+_RECEIPT_LINKS = {
+    "GetReferral": {
+        "operationId": "get_referral",
+        "parameters": {"reference": "$response.body#/reference"},
+        "description": "Read the referral back (status, decision, feedback).",
+    },
+    "AddReferralAddendum": {
+        "operationId": "add_referral_addendum",
+        "parameters": {"reference": "$response.body#/reference"},
+        "description": "Add information to it.",
+    },
+}
+
+
 @router.post(
     "/referrals",
     status_code=201,
     response_model=ReferralReceipt,
-    responses=error_responses(
-        *_AUTH_ERRORS,
-        MarfInvalid,
-        IdempotencyKeyInFlight,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-    ),
+    responses={
+        201: {"description": "Received: the reference and deadlines.", "links": _RECEIPT_LINKS},
+        **error_responses(
+            *_AUTH_ERRORS,
+            MarfInvalid,
+            IdempotencyKeyInFlight,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+        ),
+    },
 )
 async def submit_referral(
     marf: MarfBody,
@@ -104,10 +123,10 @@ async def list_referrals(
     session: SessionDep,
     settings: SettingsDep,
     status: Annotated[list[ReferralStatus] | None, Query()] = None,
-    received_from: Annotated[AwareDatetime | None, Query()] = None,
-    received_to: Annotated[AwareDatetime | None, Query()] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, description="Capped at the server's page size.")] = 25,
+    received_from: Annotated[SafeDatetime | None, Query()] = None,
+    received_to: Annotated[SafeDatetime | None, Query()] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=200)] = None,
+    limit: Annotated[QueryInt, Query(ge=1, description="Capped at the server's page size.")] = 25,
 ) -> Page[ReferralSummary]:
     """Your agency's referrals, newest first (filter by status and receipt time)."""
     flt = ListFilter(

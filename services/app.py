@@ -5,30 +5,36 @@ from __future__ import annotations
 import asyncio
 import gc
 import hmac
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services import __version__
+from services.auth import authenticate_before_input
 from services.calendar import preload_bank_holidays
 from services.db import get_engine, server_capacity
 from services.errors import (
     RETRY_AFTER_SECONDS,
+    AppError,
     ErrorBody,
     NotAuthenticated,
     NotFound,
     install_error_handlers,
+    render_app_error,
 )
 from services.http import PlatformMiddleware
 from services.logging import configure_logging
@@ -119,10 +125,65 @@ _AUTH_RESPONSES = {
     "401": "A valid bearer token is required.",
     "403": "Your role may not do this.",
 }
+# What the platform itself may answer, whatever the endpoint: documented on every operation
+# it applies to, with the one error body (ErrorBody), so the documents say what is returned.
+_HEADER_RESPONSES = {"431": "The request's headers are too large."}
+_BODY_RESPONSES = {
+    "400": "The body is in no encoding JSON allows.",
+    "413": "The body is too large.",
+    "415": "Send the body as application/json.",
+}
+_INPUT_RESPONSES = {"422": "Some fields are not valid (each with its path and reason)."}
+_PATH_RESPONSES = {"404": "Not found (or not yours to see)."}
+# services.ratelimit: writes per caller; any request from an address with too many failed
+# authentications. Health checks are never refused.
+_LIMIT_RESPONSES = {"429": "Too many requests; wait the seconds in Retry-After."}
+_NEVER_LIMITED = frozenset({"/healthz", "/readyz"})
+_BODY_METHODS = frozenset({"post", "put", "patch"})
+# Added by the platform middleware (services.http) to every answer.
+_ANSWER_HEADERS = {
+    "X-Request-Id": {"description": "The request's id (yours when you sent a plain one)."},
+    "X-Content-Type-Options": {"description": "Always `nosniff`."},
+    "Cache-Control": {"description": "`no-store`: answers carry children's records."},
+}
 
 
-def _document_auth_errors(app: FastAPI) -> None:
-    """Every operation that takes a bearer token documents its 401 and 403 bodies."""
+def _platform_responses(path: str, method: str, operation: dict[str, Any]) -> dict[str, str]:
+    wanted = dict(_HEADER_RESPONSES)
+    if path not in _NEVER_LIMITED:
+        wanted |= _LIMIT_RESPONSES
+    parameters = operation.get("parameters", [])
+    if operation.get("security"):
+        wanted |= _AUTH_RESPONSES
+    if method in _BODY_METHODS:
+        wanted |= _BODY_RESPONSES | _INPUT_RESPONSES
+    if parameters or "requestBody" in operation:
+        wanted |= _INPUT_RESPONSES
+    if any(p.get("in") == "path" for p in parameters):
+        wanted |= _PATH_RESPONSES
+    return wanted
+
+
+def _needs_error_body(response: dict[str, Any]) -> bool:
+    content = response.get("content")
+    return not content or "HTTPValidationError" in json.dumps(content)
+
+
+def _error_body_schemas(schemas: dict[str, Any]) -> None:
+    body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in body.pop("$defs", {}).items():
+        schemas.setdefault(name, sub)
+    schemas.setdefault("ErrorBody", body)
+    # FastAPI's own 422 shape is never what the API answers (services.errors renders 422s).
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+
+
+def _document_platform_errors(app: FastAPI) -> None:
+    """Every operation documents what the platform may answer besides its own results: 401
+    and 403 when it takes a token, 413/415/400 for a body, 422 with the platform's error body
+    (not FastAPI's), 404 on a path with ids, 429 (rate limits), 431 for oversized headers;
+    and every answer's platform headers."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -130,37 +191,47 @@ def _document_auth_errors(app: FastAPI) -> None:
             return app.openapi_schema
         schema = generate()
         ref = {"$ref": "#/components/schemas/ErrorBody"}
-        needed = False
-        for item in schema.get("paths", {}).values():
-            for operation in item.values():
-                if not operation.get("security"):
-                    continue
-                for status, description in _AUTH_RESPONSES.items():
-                    operation["responses"].setdefault(
-                        status,
-                        {
-                            "description": description,
-                            "content": {"application/json": {"schema": ref}},
-                        },
-                    )
-                    needed = True
-        if needed:
-            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
-            schemas.setdefault(
-                "ErrorBody",
-                ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}"),
-            )
-            for name, sub in (
-                ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
-                .get("$defs", {})
-                .items()
-            ):
-                schemas.setdefault(name, sub)
-            schemas["ErrorBody"].pop("$defs", None)
+        error_content = {"application/json": {"schema": ref}}
+        for path, item in schema.get("paths", {}).items():
+            for method, operation in item.items():
+                responses = operation["responses"]
+                for status, description in _platform_responses(path, method, operation).items():
+                    responses.setdefault(status, {"description": description})
+                for status, response in responses.items():
+                    if status[0] in "45" and _needs_error_body(response):
+                        response["content"] = error_content
+                    response.setdefault("headers", {}).update(_ANSWER_HEADERS)
+        _error_body_schemas(schema.setdefault("components", {}).setdefault("schemas", {}))
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _authenticated_first(app: FastAPI) -> None:
+    """A 422 (or the 400 for a body in no known encoding) on a route that takes a token is
+    answered 401 instead when the caller is not authenticated."""
+    validation: Any = app.exception_handlers[RequestValidationError]
+    http_error: Any = app.exception_handlers[StarletteHTTPException]
+
+    async def checked(request: Request, exc: Exception, inner: Any) -> Response:
+        try:
+            await authenticate_before_input(request)
+        except AppError as refused:
+            return await render_app_error(request, refused)
+        return cast(Response, await inner(request, exc))
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        return await checked(request, exc, validation)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code != 400:
+            return cast(Response, await http_error(request, exc))
+        return await checked(request, exc, http_error)
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
 
 
 def platform_router() -> APIRouter:
@@ -228,10 +299,17 @@ def create_service_app(
     routers: Iterable[APIRouter],
     raw_body_paths: Iterable[str] = (),
 ) -> FastAPI:
-    configure_logging(get_settings())
+    settings = get_settings()
+    configure_logging(settings)
     raw_body_paths = frozenset(raw_body_paths)
+    # Interactive docs and the schema only when configured (off in production by default):
+    # they map every endpoint for whoever asks. The committed openapi/*.json are unaffected.
+    docs = settings.serve_api_docs
     app = FastAPI(
         title=title,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         description=description,
         version=__version__,
         generate_unique_id_function=operation_id,
@@ -240,13 +318,14 @@ def create_service_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
+    _authenticated_first(app)
     app.include_router(platform_router())
     for router in routers:
         app.include_router(router)
     app.add_middleware(PlatformMiddleware, service=service, raw_body_paths=raw_body_paths)
     app.state.service = service
     app.state.raw_body_paths = frozenset(raw_body_paths)
-    _document_auth_errors(app)
+    _document_platform_errors(app)
     preload_bank_holidays()
     freeze_startup_heap()
     return app

@@ -21,6 +21,7 @@ from jose import JWTError, jwt
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.errors import Forbidden, NotAuthenticated, ServiceUnavailable
+from services.ratelimit import WRITE_METHODS, check_write
 from services.settings import SUPPORTED_ALGORITHMS, FrontdoorSettings, get_settings
 
 # A token must carry these; jose alone accepts a token without `exp` for ever.
@@ -154,7 +155,7 @@ def principal_from_claims(claims: dict[str, Any], default_council: str = "demo")
 # without this cache); failures are never cached.
 VERIFIED_TOKEN_CACHE_SIZE = 4096
 VERIFIED_TOKEN_TTL_SECONDS = 300.0
-_VerifiedKey = tuple[str, str, str | None, str, str, tuple[str, ...], str]
+_VerifiedKey = tuple[str, str, str | None, str, str, tuple[str, ...], str, int, int]
 _verified: OrderedDict[_VerifiedKey, tuple[Principal, float]] = OrderedDict()
 
 
@@ -171,6 +172,8 @@ async def verify_token(token: str, settings: FrontdoorSettings) -> Principal:
         settings.jwt_issuer,
         settings.verification_algorithms,
         settings.council_id,
+        settings.jwt_max_lifetime_seconds,
+        settings.jwt_leeway_seconds,
     )
     hit = _verified.get(cache_key)
     now = time.time()
@@ -198,12 +201,30 @@ async def _verify_uncached(token: str, settings: FrontdoorSettings) -> tuple[Pri
             issuer=settings.jwt_issuer,
             options=_REQUIRED_CLAIMS,
         )
-    except JWTError as exc:
+    except (JWTError, TypeError, ValueError, OverflowError) as exc:
+        # jose converts the dates with int(): a list, a dict or 1e400 raises, never a 500.
         raise NotAuthenticated("The bearer token is not valid.") from exc
-    principal = principal_from_claims(claims, settings.council_id)
-    exp = claims.get("exp")
-    # `require_exp` made jose check it is present and in the future; anything odd is not cached.
-    return principal, float(exp) if isinstance(exp, int | float) else 0.0
+    exp = check_token_times(claims, settings, now=time.time())
+    return principal_from_claims(claims, settings.council_id), exp
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_token_times(claims: dict[str, Any], settings: FrontdoorSettings, *, now: float) -> float:
+    """The token's `exp`, once its dates are numbers (RFC 7519 NumericDate; jose alone accepts
+    "9999999999" as a string), `iat` is not ahead of our clock beyond the leeway, and it was
+    issued for no longer than the maximum lifetime."""
+    for name in ("exp", "iat", "nbf"):
+        if name in claims and not _numeric(claims[name]):
+            raise NotAuthenticated(f"The token's {name} must be a number.")
+    exp, iat = float(claims["exp"]), float(claims["iat"])
+    if iat > now + settings.jwt_leeway_seconds:
+        raise NotAuthenticated("The token was issued in the future.")
+    if exp - iat > settings.jwt_max_lifetime_seconds:
+        raise NotAuthenticated("The token lives longer than this service accepts.")
+    return exp
 
 
 def mint_token(
@@ -213,7 +234,7 @@ def mint_token(
     role: Role,
     agency_id: str | None = None,
     school_urn: str | None = None,
-    ttl_seconds: int = 12 * 3600,
+    ttl_seconds: int | None = None,
 ) -> str:
     """A development token signed with the local key (refused in production)."""
     if settings.is_production:
@@ -225,7 +246,7 @@ def mint_token(
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "iat": now,
-        "exp": now + ttl_seconds,
+        "exp": now + (settings.jwt_max_lifetime_seconds if ttl_seconds is None else ttl_seconds),
         "council_id": settings.council_id,
     }
     if agency_id:
@@ -264,6 +285,8 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
         token = credentials.credentials if credentials is not None else None
         principal = await admit(token, allowed)
         request.state.principal = principal
+        if request.method in WRITE_METHODS:
+            check_write(get_settings(), principal.council_id, principal.sub)
         return principal
 
     return _check
@@ -276,6 +299,40 @@ def bearer_token(authorization: str | None) -> str | None:
     if not (scheme and token) or scheme.lower() != "bearer":
         return None
     return token
+
+
+def route_takes_token(route: object) -> bool:
+    """Whether a route's dependencies include a bearer token (worked out once per route)."""
+    cached = getattr(route, _TAKES_TOKEN, None)
+    if cached is None:
+        dependant = getattr(route, "dependant", None)
+        cached = dependant is not None and _has_bearer(dependant)
+        if route is not None:
+            setattr(route, _TAKES_TOKEN, cached)
+    return bool(cached)
+
+
+_TAKES_TOKEN = "_frontdoor_takes_token"
+
+
+def _has_bearer(dependant: Any) -> bool:
+    return isinstance(dependant.call, HTTPBearer) or any(
+        _has_bearer(sub) for sub in dependant.dependencies
+    )
+
+
+async def authenticate_before_input(request: Request) -> None:
+    """For a route that takes a token but refused the request's input before its dependencies
+    ran (a body that is not JSON is refused before any dependency): the caller is
+    authenticated first, so an anonymous or forged caller learns 401, never how we parse."""
+    if getattr(request.state, "principal", None) is not None:
+        return
+    if not route_takes_token(request.scope.get("route")):
+        return
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise NotAuthenticated()
+    request.state.principal = await verify_token(token, get_settings())
 
 
 async def admit(token: str | None, allowed: frozenset[Role]) -> Principal:

@@ -59,7 +59,13 @@ def migrate() -> None:
     configure_logging(get_settings())
 
 
+class DemoRefused(SystemExit):
+    """The demo council (known tokens' principals, sample schools) never goes into production."""
+
+
 async def seed_demo() -> None:
+    if get_settings().is_production:
+        raise DemoRefused("seed-demo is refused with ENVIRONMENT=production")
     async with db.transaction() as session:
         for target in DEMO_SEEDS.values():
             await load(target)(session, get_settings())
@@ -156,6 +162,7 @@ async def run_all(host: str, port: int) -> int:
         log_config=None,
         access_log=False,
         lifespan="off",
+        server_header=False,  # no banner naming the server and its version
     )
     server = _InProcessServer(config)
     components: dict[str, Coroutine[Any, Any, None]] = {
@@ -264,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_config=None,
             access_log=False,  # the platform middleware logs each request (route, no raw path)
             proxy_headers=True,
+            server_header=False,  # no banner naming the server and its version
         )
     elif args.command == "worker":
         with contextlib.suppress(KeyboardInterrupt):

@@ -6,6 +6,7 @@ every failing field with its path and reason. Messages never carry personal data
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import asyncpg
@@ -41,7 +42,11 @@ class AppError(Exception):
     def __init__(self, detail: str | None = None, *, fields: list[FieldError] | None = None):
         self.message = detail or self.detail
         self.fields = fields
+        self.extra_headers: dict[str, str] = {}
         super().__init__(self.message)
+
+    def response_headers(self) -> dict[str, str]:
+        return {**self.headers, **self.extra_headers}
 
     def body(self) -> ErrorBody:
         return ErrorBody(error=type(self).__name__, detail=self.message, fields=self.fields)
@@ -81,6 +86,20 @@ class UnsupportedMediaType(AppError):
 class PayloadTooLarge(AppError):
     status_code = 413
     detail = "The body is too large."
+
+
+class HeadersTooLarge(AppError):
+    status_code = 431
+    detail = "The request's headers are too large."
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    detail = "Too many requests; try again after the time in Retry-After."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.extra_headers = {"Retry-After": str(retry_after)}  # RFC 9110 §10.2.3
 
 
 class InternalError(AppError):
@@ -154,13 +173,29 @@ def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+# A field path can quote a key the client sent: control characters and lone surrogates in it
+# are escaped so that the 422 itself can always be encoded.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+MAX_PATH_CHARS = 200
+
+
+def _printable(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _loc_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)]
-    return ".".join(parts) or "body"
+    return _printable(".".join(parts))[:MAX_PATH_CHARS] or "body"
 
 
 def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
-    return [FieldError(path=_loc_to_path(e["loc"]), reason=e["msg"]) for e in errors]
+    return [
+        FieldError(path=_loc_to_path(e["loc"]), reason=_printable(str(e["msg"]))) for e in errors
+    ]
+
+
+async def render_app_error(request: Request, exc: Exception) -> JSONResponse:
+    return await _app_error(request, exc)
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
@@ -168,7 +203,7 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         exc.body().model_dump(exclude_none=True),
         status_code=exc.status_code,
-        headers=exc.headers or None,
+        headers=exc.response_headers() or None,
     )
 
 

@@ -18,17 +18,29 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.errors import (
     AppError,
+    HeadersTooLarge,
     InternalError,
     PayloadTooLarge,
+    TooManyRequests,
     UnsupportedMediaType,
     unavailable_response,
 )
 from services.logging import reset_request_id, set_request_id
+from services.ratelimit import failed_auth_wait, record_failed_auth
+from services.settings import FrontdoorSettings, get_settings
 
 log = structlog.get_logger(__name__)
 
 # Partner systems send one MARF per request; 256 KB is ~50x a full sibling-group MARF.
 MAX_BODY_BYTES = 256 * 1024
+# An identity provider's token is 1-2 KB; 8 KiB is nginx's default header buffer. All headers
+# together get 16 KiB (h11's own default limit for the whole head).
+MAX_AUTHORIZATION_BYTES = 8 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+# Every answer: browsers never guess a content type, and nothing is kept in a cache (the
+# answers carry children's records; a shared or browser cache must not hold them).
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),)
+_NO_STORE = (b"cache-control", b"no-store")
 REQUEST_ID_HEADER = "x-request-id"
 # A caller's request id is kept only when it is a plain token (it ends up in every log line).
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -70,7 +82,9 @@ class PlatformMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = _wanted_headers(scope["headers"])
+        headers, oversized = _wanted_headers(scope["headers"])
+        settings = get_settings()
+        client = _client(scope)
         request_id = _request_id(headers.get(REQUEST_ID_HEADER, ""))
         token = set_request_id(request_id)
         started = time.perf_counter()
@@ -79,14 +93,19 @@ class PlatformMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 state["status"], state["started"] = message["status"], True
+                if message["status"] == 401:
+                    record_failed_auth(settings, client)
+                sent = message.get("headers", [])
                 message["headers"] = [
-                    *message.get("headers", []),
+                    *sent,
                     (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                    *_SECURITY_HEADERS,
+                    *(() if any(n.lower() == b"cache-control" for n, _ in sent) else (_NO_STORE,)),
                 ]
             await send(message)
 
         try:
-            error = self._precheck(scope, headers)
+            error = oversized or _blocked(settings, client, scope) or self._precheck(scope, headers)
             if error is None and scope["method"] in _BODY_METHODS:
                 receive, error = await self._buffered(receive)
             if error is not None:
@@ -172,21 +191,48 @@ class PlatformMiddleware:
         return _replay([whole], receive), None
 
 
-def _wanted_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+def _wanted_headers(raw: Iterable[tuple[bytes, bytes]]) -> tuple[dict[str, str], AppError | None]:
     """Only the headers the middleware reads, decoded (ASGI servers send lower-case names,
-    but a name is lower-cased here too when it is not); the token and the rest stay bytes."""
+    but a name is lower-cased here too when it is not); the token and the rest stay bytes.
+    With them, the refusal when the headers are too large (431, RFC 6585 §5)."""
     found: dict[str, str] = {}
+    total = 0
+    too_large: AppError | None = None
     for name, value in raw:
+        total += len(name) + len(value)
         key = _WANTED.get(name)
         if key is None:
             lowered = name.lower()
+            if lowered == b"authorization" and len(value) > MAX_AUTHORIZATION_BYTES:
+                too_large = HeadersTooLarge("The Authorization header is over 8 KiB.")
             if lowered == name:
                 continue
             key = _WANTED.get(lowered)
             if key is None:
                 continue
         found[key] = value.decode("latin-1")
-    return found
+    if total > MAX_HEADER_BYTES:
+        too_large = HeadersTooLarge("The request's headers are over 16 KiB.")
+    return found, too_large
+
+
+# Health checks come from the load balancer and are never refused for others' failures.
+_NEVER_BLOCKED = frozenset({"/healthz", "/readyz"})
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def _blocked(settings: FrontdoorSettings, client: str, scope: Scope) -> AppError | None:
+    """429 for an address over its failed-authentication limit (services.ratelimit)."""
+    if scope["path"] in _NEVER_BLOCKED:
+        return None
+    wait = failed_auth_wait(settings, client)
+    if wait is None:
+        return None
+    return TooManyRequests("Too many failed authentications from here.", retry_after=wait)
 
 
 def _request_id(offered: str) -> str:
@@ -218,7 +264,7 @@ async def _send_error(error: AppError, send: Send) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
+                *[(k.lower().encode(), v.encode()) for k, v in error.response_headers().items()],
             ],
         }
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -17,6 +18,29 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # The development signing secret: fine on a laptop, refused in production.
 DEV_JWT_SECRET = "frontdoor-development-secret-not-for-production-use"
 PLACEHOLDER_SECRETS = frozenset({DEV_JWT_SECRET, "", "changeme", "secret", "change-me"})
+# Words that mark a value as a stand-in someone meant to replace, in any case and spelling.
+_PLACEHOLDER_WORDS = frozenset(
+    {
+        "changeme", "changethis", "replaceme", "secret", "password", "passw0rd", "placeholder",
+        "example", "default", "todo", "fixme", "test", "testing", "dev", "development", "demo",
+        "admin", "letmein", "qwerty", "token", "key", "xxx", "none", "null", "insecure",
+    }
+)  # fmt: skip
+_PLACEHOLDER_FRAGMENTS = ("changeme", "replaceme", "notforproduction", "development", "insecure")
+# A metrics token is a bearer secret too; 16 characters is the least a random one has.
+MIN_TOKEN_LENGTH = 16
+
+
+def is_placeholder(value: str) -> bool:
+    """A value someone left as a stand-in: `changeme`, `secret`, `xxxx`, `dev-key`, ..."""
+    folded = "".join(c for c in value.lower() if c.isalnum())
+    return (
+        value in PLACEHOLDER_SECRETS
+        or folded in _PLACEHOLDER_WORDS
+        or any(fragment in folded for fragment in _PLACEHOLDER_FRAGMENTS)
+    )
+
+
 # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (32 bytes).
 MIN_SECRET_LENGTH = 32
 
@@ -88,6 +112,26 @@ class FrontdoorSettings(BaseSettings):
     jwt_audience: str = Field("frontdoor", validation_alias="JWT_AUDIENCE")
     # How long fetched keys are kept before a refetch.
     jwks_cache_seconds: int = Field(600, ge=0, validation_alias="JWKS_CACHE_SECONDS")
+    # Rate limits (services.ratelimit), per process. Writes per caller per minute: a partner
+    # system sends a few referrals a minute at its busiest; 300 stops only a runaway loop.
+    rate_limit_enabled: bool = Field(True, validation_alias="RATE_LIMIT_ENABLED")
+    rate_limit_writes_per_minute: int = Field(
+        300, ge=1, validation_alias="RATE_LIMIT_WRITES_PER_MINUTE"
+    )
+    # Failed authentications per client address per minute: a person mistyping is a handful;
+    # 20 a minute keeps a guessing loop to ~29,000 a day per address.
+    rate_limit_auth_failures_per_minute: int = Field(
+        20, ge=1, validation_alias="RATE_LIMIT_AUTH_FAILURES_PER_MINUTE"
+    )
+    # Interactive docs (/docs, /redoc) and /openapi.json. Unset: served outside production only.
+    api_docs: bool | None = Field(None, validation_alias="API_DOCS")
+    # A token may live at most this long (`exp - iat`): a working day plus handover. A stolen
+    # token is then useful for hours, not years.
+    jwt_max_lifetime_seconds: int = Field(
+        12 * 3600, ge=60, le=7 * 24 * 3600, validation_alias="JWT_MAX_LIFETIME_SECONDS"
+    )
+    # Clock skew allowed between the identity provider's clock and ours for `iat`.
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300, validation_alias="JWT_LEEWAY_SECONDS")
 
     @field_validator("timezone")
     @classmethod
@@ -143,7 +187,7 @@ class FrontdoorSettings(BaseSettings):
         if self.environment != "production":
             return self
         if not self.jwt_jwks_url and (
-            self.jwt_secret in PLACEHOLDER_SECRETS or len(self.jwt_secret) < MIN_SECRET_LENGTH
+            is_placeholder(self.jwt_secret) or len(self.jwt_secret) < MIN_SECRET_LENGTH
         ):
             raise ValueError(
                 "JWT_SECRET is a development placeholder or too short; set JWT_JWKS_URL "
@@ -151,6 +195,15 @@ class FrontdoorSettings(BaseSettings):
             )
         if self.database_url is None:
             raise ValueError("DATABASE_URL is required in production (no embedded database)")
+        password = urlsplit(self.database_url).password
+        if password is not None and is_placeholder(password):
+            raise ValueError("DATABASE_URL's password is a placeholder; set a random one")
+        if self.metrics_token is not None and (
+            is_placeholder(self.metrics_token) or len(self.metrics_token) < MIN_TOKEN_LENGTH
+        ):
+            raise ValueError(
+                f"METRICS_TOKEN is a placeholder or shorter than {MIN_TOKEN_LENGTH} characters"
+            )
         return self
 
     @property
@@ -163,6 +216,10 @@ class FrontdoorSettings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def serve_api_docs(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
 
 
 @lru_cache

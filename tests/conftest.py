@@ -24,6 +24,9 @@ def database_url() -> str:
     url = test_database_url()
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("ENVIRONMENT", "test")
+    # One test token sends hundreds of writes a minute and many tests fail authentication on
+    # purpose: the limits are off for the suite; tests/services/test_ratelimit.py turns them on.
+    os.environ.setdefault("RATE_LIMIT_ENABLED", "false")
     get_settings.cache_clear()
     db.get_engine.cache_clear()
     db.get_sessionmaker.cache_clear()

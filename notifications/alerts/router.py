@@ -21,6 +21,7 @@ from notifications.dependencies import AdminUser, DirectoryUser, SchoolUser, Set
 from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
 from services.db import SessionDep
 from services.errors import error_responses
+from services.types import PG_INT_MAX
 
 router = APIRouter(prefix="/v1", tags=["school notifications"])
 _NOT_FOUND = error_responses(NotificationNotFound)
@@ -32,7 +33,7 @@ async def list_school_notifications(
     principal: DirectoryUser,
     unacknowledged: bool = Query(False, description="Only those not yet acknowledged"),
     limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=PG_INT_MAX),
 ) -> list[NotificationSummary]:
     """Your school's notifications, newest first (ids, dates and states only)."""
     return await service.list_notifications(

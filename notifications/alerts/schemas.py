@@ -6,7 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.types import SafeDatetime, SafeStr, SafeText
 
 Status = Literal["pending", "delivered", "acknowledged", "welfare_checked", "escalated"]
 
@@ -81,9 +83,9 @@ class NotificationDetail(NotificationSummary):
 
 class WelfareCheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    done_at: AwareDatetime
-    done_by: str = Field(min_length=1, max_length=200)
-    outcome: str = Field(min_length=1, max_length=4000)
+    done_at: SafeDatetime
+    done_by: SafeStr = Field(min_length=1, max_length=200)
+    outcome: SafeText = Field(min_length=1, max_length=4000)
 
 
 class AttemptRead(BaseModel):

@@ -221,7 +221,9 @@ async def _open_attempts(
 async def send(
     item: Claimed, client: httpx.AsyncClient, settings: NotificationsSettings
 ) -> AttemptResult:
-    """One attempt, never longer than the attempt timeout (the address check included)."""
+    """One attempt's result, whatever happens, never longer than the attempt timeout (the
+    address check included): an error in one endpoint's attempt (a URL the HTTP library cannot
+    parse, a bug) is that attempt's failure, never the batch's."""
     now = datetime.now(UTC)
     try:
         async with asyncio.timeout(settings.attempt_timeout_seconds):
@@ -230,6 +232,9 @@ async def send(
         return AttemptResult(
             "failed", now, int(settings.attempt_timeout_seconds * 1000), error="timeout"
         )
+    except Exception as exc:
+        log.error("delivery_attempt_crashed", error_type=type(exc).__name__)
+        return AttemptResult("failed", datetime.now(UTC), 0, error=type(exc).__name__[:200])
 
 
 async def _send(

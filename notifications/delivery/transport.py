@@ -141,7 +141,7 @@ async def post_webhook(
         )
     except (TimeoutError, httpx.TimeoutException):
         return AttemptResult("failed", now, _ms(started), error="timeout")
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return AttemptResult("failed", now, _ms(started), error=type(exc).__name__)
     return AttemptResult(
         _classify(status),

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from services.identifiers import check_postcode
+from services.types import single_line
 
 REQUIRED_COLUMNS = ("URN", "EstablishmentName")
 PHASE_COLUMNS = ("PhaseOfEducation (name)", "PhaseOfEducation")
@@ -55,7 +56,11 @@ def parse_row(number: int, record: dict[str, str]) -> ParsedRow:
         out.reasons.append("EstablishmentName: required")
     elif len(out.name) > 200:
         out.reasons.append("EstablishmentName: at most 200 characters")
+    elif not _printable(out.name):
+        out.reasons.append("EstablishmentName: contains control characters")
     out.phase = _first(record, PHASE_COLUMNS)
+    if out.phase is not None and not (len(out.phase) <= 64 and _printable(out.phase)):
+        out.reasons.append("PhaseOfEducation: at most 64 printable characters")
     raw_postcode = (record.get("Postcode") or "").strip()
     if raw_postcode:
         try:
@@ -67,17 +72,36 @@ def parse_row(number: int, record: dict[str, str]) -> ParsedRow:
     return out
 
 
+def _printable(value: str) -> bool:
+    try:
+        single_line(value)
+    except ValueError:
+        return False
+    return True
+
+
+class CsvUnreadable(ValueError):
+    """The text is not CSV the reader can parse (the message names the line, no content)."""
+
+
 def read_csv(text: str) -> tuple[list[str], list[ParsedRow]]:
-    """(missing required columns, parsed rows); rows are numbered from 2 like a spreadsheet."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or []]
-    reader.fieldnames = header
-    missing = missing_columns(header)
-    if missing:
-        return missing, []
-    rows: list[ParsedRow] = []
-    for number, record in enumerate(reader, start=2):
-        if number - 1 > MAX_ROWS:
-            break
-        rows.append(parse_row(number, record))
+    """(missing required columns, parsed rows); rows are numbered from 2 like a spreadsheet.
+
+    Lines may end in LF, CRLF or a bare CR (old spreadsheet exports): `newline=""` hands the
+    reader the text untranslated, as the csv module requires, so it reads all three.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        missing = missing_columns(header)
+        if missing:
+            return missing, []
+        rows: list[ParsedRow] = []
+        for number, record in enumerate(reader, start=2):
+            if number - 1 > MAX_ROWS:
+                break
+            rows.append(parse_row(number, record))
+    except csv.Error as exc:
+        raise CsvUnreadable(f"The CSV cannot be read at line {reader.line_num}.") from exc
     return [], rows

@@ -21,6 +21,7 @@ from notifications.directory.schemas import (
     SchoolCreate,
     SchoolRead,
     SchoolUpdate,
+    Urn,
 )
 from notifications.exceptions import (
     EndpointDisabled,
@@ -84,7 +85,7 @@ async def import_schools(
 
 
 @router.get("/schools/{urn}", response_model=SchoolRead, responses=error_responses(SchoolNotFound))
-async def get_school(session: SessionDep, principal: DirectoryUser, urn: str) -> SchoolRead:
+async def get_school(session: SessionDep, principal: DirectoryUser, urn: Urn) -> SchoolRead:
     """One school with its DSL contacts and calendar."""
     return service.school_read(await service.get_school(session, principal, urn))
 
@@ -95,7 +96,7 @@ async def get_school(session: SessionDep, principal: DirectoryUser, urn: str) ->
     responses=error_responses(SchoolNotFound, NotEditableByRole),
 )
 async def update_school(
-    session: SessionDep, principal: DirectoryUser, urn: str, body: SchoolUpdate
+    session: SessionDep, principal: DirectoryUser, urn: Urn, body: SchoolUpdate
 ) -> SchoolRead:
     """Change a school (a DSL may change only the DSL and deputy emails)."""
     return service.school_read(await service.update_school(session, principal, urn, body))
@@ -107,7 +108,7 @@ async def update_school(
     responses=error_responses(SchoolNotFound),
 )
 async def list_school_endpoints(
-    session: SessionDep, principal: DirectoryUser, urn: str
+    session: SessionDep, principal: DirectoryUser, urn: Urn
 ) -> list[EndpointRead]:
     """A school's webhook endpoints (secrets are never shown again)."""
     return [service.endpoint_read(e) for e in await service.list_endpoints(session, principal, urn)]
@@ -123,7 +124,7 @@ async def create_school_endpoint(
     session: SessionDep,
     principal: DirectoryUser,
     settings: SettingsDep,
-    urn: str,
+    urn: Urn,
     body: EndpointCreate,
 ) -> EndpointWithSecret:
     """Register a webhook endpoint; the signing secret is in this response only."""

@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from notifications.ssrf import UnsafeUrl, check_url_shape
 from services.identifiers import check_postcode
+from services.types import LocalTime, SafeDate, SafeDatetime, SafeStr
 
 DeliveryPreference = Literal["webhook", "email", "both"]
 Urn = Annotated[str, Field(pattern=r"^\d{6,7}$", examples=["107301"])]
@@ -23,10 +25,26 @@ def _postcode(value: str | None) -> str | None:
 Postcode = Annotated[str | None, AfterValidator(_postcode)]
 
 
+def _plain_url(value: str) -> str:
+    """A plain absolute http(s) URL (https in production is checked with the addresses)."""
+    try:
+        check_url_shape(value, require_https=False)
+    except UnsafeUrl as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
+WebhookUrl = Annotated[
+    str,
+    Field(min_length=8, max_length=2000, examples=["https://school.example/hooks"]),
+    AfterValidator(_plain_url),
+]
+
+
 class Term(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    start: date
-    end: date
+    start: SafeDate
+    end: SafeDate
 
     @model_validator(mode="after")
     def _ordered(self) -> Term:
@@ -38,12 +56,12 @@ class Term(BaseModel):
 class SchoolFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=200)
-    phase: str | None = Field(None, max_length=64)
+    name: SafeStr | None = Field(None, min_length=1, max_length=200)
+    phase: SafeStr | None = Field(None, max_length=64)
     postcode: Postcode = None
-    school_day_start: time | None = None
+    school_day_start: LocalTime | None = None
     terms: list[Term] | None = Field(None, max_length=20)
-    closure_days: list[date] | None = Field(None, max_length=100)
+    closure_days: list[SafeDate] | None = Field(None, max_length=100)
     dsl_email: EmailStr | None = None
     deputy_email: EmailStr | None = None
     delivery_preference: DeliveryPreference | None = None
@@ -51,8 +69,11 @@ class SchoolFields(BaseModel):
 
 class SchoolCreate(SchoolFields):
     urn: Urn
-    name: str = Field(min_length=1, max_length=200)
-    school_day_start: time = time(8, 30)
+    name: SafeStr = Field(min_length=1, max_length=200)
+    school_day_start: LocalTime = time(8, 30)
+    # A new school's calendar lists are lists: `null` is refused (422), not stored.
+    terms: list[Term] = Field(default_factory=list, max_length=20)
+    closure_days: list[SafeDate] = Field(default_factory=list, max_length=100)
     delivery_preference: DeliveryPreference = "both"
 
 
@@ -65,7 +86,7 @@ class SchoolRead(BaseModel):
     name: str
     phase: str | None
     postcode: str | None
-    school_day_start: time
+    school_day_start: LocalTime
     terms: list[Term]
     closure_days: list[date]
     dsl_email: str | None
@@ -94,20 +115,20 @@ NOTIFICATION_CREATED_TYPE: EventType = "encompass.notification.created"
 
 class EndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(min_length=8, max_length=2000, examples=["https://school.example/hooks"])
+    url: WebhookUrl
     event_types: list[EventType] = Field(
         default_factory=lambda: [NOTIFICATION_CREATED_TYPE], min_length=1
     )
-    description: str | None = Field(None, max_length=200)
+    description: SafeStr | None = Field(None, max_length=200)
 
 
 class EndpointUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str | None = Field(None, min_length=8, max_length=2000)
+    url: WebhookUrl | None = None
     event_types: list[EventType] | None = Field(None, min_length=1)
-    description: str | None = Field(None, max_length=200)
+    description: SafeStr | None = Field(None, max_length=200)
     enabled: bool | None = None
-    disabled_reason: str | None = Field(None, max_length=200)
+    disabled_reason: SafeStr | None = Field(None, max_length=200)
 
 
 class EndpointRead(BaseModel):
@@ -146,7 +167,7 @@ class PingResult(BaseModel):
 
 class RecoverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    since: datetime
+    since: SafeDatetime
 
 
 class RecoverResult(BaseModel):

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.delivery.health import disable_endpoint, enable_endpoint
 from notifications.dependencies import sees_school
 from notifications.directory import repository
-from notifications.directory.csv_import import read_csv
+from notifications.directory.csv_import import CsvUnreadable, read_csv
 from notifications.directory.schemas import (
     EndpointCreate,
     EndpointRead,
@@ -134,7 +134,10 @@ async def update_school(
 
 
 async def import_schools(session: AsyncSession, principal: Principal, text: str) -> ImportResult:
-    missing, rows = read_csv(text)
+    try:
+        missing, rows = read_csv(text)
+    except CsvUnreadable as exc:
+        raise InvalidCsv(str(exc)) from exc
     if missing:
         fields = [FieldError(path=c, reason="required column missing") for c in missing]
         raise InvalidCsv("The CSV lacks required columns.", fields=fields)

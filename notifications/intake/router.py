@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from notifications.dependencies import AdminUser, PoliceFeed, SettingsDep
 from notifications.intake import sharing
@@ -20,8 +20,10 @@ from notifications.intake.schemas import (
 from notifications.intake.service import IntakeContext, ingest_batch, ingest_one
 from services.auth import Principal
 from services.db import SessionDep
+from services.types import SafeStr
 
 router = APIRouter(prefix="/v1/encompass", tags=["operation encompass"])
+ForceId = Annotated[SafeStr, Path(min_length=1, max_length=64)]
 
 
 def _context(
@@ -56,7 +58,7 @@ async def submit_encompass_incident(
 
 @router.get("/forces/{force_id}/sharing", response_model=SharingRead)
 async def get_force_sharing(
-    session: SessionDep, principal: AdminUser, force_id: str
+    session: SessionDep, principal: AdminUser, force_id: ForceId
 ) -> SharingRead:
     """What this force lets schools see (the default when not configured)."""
     return await sharing.get_sharing(session, force_id)
@@ -64,7 +66,7 @@ async def get_force_sharing(
 
 @router.put("/forces/{force_id}/sharing", response_model=SharingRead)
 async def put_force_sharing(
-    session: SessionDep, principal: AdminUser, force_id: str, body: SharingConfig
+    session: SessionDep, principal: AdminUser, force_id: ForceId, body: SharingConfig
 ) -> SharingRead:
     """Set what this force lets schools see in the detail view."""
     return await sharing.put_sharing(session, principal, force_id, body)

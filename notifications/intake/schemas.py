@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.errors import FieldError
+from services.types import SafeDate, SafeDatetime, SafeStr, SafeText
 
 EducationStatus = Literal["on_roll", "ehe", "cme", "unknown"]
 
@@ -16,14 +17,14 @@ EducationStatus = Literal["on_roll", "ehe", "cme", "unknown"]
 class ChildIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
-    date_of_birth: date | None = None
+    given_name: SafeStr = Field(min_length=1, max_length=100)
+    family_name: SafeStr = Field(min_length=1, max_length=100)
+    date_of_birth: SafeDate | None = None
     school_urn: str | None = Field(None, pattern=r"^\d{6,7}$")
     education_status: EducationStatus | None = None
     present: bool | None = None
     spoken_to: bool | None = None
-    child_voice: str | None = Field(None, max_length=2000)
+    child_voice: SafeText | None = Field(None, max_length=2000)
 
     @field_validator("date_of_birth")
     @classmethod
@@ -39,18 +40,20 @@ class IncidentIn(BaseModel):
     police_reference: str = Field(
         min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 /_.:-]*$"
     )
-    incident_at: AwareDatetime
-    area: str | None = Field(None, max_length=100)
+    incident_at: SafeDatetime
+    area: SafeStr | None = Field(None, max_length=100)
     children: list[ChildIn] = Field(min_length=1, max_length=20)
-    adult_roles: list[str] = Field(default=[], max_length=10)
-    circumstances: str | None = Field(None, max_length=2000)
+    adult_roles: list[Annotated[SafeStr, Field(min_length=1, max_length=100)]] = Field(
+        default=[], max_length=10
+    )
+    circumstances: SafeText | None = Field(None, max_length=2000)
 
 
 class BatchIn(BaseModel):
     """The morning feed. Items are checked one by one: a bad item does not stop the rest."""
 
     model_config = ConfigDict(extra="forbid")
-    incidents: list[dict[str, Any]] = Field(min_length=1, max_length=2000)
+    incidents: list[Any] = Field(min_length=1, max_length=2000)
 
 
 # corrected: the same child as an earlier notification of this incident, with changes.

@@ -10,14 +10,17 @@ council's EHE contact and raise a front-door task.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
+import structlog
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import messages
@@ -52,6 +55,8 @@ from services.models.notifications_extra import NotificationCorrection
 PRODUCER = "notifications"
 # Clock skew allowed between the police system and ours before an incident is "in the future".
 _FUTURE_TOLERANCE = timedelta(minutes=5)
+_PLAIN_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 /_.:-]{0,63}")
+log = structlog.get_logger(__name__)
 
 
 def child_key(child: ChildIn) -> str:
@@ -489,24 +494,17 @@ async def _record_correction(
     )
 
 
-async def ingest_batch(ctx: IntakeContext, raw_items: list[dict[str, object]]) -> BatchResult:
+async def ingest_batch(ctx: IntakeContext, raw_items: list[Any]) -> BatchResult:
+    """A result per item, whatever an item holds: a bad item is rejected with its reasons,
+    and one the database refuses is rolled back alone (its savepoint), never the batch."""
     items: list[IncidentResult] = []
     for index, raw in enumerate(raw_items):
-        reference = raw.get("police_reference")
         try:
             data = IncidentIn.model_validate(raw)
         except ValidationError as exc:
-            items.append(
-                IncidentResult(
-                    index=index,
-                    police_reference=reference if isinstance(reference, str) else None,
-                    status="rejected",
-                    errors=field_errors_from_pydantic(exc.errors()),
-                )
-            )
+            items.append(_rejected(index, raw, field_errors_from_pydantic(exc.errors())))
             continue
-        result = await ingest(ctx, data)
-        items.append(result.model_copy(update={"index": index}))
+        items.append(await _ingest_isolated(ctx, index, raw, data))
     await ctx.emit_pending()
     return BatchResult(
         accepted=sum(i.status == "accepted" for i in items),
@@ -514,4 +512,32 @@ async def ingest_batch(ctx: IntakeContext, raw_items: list[dict[str, object]]) -
         corrected=sum(i.status == "corrected" for i in items),
         rejected=sum(i.status == "rejected" for i in items),
         items=items,
+    )
+
+
+async def _ingest_isolated(
+    ctx: IntakeContext, index: int, raw: Any, data: IncidentIn
+) -> IncidentResult:
+    created, ehe = len(ctx.created_events), len(ctx.ehe_events)
+    try:
+        async with ctx.session.begin_nested():
+            result = await ingest(ctx, data)
+    except DBAPIError as exc:
+        log.error("encompass_item_refused", error_type=type(exc.orig).__name__, index=index)
+        del ctx.created_events[created:], ctx.ehe_events[ehe:]
+        ctx.endpoints.clear()
+        reason = FieldError(path="incident", reason="the item could not be stored")
+        return _rejected(index, raw, [reason])
+    return result.model_copy(update={"index": index})
+
+
+def _rejected(index: int, raw: Any, errors: list[FieldError]) -> IncidentResult:
+    reference = raw.get("police_reference") if isinstance(raw, dict) else None
+    # Echoed only when it is a plain reference: the reply must encode whatever was sent.
+    plain = isinstance(reference, str) and _PLAIN_REFERENCE.fullmatch(reference) is not None
+    return IncidentResult(
+        index=index,
+        police_reference=reference if plain else None,
+        status="rejected",
+        errors=errors,
     )

@@ -22,7 +22,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -46,6 +45,7 @@ from services.contracts.codes import (
     SubjectKind,
 )
 from services.identifiers import check_nhs_number, check_postcode, check_upn
+from services.types import SafeDatetime
 
 # An unborn baby's due date: up to 6 weeks past (born but not yet registered) and at most
 # 10 months ahead (a pregnancy cannot be further off than that).
@@ -326,7 +326,7 @@ class Consent(Strict):
     state: ConsentState
     reason: Reason | None = None
     recorded_by: Text
-    recorded_at: AwareDatetime
+    recorded_at: SafeDatetime
 
     @model_validator(mode="after")
     def _reason_when_not_asked(self, info: ValidationInfo) -> Consent:
@@ -367,7 +367,7 @@ class Referrer(Strict):
 
 
 class PhoneFollowUp(Strict):
-    call_at: AwareDatetime
+    call_at: SafeDatetime
     contact_reference: (
         Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_printable)] | None
     ) = None

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from services import audit
 from services.auth import Principal, Role
 from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
 from services.models.triage import TriageContact
+from services.types import QueryDatetime, SafeStr
 from triage.access import lanes_for
 from triage.council import load_council
 from triage.dependencies import (
@@ -53,6 +53,7 @@ from triage.settings import TriageSettings
 router = APIRouter(prefix="/v1", tags=["contacts"])
 SERVICE = "triage"
 ContactPath = Annotated[uuid.UUID, "contact id"]
+ClockKind = Annotated[SafeStr, Path(max_length=40)]
 
 
 async def _read(
@@ -99,10 +100,10 @@ async def list_triage_queue(
     lane: Lane | None = None,
     level: Annotated[int | None, Query(ge=1, le=10)] = None,
     status: OpenStatus | None = None,
-    assigned_to: Annotated[str | None, Query(max_length=200)] = None,
-    due_before: datetime | None = None,
+    assigned_to: Annotated[SafeStr | None, Query(max_length=200)] = None,
+    due_before: QueryDatetime | None = None,
     breached: bool | None = None,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    cursor: Annotated[SafeStr | None, Query(max_length=400)] = None,
     limit: Annotated[int | None, Query(ge=1, le=200)] = None,
 ) -> Page[QueueItem]:
     """Open contacts in the caller's lanes: priority first, then the nearest deadline."""
@@ -304,7 +305,7 @@ async def resolve_dv_screening(
 )
 async def pause_triage_clock(
     contact_id: ContactPath,
-    kind: str,
+    kind: ClockKind,
     body: ClockPause,
     session: SessionDep,
     principal: ManagerUser,
@@ -332,7 +333,7 @@ async def pause_triage_clock(
     responses=error_responses(NotFound, Conflict, Forbidden),
 )
 async def resume_triage_clock(
-    contact_id: ContactPath, kind: str, session: SessionDep, principal: ManagerUser
+    contact_id: ContactPath, kind: ClockKind, session: SessionDep, principal: ManagerUser
 ) -> ClockRead:
     """Resume a paused clock; its deadline moves on by the time it was paused."""
     contact = await work.contact_for(session, principal, contact_id)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from services import audit
 from services.db import SessionDep
 from services.errors import FieldError, Forbidden, error_responses
+from services.types import QueryDatetime
 from triage.council import load_council
 from triage.dependencies import ManagerUser
 from triage.reports.exceptions import BadPeriod
@@ -60,8 +61,8 @@ async def triage_unallocated_report(
 async def triage_kpi_scorecard(
     session: SessionDep,
     principal: ManagerUser,
-    period_from: Annotated[datetime | None, Query(alias="from")] = None,
-    period_to: Annotated[datetime | None, Query(alias="to")] = None,
+    period_from: Annotated[QueryDatetime | None, Query(alias="from")] = None,
+    period_to: Annotated[QueryDatetime | None, Query(alias="to")] = None,
 ) -> Scorecard:
     """KPI scorecard with targets and polarity, per contact type (default: last 28 days)."""
     now = datetime.now(UTC)

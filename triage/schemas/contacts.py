@@ -7,8 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,14 +15,8 @@ from pydantic import (
 )
 
 from services.contracts.codes import ConsentState, ReferralSource
-from services.contracts.marf import (
-    Concern,
-    Consent,
-    Subject,
-    _printable,
-    _printable_long,
-    raise_problems,
-)
+from services.contracts.marf import Concern, Consent, Subject, raise_problems
+from services.types import SafeDatetime, SafeStr, SafeText
 from triage.rules.facts import DashRisk
 from triage.rules.model import ContactType
 
@@ -48,12 +40,10 @@ ConsentGivenBy = Literal[
 ]
 PrimaryNeedCode = Literal["N0", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"]
 OpenStatus = Literal["open", "awaiting_sign_off"]
-# Control characters (NUL above all: PostgreSQL text and JSONB cannot hold it) are refused
-# with a 422, as on the MARF, never left to fail in the database.
-Text = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
-LongText = Annotated[str, Field(min_length=1, max_length=8000), AfterValidator(_printable_long)]
+Text = Annotated[SafeStr, Field(min_length=1, max_length=200)]
+LongText = Annotated[SafeText, Field(min_length=1, max_length=8000)]
 # A partner agency's or police force's id as the referral API knows it.
-AgencyId = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_printable)]
+AgencyId = Annotated[SafeStr, Field(min_length=1, max_length=64)]
 
 T = TypeVar("T")
 # Clocks on the recording device may run a little ahead of the server's.
@@ -77,7 +67,7 @@ class ContactReferrer(_In):
     role: Text | None = None
     organisation: Text | None = None
     phone: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{7,20}$")] | None = None
-    email: Annotated[str, Field(max_length=254), AfterValidator(_printable)] | None = None
+    email: Annotated[SafeStr, Field(max_length=254)] | None = None
     wants_feedback: bool = True
     anonymous: bool = False
 
@@ -86,9 +76,9 @@ class DvNotification(_In):
     """A police domestic-abuse notification where children were present."""
 
     dash_risk_level: DashRisk
-    police_reference: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(_printable)]
-    force_id: AgencyId
-    incident_at: AwareDatetime
+    police_reference: Annotated[SafeStr, Field(min_length=1, max_length=40)]
+    force_id: Annotated[SafeStr, Field(min_length=1, max_length=64)]
+    incident_at: SafeDatetime
     area: Text | None = None
     adult_roles: Annotated[list[Text], Field(max_length=10)] = []
     circumstances: LongText | None = None
@@ -99,7 +89,7 @@ class ContactCreate(_In):
 
     channel: Literal["phone", "email", "walk_in", "police_feed"]
     kind: Literal["concern", "dv_notification", "consultation"]
-    received_at: AwareDatetime | None = None
+    received_at: SafeDatetime | None = None
     from_professional: bool = False
     # The partner agency that rang (its id as the referral API knows it): a MARF that follows
     # up this call joins it only if it comes from the same agency.
@@ -411,7 +401,7 @@ RecordedClock = Literal["assessment", "icpc"]
 class ClockMet(_In):
     """The assessment was authorised / the ICPC was held, at `met_at` (default: now)."""
 
-    met_at: AwareDatetime | None = None
+    met_at: SafeDatetime | None = None
 
     @field_validator("met_at")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from services.types import SafeJsonDict
 from triage.rules.facts import Facts
 from triage.rules.model import RuleSetBody
 from triage.schemas.contacts import Text, _In
@@ -15,7 +16,7 @@ from triage.schemas.contacts import Text, _In
 
 class RuleSetCreate(_In):
     name: Text
-    body: dict[str, Any] | None = None
+    body: SafeJsonDict | None = None
     based_on: uuid.UUID | None = None
 
     @model_validator(mode="after")
@@ -27,14 +28,14 @@ class RuleSetCreate(_In):
 
 class RuleSetReplace(_In):
     name: Text
-    body: dict[str, Any]
+    body: SafeJsonDict
 
 
 class RuleSetPatch(_In):
     name: Text | None = None
-    levels: list[dict[str, Any]] | None = None
-    defaults: dict[str, Any] | None = None
-    rules: list[dict[str, Any]] | None = None
+    levels: list[SafeJsonDict] | None = None
+    defaults: SafeJsonDict | None = None
+    rules: list[SafeJsonDict] | None = None
 
 
 class RuleSetRead(BaseModel):
