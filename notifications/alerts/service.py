@@ -105,6 +105,8 @@ async def _visible(
     notification, incident = row
     if principal.role != Role.admin and notification.school_urn != principal.school_urn:
         raise NotificationNotFound()
+    if incident.council_id != principal.council_id:  # another council's admin sees nothing
+        raise NotificationNotFound()
     return notification, incident
 
 
