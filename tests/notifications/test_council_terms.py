@@ -141,6 +141,20 @@ class TestDeadlinesFollowTheCouncilCalendar:
             deadline, _ = await deadline_of(client, auth, session, utc(2025, 12, 23, 20), "600005")
         assert deadline == utc(2025, 12, 24, 8, 30)
 
+    async def test_after_the_last_published_term_the_alert_is_still_taken_and_due(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        # The council has published up to Easter 2026 only (next year's not imported yet).
+        # Beyond the calendar nothing says the school is closed: due the next working day,
+        # never a 500 that loses the police's notification.
+        await create_school(session, urn="600006")
+        async with client_for(app) as client:
+            await put_terms(client, auth, COUNCIL_TERMS)
+            after = await deadline_of(client, auth, session, utc(2026, 4, 14, 20), "600006")
+            last_day = await deadline_of(client, auth, session, utc(2026, 3, 27, 18), "600006")
+        assert after == (utc(2026, 4, 15, 7, 30), False)  # 08:30 BST
+        assert last_day == (utc(2026, 3, 30, 7, 30), False)  # the Monday after (BST)
+
 
 class TestTermDatesApi:
     async def test_the_admin_replaces_and_reads_the_calendar(

@@ -6,6 +6,7 @@ transactions), with triage's real clock scanner producing the events.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -228,6 +229,32 @@ class TestGrouping:
         assert await front_door_alerts(maker, nsettings, now=first + timedelta(minutes=5)) == 0
         next_window = start + timedelta(minutes=window, seconds=30)
         assert await front_door_alerts(maker, nsettings, now=next_window) == 1
+        async with transaction(maker) as session:
+            waiting = await session.scalar(
+                select(func.count()).where(FrontDoorAlert.batch_id.is_(None))
+            )
+        assert waiting == 0
+
+    async def test_two_workers_running_the_pass_at_once_send_one_email_per_recipient(
+        self, maker: Maker, nsettings: NotificationsSettings, mail: MailSink
+    ) -> None:
+        async with transaction(maker) as session:
+            session.add(CouncilContacts(council_id="demo", duty_manager_email=DUTY))
+            session.add(
+                CouncilContacts(council_id="leeds", duty_manager_email="duty@leeds.example")
+            )
+        await emit_breaches(maker, 40)
+        await emit_breaches(maker, 5, council="leeds")
+        await drain(maker, [front_door_consumer(nsettings)], limit=1_000)
+        await gathered(maker)
+        now = datetime.now(UTC)
+        counts = await asyncio.gather(
+            *(front_door_alerts(maker, nsettings, now=now) for _ in range(3))
+        )
+        assert sum(counts) == 2
+        await deliver(maker, nsettings)
+        assert len(to(mail, DUTY)) == 1
+        assert len(to(mail, "duty@leeds.example")) == 1
         async with transaction(maker) as session:
             waiting = await session.scalar(
                 select(func.count()).where(FrontDoorAlert.batch_id.is_(None))
