@@ -140,6 +140,7 @@ class TestBreachEmail:
         (chase,) = to(mail, REFERRER)
         assert reference in chase
         assert "followed up in writing" in chase
+        assert "Submit it here: http://frontdoor.test/v1/referrals" in chase
         for word in IDENTIFYING:
             assert word not in chase
         assert reference not in "".join(b for b in to(mail, DUTY) if "phone them" in b)
@@ -155,6 +156,21 @@ class TestBreachEmail:
         await deliver(maker, nsettings)
         (body,) = to(mail, DUTY)
         assert "please phone them" in body
+        assert len(mail.snapshot()) == 1
+
+    @pytest.mark.parametrize("recorded", ["phone only", "01274 000000", "n/a", "  "])
+    async def test_a_referrer_email_mail_cannot_go_to_asks_the_duty_manager_to_phone(
+        self, maker: Maker, nsettings: NotificationsSettings, mail: MailSink, recorded: str
+    ) -> None:
+        await seed(maker)
+        _, reference = await overdue_phone_contact(maker, email=recorded)
+        await scan(maker)
+        await drain(maker, [front_door_consumer(nsettings)])
+        await send(maker, nsettings)
+        await deliver(maker, nsettings)
+        (body,) = to(mail, DUTY)
+        assert "please phone them" in body
+        assert reference in body
         assert len(mail.snapshot()) == 1
 
     async def test_without_council_configuration_the_services_duty_manager_is_told(
