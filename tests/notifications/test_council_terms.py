@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -10,12 +11,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifications.council import service as council_service
 from notifications.council.csv_import import parse_date, read_terms
+from notifications.council.schemas import CouncilTermIn
 from notifications.demo import seed
 from notifications.settings import NotificationsSettings
-from services.auth import Role, mint_token
+from services.auth import Principal, Role, mint_token
 from services.models.notifications import Notification
 from services.models.notifications_extra import CouncilTerm
 from services.settings import get_settings
@@ -259,6 +262,9 @@ class TestOddCsvInput:
             pytest.param("x" * 300_000, 413, id="over the body limit"),
             pytest.param("name,start,end\nA,\x00,2026-02-13\n", 422, id="NUL"),
             pytest.param("name,start,end\nA,2026-13-01,2026-02-13\n", 422, id="bad date"),
+            # A header and nothing else would clear every school's holidays: refused.
+            pytest.param("name,start,end\r\n\r\n", 422, id="header only"),
+            pytest.param("", 422, id="empty"),
         ],
     )
     async def test_unreadable_input_is_refused_and_nothing_stored(
@@ -332,6 +338,32 @@ class TestCouncilScoping:
                 ).status_code,
             ]
         assert codes == [403] * 5
+
+
+@pytest.mark.usefixtures("committed_db")
+class TestConcurrentReplacement:
+    async def test_two_replacements_at_once_one_after_the_other_never_a_500(
+        self, maker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        admin = Principal(sub="admin-1", role=Role.admin)
+        first = [CouncilTermIn.model_validate(t) for t in COUNCIL_TERMS]
+        second = first[:2]
+        async with maker() as one, maker() as two:
+            await one.begin()
+            await council_service.put_terms(one, admin, first)  # not committed yet
+
+            async def replace_again() -> None:
+                await two.begin()
+                await council_service.put_terms(two, admin, second)
+                await two.commit()
+
+            racing = asyncio.create_task(replace_again())
+            await asyncio.sleep(0.5)  # let it reach the calendar while the first is open
+            await one.commit()
+            await racing
+        async with maker() as session:
+            stored = await session.scalar(select(func.count()).select_from(CouncilTerm))
+        assert stored == 2  # the later replacement, whole
 
 
 class TestCsv:
