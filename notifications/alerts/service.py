@@ -78,6 +78,7 @@ async def list_notifications(
     query = (
         select(Notification, Incident.incident_at)
         .join(Incident, Incident.id == Notification.incident_id)
+        .where(Incident.council_id == principal.council_id)
         .order_by(Notification.created_at.desc(), Notification.id)
         .limit(limit)
         .offset(offset)

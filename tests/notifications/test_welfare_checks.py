@@ -139,6 +139,9 @@ class TestAnotherCouncil:
             ours = await client.get(
                 f"/v1/notifications/{nid}/welfare-checks", headers=auth("admin")
             )
+            listed = await client.get("/v1/notifications", headers=other)
         assert codes == [404, 404, 404, 404]
+        assert listed.status_code == 200
+        assert listed.json() == []
         assert ours.status_code == 200
         assert len(ours.json()) == 1
