@@ -1,9 +1,10 @@
 """School-day arithmetic: pure functions over the council calendar and a school's own dates.
 
 A school day is a council working day (weekday, not a bank holiday, not a council closure)
-that falls inside one of the school's terms (when terms are recorded) and is not one of the
-school's closure days. The deadline is the school-day start on the first school day whose
-start is after the incident.
+that falls inside one of the school's terms (when terms are recorded; after the last recorded
+term every working day counts, since nothing is known of the school's holidays there) and is
+not one of the school's closure days. The deadline is the school-day start on the first school
+day whose start is after the incident.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ class SchoolCalendar:
     def is_school_day(self, day: date) -> bool:
         if not self.council.is_working_day(day) or day in self.closures:
             return False
-        return not self.terms or any(start <= day <= end for start, end in self.terms)
+        if not self.terms or day > max(end for _, end in self.terms):
+            # Beyond the last recorded term the calendar says nothing (next year's dates not
+            # published or imported yet): the school is taken to be open rather than the
+            # police's notification refused for want of a school day.
+            return True
+        return any(start <= day <= end for start, end in self.terms)
 
     def next_school_day_start(self, after: datetime) -> datetime:
         local = self.council.local(after)

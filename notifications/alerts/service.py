@@ -78,6 +78,7 @@ async def list_notifications(
     query = (
         select(Notification, Incident.incident_at)
         .join(Incident, Incident.id == Notification.incident_id)
+        .where(Incident.council_id == principal.council_id)
         .order_by(Notification.created_at.desc(), Notification.id)
         .limit(limit)
         .offset(offset)
@@ -104,6 +105,8 @@ async def _visible(
         raise NotificationNotFound()
     notification, incident = row
     if principal.role != Role.admin and notification.school_urn != principal.school_urn:
+        raise NotificationNotFound()
+    if incident.council_id != principal.council_id:  # another council's admin sees nothing
         raise NotificationNotFound()
     return notification, incident
 

@@ -49,8 +49,21 @@ def _row(number: int, record: dict[str, str]) -> tuple[CouncilTermIn | None, lis
 
 
 def read_terms(text: str) -> tuple[list[CouncilTermIn], list[FieldError]]:
-    """(terms, errors): any error means nothing is to be stored."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    """(terms, errors): any error means nothing is to be stored.
+
+    Line ends as spreadsheets write them (LF, CRLF, or a bare CR from old Mac exports) are
+    all read as rows; what the csv module cannot read at all (an over-long field, a stray
+    quote across the end) is an error naming the row, never an exception.
+    """
+    try:
+        return _read_terms(text)
+    except csv.Error as exc:
+        return [], [FieldError(path="csv", reason=f"not readable as CSV: {exc}")]
+
+
+def _read_terms(text: str) -> tuple[list[CouncilTermIn], list[FieldError]]:
+    # newline=None: universal newlines, so a bare CR ends a row like LF and CRLF do.
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=None))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     reader.fieldnames = header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]

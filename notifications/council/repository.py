@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,11 @@ async def list_terms(session: AsyncSession, council_id: str) -> Sequence[Council
 async def replace_terms(
     session: AsyncSession, council_id: str, terms: Sequence[CouncilTermIn]
 ) -> None:
+    # One replacement at a time per council: two at once would both delete, then the second's
+    # inserts would collide with the first's (a unique violation, a 500), never a merge.
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtext(f"notif_council_terms:{council_id}")))
+    )
     await session.execute(delete(CouncilTerm).where(CouncilTerm.council_id == council_id))
     session.add_all(
         CouncilTerm(

@@ -77,6 +77,10 @@ async def import_terms(session: AsyncSession, principal: Principal, text: str) -
     terms, errors = read_terms(text)
     if errors:
         raise InvalidCsv("Some rows of the term dates are not valid.", fields=errors)
+    if not terms:  # a header and nothing else: a failed export, not "no holidays for anyone"
+        raise InvalidCsv(
+            "The file has no term dates.", fields=[FieldError(path="csv", reason="no rows")]
+        )
     if bad := overlapping(terms):  # rows are numbered like a spreadsheet (header is row 1)
         raise InvalidTerms(fields=[FieldError(path=f"row {i + 2}", reason=_OVERLAP) for i in bad])
     return await put_terms(session, principal, terms)

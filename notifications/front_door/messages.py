@@ -66,7 +66,9 @@ def duty_manager_email(
     return subject, "\n".join(lines) + "\n"
 
 
-def referrer_chase_email(items: Sequence[AlertLine], *, zone: str) -> tuple[str, str]:
+def referrer_chase_email(
+    items: Sequence[AlertLine], *, zone: str, submit_url: str
+) -> tuple[str, str]:
     """To the professional who phoned: the written MARF is overdue (references only)."""
     references = [i.contact_reference or str(i.contact_id) for i in items]
     subject = f"Written referral overdue: {', '.join(references[:3])}" + (
@@ -84,5 +86,7 @@ def referrer_chase_email(items: Sequence[AlertLine], *, zone: str) -> tuple[str,
         "",
         "Please submit the referral form today, marked as the follow-up to your phone call and "
         "quoting the reference above. If the child is at immediate risk, call 999.",
+        "",
+        f"Submit it here: {submit_url}",
     ]
     return subject, "\n".join(lines) + "\n"

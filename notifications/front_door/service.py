@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.delivery.queue import add_email
@@ -24,6 +25,8 @@ from services.events.contracts import ClockEvent, WrittenFollowUpOverdue
 from services.models.notifications_extra import AlertBatch, FrontDoorAlert
 from services.models.platform import OutboxEvent
 
+# Where a partner agency submits its multi-agency referral form (the referral API).
+REFERRAL_FORM_PATH = "/v1/referrals"
 # Recipients handled per pass: bounded work per transaction.
 _PASS_LIMIT = 200
 # The written follow-up of a phone referral is due 24 hours after the call (domain §5).
@@ -65,7 +68,7 @@ async def record_follow_up_overdue(
 ) -> None:
     """Chase the referrer; with no email for them, the duty manager is asked to phone."""
     payload = WrittenFollowUpOverdue.model_validate(event.payload)
-    referrer = payload.referrer_email
+    referrer = usable_email(payload.referrer_email)
     recipient = referrer or await duty_manager(session, settings, payload.council_id)
     await repository.add_alert(
         session,
@@ -81,6 +84,18 @@ async def record_follow_up_overdue(
             "deadline_at": payload.phone_call_at + timedelta(hours=_FOLLOW_UP_HOURS),
         },
     )
+
+
+def usable_email(raw: str | None) -> str | None:
+    """The referrer's address if mail can go to it. The phone contact's field is free text
+    (`n/a`, `phone only`, a phone number): a chase sent there would fail unseen, so the duty
+    manager is asked to phone instead."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
 
 
 def window_start(now: datetime, seconds: float) -> datetime:
@@ -102,7 +117,9 @@ def _line(alert: FrontDoorAlert) -> AlertLine:
 def _email(settings: NotificationsSettings, alerts: list[FrontDoorAlert]) -> tuple[str, str, str]:
     lines = [_line(a) for a in alerts]
     if all(a.audience == "referrer" for a in alerts):
-        return "referrer_chase", *referrer_chase_email(lines, zone=settings.timezone)
+        return "referrer_chase", *referrer_chase_email(
+            lines, zone=settings.timezone, submit_url=settings.link(REFERRAL_FORM_PATH)
+        )
     subject, text = duty_manager_email(
         lines, zone=settings.timezone, link=lambda cid: contact_link(settings, cid)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -10,11 +11,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifications.council import service as council_service
 from notifications.council.csv_import import parse_date, read_terms
+from notifications.council.schemas import CouncilTermIn
 from notifications.demo import seed
 from notifications.settings import NotificationsSettings
+from services.auth import Principal, Role, mint_token
 from services.models.notifications import Notification
 from services.models.notifications_extra import CouncilTerm
 from services.settings import get_settings
@@ -140,6 +144,20 @@ class TestDeadlinesFollowTheCouncilCalendar:
             deadline, _ = await deadline_of(client, auth, session, utc(2025, 12, 23, 20), "600005")
         assert deadline == utc(2025, 12, 24, 8, 30)
 
+    async def test_after_the_last_published_term_the_alert_is_still_taken_and_due(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        # The council has published up to Easter 2026 only (next year's not imported yet).
+        # Beyond the calendar nothing says the school is closed: due the next working day,
+        # never a 500 that loses the police's notification.
+        await create_school(session, urn="600006")
+        async with client_for(app) as client:
+            await put_terms(client, auth, COUNCIL_TERMS)
+            after = await deadline_of(client, auth, session, utc(2026, 4, 14, 20), "600006")
+            last_day = await deadline_of(client, auth, session, utc(2026, 3, 27, 18), "600006")
+        assert after == (utc(2026, 4, 15, 7, 30), False)  # 08:30 BST
+        assert last_day == (utc(2026, 3, 30, 7, 30), False)  # the Monday after (BST)
+
 
 class TestTermDatesApi:
     async def test_the_admin_replaces_and_reads_the_calendar(
@@ -203,6 +221,149 @@ class TestTermDatesApi:
         assert response.json()["fields"] == [{"path": "row 5.start", "reason": "not a date"}]
         stored = await session.scalar(select(func.count()).select_from(CouncilTerm))
         assert stored == 1  # the calendar before the import, untouched
+
+
+class TestOddCsvInput:
+    """Whatever a spreadsheet writes: a 200 with every row, or a 4xx naming why; never a 500,
+    never half stored."""
+
+    async def _import(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, body: bytes
+    ) -> httpx.Response:
+        async with client_for(app) as client:
+            return await client.post(
+                "/v1/council/term-dates/import",
+                content=body,
+                headers={**auth("admin"), "content-type": "text/csv"},
+            )
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            pytest.param(CSV.replace("\n", "\r").encode(), id="bare CR (old Mac export)"),
+            pytest.param(("\ufeff" + CSV.replace("\n", "\r\n")).encode(), id="BOM and CRLF"),
+            pytest.param(CSV.replace("\n", "\n\n").encode(), id="blank lines"),
+        ],
+    )
+    async def test_line_ends_and_blank_lines_all_read(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, body: bytes
+    ) -> None:
+        response = await self._import(app, client_for, auth, body)
+        assert response.status_code == 200, response.text
+        assert [t["name"] for t in response.json()["terms"]] == ["Autumn 1", "Autumn 2", "Spring 1"]
+
+    @pytest.mark.parametrize(
+        ("body", "status"),
+        [
+            # One field over the csv module's own limit (128 KB) but under the body limit.
+            pytest.param(
+                f"name,start,end\n{'x' * 200_000},2026-01-05,2026-02-13\n", 422, id="huge"
+            ),
+            pytest.param("x" * 300_000, 413, id="over the body limit"),
+            pytest.param("name,start,end\nA,\x00,2026-02-13\n", 422, id="NUL"),
+            pytest.param("name,start,end\nA,2026-13-01,2026-02-13\n", 422, id="bad date"),
+            # A header and nothing else would clear every school's holidays: refused.
+            pytest.param("name,start,end\r\n\r\n", 422, id="header only"),
+            pytest.param("", 422, id="empty"),
+        ],
+    )
+    async def test_unreadable_input_is_refused_and_nothing_stored(
+        self,
+        app: FastAPI,
+        client_for: ClientFor,
+        auth: Auth,
+        session: AsyncSession,
+        body: str,
+        status: int,
+    ) -> None:
+        async with client_for(app) as client:
+            await put_terms(client, auth, COUNCIL_TERMS[:1])
+        response = await self._import(app, client_for, auth, body.encode())
+        assert response.status_code == status, response.text
+        stored = await session.scalar(select(func.count()).select_from(CouncilTerm))
+        assert stored == 1
+
+    async def test_not_utf8_is_422(self, app: FastAPI, client_for: ClientFor, auth: Auth) -> None:
+        response = await self._import(
+            app, client_for, auth, "name,start,end\n\xe9".encode("latin-1")
+        )
+        assert response.status_code == 422
+
+
+class TestCouncilScoping:
+    async def test_each_admin_sees_and_replaces_only_their_councils_calendar(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        settings = get_settings().model_copy(update={"council_id": "other"})
+        other = {"Authorization": f"Bearer {mint_token(settings, sub='x', role=Role.admin)}"}
+        async with client_for(app) as client:
+            await put_terms(client, auth, COUNCIL_TERMS)
+            seen = await client.get("/v1/council/term-dates", headers=other)
+            put = await client.put(
+                "/v1/council/term-dates", json={"terms": COUNCIL_TERMS[:1]}, headers=other
+            )
+            ours = await client.get("/v1/council/term-dates", headers=auth("admin"))
+        assert seen.json() == {"council_id": "other", "terms": []}
+        assert put.status_code == 200
+        assert len(ours.json()["terms"]) == 4
+
+    @pytest.mark.parametrize(
+        "role", ["team_manager", "front_door_worker", "referrer", "police_feed"]
+    )
+    async def test_only_the_admin_manages_the_calendar_and_contacts(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, role: str
+    ) -> None:
+        claims = {"agency_id": FORCE} if role in ("referrer", "police_feed") else {}
+        headers = auth(role, **claims)
+        async with client_for(app) as client:
+            codes = [
+                (await client.get("/v1/council/term-dates", headers=headers)).status_code,
+                (
+                    await client.put("/v1/council/term-dates", json={"terms": []}, headers=headers)
+                ).status_code,
+                (
+                    await client.post(
+                        "/v1/council/term-dates/import",
+                        content=CSV.encode(),
+                        headers={**headers, "content-type": "text/csv"},
+                    )
+                ).status_code,
+                (await client.get("/v1/council/alert-contacts", headers=headers)).status_code,
+                (
+                    await client.put(
+                        "/v1/council/alert-contacts",
+                        json={"duty_manager_email": "x@council.example"},
+                        headers=headers,
+                    )
+                ).status_code,
+            ]
+        assert codes == [403] * 5
+
+
+@pytest.mark.usefixtures("committed_db")
+class TestConcurrentReplacement:
+    async def test_two_replacements_at_once_one_after_the_other_never_a_500(
+        self, maker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        admin = Principal(sub="admin-1", role=Role.admin)
+        first = [CouncilTermIn.model_validate(t) for t in COUNCIL_TERMS]
+        second = first[:2]
+        async with maker() as one, maker() as two:
+            await one.begin()
+            await council_service.put_terms(one, admin, first)  # not committed yet
+
+            async def replace_again() -> None:
+                await two.begin()
+                await council_service.put_terms(two, admin, second)
+                await two.commit()
+
+            racing = asyncio.create_task(replace_again())
+            await asyncio.sleep(0.5)  # let it reach the calendar while the first is open
+            await one.commit()
+            await racing
+        async with maker() as session:
+            stored = await session.scalar(select(func.count()).select_from(CouncilTerm))
+        assert stored == 2  # the later replacement, whole
 
 
 class TestCsv:

@@ -6,6 +6,7 @@ transactions), with triage's real clock scanner producing the events.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -139,6 +140,7 @@ class TestBreachEmail:
         (chase,) = to(mail, REFERRER)
         assert reference in chase
         assert "followed up in writing" in chase
+        assert "Submit it here: http://frontdoor.test/v1/referrals" in chase
         for word in IDENTIFYING:
             assert word not in chase
         assert reference not in "".join(b for b in to(mail, DUTY) if "phone them" in b)
@@ -154,6 +156,21 @@ class TestBreachEmail:
         await deliver(maker, nsettings)
         (body,) = to(mail, DUTY)
         assert "please phone them" in body
+        assert len(mail.snapshot()) == 1
+
+    @pytest.mark.parametrize("recorded", ["phone only", "01274 000000", "n/a", "  "])
+    async def test_a_referrer_email_mail_cannot_go_to_asks_the_duty_manager_to_phone(
+        self, maker: Maker, nsettings: NotificationsSettings, mail: MailSink, recorded: str
+    ) -> None:
+        await seed(maker)
+        _, reference = await overdue_phone_contact(maker, email=recorded)
+        await scan(maker)
+        await drain(maker, [front_door_consumer(nsettings)])
+        await send(maker, nsettings)
+        await deliver(maker, nsettings)
+        (body,) = to(mail, DUTY)
+        assert "please phone them" in body
+        assert reference in body
         assert len(mail.snapshot()) == 1
 
     async def test_without_council_configuration_the_services_duty_manager_is_told(
@@ -228,6 +245,32 @@ class TestGrouping:
         assert await front_door_alerts(maker, nsettings, now=first + timedelta(minutes=5)) == 0
         next_window = start + timedelta(minutes=window, seconds=30)
         assert await front_door_alerts(maker, nsettings, now=next_window) == 1
+        async with transaction(maker) as session:
+            waiting = await session.scalar(
+                select(func.count()).where(FrontDoorAlert.batch_id.is_(None))
+            )
+        assert waiting == 0
+
+    async def test_two_workers_running_the_pass_at_once_send_one_email_per_recipient(
+        self, maker: Maker, nsettings: NotificationsSettings, mail: MailSink
+    ) -> None:
+        async with transaction(maker) as session:
+            session.add(CouncilContacts(council_id="demo", duty_manager_email=DUTY))
+            session.add(
+                CouncilContacts(council_id="leeds", duty_manager_email="duty@leeds.example")
+            )
+        await emit_breaches(maker, 40)
+        await emit_breaches(maker, 5, council="leeds")
+        await drain(maker, [front_door_consumer(nsettings)], limit=1_000)
+        await gathered(maker)
+        now = datetime.now(UTC)
+        counts = await asyncio.gather(
+            *(front_door_alerts(maker, nsettings, now=now) for _ in range(3))
+        )
+        assert sum(counts) == 2
+        await deliver(maker, nsettings)
+        assert len(to(mail, DUTY)) == 1
+        assert len(to(mail, "duty@leeds.example")) == 1
         async with transaction(maker) as session:
             waiting = await session.scalar(
                 select(func.count()).where(FrontDoorAlert.batch_id.is_(None))

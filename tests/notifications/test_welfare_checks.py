@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.auth import Role, mint_token
 from services.models.platform import AuditEntry
+from services.settings import get_settings
 from tests.notifications.conftest import create_school
 from tests.notifications.test_alerts_api import submit
 
@@ -118,3 +120,28 @@ class TestWelfareCheckHistory:
             select(AuditEntry.action).where(AuditEntry.entity_id == nid)
         )
         assert "notification.welfare_checks_read" in audited.all()
+
+
+class TestAnotherCouncil:
+    async def test_another_councils_admin_gets_404_on_the_history_and_detail(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        await create_school(session, urn="500191")
+        settings = get_settings().model_copy(update={"council_id": "elsewhere"})
+        other = {"Authorization": f"Bearer {mint_token(settings, sub='x', role=Role.admin)}"}
+        async with client_for(app) as client:
+            nid = await submit(client, auth, "WC-COUNCIL", "500191")
+            await post_check(client, nid, auth("school_dsl", school_urn="500191"), FIRST)
+            codes = [
+                (await client.get(f"/v1/notifications/{nid}{path}", headers=other)).status_code
+                for path in ("", "/welfare-checks", "/corrections", "/attempts")
+            ]
+            ours = await client.get(
+                f"/v1/notifications/{nid}/welfare-checks", headers=auth("admin")
+            )
+            listed = await client.get("/v1/notifications", headers=other)
+        assert codes == [404, 404, 404, 404]
+        assert listed.status_code == 200
+        assert listed.json() == []
+        assert ours.status_code == 200
+        assert len(ours.json()) == 1
