@@ -29,7 +29,7 @@ from tests.e2e.conftest import Process, Processes, free_port
 
 FAULTS_DIR = Path(__file__).resolve().parent
 # Bounds, never expectations.
-SERVER_WAIT_SECONDS = 60
+SERVER_WAIT_SECONDS = 180
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

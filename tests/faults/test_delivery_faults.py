@@ -153,7 +153,9 @@ class TestWorkerKilledDuringDelivery:
             async def all_delivered() -> bool:
                 return scalar(cluster.url, delivered) >= total
 
-            await eventually(all_delivered, what="every alert delivered", processes=fprocesses)
+            await eventually(
+                all_delivered, what="every alert delivered", processes=fprocesses, timeout=240
+            )
             received = school.ids()
         assert len(received) == total  # one webhook-id per alert, however often it was sent
         # The attempts log shows every request the school received (sent twice: logged twice).
