@@ -178,6 +178,7 @@ def create_service_app(
     description: str,
     routers: Iterable[APIRouter],
     raw_body_paths: Iterable[str] = (),
+    pages: Iterable[APIRouter] = (),
 ) -> FastAPI:
     configure_logging(get_settings())
     raw_body_paths = frozenset(raw_body_paths)
@@ -194,6 +195,11 @@ def create_service_app(
     app.include_router(platform_router())
     for router in routers:
         app.include_router(router)
+    pages = list(pages)
+    if pages:
+        from services.web.app import install_pages
+
+        install_pages(app, pages)
     app.add_middleware(PlatformMiddleware, service=service, raw_body_paths=raw_body_paths)
     app.state.service = service
     app.state.raw_body_paths = frozenset(raw_body_paths)

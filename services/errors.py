@@ -108,7 +108,7 @@ def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
     return [FieldError(path=_loc_to_path(e["loc"]), reason=e["msg"]) for e in errors]
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+async def app_error_response(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return JSONResponse(
         exc.body().model_dump(exclude_none=True),
@@ -117,7 +117,7 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def validation_error_response(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     fields = field_errors_from_pydantic(exc.errors())
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
@@ -145,7 +145,7 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(AppError, app_error_response)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

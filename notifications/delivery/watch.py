@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications import messages
 from notifications.delivery.health import PRODUCER, ensure_email_for
-from notifications.delivery.queue import add_email, detail_url, school_recipients
+from notifications.delivery.queue import add_email, page_url, school_recipients
 from notifications.settings import NotificationsSettings
 from services.db import transaction
 from services.events.contracts import EncompassEscalated
@@ -99,7 +99,7 @@ async def escalations(session: AsyncSession, settings: NotificationsSettings, no
             school_urn=notification.school_urn,
             deadline_at=notification.deadline_at,
             zone=settings.timezone,
-            detail_url=detail_url(settings, notification.id),
+            detail_url=page_url(settings, notification.id),
         )
         add_email(
             session,
@@ -140,7 +140,7 @@ async def digests(session: AsyncSession, settings: NotificationsSettings, now: d
         school = await session.get_one(School, urn)
         subject, text = messages.digest_email(
             school_urn=urn,
-            items=[(n.id, at.date(), detail_url(settings, n.id)) for n, at in items],
+            items=[(n.id, at.date(), page_url(settings, n.id)) for n, at in items],
         )
         add_email(
             session,

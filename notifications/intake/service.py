@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import messages
-from notifications.delivery.queue import add_email, detail_url, enabled_endpoints, enqueue_alert
+from notifications.delivery.queue import add_email, enabled_endpoints, enqueue_alert, page_url
 from notifications.intake.schemas import (
     BatchResult,
     ChildIn,
@@ -250,7 +250,7 @@ async def _raise_ehe_task(
         notification_id=notification.id,
         task_id=task.id,
         reason=reason,
-        detail_url=detail_url(ctx.settings, notification.id),
+        detail_url=page_url(ctx.settings, notification.id),
     )
     add_email(
         ctx.session,

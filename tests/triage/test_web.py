@@ -1,0 +1,130 @@
+"""The triage pages: the same service calls, rules, audit rows and errors as the API."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.models.platform import AuditEntry
+from services.models.triage import TriageContact, TriageDecision
+from tests.triage.conftest import intake, referral_event
+from tests.web.helpers import post_form, sign_in
+
+
+async def _contact(session: AsyncSession) -> TriageContact:
+    return await intake(session, referral_event())
+
+
+async def _audits(session: AsyncSession, action: str, entity_id: object) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.action == action, AuditEntry.entity_id == str(entity_id))
+    )
+    return int(count or 0)
+
+
+class TestQueuePage:
+    async def test_a_signed_out_browser_is_sent_to_sign_in_and_back(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.get("/queue?lane=mash")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/sign-in?next=%2Fqueue%3Flane%3Dmash"
+        signed_in = await sign_in(client, "social-worker", "/queue?lane=mash")
+        assert signed_in.headers["location"] == "/queue?lane=mash"
+
+    async def test_the_queue_lists_the_contact_with_its_deadline_and_audits_the_read(
+        self, client: httpx.AsyncClient, seeded: AsyncSession
+    ) -> None:
+        contact = await _contact(seeded)
+        await sign_in(client, "social-worker")
+        page = await client.get("/queue")
+        assert page.status_code == 200
+        assert contact.reference in page.text
+        assert "left" in page.text or "overdue" in page.text
+        assert page.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        rows = await client.get("/queue/rows")
+        assert contact.reference in rows.text
+        assert "<html" not in rows.text
+        assert await _audits(seeded, "queue.read", "demo") == 2
+
+    async def test_the_dv_screener_sees_only_the_dv_lane(
+        self, client: httpx.AsyncClient, seeded: AsyncSession
+    ) -> None:
+        contact = await _contact(seeded)
+        await sign_in(client, "dv-screener")
+        page = await client.get("/queue")
+        assert contact.reference not in page.text
+        assert (await client.get(f"/contacts/{contact.id}")).status_code == 404
+
+    async def test_a_school_dsl_may_not_open_the_queue(self, client: httpx.AsyncClient) -> None:
+        await sign_in(client, "dsl")
+        assert (await client.get("/queue")).status_code == 403
+
+
+class TestWorkingAContact:
+    async def test_claim_decide_with_an_error_then_sign_off(
+        self, client: httpx.AsyncClient, seeded: AsyncSession
+    ) -> None:
+        contact = await _contact(seeded)
+        page = f"/contacts/{contact.id}"
+        await sign_in(client, "social-worker")
+        shown = await client.get(page)
+        assert shown.status_code == 200
+        assert contact.reference in shown.text
+        assert await _audits(seeded, "contact.read", contact.id) == 1
+        claimed = await post_form(client, f"{page}/claim", {}, from_page=page)
+        assert claimed.status_code == 303
+        decision = {
+            "contact_type": "referral",
+            "outcome": "s17_assessment",
+            "level": "3",
+            "rationale": "Cumulative neglect; assessment needed.",
+            "consent_state": "given",
+        }
+        form = f"{page}/decision"
+        refused = await post_form(client, form, decision, from_page=form)
+        assert refused.status_code == 422
+        assert "govuk-error-summary" in refused.text
+        assert 'href="#primary_need_code"' in refused.text
+        assert await seeded.scalar(select(func.count()).select_from(TriageDecision)) == 0
+        decision["primary_need_code"] = "N1"
+        made = await post_form(client, form, decision, from_page=form)
+        assert made.status_code == 303, made.text
+        await seeded.refresh(contact)
+        assert contact.status == "awaiting_sign_off"
+        client.cookies.clear()
+        await sign_in(client, "team-manager")
+        approved = await post_form(
+            client, f"{page}/sign-off", {"action": "approve"}, from_page=page
+        )
+        assert approved.status_code == 303
+        await seeded.refresh(contact)
+        assert contact.status == "decided"
+        assert await _audits(seeded, "contact.sign_off.approve", contact.id) == 1
+
+    async def test_a_form_without_the_session_token_is_refused(
+        self, client: httpx.AsyncClient, seeded: AsyncSession
+    ) -> None:
+        contact = await _contact(seeded)
+        await sign_in(client, "social-worker")
+        response = await client.post(f"/contacts/{contact.id}/claim", data={"csrf_token": "x"})
+        assert response.status_code == 403
+        await seeded.refresh(contact)
+        assert contact.lease_holder is None
+
+    async def test_a_contact_held_by_someone_else_is_a_conflict_page(
+        self, client: httpx.AsyncClient, seeded: AsyncSession
+    ) -> None:
+        contact = await _contact(seeded)
+        page = f"/contacts/{contact.id}"
+        await sign_in(client, "team-manager")
+        assert (await post_form(client, f"{page}/claim", {}, from_page=page)).status_code == 303
+        client.cookies.clear()
+        await sign_in(client, "social-worker")
+        taken = await post_form(client, f"{page}/claim", {}, from_page=page)
+        assert taken.status_code == 409
+        assert "Another worker holds this contact." in taken.text
