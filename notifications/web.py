@@ -26,7 +26,7 @@ from notifications.directory.schemas import EndpointCreate
 from notifications.exceptions import WelfareCheckInvalid
 from services.auth import Role
 from services.db import SessionDep
-from services.errors import Unprocessable
+from services.errors import FieldError, Unprocessable
 from services.web.pages import (
     FormErrors,
     PageContext,
@@ -132,13 +132,20 @@ async def acknowledge_notification(
     return see_other(f"{page_path(notification_id)}?done=acknowledged")
 
 
-def _local_time(date: str, time: str, zone: str) -> datetime | str:
-    """The form's date and time (local) as an aware datetime; the raw text if it is not one."""
+def local_time(form: dict[str, str], zone: str) -> datetime | None:
+    """The form's day, month, year and time (local, 24-hour) as an aware time; None if not one."""
     try:
-        naive = datetime.fromisoformat(f"{date}T{time}")
+        day, month, year = (int(form.get(k, "").strip()) for k in ("day", "month", "year"))
+        hour, _, minute = form.get("time", "").strip().replace(".", ":").partition(":")
+        naive = datetime(year, month, day, int(hour), int(minute or 0))
     except ValueError:
-        return f"{date} {time}".strip()
+        return None
     return naive.replace(tzinfo=ZoneInfo(zone))
+
+
+NOT_A_TIME = FieldError(
+    path="done_at", reason="enter the date and the time of the check, for example 27 3 2026 09:15"
+)
 
 
 @router.post("/school/notifications/{notification_id}/welfare-check")
@@ -151,8 +158,9 @@ async def record_welfare_check(
 ) -> Response:
     """Record the welfare check; a 422 of the API is the error summary here."""
     form = await form_with_csrf(request, ctx)
+    done_at = local_time(form, settings.timezone)
     raw = {
-        "done_at": _local_time(form.get("date", ""), form.get("time", ""), settings.timezone),
+        "done_at": done_at or "",
         "done_by": form.get("done_by", "").strip(),
         "outcome": form.get("outcome", "").strip(),
     }
@@ -161,7 +169,8 @@ async def record_welfare_check(
         async with session.begin_nested():
             await alerts.record_welfare_check(session, ctx.principal, notification_id, body)
     except ValidationError as exc:
-        fields = validation_fields(exc)
+        fields = [f for f in validation_fields(exc) if f.path != "done_at"]
+        fields = ([] if done_at else [NOT_A_TIME]) + fields
     except WelfareCheckInvalid as exc:
         fields = unprocessable_fields(exc)
     else:
