@@ -71,7 +71,11 @@ async def resume(
         raise NotAuthenticated("Sign in to continue.")
     now = now or datetime.now(UTC)
     key = token_hash(token)
-    row = await session.scalar(select(WebSession).where(WebSession.token_hash == key))
+    row = await session.scalar(
+        select(WebSession)
+        .where(WebSession.token_hash == key)
+        .execution_options(populate_existing=True)
+    )
     idle = timedelta(minutes=settings.session_idle_minutes)
     if (
         row is None
@@ -81,9 +85,8 @@ async def resume(
     ):
         raise NotAuthenticated("Your session has ended; sign in again.")
     if (now - row.last_seen_at).total_seconds() >= settings.session_touch_seconds:
-        await session.execute(
-            update(WebSession).where(WebSession.token_hash == key).values(last_seen_at=now)
-        )
+        row.last_seen_at = now
+        await session.flush()
     principal = principal_from_claims(row.claims, settings.council_id)
     return SignedIn(principal=principal, csrf_token=row.csrf_token, token_hash=key)
 

@@ -31,8 +31,10 @@ WORKER_WAIT_SECONDS = 60.0
 QUEUE_APPEARS_SECONDS = 5.0
 
 
-def bearer(role: Role, **claims: str) -> dict[str, str]:
-    token = mint_token(FrontdoorSettings(), sub=f"browser-{role.value}", role=role, **claims)
+def bearer(role: Role, agency_id: str | None = None) -> dict[str, str]:
+    token = mint_token(
+        FrontdoorSettings(), sub=f"browser-{role.value}", role=role, agency_id=agency_id
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
