@@ -42,3 +42,31 @@ def time_left(deadline: datetime, now: datetime) -> str:
     else:
         text = f"{minutes} min"
     return f"{text} {suffix}"
+
+
+# A horizontal bar chart's geometry, in SVG user units.
+BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, BAR_AREA = 22, 8, 330, 300
+
+
+def bar_chart(
+    rows: list[tuple[str, int]], *, title: str, maximum: int | None = None
+) -> dict[str, object]:
+    """What the SVG template draws: one bar per row, scaled to the largest (or `maximum`)."""
+    top = max([maximum or 0, *(value for _, value in rows), 1])
+    bars = [
+        {
+            "label": label,
+            "value": value,
+            "y": i * (BAR_HEIGHT + BAR_GAP),
+            "width": round(BAR_AREA * max(value, 0) / top),
+        }
+        for i, (label, value) in enumerate(rows)
+    ]
+    return {
+        "title": title,
+        "bars": bars,
+        "label_width": LABEL_WIDTH,
+        "bar_height": BAR_HEIGHT,
+        "width": LABEL_WIDTH + BAR_AREA + 60,
+        "height": max(len(rows), 1) * (BAR_HEIGHT + BAR_GAP),
+    }

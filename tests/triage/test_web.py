@@ -128,3 +128,42 @@ class TestWorkingAContact:
         taken = await post_form(client, f"{page}/claim", {}, from_page=page)
         assert taken.status_code == 409
         assert "Another worker holds this contact." in taken.text
+
+
+class TestManagersPages:
+    async def test_reports_show_each_chart_with_its_table_and_are_audited(
+        self, client: httpx.AsyncClient, seeded: AsyncSession
+    ) -> None:
+        contact = await _contact(seeded)
+        await sign_in(client, "team-manager")
+        page = await client.get("/reports")
+        assert page.status_code == 200
+        assert page.text.count("<svg") == 2
+        assert "Contacts in progress by lane" in page.text
+        assert contact.reference in page.text
+        assert "KPIs against their targets" in page.text
+        assert await _audits(seeded, "report.in_progress", "demo") == 1
+
+    async def test_a_social_worker_may_not_see_the_reports(self, client: httpx.AsyncClient) -> None:
+        await sign_in(client, "social-worker")
+        assert (await client.get("/reports")).status_code == 403
+
+    async def test_a_manager_copies_the_active_rule_set_and_publishes_the_draft(
+        self, client: httpx.AsyncClient, seeded: AsyncSession
+    ) -> None:
+        await sign_in(client, "team-manager")
+        listing = await client.get("/rule-sets")
+        assert "Version 1" in listing.text
+        active = listing.text.split('href="/rule-sets/')[1].split('"')[0]
+        copied = await post_form(
+            client, f"/rule-sets/{active}/copy", {}, from_page=f"/rule-sets/{active}"
+        )
+        assert copied.status_code == 303
+        draft = copied.headers["location"]
+        shown = await client.get(draft)
+        assert "Version 2" in shown.text
+        assert "Nothing: the same rules." in shown.text
+        published = await post_form(client, f"{draft}/publish", {}, from_page=draft)
+        assert published.status_code == 303
+        again = await post_form(client, f"{draft}/publish", {}, from_page=draft)
+        assert again.status_code == 409
