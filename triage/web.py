@@ -50,7 +50,7 @@ from triage.schemas.contacts import (
 )
 from triage.service import clocks as clock_service
 from triage.service import read, screening, work
-from triage.service.queue import QueueFilters, queue_page
+from triage.service.queue import QueueFilters, decode_cursor, queue_page
 from triage.settings import TriageSettings
 from triage.web_views import LANE_NAMES, OUTCOME_NAMES, time_left
 
@@ -107,8 +107,18 @@ def _filters(ctx: PageContext, params: dict[str, str]) -> tuple[QueueFilters, di
 
 
 async def _queue_items(
-    session: SessionDep, ctx: PageContext, settings: TriageSettings, filters: QueueFilters
-) -> list[Any]:
+    session: SessionDep,
+    ctx: PageContext,
+    settings: TriageSettings,
+    filters: QueueFilters,
+    cursor: str | None = None,
+) -> tuple[list[Any], str | None]:
+    """A page of the queue, the API's default size, and the cursor of the next (audited)."""
+    if cursor:
+        try:
+            decode_cursor(cursor)
+        except Unprocessable:
+            cursor = None  # a mangled link shows the first page
     await audit.record(
         session,
         service=SERVICE,
@@ -118,9 +128,14 @@ async def _queue_items(
         entity_id=ctx.principal.council_id,
     )
     page = await queue_page(
-        session, ctx.principal.council_id, filters, limit=settings.queue_page_max, cursor=None
+        session, ctx.principal.council_id, filters, limit=settings.queue_page_default, cursor=cursor
     )
-    return page.items
+    return page.items, page.next_cursor
+
+
+def _page_query(chosen: dict[str, str], cursor: str | None) -> str:
+    """The query string of this page of the queue (what its refresh asks for again)."""
+    return urlencode({**chosen, "cursor": cursor} if cursor else chosen)
 
 
 @router.get("/queue")
@@ -128,8 +143,9 @@ async def queue_page_view(
     request: Request, session: SessionDep, ctx: Staff, settings: TriageSettingsDep
 ) -> Response:
     """The queue: lanes as sub-navigation, filters, most urgent first, refreshing itself."""
-    filters, chosen = _filters(ctx, dict(request.query_params))
-    items = await _queue_items(session, ctx, settings, filters)
+    params = dict(request.query_params)
+    filters, chosen = _filters(ctx, params)
+    items, next_cursor = await _queue_items(session, ctx, settings, filters, params.get("cursor"))
     lanes = [lane for lane in LANES if lane in lanes_for(ctx.principal.role)]
     current = "/queue?lane=dv_screening" if ctx.principal.role == Role.dv_screener else "/queue"
     return render(
@@ -141,7 +157,9 @@ async def queue_page_view(
         items=items,
         lanes=lanes,
         chosen=chosen,
-        query=urlencode(chosen),
+        query=_page_query(chosen, params.get("cursor")),
+        next_query=urlencode({**chosen, "cursor": next_cursor}) if next_cursor else None,
+        first_query=urlencode(chosen) if params.get("cursor") else None,
         lane_query=lambda lane: urlencode(
             {**chosen, "lane": lane} if lane else {k: v for k, v in chosen.items() if k != "lane"}
         ),
@@ -155,11 +173,12 @@ async def queue_rows(
     request: Request, session: SessionDep, ctx: Staff, settings: TriageSettingsDep
 ) -> Response:
     """The queue table's body alone: what the page's htmx swaps in every few seconds."""
-    filters, chosen = _filters(ctx, dict(request.query_params))
-    items = await _queue_items(session, ctx, settings, filters)
+    params = dict(request.query_params)
+    filters, chosen = _filters(ctx, params)
+    items, _ = await _queue_items(session, ctx, settings, filters, params.get("cursor"))
     html = TEMPLATES.get_template("queue_rows.html").render(
         items=items,
-        query=urlencode(chosen),
+        query=_page_query(chosen, params.get("cursor")),
         now=datetime.now(UTC),
         refresh_seconds=QUEUE_REFRESH_SECONDS,
     )
@@ -172,7 +191,7 @@ async def sign_offs_page(
 ) -> Response:
     """Decisions awaiting the manager's sign-off."""
     filters = QueueFilters(lanes=lanes_for(ctx.principal.role), status="awaiting_sign_off")
-    items = await _queue_items(session, ctx, settings, filters)
+    items, _ = await _queue_items(session, ctx, settings, filters)
     return render(
         TEMPLATES,
         "sign_offs.html",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,6 +13,8 @@ from services.models.platform import AuditEntry
 from services.models.triage import TriageContact, TriageDecision
 from tests.triage.conftest import intake, referral_event
 from tests.web.helpers import post_form, sign_in
+from triage.dependencies import triage_settings
+from triage.settings import TriageSettings
 
 
 async def _contact(session: AsyncSession) -> TriageContact:
@@ -167,3 +172,27 @@ class TestManagersPages:
         assert published.status_code == 303
         again = await post_form(client, f"{draft}/publish", {}, from_page=draft)
         assert again.status_code == 409
+
+
+class TestQueuePaging:
+    async def test_the_page_shows_the_apis_page_size_with_a_next_page_link(
+        self, client: httpx.AsyncClient, seeded: AsyncSession, app: FastAPI
+    ) -> None:
+        for _ in range(3):
+            await _contact(seeded)
+        await sign_in(client, "social-worker")
+        app.dependency_overrides[triage_settings] = lambda: TriageSettings(queue_page_default=2)
+        try:
+            first = await client.get("/queue")
+            assert first.text.count("data-contact=") == 2
+            next_link = re.search(r'href="(/queue\?cursor=[^"]+)" rel="next"', first.text)
+            assert next_link is not None
+            second = await client.get(next_link.group(1).replace("&amp;", "&"))
+            assert second.text.count("data-contact=") == 1  # three contacts in all
+            assert 'rel="next"' not in second.text
+            firsts = set(re.findall(r'data-contact="([^"]+)"', first.text))
+            assert firsts.isdisjoint(re.findall(r'data-contact="([^"]+)"', second.text))
+            bad = await client.get("/queue?cursor=not-a-cursor")
+            assert bad.status_code == 200  # a mangled link shows the first page
+        finally:
+            del app.dependency_overrides[triage_settings]
