@@ -56,7 +56,12 @@ from triage.web_views import LANE_NAMES, OUTCOME_NAMES, time_left
 
 SERVICE = "triage"
 TEMPLATES = templates(Path(__file__).resolve().parent / "templates")
-TEMPLATES.globals.update(lane_names=LANE_NAMES, outcome_names=OUTCOME_NAMES, time_left=time_left)
+TEMPLATES.globals.update(
+    lane_names=LANE_NAMES,
+    outcome_names=OUTCOME_NAMES,
+    time_left=time_left,
+    rag_colours={"red": "red", "amber": "orange", "green": "green"},
+)
 # A page refreshes its queue this often (the issue: a new contact shows within 5 seconds).
 QUEUE_REFRESH_SECONDS = 3
 

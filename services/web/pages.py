@@ -9,8 +9,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -68,6 +70,9 @@ def templates(*directories: Path) -> Environment:
     loaders = [FileSystemLoader(str(d)) for d in (*directories, PLATFORM_TEMPLATES)]
     env = Environment(
         loader=ChoiceLoader(loaders),
+        # Templates change with a release, not while the process runs: no stat() of every
+        # template file on every render.
+        auto_reload=False,
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -77,14 +82,15 @@ def templates(*directories: Path) -> Environment:
     return env
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def _when(value: Any, zone: str = "Europe/London") -> str:
     """A time as people at the front door read it: local, day and month, 24-hour clock."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     if not isinstance(value, datetime):
         return "" if value is None else str(value)
-    return value.astimezone(ZoneInfo(zone)).strftime("%-d %b %Y %H:%M")
+    t = value.astimezone(ZoneInfo(zone))
+    return f"{t.day} {_MONTHS[t.month - 1]} {t.year} {t.hour:02d}:{t.minute:02d}"
 
 
 PLATFORM = templates()

@@ -8,15 +8,17 @@ timeout since it was last used, or its absolute lifetime.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Principal, principal_from_claims
+from services.db import driver_connection, driver_statement
 from services.errors import NotAuthenticated
 from services.models.web import WebSession
 from services.web.settings import WebSettings
@@ -63,6 +65,24 @@ async def start(
     return token
 
 
+# Every page reads its session: one statement compiled once, on the session's own
+# connection (inside the request's transaction), without the ORM's per-row bookkeeping.
+_LOOKUP = driver_statement(
+    select(
+        WebSession.claims,
+        WebSession.csrf_token,
+        WebSession.last_seen_at,
+        WebSession.expires_at,
+        WebSession.revoked_at,
+    ).where(WebSession.token_hash == bindparam("token_hash"))
+)
+_TOUCH = driver_statement(
+    update(WebSession)
+    .where(WebSession.token_hash == bindparam("token_hash"))
+    .values(last_seen_at=bindparam("now"))
+)
+
+
 async def resume(
     session: AsyncSession, token: str | None, *, settings: WebSettings, now: datetime | None = None
 ) -> SignedIn:
@@ -71,24 +91,23 @@ async def resume(
         raise NotAuthenticated("Sign in to continue.")
     now = now or datetime.now(UTC)
     key = token_hash(token)
-    row = await session.scalar(
-        select(WebSession)
-        .where(WebSession.token_hash == key)
-        .execution_options(populate_existing=True)
-    )
+    conn = await driver_connection(session)
+    row = await conn.fetchrow(_LOOKUP.sql, *_LOOKUP.args({"token_hash": key}))
     idle = timedelta(minutes=settings.session_idle_minutes)
     if (
         row is None
-        or row.revoked_at is not None
-        or row.expires_at <= now
-        or row.last_seen_at + idle <= now
+        or row["revoked_at"] is not None
+        or row["expires_at"] <= now
+        or row["last_seen_at"] + idle <= now
     ):
         raise NotAuthenticated("Your session has ended; sign in again.")
-    if (now - row.last_seen_at).total_seconds() >= settings.session_touch_seconds:
-        row.last_seen_at = now
-        await session.flush()
-    principal = principal_from_claims(row.claims, settings.council_id)
-    return SignedIn(principal=principal, csrf_token=row.csrf_token, token_hash=key)
+    if (now - row["last_seen_at"]).total_seconds() >= settings.session_touch_seconds:
+        await conn.execute(_TOUCH.sql, *_TOUCH.args({"token_hash": key, "now": now}))
+    claims = row["claims"]
+    principal = principal_from_claims(
+        json.loads(claims) if isinstance(claims, str) else claims, settings.council_id
+    )
+    return SignedIn(principal=principal, csrf_token=row["csrf_token"], token_hash=key)
 
 
 async def revoke(session: AsyncSession, token_hash_: str, *, now: datetime | None = None) -> None:

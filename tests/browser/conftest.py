@@ -139,7 +139,7 @@ def new_page(browser: Any, console: Console) -> Iterator[Any]:
 
     def make() -> Any:
         context = browser.new_context(
-            base_url=console.base, viewport={"width": 1100, "height": 900}, locale="en-GB"
+            base_url=console.base, viewport={"width": 1000, "height": 760}, locale="en-GB"
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
@@ -169,4 +169,5 @@ def assert_accessible(page: Any) -> None:
 
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    # The viewport only (not the whole page): small files for the docs.
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))

@@ -147,6 +147,13 @@ class TestReferralJourney:
         seen = eventually(feedback, what="the feedback on the referrer's API", console=console)
         assert seen["status"] == "decided"
 
+        page.get_by_role("link", name="Reports").click()
+        page.get_by_role("heading", name="KPI scorecard").wait_for()
+        assert_accessible(page)
+        screenshot(page, "reports")
+        page.get_by_role("link", name="Rule sets").click()
+        assert_accessible(page)
+
 
 def incident_link(console: Console) -> str:
     police = bearer(Role.police_feed, agency_id=AGENCY)
@@ -226,3 +233,21 @@ class TestSchoolJourney:
         other.get_by_role("heading", name="Page not found").wait_for()
         assert "Sam" not in other.inner_text("main")
         assert_accessible(other)
+
+
+class TestAdminPages:
+    def test_the_admin_sees_the_directory_and_the_unacknowledged_report(
+        self, console: Console, new_page: Callable[[], Any]
+    ) -> None:
+        page = new_page()
+        page.goto("/")
+        sign_in_with_mouse(page, "Council admin")
+        page.get_by_role("heading", name="Schools").wait_for()
+        assert_accessible(page)
+        screenshot(page, "admin-schools")
+        page.get_by_role("link", name="Low Moor Church of England Primary School").click()
+        page.get_by_role("heading", name="Webhook endpoints").wait_for()
+        assert_accessible(page)
+        page.get_by_role("link", name="Unacknowledged").click()
+        page.get_by_role("heading", name="Unacknowledged notifications").wait_for()
+        assert_accessible(page)

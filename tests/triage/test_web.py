@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import AuditEntry
 from services.models.triage import TriageContact, TriageDecision
-from tests.triage.conftest import intake, referral_event
+from tests.triage.conftest import dv_notification, intake, referral_event
 from tests.web.helpers import post_form, sign_in
 from triage.dependencies import triage_settings
 from triage.settings import TriageSettings
@@ -196,3 +196,57 @@ class TestQueuePaging:
             assert bad.status_code == 200  # a mangled link shows the first page
         finally:
             del app.dependency_overrides[triage_settings]
+
+
+class TestManagersWork:
+    async def test_pause_needs_a_reason_then_pause_and_resume_are_audited(
+        self, client: httpx.AsyncClient, seeded: AsyncSession
+    ) -> None:
+        contact = await _contact(seeded)
+        page = f"/contacts/{contact.id}"
+        await sign_in(client, "team-manager")
+        shown = await client.get(page)
+        kind = re.findall(r"/clocks/([a-z_0-9]+)/pause", shown.text)[0]
+        refused = await post_form(client, f"{page}/clocks/{kind}/pause", {}, from_page=page)
+        assert refused.status_code == 422
+        assert "Reason for pausing" in refused.text
+        paused = await post_form(
+            client, f"{page}/clocks/{kind}/pause", {"reason": "Awaiting police"}, from_page=page
+        )
+        assert paused.status_code == 303
+        assert await _audits(seeded, "clock.pause", contact.id) == 1
+        resumed = await post_form(client, f"{page}/clocks/{kind}/resume", {}, from_page=page)
+        assert resumed.status_code == 303
+        assert await _audits(seeded, "clock.resume", contact.id) == 1
+
+    async def test_a_manager_allocates_a_contact(
+        self, client: httpx.AsyncClient, seeded: AsyncSession
+    ) -> None:
+        contact = await _contact(seeded)
+        page = f"/contacts/{contact.id}"
+        await sign_in(client, "team-manager")
+        empty = await post_form(client, f"{page}/assign", {"assignee": " "}, from_page=page)
+        assert empty.status_code == 422
+        done = await post_form(client, f"{page}/assign", {"assignee": "worker-7"}, from_page=page)
+        assert done.status_code == 303
+        await seeded.refresh(contact)
+        assert contact.assigned_to == "worker-7"
+
+    async def test_the_dv_screener_screens_a_notification_from_its_page(
+        self, client: httpx.AsyncClient, seeded: AsyncSession, screener: dict[str, str]
+    ) -> None:
+        recorded = await client.post("/v1/contacts", json=dv_notification(), headers=screener)
+        assert recorded.status_code == 201, recorded.text
+        page = f"/contacts/{recorded.json()['id']}"
+        await sign_in(client, "dv-screener")
+        assert "DV screening" in (await client.get(page)).text
+        refused = await post_form(client, f"{page}/screening", {"rationale": ""}, from_page=page)
+        assert refused.status_code == 422
+        done = await post_form(
+            client,
+            f"{page}/screening",
+            {"route_to": "early_help", "rationale": "Standard risk; early help offer."},
+            from_page=page,
+        )
+        assert done.status_code == 303, done.text
+        assert "Screened: route to early help" in (await client.get(page)).text
