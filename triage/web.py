@@ -36,6 +36,7 @@ from services.web.pages import (
     unprocessable_fields,
     validation_fields,
 )
+from triage import web_views
 from triage.access import MANAGERS, STAFF, lanes_for
 from triage.council import load_council
 from triage.dependencies import TriageSettingsDep
@@ -60,7 +61,7 @@ TEMPLATES.globals.update(
     lane_names=LANE_NAMES,
     outcome_names=OUTCOME_NAMES,
     time_left=time_left,
-    rag_colours={"red": "red", "amber": "orange", "green": "green"},
+    queue_rows=web_views.queue_rows,
 )
 # A page refreshes its queue this often (the issue: a new contact shows within 5 seconds).
 QUEUE_REFRESH_SECONDS = 3
@@ -474,7 +475,8 @@ async def screen_contact(
         labels = {"route_to": "Route to", "rationale": "Rationale"}
         return await _invalid_form(session, ctx, contact_id, settings, exc, form, labels)
     await screening.screen(session, principal=ctx.principal, contact_id=contact_id, body=body)
-    return see_other(f"/contacts/{contact_id}?done=screened")
+    # Routed out of the DV lane, the contact is no longer the screener's to see: back to the lane.
+    return see_other("/queue?lane=dv_screening")
 
 
 @router.post("/contacts/{contact_id}/clocks/{kind}/pause")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import AuditEntry
-from services.models.triage import TriageContact, TriageDecision
+from services.models.triage import TriageContact, TriageDecision, TriageScreening
 from tests.triage.conftest import dv_notification, intake, referral_event
 from tests.web.helpers import post_form, sign_in
 from triage.dependencies import triage_settings
@@ -249,4 +249,8 @@ class TestManagersWork:
             from_page=page,
         )
         assert done.status_code == 303, done.text
-        assert "Screened: route to early help" in (await client.get(page)).text
+        assert done.headers["location"] == "/queue?lane=dv_screening"
+        screened = await seeded.scalar(select(TriageScreening))
+        assert screened is not None
+        assert screened.route_to == "early_help"
+        assert (await client.get(page)).status_code == 404  # out of the DV lane now
