@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp
 
 from services.auth import Principal, Role
 from services.db import SessionDep
@@ -185,5 +187,10 @@ async def home_page(ctx: SignedInPage) -> Response:
     )
 
 
-def assets() -> StaticFiles:
-    return StaticFiles(directory=STATIC_DIR)
+# The CSS and JS compress to an eighth of their size; fonts and images are compressed already.
+GZIP_MINIMUM_BYTES = 1024
+
+
+def assets() -> ASGIApp:
+    """The vendored assets, gzip-compressed for browsers that accept it."""
+    return GZipMiddleware(StaticFiles(directory=STATIC_DIR), minimum_size=GZIP_MINIMUM_BYTES)

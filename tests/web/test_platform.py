@@ -142,6 +142,8 @@ class TestHeaders:
         css = await web.get("/assets/govuk-frontend.min.css")
         assert css.status_code == 200
         assert css.headers["cache-control"].startswith("public")
+        assert css.headers["content-encoding"] == "gzip"  # httpx asks for it, as browsers do
+        assert css.headers["x-content-type-options"] == "nosniff"
         font = await web.get("/assets/fonts/bold-b542beb274-v2.woff2")
         assert font.status_code == 200
 
