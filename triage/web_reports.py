@@ -28,7 +28,7 @@ from triage.council import load_council
 from triage.schemas.rulesets import RuleSetSummary
 from triage.service import reports, rulesets
 from triage.web import TEMPLATES
-from triage.web_views import bar_chart
+from triage.web_views import LANE_NAMES, bar_chart, words
 
 SERVICE = "triage"
 # The scorecard's default period, as GET /v1/reports/kpis.
@@ -79,10 +79,13 @@ async def reports_page(session: SessionDep, ctx: Managers) -> Response:
         unallocated=unallocated,
         scorecard=scorecard,
         by_lane=sorted(by_lane.items()),
-        lane_chart=bar_chart(sorted(by_lane.items()), title="Contacts in progress by lane"),
+        lane_chart=bar_chart(
+            [(LANE_NAMES.get(lane, lane), n) for lane, n in sorted(by_lane.items())],
+            title="Contacts in progress by lane",
+        ),
         kpi_chart=bar_chart(
             [
-                (f"{k.name} ({k.contact_type or 'all'})", round((k.value or 0) * 100))
+                (f"{words(k.name)} ({words(k.contact_type or 'all')})", round((k.value or 0) * 100))
                 for k in scorecard.kpis
             ],
             title="KPIs, per cent",

@@ -49,7 +49,7 @@ def time_left(deadline: datetime, now: datetime) -> str:
 
 
 # A horizontal bar chart's geometry, in SVG user units.
-BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, BAR_AREA = 22, 8, 330, 300
+BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, BAR_AREA = 22, 8, 420, 280
 
 
 def bar_chart(
@@ -85,7 +85,8 @@ def _local(at: datetime, zone: ZoneInfo) -> str:
     return f"{t.day} {_MONTHS[t.month - 1]} {t.year} {t.hour:02d}:{t.minute:02d}"
 
 
-def _words(code: str) -> str:
+def words(code: str) -> str:
+    """A code as words: `s17_assessment` -> `s17 assessment`."""
     return code.replace("_", " ")
 
 
@@ -109,7 +110,7 @@ def queue_row(item: Any, now: datetime, zone: ZoneInfo) -> str:
         tags += " " + _tag("Re-referral", "purple")
     if item.status == "awaiting_sign_off":
         tags += " " + _tag("Awaiting sign-off", "blue")
-    breaches = "".join("<br>" + _tag(f"Breached: {_words(c)}", "red") for c in item.breached_clocks)
+    breaches = "".join("<br>" + _tag(f"Breached: {words(c)}", "red") for c in item.breached_clocks)
     worker = escape(item.assigned_to or "Unallocated")
     if item.lease_holder:
         worker += f'<br><span class="govuk-body-s">held by {escape(item.lease_holder)}</span>'
@@ -118,8 +119,8 @@ def queue_row(item: Any, now: datetime, zone: ZoneInfo) -> str:
     return (
         f'<tr class="govuk-table__row" data-contact="{ref}">'
         f'{cell}><a class="govuk-link" href="/contacts/{item.id}">{ref}</a><br>'
-        f'<span class="govuk-body-s">{escape(_words(item.kind))} · '
-        f"{escape(_words(item.channel))}</span></td>"
+        f'<span class="govuk-body-s">{escape(words(item.kind))} · '
+        f"{escape(words(item.channel))}</span></td>"
         f"{cell}>{subjects}</td>"
         f'{cell} data-sort-value="{escape(item.lane)}">'
         f"{escape(LANE_NAMES.get(item.lane, item.lane))}</td>"

@@ -222,8 +222,8 @@ class TestSchoolJourney:
         page.keyboard.type("Spoke with Sam at registration; settled and supported.")
         tab_to(page, "form[action$='/welfare-check'] button")
         page.keyboard.press("Enter")
-        page.wait_for_load_state()
-        assert "Welfare check recorded." in page.inner_text("main"), page.inner_text("main")
+        page.wait_for_url(re.compile(r"done=checked$"))
+        assert "Welfare check recorded." in page.inner_text("main")
         assert "Spoke with Sam at registration" in page.inner_text("main")
         assert_accessible(page)
 
