@@ -8,7 +8,7 @@ shared computer's back button must not show it to the next person.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -77,7 +77,14 @@ def error_page(request: Request, status: int, detail: str) -> Response:
     )
 
 
-def sign_in_redirect(request: Request) -> RedirectResponse:
+def sign_in_redirect(request: Request) -> Response:
+    """To the sign-in page, then back. A refresh htmx makes in the background is told to send
+    the whole page there (`HX-Redirect`), not to put the sign-in page inside the table."""
+    if request.headers.get("hx-request") == "true":
+        current = urlsplit(request.headers.get("hx-current-url", "/"))
+        page = current.path + (f"?{current.query}" if current.query else "")
+        location = f"/sign-in?next={quote(page, safe='')}"
+        return Response(status_code=200, headers={"HX-Redirect": location})
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/sign-in?next={quote(target, safe='')}", status_code=303)
 

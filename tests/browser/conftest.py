@@ -85,7 +85,7 @@ def _wait_ready(console: Console) -> None:
     raise AssertionError(f"frontdoor run did not become ready:\n{console.log()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def console(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     chromium_path()  # fail or skip before starting anything
     truncate_all(database_url)
@@ -120,8 +120,10 @@ def console(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             truncate_all(database_url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(console: Console) -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API runs an event loop on this thread while it is open,
+    and the async tests that follow need the thread without one."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -182,3 +182,16 @@ class TestVendoredAssets:
         monkeypatch.setattr(refresh_assets, "HERE", here)
         monkeypatch.setattr(refresh_assets, "MANIFEST", manifest)
         assert refresh_assets.check() == ["pkg: static/x.js does not match its recorded sha256"]
+
+
+class TestBackgroundRefresh:
+    async def test_an_ended_session_sends_the_whole_page_to_sign_in(
+        self, web: httpx.AsyncClient
+    ) -> None:
+        response = await web.get(
+            "/queue/rows?lane=mash",
+            headers={"HX-Request": "true", "HX-Current-URL": "http://test/queue?lane=mash"},
+        )
+        assert response.status_code == 200
+        assert response.headers["hx-redirect"] == "/sign-in?next=%2Fqueue%3Flane%3Dmash"
+        assert response.content == b""
