@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from notifications import web
 from notifications.council.router import TERMS_IMPORT_PATH
 from notifications.directory.router import IMPORT_PATH
 from notifications.router import ROUTERS
 from services.app import create_service_app
 
+# The schools' and the admin's pages (with the platform's sign-in, assets and headers).
+PAGES = [web.router]
 # Paths whose bodies are not JSON (the register's CSV upload).
 RAW_BODY_PATHS: frozenset[str] = frozenset({IMPORT_PATH, TERMS_IMPORT_PATH})
 
@@ -27,5 +30,6 @@ def create_app() -> FastAPI:
         title="frontdoor notifications API",
         description=DESCRIPTION,
         routers=ROUTERS,
+        pages=PAGES,
         raw_body_paths=RAW_BODY_PATHS,
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from referral_api.intake_route import intake_route
 from referral_api.router import router
 from services.app import create_service_app
 
 ROUTERS = [router]
+# Referrers work through the API: this service has no pages.
+PAGES: list[APIRouter] = []
 # Paths whose bodies are not JSON (e.g. CSV uploads).
 RAW_BODY_PATHS: frozenset[str] = frozenset()
 
@@ -28,6 +30,7 @@ def create_app() -> FastAPI:
         description=DESCRIPTION,
         routers=ROUTERS,
         raw_body_paths=RAW_BODY_PATHS,
+        pages=PAGES,
     )
     # First, so it answers POST /v1/referrals before FastAPI's own route does (see its module).
     app.router.routes.insert(0, intake_route())

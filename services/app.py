@@ -298,6 +298,7 @@ def create_service_app(
     description: str,
     routers: Iterable[APIRouter],
     raw_body_paths: Iterable[str] = (),
+    pages: Iterable[APIRouter] = (),
 ) -> FastAPI:
     settings = get_settings()
     configure_logging(settings)
@@ -322,6 +323,11 @@ def create_service_app(
     app.include_router(platform_router())
     for router in routers:
         app.include_router(router)
+    pages = list(pages)
+    if pages:
+        from services.web.app import install_pages
+
+        install_pages(app, pages)
     app.add_middleware(PlatformMiddleware, service=service, raw_body_paths=raw_body_paths)
     app.state.service = service
     app.state.raw_body_paths = frozenset(raw_body_paths)

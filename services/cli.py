@@ -211,6 +211,9 @@ def banner(host: str, port: int, sinks: object) -> str:
     lines = [
         "",
         f"frontdoor is running with the demo council ({_database_kind()}).",
+        f"  Console:       {base}/   (open it in a browser)",
+        "                 sign in as a demo identity, e.g. 'Front-door social worker';",
+        "                 the team manager signs off; the DSL sees the schools' alerts",
         f"  API base:      {base}/v1",
         f"  API docs:      {base}/docs",
         f"  Health:        {base}/healthz   {base}/readyz   {base}/metrics",

@@ -11,10 +11,12 @@ from services.registry import SERVICES, load
 def create_combined_app() -> FastAPI:
     routers: list[list[APIRouter]] = [load(f"{name}.main:ROUTERS") for name in SERVICES]
     raw_paths = {path for name in SERVICES for path in load(f"{name}.main:RAW_BODY_PATHS")}
+    pages = [r for name in SERVICES for r in load(f"{name}.main:PAGES")]
     return create_service_app(
         service="frontdoor",
         title="frontdoor (all services)",
         description="The referral, triage and notification APIs served together on one port.",
         routers=[r for group in routers for r in group],
         raw_body_paths=raw_paths,
+        pages=pages,
     )

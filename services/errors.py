@@ -198,7 +198,7 @@ async def render_app_error(request: Request, exc: Exception) -> JSONResponse:
     return await _app_error(request, exc)
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+async def app_error_response(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return JSONResponse(
         exc.body().model_dump(exclude_none=True),
@@ -207,7 +207,7 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def validation_error_response(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     fields = field_errors_from_pydantic(exc.errors())
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
@@ -246,7 +246,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(AppError, app_error_response)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.app import create_service_app
+from triage import web, web_reports
 from triage.router import router
 
 ROUTERS = [router]
+# The pages (served with the platform's sign-in, assets and headers).
+PAGES = [web.router, web_reports.router]
 # Paths whose bodies are not JSON (e.g. CSV uploads).
 RAW_BODY_PATHS: frozenset[str] = frozenset()
 
@@ -24,4 +27,5 @@ def create_app() -> FastAPI:
         ),
         routers=ROUTERS,
         raw_body_paths=RAW_BODY_PATHS,
+        pages=PAGES,
     )

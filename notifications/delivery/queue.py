@@ -17,7 +17,13 @@ from services.models.notifications import Delivery, Endpoint, Notification, Scho
 
 
 def detail_url(settings: NotificationsSettings, notification_id: uuid.UUID) -> str:
+    """The API's detail (in webhooks, for a school's system to fetch)."""
     return settings.link(f"/v1/notifications/{notification_id}")
+
+
+def page_url(settings: NotificationsSettings, notification_id: uuid.UUID) -> str:
+    """The page a DSL's email links to (it asks them to sign in first if they need to)."""
+    return settings.link(f"/school/notifications/{notification_id}")
 
 
 def _give_up_at(
@@ -92,7 +98,7 @@ def alert_email(
         school_urn=school.urn,
         notification_id=notification.id,
         incident_date=messages.local_date(incident_at, settings.timezone),
-        detail_url=detail_url(settings, notification.id),
+        detail_url=page_url(settings, notification.id),
         corrected=kind == "correction",
     )
     return add_email(

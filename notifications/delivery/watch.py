@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications import messages
 from notifications.delivery.health import PRODUCER, ensure_email_for
-from notifications.delivery.queue import add_email, detail_url, school_recipients
+from notifications.delivery.queue import add_email, page_url, school_recipients
 from notifications.settings import NotificationsSettings
 from services.db import transaction
 from services.events.contracts import EncompassEscalated
@@ -111,7 +111,7 @@ async def escalate(
         school_urn=notification.school_urn,
         deadline_at=notification.deadline_at,
         zone=settings.timezone,
-        detail_url=detail_url(settings, notification.id),
+        detail_url=page_url(settings, notification.id),
     )
     add_email(
         session,
@@ -153,7 +153,7 @@ async def digests(session: AsyncSession, settings: NotificationsSettings, now: d
         subject, text = messages.digest_email(
             school_urn=urn,
             items=[
-                (n.id, messages.local_date(at, settings.timezone), detail_url(settings, n.id))
+                (n.id, messages.local_date(at, settings.timezone), page_url(settings, n.id))
                 for n, at in items
             ],
         )

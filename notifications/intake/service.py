@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import messages
 from notifications.council.service import term_ranges
-from notifications.delivery.queue import add_email, detail_url, enabled_endpoints, enqueue_alert
+from notifications.delivery.queue import add_email, enabled_endpoints, enqueue_alert, page_url
 from notifications.intake import corrections
 from notifications.intake.schemas import (
     BatchResult,
@@ -272,7 +272,7 @@ async def _raise_ehe_task(
         notification_id=notification.id,
         task_id=task.id,
         reason=reason,
-        detail_url=detail_url(ctx.settings, notification.id),
+        detail_url=page_url(ctx.settings, notification.id),
     )
     add_email(
         ctx.session,

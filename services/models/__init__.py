@@ -7,6 +7,7 @@ from services.models import (
     referral,
     triage,
     triage_reports,
+    web,
 )
 from services.models.base import Base
 
@@ -21,4 +22,5 @@ __all__ = [
     "referral",
     "triage",
     "triage_reports",
+    "web",
 ]

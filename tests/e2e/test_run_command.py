@@ -59,6 +59,9 @@ class TestRunCommand:
             queue = await client.get("/v1/queue", headers=bearer(Role.front_door_worker))
             schools = await client.get("/v1/schools", headers=bearer(Role.admin))
             docs = await client.get("/docs")
+            console = await client.get("/")  # the console: a browser is sent to sign in
+            assert console.status_code == 303
+            assert console.headers["location"] == "/sign-in?next=%2F"
             assert (referral.status_code, queue.status_code, schools.status_code) == (
                 200,
                 200,
@@ -68,6 +71,7 @@ class TestRunCommand:
             assert schools.json(), "the demo council's schools are loaded"
         banner = run.output()
         assert f"{base}/v1" in banner
+        assert f"Console:       {base}/" in banner
         for role in Role:
             assert role.value in banner
         assert processes.interrupt(run) == 0, run.output()
