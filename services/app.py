@@ -33,8 +33,8 @@ from services.errors import (
     ErrorBody,
     NotAuthenticated,
     NotFound,
+    app_error_response,
     install_error_handlers,
-    render_app_error,
 )
 from services.http import PlatformMiddleware
 from services.logging import configure_logging
@@ -218,7 +218,7 @@ def _authenticated_first(app: FastAPI) -> None:
         try:
             await authenticate_before_input(request)
         except AppError as refused:
-            return await render_app_error(request, refused)
+            return await app_error_response(request, refused)
         return cast(Response, await inner(request, exc))
 
     async def on_validation(request: Request, exc: Exception) -> Response:

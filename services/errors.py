@@ -194,10 +194,6 @@ def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
     ]
 
 
-async def render_app_error(request: Request, exc: Exception) -> JSONResponse:
-    return await _app_error(request, exc)
-
-
 async def app_error_response(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     return JSONResponse(
@@ -239,7 +235,7 @@ def unavailable_response(exc: BaseException) -> DatabaseUnavailable | None:
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     unavailable = unavailable_response(exc)
     if unavailable is not None:
-        return await _app_error(request, unavailable)
+        return await app_error_response(request, unavailable)
     # Only the exception's class: its message may quote data about a child.
     log.error("unhandled_error", error_type=type(exc).__name__)
     return JSONResponse(InternalError().body().model_dump(exclude_none=True), status_code=500)
