@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from triage.checks import router as checks
 from triage.routers import contacts, reports, rulesets
+from triage.screening import router as screening
 
 router = APIRouter()
 router.include_router(contacts.router)
 router.include_router(rulesets.router)
 router.include_router(reports.router)
+router.include_router(screening.router)
+router.include_router(checks.router)
