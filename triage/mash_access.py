@@ -10,15 +10,18 @@ at all: what partners record is never returned to them.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal, Role, require_roles
 from services.calendar_store import load_calendar
+from services.errors import NotFound
 from services.models.mash import MashPartnerCheck
 from services.models.platform import CouncilCalendar
 from services.models.triage import TriageContact
@@ -34,6 +37,43 @@ MASH_READERS = (*MASH_STAFF, Role.mash_partner)
 MashStaffUser = Annotated[Principal, Depends(require_roles(*MASH_STAFF))]
 MashReader = Annotated[Principal, Depends(require_roles(*MASH_READERS))]
 PartnerUser = Annotated[Principal, Depends(require_roles(Role.mash_partner))]
+
+
+T = TypeVar("T")
+
+
+class RefusedAsNotFound(NotFound):
+    """A record the caller may not see, refused after its audit row was written.
+
+    The caller gets exactly the body a missing record gets (`shown`), and the request's
+    transaction commits (the router turns this into a response instead of letting it
+    propagate), so the refused attempt stays in the audit log.
+    """
+
+    def __init__(self, shown: NotFound) -> None:
+        super().__init__(shown.message)
+        self.shown = shown
+
+
+async def keeping_refusals(call: Awaitable[T]) -> T | JSONResponse:
+    """Await a service call; a refusal becomes a 404 response and the audit row commits."""
+    try:
+        return await call
+    except RefusedAsNotFound as exc:
+        body = exc.shown.body().model_dump(exclude_none=True)
+        return JSONResponse(body, status_code=exc.shown.status_code)
+
+
+async def refuse(
+    session: AsyncSession,
+    principal: Principal,
+    entity_type: str,
+    entity_id: object,
+    shown: NotFound,
+) -> RefusedAsNotFound:
+    """Audit a refused read or write and return the error to raise."""
+    await record(session, principal, f"{entity_type}.refused", entity_type, entity_id)
+    return RefusedAsNotFound(shown)
 
 
 async def load_mash_config(session: AsyncSession, council_id: str) -> MashConfig:
@@ -65,7 +105,7 @@ async def mash_contact(
         session, council_id=principal.council_id, contact_id=contact_id, lock=lock
     )
     if contact is None or not await partner_on_contact(session, principal, contact_id):
-        raise ContactNotFound()
+        raise await refuse(session, principal, "contact", contact_id, ContactNotFound())
     return contact
 
 

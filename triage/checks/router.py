@@ -6,13 +6,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
 from triage.checks import service
 from triage.checks.schemas import CheckRead, CheckResponse, ChecksReport, ChecksRequest, CheckStatus
 from triage.dependencies import ManagerUser
-from triage.mash_access import MashReader, MashStaffUser, PartnerUser
+from triage.mash_access import MashReader, MashStaffUser, PartnerUser, keeping_refusals
 
 router = APIRouter(prefix="/v1", tags=["mash"])
 
@@ -39,9 +40,11 @@ async def request_partner_checks(
 )
 async def list_contact_checks(
     contact_id: uuid.UUID, session: SessionDep, principal: MashReader
-) -> list[CheckRead]:
+) -> list[CheckRead] | JSONResponse:
     """Every partner check on the contact, overdue ones flagged (MASH and its partners)."""
-    return await service.contact_checks(session, principal=principal, contact_id=contact_id)
+    return await keeping_refusals(
+        service.contact_checks(session, principal=principal, contact_id=contact_id)
+    )
 
 
 @router.get("/checks", response_model=list[CheckRead], responses=error_responses(Forbidden))
@@ -61,9 +64,11 @@ async def list_agency_checks(
 )
 async def read_partner_check(
     check_id: uuid.UUID, session: SessionDep, principal: MashReader
-) -> CheckRead:
+) -> CheckRead | JSONResponse:
     """One check (a partner reads only its own agency's)."""
-    return await service.get_check(session, principal=principal, check_id=check_id)
+    return await keeping_refusals(
+        service.get_check(session, principal=principal, check_id=check_id)
+    )
 
 
 @router.post(
@@ -73,9 +78,11 @@ async def read_partner_check(
 )
 async def answer_partner_check(
     check_id: uuid.UUID, body: CheckResponse, session: SessionDep, principal: PartnerUser
-) -> CheckRead:
+) -> CheckRead | JSONResponse:
     """Record what the agency holds, that it holds nothing, or why it declines."""
-    return await service.respond(session, principal=principal, check_id=check_id, body=body)
+    return await keeping_refusals(
+        service.respond(session, principal=principal, check_id=check_id, body=body)
+    )
 
 
 @router.get(

@@ -23,27 +23,17 @@ class ChecksRequest(_In):
     ]
 
 
-class Answered(_In):
-    outcome: Literal["answered"]
-    known: bool
-    summary: Long
+class CheckResponse(_In):
+    """What the agency's systems hold (`answered`), `nothing_held`, or `declined` with a
+    reason. Which fields each outcome needs is checked below the router (422 per field)."""
+
+    outcome: Literal["answered", "nothing_held", "declined"]
+    known: bool | None = None
+    summary: Long | None = None
     risk_indicators: Annotated[list[Short], Field(max_length=50)] = []
     latest_involvement_on: date | None = None
-    researched_by: Short
-
-
-class NothingHeld(_In):
-    outcome: Literal["nothing_held"]
-    researched_by: Short
-
-
-class Declined(_In):
-    outcome: Literal["declined"]
-    declined_reason: Long
     researched_by: Short | None = None
-
-
-CheckResponse = Annotated[Answered | NothingHeld | Declined, Field(discriminator="outcome")]
+    declined_reason: Long | None = None
 
 
 class CheckRead(BaseModel):

@@ -29,15 +29,13 @@ from triage.checks.exceptions import (
 )
 from triage.checks.schemas import (
     AgencyOverdue,
-    Answered,
     CheckRead,
+    CheckResponse,
     ChecksReport,
     ChecksRequest,
     CheckStatus,
-    Declined,
-    NothingHeld,
 )
-from triage.mash_access import load_mash_config, mash_contact, record
+from triage.mash_access import load_mash_config, mash_contact, record, refuse
 from triage.mash_config import MashConfig
 
 
@@ -150,8 +148,7 @@ async def _visible_check(
         raise CheckNotFound()
     if principal.role == Role.mash_partner:
         if check.agency_id != principal.agency_id:
-            await record(session, principal, "check.read_refused", "partner_check", check_id)
-            raise CheckNotFound()
+            raise await refuse(session, principal, "partner_check", check_id, CheckNotFound())
     else:
         await mash_contact(session, principal, check.contact_id)
     return check
@@ -166,28 +163,50 @@ async def get_check(
     return check_read(check, config, datetime.now(UTC))
 
 
+# Which fields each outcome needs, and which it must not carry.
+_NEEDS = {
+    "answered": ("known", "summary", "researched_by"),
+    "nothing_held": ("researched_by",),
+    "declined": ("declined_reason",),
+}
+_ANSWER_ONLY = ("known", "summary", "latest_involvement_on")
+
+
+def response_errors(body: CheckResponse) -> list[FieldError]:
+    errors = [
+        FieldError(path=name, reason=f"required when the outcome is {body.outcome}")
+        for name in _NEEDS[body.outcome]
+        if getattr(body, name) is None
+    ]
+    if body.outcome != "answered":
+        errors += [
+            FieldError(path=name, reason="only an answered check carries this")
+            for name in _ANSWER_ONLY
+            if getattr(body, name) is not None
+        ]
+        if body.risk_indicators:
+            errors.append(FieldError(path="risk_indicators", reason="only an answered check"))
+    if body.outcome != "declined" and body.declined_reason is not None:
+        errors.append(FieldError(path="declined_reason", reason="only a declined check"))
+    return errors
+
+
 async def respond(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    check_id: uuid.UUID,
-    body: Answered | NothingHeld | Declined,
+    session: AsyncSession, *, principal: Principal, check_id: uuid.UUID, body: CheckResponse
 ) -> CheckRead:
     """The partner's answer: what its systems hold, nothing held, or declined with a reason."""
     check = await _visible_check(session, principal, check_id, lock=True)
+    errors = response_errors(body)
+    if errors:
+        raise CheckRequestInvalid("The response is not complete.", fields=errors)
     if check.status != "requested":
         raise CheckAlreadyAnswered()
     now = datetime.now(UTC)
     check.status, check.responded_by, check.responded_at = body.outcome, principal.sub, now
-    check.researched_by = body.researched_by
-    if isinstance(body, Answered):
-        check.known, check.summary = body.known, body.summary
-        check.risk_indicators = list(body.risk_indicators)
-        check.latest_involvement_on = body.latest_involvement_on
-    elif isinstance(body, NothingHeld):
-        check.known = False
-    else:
-        check.declined_reason = body.declined_reason
+    check.researched_by, check.declined_reason = body.researched_by, body.declined_reason
+    check.known = False if body.outcome == "nothing_held" else body.known
+    check.summary, check.latest_involvement_on = body.summary, body.latest_involvement_on
+    check.risk_indicators = list(body.risk_indicators)
     await session.flush()
     await record(session, principal, f"check.{body.outcome}", "partner_check", check.id)
     config = await load_mash_config(session, check.council_id)

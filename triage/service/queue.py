@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import DriverStatement, driver_connection, driver_statement
 from services.errors import FieldError, Unprocessable
+from services.models.mash import MashPartnerCheck
 from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact
 from triage.schemas.contacts import Page, QueueItem
 
@@ -69,6 +70,20 @@ BREACHED_CLOCKS = case(
         .scalar_subquery(),
     ),
 ).label("breached_clocks")
+_P = MashPartnerCheck.__table__.c
+# MASH partner checks still unanswered past their due time (served by the checks' partial
+# index on open checks; a contact has a handful at most).
+OVERDUE_CHECKS = (
+    select(func.count())
+    .where(
+        _P.contact_id == _C.id,
+        _P.status == literal_column("'requested'"),
+        _P.due_at < func.now(),
+    )
+    .correlate(TriageContact.__table__)
+    .scalar_subquery()
+    .label("overdue_checks")
+)
 # Only what a queue item shows: never the MARF, facts or evaluation (the page stays small).
 # Each column with the queue item's field it fills.
 _ITEM_COLUMNS: tuple[tuple[str, ColumnElement[Any]], ...] = (
@@ -79,7 +94,7 @@ _ITEM_COLUMNS: tuple[tuple[str, ColumnElement[Any]], ...] = (
     ("breached", _C.breached), ("re_referral", _C.re_referral),
     ("assigned_to", _C.assigned_to), ("lease_holder", _C.lease_holder),
     ("lease_expires_at", _C.lease_expires_at), ("subjects", _C.subjects_summary),
-    ("breached_clocks", BREACHED_CLOCKS),
+    ("breached_clocks", BREACHED_CLOCKS), ("overdue_checks", OVERDUE_CHECKS),
 )  # fmt: skip
 QUEUE_COLUMNS = tuple(column for _, column in _ITEM_COLUMNS)
 ITEM_FIELDS = tuple(field for field, _ in _ITEM_COLUMNS)
