@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from triage.checks import router as checks
 from triage.routers import contacts, reports, rulesets
 from triage.screening import router as screening
+from triage.strategy import router as strategy
 
 router = APIRouter()
 router.include_router(contacts.router)
@@ -14,3 +15,4 @@ router.include_router(rulesets.router)
 router.include_router(reports.router)
 router.include_router(screening.router)
 router.include_router(checks.router)
+router.include_router(strategy.router)
