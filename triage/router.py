@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from triage.checks import router as checks
+from triage.chronology import router as chronology
+from triage.notes import router as notes
 from triage.routers import contacts, reports, rulesets
 from triage.screening import router as screening
 from triage.strategy import router as strategy
@@ -16,3 +18,5 @@ router.include_router(reports.router)
 router.include_router(screening.router)
 router.include_router(checks.router)
 router.include_router(strategy.router)
+router.include_router(notes.router)
+router.include_router(chronology.router)
