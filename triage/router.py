@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from triage.checks import router as checks
 from triage.chronology import router as chronology
+from triage.handover import router as handover
 from triage.notes import router as notes
 from triage.routers import contacts, reports, rulesets
 from triage.screening import router as screening
@@ -20,3 +21,4 @@ router.include_router(checks.router)
 router.include_router(strategy.router)
 router.include_router(notes.router)
 router.include_router(chronology.router)
+router.include_router(handover.router)

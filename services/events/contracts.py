@@ -175,7 +175,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "referral.received": ("triage.intake",),
     "referral.addendum_added": ("triage.intake",),
     "contact.triaged": ("referral_api.status",),
-    "contact.decided": ("referral_api.status",),
+    "contact.decided": ("referral_api.status", "triage.handover"),
     "contact.feedback_given": ("referral_api.status",),
     "contact.written_follow_up_overdue": (),
     "clock.due_soon": (),
