@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from triage.checks import router as checks
+from triage.children import router as children
 from triage.chronology import router as chronology
 from triage.handover import router as handover
 from triage.notes import router as notes
@@ -22,3 +23,4 @@ router.include_router(strategy.router)
 router.include_router(notes.router)
 router.include_router(chronology.router)
 router.include_router(handover.router)
+router.include_router(children.router)

@@ -32,6 +32,12 @@ def upgrade() -> None:
         sa.Column("postcode", sa.String(length=10), nullable=True),
         sa.Column("restricted", sa.Boolean(), nullable=False),
         sa.Column(
+            "active_flags",
+            postgresql.ARRAY(sa.String(length=32)),
+            server_default=sa.text("'{}'"),
+            nullable=False,
+        ),
+        sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
             server_default=sa.text("now()"),

@@ -30,7 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base, created_at, uuid_pk
@@ -196,6 +196,9 @@ class MashChild(Base):
     upn: Mapped[str | None] = mapped_column(String(13))
     postcode: Mapped[str | None] = mapped_column(String(10))
     restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The flags currently active (the latest change of each is active), kept with each change
+    # so the queue and search show them without reading the history.
+    active_flags: Mapped[list[str]] = mapped_column(ARRAY(String(32)), server_default=text("'{}'"))
     created_at: Mapped[datetime] = created_at()
 
     __table_args__ = (
