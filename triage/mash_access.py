@@ -22,7 +22,7 @@ from services import audit
 from services.auth import Principal, Role, require_roles
 from services.calendar_store import load_calendar
 from services.errors import NotFound
-from services.models.mash import MashPartnerCheck
+from services.models.mash import MashChild, MashChildAccess, MashChildLink, MashPartnerCheck
 from services.models.platform import CouncilCalendar
 from services.models.triage import TriageContact
 from triage.exceptions import ContactNotFound
@@ -95,17 +95,40 @@ async def partner_on_contact(
     return found is not None
 
 
+async def restricted_from(
+    session: AsyncSession, principal: Principal, contact_id: uuid.UUID
+) -> bool:
+    """Whether the contact is about a restricted child the caller is not named on."""
+    named = select(MashChildAccess.sub).where(
+        MashChildAccess.child_id == MashChild.id, MashChildAccess.sub == principal.sub
+    )
+    found = await session.scalar(
+        select(MashChildLink.id)
+        .join(MashChild, MashChild.id == MashChildLink.child_id)
+        .where(MashChildLink.contact_id == contact_id, MashChild.restricted, ~named.exists())
+        .limit(1)
+    )
+    return found is not None
+
+
 async def mash_contact(
     session: AsyncSession, principal: Principal, contact_id: uuid.UUID, *, lock: bool = False
 ) -> TriageContact:
-    """The contact if the caller may see its MASH work, else ContactNotFound (404)."""
+    """The contact if the caller may see its MASH work, else ContactNotFound (404).
+
+    A contact about a restricted child is "not found" to anyone not named on the child.
+    """
     if principal.role != Role.mash_partner:
-        return await contact_for(session, principal, contact_id, lock=lock)
-    contact = await get_contact(
-        session, council_id=principal.council_id, contact_id=contact_id, lock=lock
-    )
-    if contact is None or not await partner_on_contact(session, principal, contact_id):
-        raise await refuse(session, principal, "contact", contact_id, ContactNotFound())
+        contact = await contact_for(session, principal, contact_id, lock=lock)
+    else:
+        found = await get_contact(
+            session, council_id=principal.council_id, contact_id=contact_id, lock=lock
+        )
+        if found is None or not await partner_on_contact(session, principal, contact_id):
+            raise await refuse(session, principal, "contact", contact_id, ContactNotFound())
+        contact = found
+    if await restricted_from(session, principal, contact.id):
+        raise await refuse(session, principal, "contact", contact.id, ContactNotFound())
     return contact
 
 

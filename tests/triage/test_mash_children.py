@@ -338,3 +338,26 @@ class TestSearch:
                 "/v1/children/search", params={"name": "x"}, headers=headers
             )
             assert response.status_code == 403
+
+
+class TestRestrictedContacts:
+    async def test_the_mash_work_on_a_restricted_child_s_contact_is_not_found(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        worker2: Headers,
+        manager: Headers,
+        session: AsyncSession,
+    ) -> None:
+        contact = await new_contact(client, worker)
+        child_id = (await links(client, worker, contact["id"]))[0]["child_id"]
+        await client.put(
+            f"/v1/children/{child_id}/restriction",
+            json={"restricted": True, "named": ["worker-1"]},
+            headers=manager,
+        )
+        url = f"/v1/contacts/{contact['id']}/chronology"
+        assert (await client.get(url, headers=worker)).status_code == 200
+        hidden = await client.get(url, headers=worker2)
+        assert (hidden.status_code, hidden.json()["error"]) == (404, "ContactNotFound")
+        assert "contact.refused" in await audit_actions(session, contact["id"])
