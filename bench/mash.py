@@ -33,6 +33,7 @@ from services.db import get_engine, libpq_url, resolve_database_url
 from services.settings import get_settings
 from triage.children import service as children
 from triage.chronology import service as chronology
+from triage.chronology.repository import HISTORY_SQL
 
 COUNCIL = "bench-mash"
 CHILDREN, CONTACTS = 500_000, 1_000_000
@@ -76,24 +77,12 @@ WHERE council_id = $1 AND ((family_name_norm = $2 AND given_name_norm LIKE $3 ||
 ORDER BY family_name_norm, given_name_norm, id LIMIT 50
 """
 BARE_CONTACTS = """
-SELECT l.child_id, c.*, l.state
+SELECT l.child_id, l.state, c.id, c.reference, c.received_at, c.status, c.outcome
 FROM mash_child_links l JOIN triage_contacts c ON c.id = l.contact_id
 WHERE l.child_id = ANY($1::uuid[]) ORDER BY c.received_at DESC
 """
-BARE_CHRONOLOGY = [
-    f"SELECT * FROM {table} WHERE contact_id = $1"
-    for table in (
-        "mash_rag_ratings",
-        "mash_partner_checks",
-        "mash_case_notes",
-        "mash_strategy_discussions",
-        "triage_decisions",
-        "triage_clocks",
-        "triage_addenda",
-        "triage_screenings",
-        "mash_handovers",
-    )
-]
+# The chronology's own statement (one round trip for the nine tables).
+BARE_CHRONOLOGY = HISTORY_SQL
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -216,7 +205,7 @@ async def run(n: int, keep: bool) -> int:
             )
 
         async def bare_chronology(_: int) -> Any:
-            return [await conn.fetch(q, contact_id) for q in BARE_CHRONOLOGY]
+            return await conn.fetchrow(BARE_CHRONOLOGY, contact_id)
 
         hits = await service_search(0)
         entries = (await service_chronology(0)).entries

@@ -326,8 +326,11 @@ class TestSearch:
         )
         assert row is not None
         assert row.reason == "name"
-        actions = (await session.scalars(select(AuditEntry.action))).all()
-        assert "child.search_result" in actions
+        hits = (
+            await client.get("/v1/children/search", params={"name": "Sam"}, headers=worker)
+        ).json()
+        await client.get(f"/v1/children/{hits[0]['id']}", headers=worker)  # a result opened
+        assert "child.read" in await audit_actions(session, hits[0]["id"])
 
     async def test_partners_and_referrers_cannot_search(
         self, client: httpx.AsyncClient, auth: TokenFactory

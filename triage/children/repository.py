@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,18 +96,26 @@ async def subject(
     )
 
 
-async def contacts_of(
-    session: AsyncSession, child_ids: Sequence[uuid.UUID]
-) -> Sequence[tuple[uuid.UUID, TriageContact, str]]:
+async def contacts_of(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> Sequence[Any]:
+    """The children's contacts, newest first: only the columns a result shows."""
     if not child_ids:
         return []
+    c = TriageContact
     stmt = (
-        select(MashChildLink.child_id, TriageContact, MashChildLink.state)
-        .join(TriageContact, TriageContact.id == MashChildLink.contact_id)
+        select(
+            MashChildLink.child_id,
+            MashChildLink.state,
+            c.id,
+            c.reference,
+            c.received_at,
+            c.status,
+            c.outcome,
+        )
+        .join(c, c.id == MashChildLink.contact_id)
         .where(MashChildLink.child_id.in_(child_ids))
-        .order_by(TriageContact.received_at.desc())
+        .order_by(c.received_at.desc())
     )
-    return [(c, t, s) for c, t, s in (await session.execute(stmt)).all()]
+    return (await session.execute(stmt)).all()
 
 
 async def search(

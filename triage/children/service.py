@@ -63,15 +63,15 @@ async def _contacts(
     session: AsyncSession, child_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, list[ChildContact]]:
     out: dict[uuid.UUID, list[ChildContact]] = {i: [] for i in child_ids}
-    for child_id, contact, state in await repository.contacts_of(session, child_ids):
-        out[child_id].append(
+    for row in await repository.contacts_of(session, child_ids):
+        out[row.child_id].append(
             ChildContact(
-                contact_id=contact.id,
-                reference=contact.reference,
-                received_at=contact.received_at,
-                status=contact.status,
-                outcome=contact.outcome,
-                link_state=state,
+                contact_id=row.id,
+                reference=row.reference,
+                received_at=row.received_at,
+                status=row.status,
+                outcome=row.outcome,
+                link_state=row.state,
             )
         )
     return out
@@ -310,9 +310,8 @@ async def search(
             await record(session, principal, "child.refused", "child", child.id)
         else:
             shown.append(child)
+    # The search is audited above; each result is audited when it is opened (`child.read`).
     contacts = await _contacts(session, [c.id for c in shown])
-    for child in shown:
-        await record(session, principal, "child.search_result", "child", child.id)
     return [
         ChildHit(
             id=c.id,
