@@ -8,6 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.triage import TriageClock
 from tests.conftest import TokenFactory
+from tests.factories import make_marf
+from tests.triage.conftest import referral_event
 from tests.triage.mash_support import (
     Headers,
     audit_actions,
@@ -15,6 +17,7 @@ from tests.triage.mash_support import (
     new_contact,
     rate,
 )
+from triage.service.intake import handle_referral_received
 
 
 async def mash_clock(session: AsyncSession, contact_id: str) -> TriageClock:
@@ -157,3 +160,16 @@ class TestBadInputAndAccess:
         referrer = auth("referrer", agency_id="police")
         assert (await rate(client, partner, contact["id"], "red")).status_code == 403
         assert (await rate(client, referrer, contact["id"], "red")).status_code == 403
+
+
+class TestWrittenFollowUp:
+    async def test_the_marf_following_a_phone_call_keeps_the_screened_rating(
+        self, client: httpx.AsyncClient, worker: Headers, session: AsyncSession
+    ) -> None:
+        contact = await new_contact(client, worker)  # a professional's phone call
+        await rate(client, worker, contact["id"], "red", "Screened red on the call")
+        event = referral_event(make_marf(), phone_reference=contact["reference"])
+        await handle_referral_received(session, event)
+        read = await client.get(f"/v1/contacts/{contact['id']}", headers=worker)
+        assert read.json()["referral_reference"] is not None  # the MARF joined this contact
+        assert read.json()["rag"] == "red"
