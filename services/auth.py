@@ -45,11 +45,18 @@ class Role(StrEnum):
     police_feed = "police_feed"
     school_dsl = "school_dsl"
     admin = "admin"
+    # A co-located MASH partner (police, health, education, probation, housing...): answers
+    # the checks addressed to its agency (`agency_id`).
+    mash_partner = "mash_partner"
+    # The council's case-management system (LCS, Mosaic): reads a handed-over record.
+    case_system = "case_system"
 
 
 log = structlog.get_logger(__name__)
 
-ROLES_NEEDING_AGENCY = frozenset({Role.referrer, Role.police_feed, Role.dv_screener})
+ROLES_NEEDING_AGENCY = frozenset(
+    {Role.referrer, Role.police_feed, Role.dv_screener, Role.mash_partner}
+)
 ROLES_NEEDING_SCHOOL = frozenset({Role.school_dsl})
 
 

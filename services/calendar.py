@@ -3,12 +3,13 @@
 A working day is Monday to Friday, not an England-and-Wales bank holiday (from the maintained
 `holidays` package, one-off days included) and not a council closure day. Instants are aware
 datetimes; arithmetic on working days happens in the council's zone (DST-correct) and results
-are returned in UTC. Hour clocks are plain elapsed hours.
+are returned in UTC. Hour clocks are plain elapsed hours; working-hour clocks count only the
+council's office hours on working days (the MASH's RAG timescales).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -30,6 +31,9 @@ DEFAULT_OFFICE_HOURS: Mapping[int, tuple[time, time]] = {
 
 # A scan bound: no real calendar has a run of 60 non-working days.
 _MAX_SCAN_DAYS = 60
+# How far the working-hour arithmetic walks (days): far beyond any MASH timescale (72 working
+# hours is under two weeks), and a bound so a council with no office hours at all fails.
+_MAX_SPAN_DAYS = 366 * 20
 
 
 @lru_cache(maxsize=64)
@@ -142,6 +146,50 @@ class WorkingCalendar:
             return False
         opening, closing = hours
         return opening <= local.time().replace(tzinfo=None) < closing
+
+    def office_spans(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """The council's office-hours spans (UTC) on working days, from `start`'s local day on,
+        the first clipped to begin no earlier than `start`; spans already over are skipped."""
+        _require_aware(start)
+        begin = start.astimezone(UTC)
+        day = self.local(start).date()
+        for _ in range(_MAX_SPAN_DAYS):
+            hours = self.office_hours.get(day.weekday())
+            if hours is not None and self.is_working_day(day) and hours[0] < hours[1]:
+                opening, closing = self._utc(day, hours[0]), self._utc(day, hours[1])
+                if closing > begin:
+                    yield max(opening, begin), closing
+            day += timedelta(days=1)
+
+    def add_working_hours(self, start: datetime, hours: float) -> datetime:
+        """The instant `hours` of office time on working days after `start` (UTC).
+
+        Only time inside office hours on working days counts: a start outside them counts
+        from the next opening, and a deadline that uses up a day's hours exactly falls at
+        that day's closing time (not the next opening). DST-correct: each span is the local
+        opening and closing converted on its own day.
+        """
+        if hours < 0:
+            raise ValueError("hours must not be negative")
+        remaining = timedelta(hours=hours)
+        if not remaining:
+            return start.astimezone(UTC)
+        for opening, closing in self.office_spans(start):
+            if remaining <= closing - opening:
+                return opening + remaining
+            remaining -= closing - opening
+        raise ValueError("no office hours within the scan bound")
+
+    def working_hours_between(self, start: datetime, end: datetime) -> float:
+        """Office hours on working days from `start` to `end` (0 when `end` is not later)."""
+        _require_aware(end)
+        total = timedelta()
+        stop = end.astimezone(UTC)
+        for opening, closing in self.office_spans(start):
+            if opening >= stop:
+                break
+            total += min(closing, stop) - opening
+        return total / timedelta(hours=1)
 
     def working_days_between(self, start: datetime, end: datetime) -> int:
         """Whole working days from `start`'s local date (exclusive) to `end`'s (inclusive)."""

@@ -41,6 +41,8 @@ DEMO_PRINCIPALS: dict[Role, dict[str, str]] = {
     Role.police_feed: {"sub": "demo-police-feed", "agency_id": "west-yorkshire-police"},
     Role.school_dsl: {"sub": "demo-dsl", "school_urn": "107301"},
     Role.admin: {"sub": "demo-admin"},
+    Role.mash_partner: {"sub": "demo-mash-police", "agency_id": "west-yorkshire-police"},
+    Role.case_system: {"sub": "demo-case-system"},
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -55,7 +56,28 @@ class TriageSettings(FrontdoorSettings):
     smtp_starttls: bool = False
     mail_from: str = "Front Door reports <reports@frontdoor.example>"
 
-    @field_validator("report_in_progress_times", "report_recipients", mode="before")
+    # Handover to the council's case-management system (LCS, Mosaic): a Standard Webhooks
+    # endpoint and its secret (`whsec_` + base64). With no URL, handovers wait, undelivered.
+    handover_url: str | None = None
+    handover_secret: str | None = None
+    # CIDRs the endpoint may resolve to despite the SSRF rules (loopback is added outside
+    # production, for a receiver on the same machine).
+    handover_allow_list: Annotated[tuple[str, ...], NoDecode] = ()
+    # Svix's general-purpose schedule (domain §7): immediately, 5 s, 5 min, 30 min, 2 h, 5 h,
+    # 10 h, 10 h (about 27.6 hours), then the handover is marked failed for a person to see.
+    handover_retry_schedule: Annotated[tuple[float, ...], NoDecode] = (
+        0, 5, 300, 1800, 7200, 18000, 36000, 36000,
+    )  # fmt: skip
+    handover_timeout_seconds: float = 15.0
+    handover_scan_seconds: float = 5.0
+
+    @field_validator(
+        "report_in_progress_times",
+        "report_recipients",
+        "handover_allow_list",
+        "handover_retry_schedule",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -74,6 +96,20 @@ class TriageSettings(FrontdoorSettings):
     def _weekly(cls, value: str) -> str:
         parse_weekly(value)
         return value
+
+    @field_validator("handover_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("whsec_"):
+            raise ValueError("TRIAGE_HANDOVER_SECRET is whsec_ followed by base64")
+        return value or None
+
+    @property
+    def handover_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        nets = [ipaddress.ip_network(c, strict=False) for c in self.handover_allow_list]
+        if not self.is_production:
+            nets += [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
+        return tuple(nets)
 
 
 @lru_cache

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.events.consumer import Consumer, Periodic, Worker
+from triage.handover.handlers import handle_contact_decided
+from triage.handover.jobs import handover_job
 from triage.reports.jobs import report_job
 from triage.service.clocks import clock_scan_job
 from triage.service.intake import handle_addendum_added, handle_referral_received
@@ -18,6 +20,10 @@ INTAKE = Consumer(
     },
 )
 
+# Decisions that lead to an assessment, a strategy discussion or a transfer are handed over
+# to the council's case-management system.
+HANDOVER = Consumer(name="triage.handover", handlers={"contact.decided": handle_contact_decided})
+
 
 def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> Worker:
     settings = get_triage_settings()
@@ -30,10 +36,15 @@ def build_worker(maker: async_sessionmaker[AsyncSession], database_url: str) -> 
         every=settings.report_scan_seconds,
         job=report_job(settings),
     )
+    delivery = Periodic(
+        name="triage.handover_delivery",
+        every=settings.handover_scan_seconds,
+        job=handover_job(settings),
+    )
     return Worker(
         name="triage",
         maker=maker,
         database_url=database_url,
-        consumers=[INTAKE],
-        periodic=[scanner, reporter],
+        consumers=[INTAKE, HANDOVER],
+        periodic=[scanner, reporter, delivery],
     )

@@ -179,7 +179,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "referral.received": ("triage.intake",),
     "referral.addendum_added": ("triage.intake",),
     "contact.triaged": ("referral_api.status",),
-    "contact.decided": ("referral_api.status",),
+    "contact.decided": ("referral_api.status", "triage.handover"),
     "contact.feedback_given": ("referral_api.status",),
     # The front door is told: the notifications service owns email delivery.
     "contact.written_follow_up_overdue": ("notifications.front_door",),

@@ -1,6 +1,7 @@
 """Every ORM model, registered in one place so Alembic sees the whole schema."""
 
 from services.models import (
+    mash,
     notifications,
     notifications_extra,
     platform,
@@ -15,6 +16,7 @@ metadata = Base.metadata
 
 __all__ = [
     "Base",
+    "mash",
     "metadata",
     "notifications",
     "notifications_extra",

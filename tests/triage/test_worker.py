@@ -28,7 +28,7 @@ from triage.service.clocks import scan_clocks
 from triage.service.intake import record_contact
 from triage.service.work import claim
 from triage.settings import get_triage_settings
-from triage.worker import INTAKE, build_worker
+from triage.worker import HANDOVER, INTAKE, build_worker
 
 Maker = async_sessionmaker[AsyncSession]
 WORKER = Principal(sub="worker-1", role=Role.front_door_worker)
@@ -99,11 +99,15 @@ class TestIntakeThroughTheOutbox:
     def test_worker_consumes_what_the_contracts_route_to_it(self) -> None:
         routed = {t for t, names in SUBSCRIPTIONS.items() if INTAKE.name in names}
         assert routed == set(INTAKE.handlers)
+        handed = {t for t, names in SUBSCRIPTIONS.items() if HANDOVER.name in names}
+        assert handed == set(HANDOVER.handlers) == {"contact.decided"}
         worker = build_worker(async_sessionmaker(), "postgresql://127.0.0.1/unused")
         assert [p.name for p in worker.periodic] == [
             "triage.clock_scan",
             "triage.scheduled_reports",
+            "triage.handover_delivery",
         ]
+        assert [c.name for c in worker.consumers] == [INTAKE.name, HANDOVER.name]
 
 
 @pytest.mark.usefixtures("committed_db")

@@ -203,6 +203,10 @@ class QueueItem(BaseModel):
     lease_holder: str | None
     lease_expires_at: datetime | None
     subjects: list[SubjectSummary]
+    # MASH partner checks past their due time and still unanswered (triage.checks).
+    overdue_checks: int = 0
+    # Active flags on the children's records (triage.children), e.g. ["cse", "missing"].
+    child_flags: list[str] = []
 
 
 class HistoryEntry(BaseModel):

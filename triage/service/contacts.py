@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.marf import Subject
 from services.models.triage import TriageContact, TriageSubject
+from triage.children.linking import link_children, with_child_flags
 from triage.council import CouncilConfig
 from triage.intake_facts import SubjectKeys, subject_keys, subject_summary
 from triage.rules.facts import Facts
@@ -161,12 +162,16 @@ async def open_contact(
     session: AsyncSession, new: NewContact, settings: TriageSettings
 ) -> TriageContact:
     """A new contact in the queue: evaluated, matched against history, clocks running."""
+    # The children's recorded flags (CSE, missing, looked after...) count as facts too.
+    base_facts = await with_child_flags(
+        session, new.council.council_id, new.subjects, new.base_facts
+    )
     facts, evaluation, keys, rule_set = await assess(
         session,
         council=new.council,
         settings=settings,
         subjects=new.subjects,
-        base_facts=new.base_facts,
+        base_facts=base_facts,
         received_at=new.received_at,
         exclude=None,
     )
@@ -176,6 +181,7 @@ async def open_contact(
     session.add(contact)
     await session.flush()
     await replace_subjects(session, contact, new.subjects, keys, new.council.calendar.zone)
+    await link_children(session, contact, new.subjects)
     for kind in opening_clocks(new):
         await start_clock(
             session,

@@ -29,6 +29,7 @@ from triage.council import CouncilConfig, load_council
 from triage.exceptions import ContactNotFound
 from triage.intake_facts import SIGNIFICANT_HARM_CONCERNS, facts_from_marf, facts_from_subjects
 from triage.schemas.contacts import ContactCreate
+from triage.screening import repository as screening_ratings
 from triage.service import phone_join
 from triage.service.clocks import meet_clocks, refresh_queue_keys
 from triage.service.contacts import (
@@ -98,6 +99,10 @@ async def join_phone_contact(
     contact.re_referral = contact.previous_referrals_12m > 0
     if contact.status == "open":
         apply_evaluation(contact, evaluation, rule_set)
+        # A social worker's screening RAG outranks the rules' proposal (triage.screening).
+        screened = await screening_ratings.latest(session, contact.id)
+        if screened is not None:
+            contact.rag = screened.rag
     await replace_subjects(session, contact, subjects, keys, zone)
     await meet_clocks(
         session, contact_id=contact.id, kinds=("written_follow_up",), at=payload.submitted_at

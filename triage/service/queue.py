@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import DriverStatement, driver_connection, driver_statement
 from services.errors import FieldError, Unprocessable
+from services.models.mash import MashChild, MashChildLink, MashPartnerCheck
 from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact
 from triage.schemas.contacts import Page, QueueItem
 
@@ -69,6 +70,29 @@ BREACHED_CLOCKS = case(
         .scalar_subquery(),
     ),
 ).label("breached_clocks")
+_P = MashPartnerCheck.__table__.c
+# MASH partner checks still unanswered past their due time (served by the checks' partial
+# index on open checks; a contact has a handful at most).
+OVERDUE_CHECKS = (
+    select(func.count())
+    .where(
+        _P.contact_id == _C.id,
+        _P.status == literal_column("'requested'"),
+        _P.due_at < func.now(),
+    )
+    .correlate(TriageContact.__table__)
+    .scalar_subquery()
+    .label("overdue_checks")
+)
+# The active flags of the contact's children (CSE, missing, looked after...), so a new
+# contact about a flagged child says so in the queue (a sibling group has a few children).
+CHILD_FLAGS = literal_column(
+    f"(SELECT array_agg(DISTINCT f) FROM {MashChildLink.__tablename__} l"
+    f" JOIN {MashChild.__tablename__} ch ON ch.id = l.child_id,"
+    " unnest(ch.active_flags) AS f"
+    f" WHERE l.contact_id = {TriageContact.__tablename__}.id)",
+    type_=ARRAY(String),
+).label("child_flags")
 # Only what a queue item shows: never the MARF, facts or evaluation (the page stays small).
 # Each column with the queue item's field it fills.
 _ITEM_COLUMNS: tuple[tuple[str, ColumnElement[Any]], ...] = (
@@ -79,7 +103,8 @@ _ITEM_COLUMNS: tuple[tuple[str, ColumnElement[Any]], ...] = (
     ("breached", _C.breached), ("re_referral", _C.re_referral),
     ("assigned_to", _C.assigned_to), ("lease_holder", _C.lease_holder),
     ("lease_expires_at", _C.lease_expires_at), ("subjects", _C.subjects_summary),
-    ("breached_clocks", BREACHED_CLOCKS),
+    ("breached_clocks", BREACHED_CLOCKS), ("overdue_checks", OVERDUE_CHECKS),
+    ("child_flags", CHILD_FLAGS),
 )  # fmt: skip
 QUEUE_COLUMNS = tuple(column for _, column in _ITEM_COLUMNS)
 ITEM_FIELDS = tuple(field for field, _ in _ITEM_COLUMNS)
@@ -189,6 +214,7 @@ async def queue_page(
     for row in rows[:limit]:
         item = dict(zip(ITEM_FIELDS, row, strict=True))
         item["breached_clocks"] = item["breached_clocks"] or []
+        item["child_flags"] = sorted(item["child_flags"] or [])
         items.append(item)
     next_cursor = encode_cursor(items[-1]) if len(rows) > limit and items else None
     return QueuePage.model_validate({"items": items, "next_cursor": next_cursor})

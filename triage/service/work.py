@@ -31,7 +31,8 @@ from triage.service.contacts import get_contact
 from triage.settings import TriageSettings
 
 SERVICE = "triage"
-DECIDED_CLOCKS = ("decision", "completed_24h", "all_contacts_48h")
+# "mash": the RAG timescale of the MASH (triage.screening), met by the decision too.
+DECIDED_CLOCKS = ("decision", "completed_24h", "all_contacts_48h", "mash")
 
 
 async def contact_for(

@@ -1,0 +1,1 @@
+"""The MASH's checks feature (router -> service -> repository)."""

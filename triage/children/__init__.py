@@ -1,0 +1,1 @@
+"""The MASH's children feature (router -> service -> repository)."""

@@ -1,0 +1,1 @@
+"""The MASH's chronology feature (router -> service -> repository)."""

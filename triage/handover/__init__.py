@@ -1,0 +1,1 @@
+"""The MASH's handover feature (router -> service -> repository)."""

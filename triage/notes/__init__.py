@@ -1,0 +1,1 @@
+"""The MASH's notes feature (router -> service -> repository)."""

@@ -1,0 +1,1 @@
+"""The MASH's screening feature (router -> service -> repository)."""

@@ -1,0 +1,1 @@
+"""The MASH's strategy feature (router -> service -> repository)."""
