@@ -94,7 +94,9 @@ async def submit_referral(
         # A key already used answers as it did (the original 201, or "reused"), whatever
         # today's rules say of the body; an unused key stays unused.
         if key is not None and digest is not None:
-            found = await repository.get_idempotent_receipt(conn, agency_id=agency_id, key=key)
+            found = await repository.get_idempotent_receipt(
+                conn, council_id=principal.council_id, agency_id=agency_id, key=key
+            )
             if found is not None:
                 return _replayed(found, agency_id=agency_id, digest=digest, body=body)
         raise
@@ -107,7 +109,14 @@ async def submit_referral(
         # Only a key already claimed writes nothing.
         assert key is not None
         assert digest is not None
-        return await _replay(conn, agency_id=agency_id, key=key, digest=digest, body=body)
+        return await _replay(
+            conn,
+            council_id=principal.council_id,
+            agency_id=agency_id,
+            key=key,
+            digest=digest,
+            body=body,
+        )
     reference = prepared.reference(number)
     # No line of its own: the access line has the request id, and the audit row written with
     # the referral ties that id to the referral and the agency.
@@ -124,9 +133,17 @@ def _digest(body: object) -> str:
 
 
 async def _replay(
-    conn: asyncpg.Connection, *, agency_id: str, key: str, digest: str, body: object
+    conn: asyncpg.Connection,
+    *,
+    council_id: str,
+    agency_id: str,
+    key: str,
+    digest: str,
+    body: object,
 ) -> Submission:
-    found = await repository.get_idempotent_receipt(conn, agency_id=agency_id, key=key)
+    found = await repository.get_idempotent_receipt(
+        conn, council_id=council_id, agency_id=agency_id, key=key
+    )
     if found is None:
         raise IdempotencyKeyInFlight()
     return _replayed(found, agency_id=agency_id, digest=digest, body=body)
@@ -194,7 +211,10 @@ async def _own_referral(session: AsyncSession, principal: Principal, reference: 
     if not is_reference(reference):
         raise ReferralNotFound()
     referral = await repository.get_agency_referral(
-        session, agency_id=agency_of(principal), reference=reference
+        session,
+        council_id=principal.council_id,
+        agency_id=agency_of(principal),
+        reference=reference,
     )
     if referral is None:
         raise ReferralNotFound()

@@ -214,6 +214,7 @@ def mint_token(
     agency_id: str | None = None,
     school_urn: str | None = None,
     ttl_seconds: int = 12 * 3600,
+    council_id: str | None = None,
 ) -> str:
     """A development token signed with the local key (refused in production)."""
     if settings.is_production:
@@ -226,7 +227,7 @@ def mint_token(
         "aud": settings.jwt_audience,
         "iat": now,
         "exp": now + ttl_seconds,
-        "council_id": settings.council_id,
+        "council_id": council_id or settings.council_id,
     }
     if agency_id:
         claims["agency_id"] = agency_id

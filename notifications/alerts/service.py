@@ -74,6 +74,7 @@ async def list_notifications(
         .limit(limit)
         .offset(offset)
     )
+    query = query.where(Incident.council_id == principal.council_id)
     if principal.role != Role.admin:
         query = query.where(Notification.school_urn == principal.school_urn)
     if unacknowledged:
@@ -95,6 +96,8 @@ async def _visible(
     if row is None:
         raise NotificationNotFound()
     notification, incident = row
+    if incident.council_id != principal.council_id:
+        raise NotificationNotFound()
     if principal.role != Role.admin and notification.school_urn != principal.school_urn:
         raise NotificationNotFound()
     return notification, incident
@@ -270,7 +273,9 @@ async def resend(
     return ResendResult(requeued=len(requeued), queued_new=queued_new)
 
 
-async def unacknowledged_report(session: AsyncSession) -> Sequence[SchoolReportRow]:
+async def unacknowledged_report(
+    session: AsyncSession, *, council_id: str
+) -> Sequence[SchoolReportRow]:
     now = datetime.now(UTC)
     unacked = Notification.acknowledged_at.is_(None)
 
@@ -289,6 +294,7 @@ async def unacknowledged_report(session: AsyncSession) -> Sequence[SchoolReportR
             func.min(case((unacked, Notification.deadline_at))),
         )
         .join(Notification, Notification.school_urn == School.urn)
+        .where(School.council_id == council_id)
         .where(Notification.welfare_check_at.is_(None) | unacked)
         .group_by(School.urn, School.name)
         .order_by(School.urn)
