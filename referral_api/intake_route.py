@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
@@ -41,7 +42,9 @@ class _Intake:
         # In FastAPI's order: the body is parsed, then the token checked, then the body required.
         authorization, key = _headers(scope)
         body = _json(await _body(receive))
-        principal = await admit(bearer_token(authorization), _REFERRER)
+        # The request's state (a view of the scope's), so a refusal is audited with its caller.
+        state = State(scope.setdefault("state", {}))
+        principal = await admit(bearer_token(authorization), _REFERRER, state=state)
         if body is _NO_BODY:
             missing = {"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}
             raise RequestValidationError([missing])

@@ -75,10 +75,11 @@ referral AS (
 ),
 audit AS (
     INSERT INTO audit_log (
-        service, actor_sub, actor_role, actor_org, action, entity_type, entity_id, request_id
+        council_id, service, actor_sub, actor_role, actor_org, action, entity_type, entity_id,
+        request_id
     )
-    SELECT CAST(:service AS text), CAST(:actor_sub AS text), CAST(:actor_role AS text),
-        CAST(:actor_org AS text), 'referral.submitted', 'referral',
+    SELECT CAST(:council_id AS text), CAST(:service AS text), CAST(:actor_sub AS text),
+        CAST(:actor_role AS text), CAST(:actor_org AS text), 'referral.submitted', 'referral',
         CAST(:referral_id AS uuid)::text, CAST(:request_id AS text)
     FROM ref
 ),

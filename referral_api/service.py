@@ -264,15 +264,14 @@ async def list_referrals(
         flt = repository.ListFilter(**{**flt.__dict__, "after": decode_cursor(cursor)})
     rows = await repository.list_referrals(session, flt, size + 1)
     more, rows = len(rows) > size, rows[:size]
-    for row in rows:
-        await audit.record(
-            session,
-            service=SERVICE,
-            actor=principal,
-            action="referral.listed",
-            entity_type=ENTITY,
-            entity_id=row.id,
-        )
+    await audit.record_many(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="referral.listed",
+        entity_type=ENTITY,
+        entity_ids=[row.id for row in rows],
+    )
     zone = ZoneInfo(settings.timezone)
     last = rows[-1] if rows else None
     return Page[ReferralSummary](

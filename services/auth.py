@@ -44,6 +44,8 @@ class Role(StrEnum):
     police_feed = "police_feed"
     school_dsl = "school_dsl"
     admin = "admin"
+    # Reads the council's audit trail (GET /v1/audit) and nothing else: no child's record.
+    auditor = "auditor"
 
 
 log = structlog.get_logger(__name__)
@@ -263,9 +265,7 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
     # `current_principal` inlined: one dependency fewer for FastAPI to solve on every request.
     async def _check(request: Request, credentials: BearerCredentials) -> Principal:
         token = credentials.credentials if credentials is not None else None
-        principal = await admit(token, allowed)
-        request.state.principal = principal
-        return principal
+        return await admit(token, allowed, state=request.state)
 
     return _check
 
@@ -279,11 +279,17 @@ def bearer_token(authorization: str | None) -> str | None:
     return token
 
 
-async def admit(token: str | None, allowed: frozenset[Role]) -> Principal:
-    """The verified principal of a bearer token whose role is one of `allowed`."""
+async def admit(token: str | None, allowed: frozenset[Role], *, state: Any = None) -> Principal:
+    """The verified principal of a bearer token whose role is one of `allowed`.
+
+    The principal is put on `state` (the request's) before its role is checked, so a refusal
+    is audited with who was refused (services.audit.record_refusal).
+    """
     if token is None:
         raise NotAuthenticated()
     principal = await verify_token(token, get_settings())
+    if state is not None:
+        state.principal = principal
     if principal.role not in allowed:
         raise Forbidden(f"This needs one of: {', '.join(sorted(allowed))}.")
     return principal

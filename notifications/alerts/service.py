@@ -252,6 +252,7 @@ async def resend(
                 Delivery.notification_id == notification.id,
                 Delivery.kind.in_(("alert", "fallback")),
                 Delivery.status != "pending",
+                Delivery.body != "",  # emptied by retention: queued afresh below instead
             )
             .values(status="pending", next_attempt_at=now, give_up_at=give_up)
             .returning(Delivery.id)
