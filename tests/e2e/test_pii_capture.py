@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import structlog.testing
 from prometheus_client import generate_latest
 
 from services.auth import Role, mint_token
@@ -35,6 +36,8 @@ from tests.e2e.conftest import (
 from tests.factories import make_marf
 
 pytestmark = pytest.mark.e2e
+# A bound, never an expectation: on a loaded machine three workers take a while to start.
+WAIT = 240.0
 
 AGENCY = "west-yorkshire-police"
 URN = "199902"
@@ -129,7 +132,7 @@ async def referral_decided(apis: ApiClients, processes: Processes) -> None:
                 return str(item["id"])
         return None
 
-    contact_id = await eventually(queued, what="the contact", processes=processes)
+    contact_id = await eventually(queued, what="the contact", processes=processes, timeout=WAIT)
     assert (await triage.post(f"/v1/contacts/{contact_id}/claim", headers=worker)).is_success
     decision = await triage.post(
         f"/v1/contacts/{contact_id}/decision",
@@ -155,7 +158,7 @@ async def referral_decided(apis: ApiClients, processes: Processes) -> None:
         got = await apis["referral_api"].get(f"/v1/referrals/{reference}", headers=referrer)
         return True if got.json()["status"] == "decided" else None
 
-    await eventually(decided, what="the referrer told", processes=processes)
+    await eventually(decided, what="the referrer told", processes=processes, timeout=WAIT)
 
 
 async def alert_delivered(
@@ -191,7 +194,7 @@ async def alert_delivered(
         done = receiver.received and {"dsl@larkhill.sch.uk"} <= recipients and len(recipients) > 1
         return True if done else None
 
-    await eventually(sent, what="the webhook and both emails", processes=processes)
+    await eventually(sent, what="the webhook and both emails", processes=processes, timeout=WAIT)
     dsl = bearer(Role.school_dsl, school_urn=URN)
     detail = await notifications.get(f"/v1/notifications/{notification_id}", headers=dsl)
     assert detail.status_code == 200, pretty(detail)
@@ -209,19 +212,25 @@ class TestNothingIdentifyingLeaves:
         apis: ApiClients,
         webhook_receiver: WebhookReceiver,
         mail: tuple[MailSink, int],
-        capfd: pytest.CaptureFixture[str],
     ) -> None:
         sink, port = mail
         for service in ("triage", "referral_api"):
             demo_council.worker(service)
         demo_council.start("worker", "notifications", NOTIFICATIONS_SMTP_PORT=str(port))
 
-        await referral_decided(apis, demo_council)
-        await alert_delivered(apis, demo_council, webhook_receiver, sink)
+        async def all_started() -> bool | None:
+            logs = [p.log_path.read_text() for p in demo_council.running]
+            return True if all("worker_started" in log for log in logs) else None
 
-        captured = capfd.readouterr()
+        await eventually(all_started, what="the workers", processes=demo_council, timeout=WAIT)
+
+        # The in-process APIs' log events, every field of every one (as rendered or not).
+        with structlog.testing.capture_logs() as events:
+            await referral_decided(apis, demo_council)
+            await alert_delivered(apis, demo_council, webhook_receiver, sink)
+
         sources = {
-            "in-process logs": captured.out + captured.err,
+            "in-process logs": "\n".join(repr(e) for e in events),
             "worker logs": "\n".join(p.log_path.read_text() for p in demo_council.running),
             "metrics": generate_latest().decode()
             + "".join([(await c.get("/metrics")).text for c in apis.values()]),
