@@ -1,14 +1,17 @@
 """Tamper evidence for the audit log: each row hash-chained to the one before.
 
-The database seals every audit row into `audit_chain` as its transaction commits (a deferred
-trigger, migration h16b): `row_hash = sha256(prev_hash || canonical(row))`, in commit order,
-the first link's `prev_hash` being 64 zeros. The application's role can neither change
-`audit_log` nor write `audit_chain`, so the trail can only be edited by the schema owner, and
-an edit breaks the chain at the row edited.
+The database seals every audit row into `audit_chain` (migration h16b):
+`row_hash = sha256(prev_hash || canonical(row))`, in sealing order, the first link's
+`prev_hash` being 64 zeros. A deferred trigger seals a row as its transaction commits when
+the chain's lock is free; a row whose commit found it busy is sealed moments later by
+`seal_pending` (every worker runs it every few seconds, and `verify` runs it first). The
+application's role can neither change `audit_log` nor write `audit_chain`, so the trail can
+only be edited by the schema owner, and an edit breaks the chain at the row edited.
 
 `verify` recomputes every link here, in Python, from the rows themselves (not with the
 database's own function, which the owner could replace) and names the first broken link:
-a row changed, a row deleted, a link removed or reordered, or a row that was never sealed.
+a row changed, a row deleted, a link removed or reordered, or an old row never sealed. A row
+the owner inserts is sealed like any other: insertion by the owner is not what this detects.
 Deleting the newest rows leaves a shorter valid chain: compare the head `verify` prints with
 one kept elsewhere (docs/audit.md).
 """
@@ -23,6 +26,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.db import transaction
+from services.events.consumer import Periodic
 
 GENESIS = "0" * 64
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -112,6 +119,29 @@ def check_links(links: Iterable[dict[str, Any]]) -> tuple[int, int | None, str, 
     return count, head_seq, prev, None
 
 
+# Every worker seals what the commits left, this often (seconds).
+SEAL_EVERY_SECONDS = 2.0
+SEAL_BATCH = 5000
+_SEAL = text("SELECT audit_chain_seal_pending(:n)")
+
+
+def seal_pending(conn: Connection, *, batch: int = SEAL_BATCH) -> int:
+    """Seal rows whose commit found the chain's lock busy (0 if another sealer holds it)."""
+    sealed = int(conn.execute(_SEAL, {"n": batch}).scalar_one())
+    conn.commit()
+    return sealed
+
+
+def seal_job() -> Periodic:
+    """The workers' periodic sealing of what the commits left."""
+
+    async def job(maker: async_sessionmaker[AsyncSession]) -> int:
+        async with transaction(maker) as session:
+            return int((await session.execute(_SEAL, {"n": SEAL_BATCH})).scalar_one())
+
+    return Periodic(name="platform.audit_seal", every=SEAL_EVERY_SECONDS, job=job)
+
+
 def verify(conn: Connection) -> Verdict:
     """Check the whole chain (streamed, in batches), then that every row has a link."""
     result = conn.execution_options(yield_per=2000).execute(_CHAIN)
@@ -122,5 +152,5 @@ def verify(conn: Connection) -> Verdict:
     if broken is None:
         unsealed = conn.execute(_UNSEALED).scalar()
         if unsealed is not None:
-            broken = Broken(None, int(unsealed), "the row was added behind the chain")
+            broken = Broken(None, int(unsealed), "the row has no link (never sealed)")
     return Verdict(links=count, head_seq=head_seq, head_hash=head, broken=broken)

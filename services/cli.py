@@ -18,6 +18,7 @@ from alembic.config import Config
 
 from services import db
 from services.app import PROJECT_ROOT
+from services.audit_chain import seal_job
 from services.auth import Role, mint_token
 from services.calendar import preload_bank_holidays
 from services.events.consumer import Worker
@@ -86,6 +87,7 @@ def build_worker(name: str) -> Worker:
     listen_url = db.resolve_app_database_url(get_settings())
     worker: Worker = load(WORKERS[name])(db.get_sessionmaker(), listen_url)
     worker.periodic.append(purge_job(get_settings()))
+    worker.periodic.append(seal_job())
     return worker
 
 
@@ -287,12 +289,15 @@ def audit_verify() -> int:
     """`frontdoor audit verify`: 0 when every link holds, 1 naming the first that does not."""
     from sqlalchemy import create_engine
 
-    from services.audit_chain import verify
+    from services.audit_chain import seal_pending, verify
 
     database_url()
     engine = create_engine(db.sync_url(db.resolve_app_database_url(get_settings())))
     try:
         with engine.connect() as conn:
+            for _ in range(1000):  # what the commits left, first (bounded)
+                if seal_pending(conn) == 0:
+                    break
             verdict = verify(conn)
     finally:
         engine.dispose()

@@ -2,8 +2,11 @@
 
 - `audit_log.council_id`: whose record each row is about (an auditor reads only theirs).
 - `audit_chain`: one link per audit row, `row_hash = sha256(prev_hash || canonical row)`,
-  written by a DEFERRED constraint trigger as the row's transaction commits, under an
-  advisory lock, so the links are strictly ordered and the lock is held only while committing.
+  appended under an advisory lock, so the links are strictly ordered. A DEFERRED constraint
+  trigger seals a row as its transaction commits when the lock is free; when another
+  transaction holds it (it keeps it until its commit is flushed) the row is left for
+  `audit_chain_seal_pending()`, which the workers call every few seconds: waiting for the lock
+  would serialise every audited commit behind the one before (group commit lost).
   Rows already in the log are sealed here, in id order.
 - The application role (`DATABASE_APP_ROLE`, default `frontdoor_app`): created when missing
   (LOGIN; `DATABASE_APP_PASSWORD` when set), granted the rights it needs on every table and
@@ -65,8 +68,39 @@ _SEAL = """
 CREATE FUNCTION audit_chain_seal() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-    PERFORM audit_chain_append(NEW);
+    IF pg_try_advisory_xact_lock(hashtext('frontdoor:audit_chain')) THEN
+        PERFORM audit_chain_append(NEW);
+    END IF;
     RETURN NULL;
+END
+$$
+"""
+# Rows whose commit found the lock busy, oldest first. Rows are looked for among the newest
+# SEAL_WINDOW ids (an index range, not a scan of the whole log); `frontdoor audit verify`
+# reports any row older than that still without a link.
+_SEAL_PENDING = """
+CREATE FUNCTION audit_chain_seal_pending(max_rows integer) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    r audit_log;
+    n integer := 0;
+    low bigint;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('frontdoor:audit_chain')) THEN
+        RETURN 0;
+    END IF;
+    SELECT coalesce(max(audit_id), 0) - 1000000 INTO low FROM audit_chain;
+    FOR r IN
+        SELECT a.* FROM audit_log a
+        WHERE a.id > low
+          AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = a.id)
+        ORDER BY a.id
+        LIMIT max_rows
+    LOOP
+        PERFORM audit_chain_append(r);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
 END
 $$
 """
@@ -100,8 +134,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_chain")),
         sa.UniqueConstraint("audit_id", name=op.f("uq_audit_chain_audit_id")),
     )
-    for statement in (_CANONICAL, _APPEND, _SEAL, _TRIGGER, _BACKFILL):
+    for statement in (_CANONICAL, _APPEND, _SEAL, _SEAL_PENDING, _TRIGGER, _BACKFILL):
         op.execute(statement)
+    op.execute("REVOKE EXECUTE ON FUNCTION audit_chain_seal_pending(integer) FROM PUBLIC")
     _grant_app_role()
 
 
@@ -109,6 +144,7 @@ def downgrade() -> None:
     _revoke_app_role()
     op.execute("DROP TRIGGER audit_log_chain ON audit_log")
     op.execute("DROP FUNCTION audit_chain_seal()")
+    op.execute("DROP FUNCTION audit_chain_seal_pending(integer)")
     op.execute("DROP FUNCTION audit_chain_append(audit_log)")
     op.execute("DROP FUNCTION audit_canonical(audit_log)")
     op.drop_table("audit_chain")
@@ -178,6 +214,7 @@ def _grant_app_role() -> None:
         "REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM %I",
         "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_chain FROM %I",
         "REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM %I",
+        "GRANT EXECUTE ON FUNCTION audit_chain_seal_pending(integer) TO %I",
     ):
         _execute_formatted(template, role)
 
@@ -195,6 +232,7 @@ def _revoke_app_role() -> None:
         return
     database = op.get_bind().execute(sa.text("SELECT current_database()")).scalar_one()
     for template in (
+        "REVOKE EXECUTE ON FUNCTION audit_chain_seal_pending(integer) FROM %I",
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public "
         "REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM %I",
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE USAGE, SELECT ON SEQUENCES FROM %I",

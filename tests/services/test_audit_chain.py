@@ -19,7 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from referral_api.main import create_app
 from services import audit, cli
-from services.audit_chain import GENESIS, canonical, check_links, link_hash, verify
+from services.audit_chain import (
+    GENESIS,
+    canonical,
+    check_links,
+    link_hash,
+    seal_pending,
+    verify,
+)
 from services.auth import Principal, Role
 from services.db import sync_url, transaction
 from tests.conftest import TokenFactory
@@ -61,6 +68,7 @@ def verify_command() -> tuple[int, str]:
 
 def run_verify(owner: Engine) -> str:
     with owner.connect() as conn:
+        seal_pending(conn)
         verdict = verify(conn)
     return "ok" if verdict.broken is None else str(verdict.broken)
 
@@ -111,6 +119,7 @@ class TestTheChain:
     ) -> None:
         await asyncio.gather(*(write(maker, 3) for _ in range(8)))
         with owner.connect() as conn:
+            seal_pending(conn)  # rows whose commit found the lock busy
             verdict = verify(conn)
         assert verdict.broken is None
         assert verdict.links == 24
@@ -126,6 +135,7 @@ class TestTheChain:
             await session.rollback()  # the request failed
         await write(maker, 1)
         with owner.connect() as conn:
+            seal_pending(conn)
             assert verify(conn).links == 3
             assert verify(conn).ok
 
@@ -168,23 +178,40 @@ class TestTheChain:
         assert run_verify(owner).startswith(f"audit row {ids[2]} ")
         assert "does not follow" in run_verify(owner)
 
-    async def test_a_row_slipped_in_behind_the_trigger_is_named(
+    async def test_a_commit_never_waits_for_the_chain_and_the_sealer_catches_up(
         self, maker: Maker, owner: Engine
     ) -> None:
-        await write(maker, 2)
-        with owner.begin() as conn:
-            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_chain"))
-            slipped = conn.execute(
-                text(
-                    "INSERT INTO audit_log (service, actor_sub, actor_role, action, "
-                    "entity_type, entity_id) VALUES ('t', 'u', 'admin', 'a', 'e', '1') "
-                    "RETURNING id"
-                )
-            ).scalar()
-            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_chain"))
-        assert run_verify(owner) == (
-            f"audit row {slipped} (no link): the row was added behind the chain"
-        )
+        await write(maker, 1)
+        with owner.connect() as holder:
+            # Another transaction holds the chain's lock (as while its commit is flushed).
+            holder.execute(text("SELECT pg_advisory_lock(hashtext('frontdoor:audit_chain'))"))
+            await asyncio.wait_for(write(maker, 2), timeout=30)  # committed, not blocked
+            with owner.connect() as conn:
+                verdict = verify(conn)
+                assert verdict.links == 1
+                assert verdict.broken is not None
+                assert verdict.broken.reason == "the row has no link (never sealed)"
+                assert seal_pending(conn) == 0  # the lock is still held: nothing sealed
+            holder.execute(text("SELECT pg_advisory_unlock(hashtext('frontdoor:audit_chain'))"))
+            holder.commit()
+        with owner.connect() as conn:
+            assert seal_pending(conn) == 2
+            assert verify(conn).links == 3
+        assert run_verify(owner) == "ok"
+
+    async def test_the_workers_seal_what_the_commits_left(
+        self, maker: Maker, owner: Engine
+    ) -> None:
+        from services.cli import build_worker
+
+        jobs = {job.name: job for job in build_worker("triage").periodic}
+        with owner.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_lock(hashtext('frontdoor:audit_chain'))"))
+            await write(maker, 2)
+            holder.execute(text("SELECT pg_advisory_unlock(hashtext('frontdoor:audit_chain'))"))
+            holder.commit()
+        assert await jobs["platform.audit_seal"].job(maker) == 2
+        assert run_verify(owner) == "ok"
 
     async def test_the_intake_statements_own_audit_row_is_chained(
         self, committed_db: str, owner: Engine, auth: TokenFactory
