@@ -16,6 +16,9 @@ SchoolUser = Annotated[Principal, Depends(require_roles(Role.school_dsl))]
 PoliceFeed = Annotated[Principal, Depends(require_roles(Role.police_feed))]
 
 
-def sees_school(principal: Principal, urn: str) -> bool:
-    """Admins see every school; a DSL only their own (others answer 404, not 403)."""
+def sees_school(principal: Principal, urn: str, council_id: str) -> bool:
+    """Admins see every school of their council; a DSL only their own; nobody sees another
+    council's (others answer 404, not 403)."""
+    if council_id != principal.council_id:
+        return False
     return principal.role == Role.admin or principal.school_urn == urn

@@ -7,7 +7,7 @@ import hashlib
 import ipaddress
 from functools import lru_cache
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.settings import MIN_SECRET_LENGTH, FrontdoorSettings, is_placeholder
@@ -65,6 +65,10 @@ class NotificationsSettings(FrontdoorSettings):
     delivery_concurrency: int = 64
     delivery_per_endpoint_concurrency: int = 4
     smtp_concurrency: int = 8
+    # A finished delivery's body and the receiver's replies are emptied after this many days
+    # (`frontdoor purge`); the attempts' times, statuses and latencies are kept as evidence.
+    delivery_body_retention_days: int = Field(30, ge=1)
+    purge_batch: int = Field(5000, ge=1)
 
     @model_validator(mode="after")
     def _refuse_development_key_in_production(self) -> NotificationsSettings:

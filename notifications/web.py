@@ -292,7 +292,7 @@ async def ping_endpoint(
 @router.get("/admin/unacknowledged")
 async def unacknowledged_page(session: SessionDep, ctx: Admin) -> Response:
     """Per school: open, unacknowledged, overdue, escalated, awaiting a welfare check."""
-    rows = await alerts.unacknowledged_report(session)
+    rows = await alerts.unacknowledged_report(session, council_id=ctx.principal.council_id)
     return render(
         TEMPLATES,
         "unacknowledged.html",

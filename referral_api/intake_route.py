@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
 from starlette.types import Receive, Scope, Send
@@ -43,7 +44,9 @@ class _Intake:
         # The token first (as the platform answers every route): an anonymous caller learns
         # 401, never how the body is parsed; then the body is parsed, then required.
         authorization, key = _headers(scope)
-        principal = await admit(bearer_token(authorization), _REFERRER)
+        # The request's state (a view of the scope's), so a refusal is audited with its caller.
+        state = State(scope.setdefault("state", {}))
+        principal = await admit(bearer_token(authorization), _REFERRER, state=state)
         check_write(get_settings(), principal.council_id, principal.sub)
         body = _json(await _body(receive))
         if body is _NO_BODY:

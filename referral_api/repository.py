@@ -29,6 +29,8 @@ from services.models.referral import (
 @dataclass(frozen=True)
 class ListFilter:
     agency_id: str
+    # The token's council: an agency's referrals to another council are not this caller's.
+    council_id: str
     statuses: Sequence[str] = ()
     received_from: datetime | None = None
     received_to: datetime | None = None
@@ -73,10 +75,11 @@ referral AS (
 ),
 audit AS (
     INSERT INTO audit_log (
-        service, actor_sub, actor_role, actor_org, action, entity_type, entity_id, request_id
+        council_id, service, actor_sub, actor_role, actor_org, action, entity_type, entity_id,
+        request_id
     )
-    SELECT CAST(:service AS text), CAST(:actor_sub AS text), CAST(:actor_role AS text),
-        CAST(:actor_org AS text), 'referral.submitted', 'referral',
+    SELECT CAST(:council_id AS text), CAST(:service AS text), CAST(:actor_sub AS text),
+        CAST(:actor_role AS text), CAST(:actor_org AS text), 'referral.submitted', 'referral',
         CAST(:referral_id AS uuid)::text, CAST(:request_id AS text)
     FROM ref
 ),
@@ -207,16 +210,19 @@ _IDEMPOTENT_RECEIPT = driver_statement(
     .where(
         IdempotencyKey.agency_id == bindparam("agency_id"),
         IdempotencyKey.key == bindparam("key"),
+        Referral.council_id == bindparam("council_id"),
     )
 )
 
 
 async def get_idempotent_receipt(
-    conn: asyncpg.Connection, *, agency_id: str, key: str
+    conn: asyncpg.Connection, *, council_id: str, agency_id: str, key: str
 ) -> tuple[str, dict[str, Any]] | None:
-    """(request hash, the receipt sent) for a key already used by this agency."""
+    """(request hash, the receipt sent) for a key already used by this agency (in this
+    council: a token of another council never sees the receipt)."""
     statement = _IDEMPOTENT_RECEIPT
-    row = await conn.fetchrow(statement.sql, *statement.args({"agency_id": agency_id, "key": key}))
+    values = {"agency_id": agency_id, "key": key, "council_id": council_id}
+    row = await conn.fetchrow(statement.sql, *statement.args(values))
     return None if row is None else (row[0], json.loads(row[1]))
 
 
@@ -236,10 +242,14 @@ async def purge_idempotency_keys(session: AsyncSession, *, before: datetime, bat
 
 
 async def get_agency_referral(
-    session: AsyncSession, *, agency_id: str, reference: str
+    session: AsyncSession, *, council_id: str, agency_id: str, reference: str
 ) -> Referral | None:
     return await session.scalar(
-        select(Referral).where(Referral.reference == reference, Referral.agency_id == agency_id)
+        select(Referral).where(
+            Referral.reference == reference,
+            Referral.agency_id == agency_id,
+            Referral.council_id == council_id,
+        )
     )
 
 
@@ -250,7 +260,9 @@ async def get_referral_for_update(session: AsyncSession, referral_id: uuid.UUID)
 
 
 async def list_referrals(session: AsyncSession, flt: ListFilter, limit: int) -> list[Referral]:
-    query = select(Referral).where(Referral.agency_id == flt.agency_id)
+    query = select(Referral).where(
+        Referral.agency_id == flt.agency_id, Referral.council_id == flt.council_id
+    )
     if flt.statuses:
         query = query.where(Referral.status.in_(flt.statuses))
     if flt.received_from is not None:

@@ -131,6 +131,7 @@ async def list_referrals(
     """Your agency's referrals, newest first (filter by status and receipt time)."""
     flt = ListFilter(
         agency_id=principal.agency_id or "",
+        council_id=principal.council_id,
         statuses=tuple(status or ()),
         received_from=received_from,
         received_to=received_to,

@@ -97,7 +97,9 @@ async def submit_referral(
         # A key already used answers as it did (the original 201, or "reused"), whatever
         # today's rules say of the body; an unused key stays unused.
         if key is not None and digest is not None:
-            found = await repository.get_idempotent_receipt(conn, agency_id=agency_id, key=key)
+            found = await repository.get_idempotent_receipt(
+                conn, council_id=principal.council_id, agency_id=agency_id, key=key
+            )
             if found is not None:
                 return _replayed(found, agency_id=agency_id, digest=digest, body=body)
         raise
@@ -110,7 +112,14 @@ async def submit_referral(
         # Only a key already claimed writes nothing.
         assert key is not None
         assert digest is not None
-        return await _replay(conn, agency_id=agency_id, key=key, digest=digest, body=body)
+        return await _replay(
+            conn,
+            council_id=principal.council_id,
+            agency_id=agency_id,
+            key=key,
+            digest=digest,
+            body=body,
+        )
     reference = prepared.reference(number)
     # No line of its own: the access line has the request id, and the audit row written with
     # the referral ties that id to the referral and the agency.
@@ -127,9 +136,17 @@ def _digest(body: object) -> str:
 
 
 async def _replay(
-    conn: asyncpg.Connection, *, agency_id: str, key: str, digest: str, body: object
+    conn: asyncpg.Connection,
+    *,
+    council_id: str,
+    agency_id: str,
+    key: str,
+    digest: str,
+    body: object,
 ) -> Submission:
-    found = await repository.get_idempotent_receipt(conn, agency_id=agency_id, key=key)
+    found = await repository.get_idempotent_receipt(
+        conn, council_id=council_id, agency_id=agency_id, key=key
+    )
     if found is None:
         raise IdempotencyKeyInFlight()
     return _replayed(found, agency_id=agency_id, digest=digest, body=body)
@@ -197,7 +214,10 @@ async def _own_referral(session: AsyncSession, principal: Principal, reference: 
     if not is_reference(reference):
         raise ReferralNotFound()
     referral = await repository.get_agency_referral(
-        session, agency_id=agency_of(principal), reference=reference
+        session,
+        council_id=principal.council_id,
+        agency_id=agency_of(principal),
+        reference=reference,
     )
     if referral is None:
         raise ReferralNotFound()
@@ -247,15 +267,14 @@ async def list_referrals(
         flt = repository.ListFilter(**{**flt.__dict__, "after": decode_cursor(cursor)})
     rows = await repository.list_referrals(session, flt, size + 1)
     more, rows = len(rows) > size, rows[:size]
-    for row in rows:
-        await audit.record(
-            session,
-            service=SERVICE,
-            actor=principal,
-            action="referral.listed",
-            entity_type=ENTITY,
-            entity_id=row.id,
-        )
+    await audit.record_many(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="referral.listed",
+        entity_type=ENTITY,
+        entity_ids=[row.id for row in rows],
+    )
     zone = ZoneInfo(settings.timezone)
     last = rows[-1] if rows else None
     return Page[ReferralSummary](

@@ -46,6 +46,7 @@ async def _audit(session: AsyncSession, referral: Referral, action: str) -> None
         action=action,
         entity_type="referral",
         entity_id=referral.id,
+        council_id=referral.council_id,
     )
     await session.flush()
 

@@ -50,6 +50,8 @@ class Role(StrEnum):
     mash_partner = "mash_partner"
     # The council's case-management system (LCS, Mosaic): reads a handed-over record.
     case_system = "case_system"
+    # Reads the council's audit trail (GET /v1/audit) and nothing else: no child's record.
+    auditor = "auditor"
 
 
 log = structlog.get_logger(__name__)
@@ -242,6 +244,7 @@ def mint_token(
     agency_id: str | None = None,
     school_urn: str | None = None,
     ttl_seconds: int | None = None,
+    council_id: str | None = None,
 ) -> str:
     """A development token signed with the local key (refused in production)."""
     if settings.is_production:
@@ -254,7 +257,7 @@ def mint_token(
         "aud": settings.jwt_audience,
         "iat": now,
         "exp": now + (settings.jwt_max_lifetime_seconds if ttl_seconds is None else ttl_seconds),
-        "council_id": settings.council_id,
+        "council_id": council_id or settings.council_id,
     }
     if agency_id:
         claims["agency_id"] = agency_id
@@ -290,8 +293,7 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
     # `current_principal` inlined: one dependency fewer for FastAPI to solve on every request.
     async def _check(request: Request, credentials: BearerCredentials) -> Principal:
         token = credentials.credentials if credentials is not None else None
-        principal = await admit(token, allowed)
-        request.state.principal = principal
+        principal = await admit(token, allowed, state=request.state)
         if request.method in WRITE_METHODS:
             check_write(get_settings(), principal.council_id, principal.sub)
         return principal
@@ -342,11 +344,17 @@ async def authenticate_before_input(request: Request) -> None:
     request.state.principal = await verify_token(token, get_settings())
 
 
-async def admit(token: str | None, allowed: frozenset[Role]) -> Principal:
-    """The verified principal of a bearer token whose role is one of `allowed`."""
+async def admit(token: str | None, allowed: frozenset[Role], *, state: Any = None) -> Principal:
+    """The verified principal of a bearer token whose role is one of `allowed`.
+
+    The principal is put on `state` (the request's) before its role is checked, so a refusal
+    is audited with who was refused (services.audit.record_refusal).
+    """
     if token is None:
         raise NotAuthenticated()
     principal = await verify_token(token, get_settings())
+    if state is not None:
+        state.principal = principal
     if principal.role not in allowed:
         raise Forbidden(f"This needs one of: {', '.join(sorted(allowed))}.")
     return principal

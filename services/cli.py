@@ -1,4 +1,4 @@
-"""The `frontdoor` command: run, api, worker, migrate, seed-demo, token."""
+"""The `frontdoor` command: run, api, worker, migrate, seed-demo, token, audit verify, purge."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from alembic.config import Config
 
 from services import db
 from services.app import PROJECT_ROOT
+from services.audit_chain import seal_job
 from services.auth import Role, mint_token
 from services.calendar import preload_bank_holidays
 from services.events.consumer import Worker
-from services.events.retention import retention_job
 from services.events.wakeup import wakeup
 from services.logging import configure_logging
 from services.registry import APPS, DEMO_SEEDS, SERVICES, WORKERS, load
+from services.retention import purge_job
 from services.settings import get_settings
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,7 @@ DEMO_PRINCIPALS: dict[Role, dict[str, str]] = {
     Role.admin: {"sub": "demo-admin"},
     Role.mash_partner: {"sub": "demo-mash-police", "agency_id": "west-yorkshire-police"},
     Role.case_system: {"sub": "demo-case-system"},
+    Role.auditor: {"sub": "demo-auditor"},
 }
 
 
@@ -89,10 +91,11 @@ def token_for(role: Role, *, ttl_seconds: int = 12 * 3600, **overrides: str) -> 
 def build_worker(name: str) -> Worker:
     """The service's worker, plus the platform's own periodic jobs (outbox retention)."""
     preload_bank_holidays()  # not on the first event's time
-    worker: Worker = load(WORKERS[name])(db.get_sessionmaker(), database_url())
-    retention = retention_job(get_settings().outbox_retention_days)
-    if retention is not None:
-        worker.periodic.append(retention)
+    database_url()  # resolved (and exported) first: the embedded server starts here
+    listen_url = db.resolve_app_database_url(get_settings())
+    worker: Worker = load(WORKERS[name])(db.get_sessionmaker(), listen_url)
+    worker.periodic.append(purge_job(get_settings()))
+    worker.periodic.append(seal_job())
     return worker
 
 
@@ -250,6 +253,10 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--agency-id", default="")
     token.add_argument("--school-urn", default="")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    audit = sub.add_parser("audit", help="the audit trail's tamper evidence")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="recompute the hash chain; name the first broken link")
+    sub.add_parser("purge", help="delete what the retention windows no longer keep (audited)")
     return parser
 
 
@@ -286,6 +293,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.command == "seed-demo":
         database_url()
         asyncio.run(seed_demo())
+    elif args.command == "audit":
+        return audit_verify()
+    elif args.command == "purge":
+        database_url()
+        report = asyncio.run(_purge())
+        print(report)
     elif args.command == "token":
         role = Role(args.role)
         print(
@@ -304,6 +317,41 @@ async def _check_capacity(*, processes: int) -> None:
     """The start-up warning when the pools could exceed the server (its own event loop)."""
     try:
         await db.check_pool_capacity(processes=processes)
+    finally:
+        await db.get_engine().dispose()
+
+
+def audit_verify() -> int:
+    """`frontdoor audit verify`: 0 when every link holds, 1 naming the first that does not."""
+    from sqlalchemy import create_engine
+
+    from services.audit_chain import seal_pending, verify
+
+    database_url()
+    engine = create_engine(db.sync_url(db.resolve_app_database_url(get_settings())))
+    try:
+        with engine.connect() as conn:
+            for _ in range(1000):  # what the commits left, first (bounded)
+                if seal_pending(conn) == 0:
+                    break
+            verdict = verify(conn)
+    finally:
+        engine.dispose()
+    if verdict.broken is not None:
+        print(f"audit chain BROKEN after {verdict.links - 1} good links: {verdict.broken}")
+        return 1
+    print(
+        f"audit chain intact: {verdict.links} links; "
+        f"head link {verdict.head_seq} hash {verdict.head_hash}"
+    )
+    return 0
+
+
+async def _purge() -> str:
+    from services.retention import purge_all
+
+    try:
+        return str(await purge_all(db.get_sessionmaker(), get_settings()))
     finally:
         await db.get_engine().dispose()
 

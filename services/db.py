@@ -38,7 +38,29 @@ def resolve_database_url(settings: FrontdoorSettings) -> str:
     """The libpq URL to use: `DATABASE_URL`, else the embedded server (started on demand)."""
     if settings.database_url:
         return settings.database_url
+    if settings.app_database_url:
+        # A process given only the application's URL (an API or worker in production, which
+        # need not know the owner's password) uses it; migrations as that role would fail.
+        return settings.app_database_url
     return start_embedded(settings.embedded_db_dir)
+
+
+def resolve_app_database_url(settings: FrontdoorSettings) -> str:
+    """The URL the services connect with: the least-privileged application role.
+
+    `APP_DATABASE_URL` when set; else the owner's URL (`resolve_database_url`) with
+    `DATABASE_APP_ROLE` as its user (and `DATABASE_APP_PASSWORD` as its password, if any);
+    the owner's URL itself when the role is empty.
+    """
+    if settings.app_database_url:
+        return settings.app_database_url
+    owner = resolve_database_url(settings)
+    if not settings.database_app_role:
+        return owner
+    url = make_url(owner).set(
+        username=settings.database_app_role, password=settings.database_app_password
+    )
+    return url.render_as_string(hide_password=False)
 
 
 def async_url(url: str) -> str:
@@ -209,7 +231,7 @@ class IdleReaper:
 def get_engine() -> AsyncEngine:
     settings = get_settings()
     return create_engine(
-        resolve_database_url(settings), pool_size=settings.db_pool_size, settings=settings
+        resolve_app_database_url(settings), pool_size=settings.db_pool_size, settings=settings
     )
 
 
@@ -271,7 +293,7 @@ class DriverPool:
                 settings = get_settings()
                 size = settings.db_pool_size
                 self._pool = await asyncpg.create_pool(
-                    libpq_url(resolve_database_url(settings)),
+                    libpq_url(resolve_app_database_url(settings)),
                     min_size=1,
                     max_size=2 * size,
                     reset=_no_session_state,

@@ -194,8 +194,15 @@ def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
     ]
 
 
-async def app_error_response(_: Request, exc: Exception) -> JSONResponse:
+async def app_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
+    if exc.status_code in (403, 404):
+        from services.audit import record_refusal  # audit -> auth -> errors
+
+        try:
+            await record_refusal(request, exc.status_code)
+        except Exception as error:  # the refusal still answers; the failure is logged
+            log.error("refusal_audit_failed", error_type=type(error).__name__)
     return JSONResponse(
         exc.body().model_dump(exclude_none=True),
         status_code=exc.status_code,

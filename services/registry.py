@@ -14,6 +14,11 @@ SERVICES = ("referral_api", "triage", "notifications")
 APPS = {name: f"{name}.main:create_app" for name in SERVICES}
 WORKERS = {name: f"{name}.worker:build_worker" for name in SERVICES}
 # Seeds run in this order: the calendar and rule set before the schools that alerts need.
+# What `frontdoor purge` (services.retention) runs in each service: `async (maker) -> count`.
+PURGES = {
+    "referral_api": "referral_api.worker:purge_idempotency_keys",
+    "notifications": "notifications.jobs:purge_delivery_bodies",
+}
 DEMO_SEEDS = {name: f"{name}.demo:seed" for name in ("triage", "notifications", "referral_api")}
 
 

@@ -85,6 +85,16 @@ class FrontdoorSettings(BaseSettings):
     # minute hands its connections back to the server for the others (0 keeps them).
     db_pool_idle_seconds: float = Field(60.0, ge=0, validation_alias="DB_POOL_IDLE_SECONDS")
     # DEBUG, INFO, WARNING, ERROR or CRITICAL.
+    # Least privilege: DATABASE_URL is the schema owner's (migrations, `frontdoor audit
+    # verify`); the services connect as this role, which may only INSERT and SELECT on the
+    # audit log. The migration creates it when missing (LOGIN, with DATABASE_APP_PASSWORD when
+    # set) and grants it what it needs. APP_DATABASE_URL names the app's connection outright;
+    # unset, it is DATABASE_URL with this role as user. Empty: the app uses DATABASE_URL as is.
+    database_app_role: str = Field(
+        "frontdoor_app", pattern=r"^([a-z_][a-z0-9_]{0,62})?$", validation_alias="DATABASE_APP_ROLE"
+    )
+    database_app_password: str | None = Field(None, validation_alias="DATABASE_APP_PASSWORD")
+    app_database_url: str | None = Field(None, validation_alias="APP_DATABASE_URL")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     # Force JSON (true) or console (false) logs; unset: JSON in production only.
     log_json: bool | None = Field(None, validation_alias="LOG_JSON")
@@ -98,6 +108,11 @@ class FrontdoorSettings(BaseSettings):
     metrics_token: str | None = Field(None, validation_alias="METRICS_TOKEN")
     # Fully handled outbox events are deleted after this many days (0 keeps them for ever).
     outbox_retention_days: int = Field(90, ge=0, validation_alias="OUTBOX_RETENTION_DAYS")
+    # A handled event's payload (a whole MARF for `referral.received`) is emptied after this
+    # many days; every consumer has its own copy by then (0 keeps payloads as long as events).
+    outbox_payload_retention_days: int = Field(
+        7, ge=0, validation_alias="OUTBOX_PAYLOAD_RETENTION_DAYS"
+    )
 
     # Auth: HS256 with a local key in development; RS256/ES256 from the identity provider's JWKS.
     jwt_secret: str = Field(DEV_JWT_SECRET, validation_alias="JWT_SECRET")
@@ -193,11 +208,20 @@ class FrontdoorSettings(BaseSettings):
                 "JWT_SECRET is a development placeholder or too short; set JWT_JWKS_URL "
                 f"(preferred) or a random secret of at least {MIN_SECRET_LENGTH} characters"
             )
-        if self.database_url is None:
-            raise ValueError("DATABASE_URL is required in production (no embedded database)")
-        password = urlsplit(self.database_url).password
-        if password is not None and is_placeholder(password):
-            raise ValueError("DATABASE_URL's password is a placeholder; set a random one")
+        if self.database_url is None and self.app_database_url is None:
+            raise ValueError(
+                "DATABASE_URL is required in production (no embedded database; "
+                "APP_DATABASE_URL alone serves an API or a worker)"
+            )
+        for name, url in (
+            ("DATABASE_URL", self.database_url),
+            ("APP_DATABASE_URL", self.app_database_url),
+        ):
+            password = urlsplit(url).password if url else None
+            if password is not None and is_placeholder(password):
+                raise ValueError(f"{name}'s password is a placeholder; set a random one")
+        if self.database_app_password is not None and is_placeholder(self.database_app_password):
+            raise ValueError("DATABASE_APP_PASSWORD is a placeholder; set a random one")
         if self.metrics_token is not None and (
             is_placeholder(self.metrics_token) or len(self.metrics_token) < MIN_TOKEN_LENGTH
         ):

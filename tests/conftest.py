@@ -43,8 +43,15 @@ async def driver_pool_closed() -> AsyncIterator[None]:
 
 
 @pytest.fixture(scope="session")
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = db.create_engine(database_url, pool_size=5)
+def app_database_url(database_url: str) -> str:
+    """The least-privileged role's URL (the migration created the role and its grants)."""
+    return db.resolve_app_database_url(get_settings())
+
+
+@pytest.fixture(scope="session")
+async def engine(app_database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The application's own role: what it may not do (edit the audit log) fails here too."""
+    eng = db.create_engine(app_database_url, pool_size=5)
     yield eng
     await eng.dispose()
 

@@ -10,7 +10,7 @@ from triage.chronology import router as chronology
 from triage.handover import router as handover
 from triage.notes import router as notes
 from triage.reports import router as management_information
-from triage.routers import contacts, reports, rulesets
+from triage.routers import audit, contacts, reports, rulesets
 from triage.screening import router as screening
 from triage.strategy import router as strategy
 
@@ -26,3 +26,4 @@ router.include_router(notes.router)
 router.include_router(chronology.router)
 router.include_router(handover.router)
 router.include_router(children.router)
+router.include_router(audit.router)

@@ -126,4 +126,4 @@ async def report_unacknowledged_notifications(
     session: SessionDep, principal: AdminUser
 ) -> list[SchoolReportRow]:
     """Per school: open, unacknowledged, overdue, escalated, awaiting a welfare check."""
-    return list(await service.unacknowledged_report(session))
+    return list(await service.unacknowledged_report(session, council_id=principal.council_id))

@@ -83,6 +83,7 @@ async def list_notifications(
         .limit(limit)
         .offset(offset)
     )
+    query = query.where(Incident.council_id == principal.council_id)
     if principal.role != Role.admin:
         query = query.where(Notification.school_urn == principal.school_urn)
     if unacknowledged:
@@ -104,6 +105,8 @@ async def _visible(
     if row is None:
         raise NotificationNotFound()
     notification, incident = row
+    if incident.council_id != principal.council_id:
+        raise NotificationNotFound()
     if principal.role != Role.admin and notification.school_urn != principal.school_urn:
         raise NotificationNotFound()
     if incident.council_id != principal.council_id:  # another council's admin sees nothing
@@ -326,6 +329,7 @@ async def resend(
                 Delivery.notification_id == notification.id,
                 Delivery.kind.in_(("alert", "fallback")),
                 Delivery.status != "pending",
+                Delivery.body != "",  # emptied by retention: queued afresh below instead
             )
             .values(status="pending", next_attempt_at=now, give_up_at=give_up)
             .returning(Delivery.id)
@@ -347,7 +351,9 @@ async def resend(
     return ResendResult(requeued=len(requeued), queued_new=queued_new)
 
 
-async def unacknowledged_report(session: AsyncSession) -> Sequence[SchoolReportRow]:
+async def unacknowledged_report(
+    session: AsyncSession, *, council_id: str
+) -> Sequence[SchoolReportRow]:
     now = datetime.now(UTC)
     unacked = Notification.acknowledged_at.is_(None)
 
@@ -366,6 +372,7 @@ async def unacknowledged_report(session: AsyncSession) -> Sequence[SchoolReportR
             func.min(case((unacked, Notification.deadline_at))),
         )
         .join(Notification, Notification.school_urn == School.urn)
+        .where(School.council_id == council_id)
         .where(Notification.welfare_check_at.is_(None) | unacked)
         .group_by(School.urn, School.name)
         .order_by(School.urn)

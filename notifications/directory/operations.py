@@ -94,6 +94,7 @@ async def recover_endpoint(
                 Delivery.endpoint_id == endpoint.id,
                 Delivery.kind == "alert",
                 Delivery.status.in_(("failed", "abandoned")),
+                Delivery.body != "",  # emptied by retention: nothing left to resend
                 Delivery.created_at >= since,
             )
             .values(

@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.models.notifications import Endpoint, School
 
 
-async def list_schools(session: AsyncSession, *, only_urn: str | None) -> Sequence[School]:
-    query = select(School).order_by(School.urn)
+async def list_schools(
+    session: AsyncSession, *, council_id: str, only_urn: str | None
+) -> Sequence[School]:
+    query = select(School).where(School.council_id == council_id).order_by(School.urn)
     if only_urn is not None:
         query = query.where(School.urn == only_urn)
     return (await session.scalars(query)).all()
@@ -32,5 +34,15 @@ async def list_endpoints(session: AsyncSession, urn: str) -> Sequence[Endpoint]:
     return (await session.scalars(query)).all()
 
 
-async def get_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> Endpoint | None:
-    return await session.get(Endpoint, endpoint_id)
+async def get_endpoint(
+    session: AsyncSession, endpoint_id: uuid.UUID
+) -> tuple[Endpoint, str] | None:
+    """The endpoint and its school's council."""
+    row = (
+        await session.execute(
+            select(Endpoint, School.council_id)
+            .join(School, School.urn == Endpoint.school_urn)
+            .where(Endpoint.id == endpoint_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])

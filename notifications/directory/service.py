@@ -88,12 +88,12 @@ def _columns(data: SchoolCreate | SchoolUpdate) -> dict[str, Any]:
 
 async def list_schools(session: AsyncSession, principal: Principal) -> Sequence[School]:
     only = None if principal.role == Role.admin else principal.school_urn
-    return await repository.list_schools(session, only_urn=only)
+    return await repository.list_schools(session, council_id=principal.council_id, only_urn=only)
 
 
 async def get_school(session: AsyncSession, principal: Principal, urn: str) -> School:
     school = await repository.get_school(session, urn)
-    if school is None or not sees_school(principal, urn):
+    if school is None or not sees_school(principal, urn, school.council_id):
         raise SchoolNotFound()
     return school
 
@@ -163,6 +163,10 @@ def _import_row(
     if row.closed:
         return ImportRowResult(row=row.row, urn=row.urn, status="skipped", reasons=["closed"])
     school = existing.get(row.urn)
+    if school is not None and school.council_id != principal.council_id:
+        # URNs are national: a school another council holds is not this council's to edit.
+        reasons = ["URN is registered to another council"]
+        return ImportRowResult(row=row.row, urn=row.urn, status="rejected", reasons=reasons)
     status: Literal["created", "updated"]
     if school is None:
         school = School(
@@ -221,8 +225,11 @@ async def create_endpoint(
 
 
 async def get_endpoint(session: AsyncSession, principal: Principal, endpoint_id: Any) -> Endpoint:
-    endpoint = await repository.get_endpoint(session, endpoint_id)
-    if endpoint is None or not sees_school(principal, endpoint.school_urn):
+    found = await repository.get_endpoint(session, endpoint_id)
+    if found is None:
+        raise EndpointNotFound()
+    endpoint, council_id = found
+    if not sees_school(principal, endpoint.school_urn, council_id):
         raise EndpointNotFound()
     return endpoint
 

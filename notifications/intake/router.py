@@ -79,4 +79,6 @@ async def list_ehe_tasks(
     status: Literal["open", "closed"] | None = Query(None),
 ) -> list[EheTaskRead]:
     """Front-door tasks for children with no known school or electively home educated."""
-    return list(await sharing.list_ehe_tasks(session, status=status))
+    return list(
+        await sharing.list_ehe_tasks(session, council_id=principal.council_id, status=status)
+    )

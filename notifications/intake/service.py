@@ -115,7 +115,12 @@ class IntakeContext:
         if urn is None:
             return None
         if urn not in self.schools:
-            self.schools[urn] = await self.session.get(School, urn)
+            school = await self.session.get(School, urn)
+            # Another council's school is not one this council's feed can notify: the child
+            # goes to this council's EHE contact as an unknown school.
+            if school is not None and school.council_id != self.council_id:
+                school = None
+            self.schools[urn] = school
         return self.schools[urn]
 
     async def school_endpoints(self, urn: str) -> list[Endpoint]:

@@ -54,8 +54,15 @@ async def put_sharing(
     return SharingRead(force_id=force_id, updated_at=row.updated_at, **data.model_dump())
 
 
-async def list_ehe_tasks(session: AsyncSession, *, status: str | None) -> Sequence[EheTaskRead]:
-    query = select(EheTask).order_by(EheTask.created_at.desc()).limit(500)
+async def list_ehe_tasks(
+    session: AsyncSession, *, council_id: str, status: str | None
+) -> Sequence[EheTaskRead]:
+    query = (
+        select(EheTask)
+        .where(EheTask.council_id == council_id)
+        .order_by(EheTask.created_at.desc())
+        .limit(500)
+    )
     if status is not None:
         query = query.where(EheTask.status == status)
     return [

@@ -10,7 +10,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Identity, Index, String, Text, text
+from sqlalchemy import BigInteger, Identity, Index, Sequence, String, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,12 +18,19 @@ from services.models.base import Base, created_at, uuid_pk
 
 
 class AuditEntry(Base):
-    """Append-only: who read or wrote which child's record, when, and in which request."""
+    """Append-only: who read or wrote which child's record, when, and in which request.
+
+    The application's database role may only INSERT and SELECT here; each row is sealed into
+    `audit_chain` when its transaction commits (see services/audit_chain.py).
+    """
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     occurred_at: Mapped[datetime] = created_at()
+    # The council whose record it is (the actor's, or the record's for a worker): an auditor
+    # reads only their own council's trail.
+    council_id: Mapped[str | None] = mapped_column(String(64))
     service: Mapped[str] = mapped_column(String(32))
     actor_sub: Mapped[str] = mapped_column(String(200))
     actor_role: Mapped[str] = mapped_column(String(32))
@@ -34,7 +41,29 @@ class AuditEntry(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(String(500))
 
-    __table_args__ = (Index("ix_audit_log_entity", "entity_type", "entity_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_entity", "entity_type", "entity_id"),
+        Index("ix_audit_log_council_id", "council_id", "id"),
+    )
+
+
+AUDIT_CHAIN_SEQUENCE = Sequence("audit_chain_seq", metadata=Base.metadata)
+
+
+class AuditChainLink(Base):
+    """The tamper evidence: one link per audit row, in commit order.
+
+    `row_hash = sha256(prev_hash || canonical row)`, written by a deferred trigger as the row's
+    transaction commits (under an advisory lock, so links are strictly ordered). Only that
+    trigger (SECURITY DEFINER, owned by the schema owner) writes here.
+    """
+
+    __tablename__ = "audit_chain"
+
+    seq: Mapped[int] = mapped_column(BigInteger, AUDIT_CHAIN_SEQUENCE, primary_key=True)
+    audit_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
 
 class OutboxEvent(Base):
@@ -102,4 +131,11 @@ class ClosureDay(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-__all__ = ["AuditEntry", "ClosureDay", "CouncilCalendar", "EventConsumption", "OutboxEvent"]
+__all__ = [
+    "AuditChainLink",
+    "AuditEntry",
+    "ClosureDay",
+    "CouncilCalendar",
+    "EventConsumption",
+    "OutboxEvent",
+]

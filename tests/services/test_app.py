@@ -15,7 +15,6 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services import app as app_module
 from services.app import create_service_app
@@ -372,8 +371,10 @@ class TestHealth:
         }
 
     async def test_readyz_is_503_when_migrations_are_behind(
-        self, client: httpx.AsyncClient, engine: AsyncEngine
+        self, client: httpx.AsyncClient, database_url: str
     ) -> None:
+        # The schema owner's connection: the application's role may not touch alembic_version.
+        engine = create_engine(database_url, pool_size=1)
         async with engine.begin() as conn:
             head = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
             await conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
@@ -384,6 +385,7 @@ class TestHealth:
                 await conn.execute(
                     text("UPDATE alembic_version SET version_num = :head"), {"head": head}
                 )
+            await engine.dispose()
         assert response.status_code == 503
         assert response.json() == {
             "status": "not_ready",

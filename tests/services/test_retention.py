@@ -68,4 +68,4 @@ class TestRetentionJob:
 
     def test_every_worker_runs_the_retention_job(self, database_url: str) -> None:
         worker = cli.build_worker("triage")
-        assert "platform.outbox_retention" in [job.name for job in worker.periodic]
+        assert "platform.retention_purge" in [job.name for job in worker.periodic]

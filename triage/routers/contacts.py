@@ -128,7 +128,17 @@ async def list_triage_queue(
         entity_type="queue",
         entity_id=principal.council_id,
     )
-    return await queue_page(session, principal.council_id, filters, limit=size, cursor=cursor)
+    page = await queue_page(session, principal.council_id, filters, limit=size, cursor=cursor)
+    # Which contacts the page showed: each is a read of a child's record, if a short one.
+    await audit.record_many(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="contact.listed",
+        entity_type="contact",
+        entity_ids=[item.id for item in page.items],
+    )
+    return page
 
 
 @router.get(

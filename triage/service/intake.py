@@ -166,18 +166,24 @@ async def handle_referral_received(session: AsyncSession, event: OutboxEvent) ->
         action="contact.intake",
         entity_type="contact",
         entity_id=contact.id,
+        council_id=contact.council_id,
     )
     await emit_triaged(session, contact)
 
 
 async def handle_addendum_added(session: AsyncSession, event: OutboxEvent) -> None:
     payload = ReferralAddendumAdded.model_validate(event.payload)
-    contact_id = await session.scalar(
-        select(TriageContact.id).where(TriageContact.referral_id == payload.referral_id)
-    )
-    if contact_id is None:
+    found = (
+        await session.execute(
+            select(TriageContact.id, TriageContact.council_id).where(
+                TriageContact.referral_id == payload.referral_id
+            )
+        )
+    ).first()
+    if found is None:
         # The referral's own event has not been handled yet: fail, and the retry finds it.
         raise ContactNotFound()
+    contact_id, council_id = found
     await session.execute(
         insert(TriageAddendum)
         .values(
@@ -196,6 +202,7 @@ async def handle_addendum_added(session: AsyncSession, event: OutboxEvent) -> No
         action="contact.addendum",
         entity_type="contact",
         entity_id=contact_id,
+        council_id=council_id,
     )
 
 

@@ -1,0 +1,61 @@
+"""Periodic work of the notifications service that is not delivery: retention.
+
+Finished deliveries keep their evidence (who, when, which status, how long) but not their
+bodies or the receivers' replies beyond the retention window: the body is emptied and the
+replies' excerpts cleared. A delivery that is pending, or whose body is already empty, is left.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from notifications.settings import NotificationsSettings, get_notifications_settings
+from services.db import transaction
+from services.models.notifications import Attempt, Delivery
+
+log = structlog.get_logger(__name__)
+
+# One run empties at most this many batches; the next run continues.
+MAX_PURGE_ROUNDS = 100
+
+
+async def purge_delivery_bodies(
+    maker: async_sessionmaker[AsyncSession],
+    *,
+    settings: NotificationsSettings | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Empty the bodies (and replies) of deliveries finished before the window; the count."""
+    settings = settings or get_notifications_settings()
+    before = (now or datetime.now(UTC)) - timedelta(days=settings.delivery_body_retention_days)
+    total = 0
+    for _ in range(MAX_PURGE_ROUNDS):
+        async with transaction(maker) as session:
+            done = await _purge_batch(session, before=before, batch=settings.purge_batch)
+        total += done
+        if done < settings.purge_batch:
+            break
+    if total:
+        log.info("delivery_bodies_purged", count=total)
+    return total
+
+
+async def _purge_batch(session: AsyncSession, *, before: datetime, batch: int) -> int:
+    doomed = (
+        select(Delivery.id)
+        .where(Delivery.created_at < before, Delivery.status != "pending", Delivery.body != "")
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list((await session.scalars(doomed)).all())
+    if not ids:
+        return 0
+    await session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(body=""))
+    await session.execute(
+        update(Attempt).where(Attempt.delivery_id.in_(ids)).values(response_excerpt=None)
+    )
+    return len(ids)

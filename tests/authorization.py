@@ -1,0 +1,287 @@
+"""The authorization matrix: every endpoint x role x own/foreign resource -> the answer.
+
+This table is the specification. `tests/test_authorization_matrix.py` checks it three ways:
+every route of the three apps has exactly one row (a new endpoint without its row fails), every
+role's answer on every endpoint is the one written here (real requests), and
+docs/authorization.md is this table rendered (`python -m tests.authorization --write`).
+
+"Foreign" is a record of another council, agency or school than the caller's: it answers as if
+it did not exist (404, or an empty list) - never 403, which would say it exists. The test named
+in the last column proves that for the endpoint.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "authorization.md"
+
+ROLES = (
+    "referrer",
+    "front_door_worker",
+    "team_manager",
+    "dv_screener",
+    "police_feed",
+    "school_dsl",
+    "admin",
+    "auditor",
+)
+PUBLIC = ("public",)
+
+_STAFF = ("front_door_worker", "team_manager", "dv_screener", "admin")
+_MANAGERS = ("team_manager", "admin")
+_DECIDERS = ("front_door_worker", "team_manager")
+_SCREENERS = ("front_door_worker", "dv_screener")
+_DIRECTORY = ("school_dsl", "admin")
+
+_REF_ISO = "tests/referral_api/test_council_isolation.py"
+_NOTIF_ISO = "tests/notifications/test_council_isolation.py"
+_TRIAGE_ISO = (
+    "tests/triage/test_contacts_api.py::TestReadContact::test_unknown_and_foreign_contacts_are_404"
+)
+_AUDIT_ISO = (
+    "tests/triage/test_audit_api.py::TestTheAuditorsView::"
+    "test_another_councils_auditor_sees_nothing"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    service: str
+    method: str
+    path: str
+    roles: tuple[str, ...]
+    # 404 | empty list | own council only | n/a
+    foreign: str = "n/a"
+    proof: str = ""
+
+
+MATRIX: tuple[Row, ...] = (
+    # --- platform (every service) ----------------------------------------------------------
+    *(
+        Row(service, "GET", path, PUBLIC)
+        for service in ("referral_api", "triage", "notifications")
+        for path in ("/healthz", "/readyz")
+    ),
+    # --- referral_api ----------------------------------------------------------------------
+    Row("referral_api", "POST", "/v1/referrals", ("referrer",), "n/a", _REF_ISO),
+    Row("referral_api", "GET", "/v1/referrals", ("referrer",), "empty list", _REF_ISO),
+    Row("referral_api", "GET", "/v1/referrals/{reference}", ("referrer",), "404", _REF_ISO),
+    Row(
+        "referral_api", "POST", "/v1/referrals/{reference}/addenda", ("referrer",), "404", _REF_ISO
+    ),
+    Row("referral_api", "GET", "/v1/referrals/{reference}/addenda", ("referrer",), "404", _REF_ISO),
+    Row("referral_api", "GET", "/v1/reference-data", PUBLIC),
+    # --- triage ----------------------------------------------------------------------------
+    Row("triage", "POST", "/v1/contacts", _STAFF),
+    Row("triage", "GET", "/v1/queue", _STAFF, "own council only"),
+    Row("triage", "GET", "/v1/contacts/{contact_id}", _STAFF, "404", _TRIAGE_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/claim", _STAFF, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/release", _STAFF, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/assign", _MANAGERS, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/decision", _DECIDERS, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/sign-off", ("team_manager",), "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/feedback", _DECIDERS, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/screening", _SCREENERS, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/clocks/{kind}/pause", _MANAGERS, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/clocks/{kind}/resume", _MANAGERS, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/clocks/{kind}/met", _DECIDERS, "404"),
+    Row("triage", "GET", "/v1/rule-sets", _STAFF, "own council only"),
+    Row("triage", "POST", "/v1/rule-sets", _MANAGERS),
+    Row("triage", "GET", "/v1/rule-sets/{rule_set_id}", _STAFF, "404"),
+    Row("triage", "PUT", "/v1/rule-sets/{rule_set_id}", _MANAGERS, "404"),
+    Row("triage", "PATCH", "/v1/rule-sets/{rule_set_id}", _MANAGERS, "404"),
+    Row("triage", "POST", "/v1/rule-sets/{rule_set_id}/publish", _MANAGERS, "404"),
+    Row("triage", "POST", "/v1/rule-sets/{rule_set_id}/evaluate", _STAFF, "404"),
+    Row("triage", "GET", "/v1/rule-sets/{rule_set_id}/diff", _STAFF, "404"),
+    Row("triage", "GET", "/v1/reports/in-progress", _MANAGERS, "own council only"),
+    Row("triage", "GET", "/v1/reports/unallocated", _MANAGERS, "own council only"),
+    Row("triage", "GET", "/v1/reports/kpis", _MANAGERS, "own council only"),
+    Row("triage", "GET", "/v1/audit", ("auditor",), "empty list", _AUDIT_ISO),
+    # --- notifications ---------------------------------------------------------------------
+    Row("notifications", "GET", "/v1/schools", _DIRECTORY, "empty list", _NOTIF_ISO),
+    Row("notifications", "POST", "/v1/schools", ("admin",)),
+    Row("notifications", "POST", "/v1/schools/import", ("admin",), "row rejected", _NOTIF_ISO),
+    Row("notifications", "GET", "/v1/schools/{urn}", _DIRECTORY, "404", _NOTIF_ISO),
+    Row("notifications", "PATCH", "/v1/schools/{urn}", _DIRECTORY, "404", _NOTIF_ISO),
+    Row("notifications", "GET", "/v1/schools/{urn}/endpoints", _DIRECTORY, "404", _NOTIF_ISO),
+    Row("notifications", "POST", "/v1/schools/{urn}/endpoints", _DIRECTORY, "404", _NOTIF_ISO),
+    Row("notifications", "PATCH", "/v1/endpoints/{endpoint_id}", _DIRECTORY, "404", _NOTIF_ISO),
+    Row(
+        "notifications",
+        "POST",
+        "/v1/endpoints/{endpoint_id}/rotate-secret",
+        _DIRECTORY,
+        "404",
+        _NOTIF_ISO,
+    ),
+    Row("notifications", "POST", "/v1/endpoints/{endpoint_id}/ping", _DIRECTORY, "404", _NOTIF_ISO),
+    Row(
+        "notifications",
+        "POST",
+        "/v1/endpoints/{endpoint_id}/recover",
+        ("admin",),
+        "404",
+        _NOTIF_ISO,
+    ),
+    Row(
+        "notifications",
+        "POST",
+        "/v1/encompass/batches",
+        ("police_feed",),
+        "to the EHE contact",
+        _NOTIF_ISO,
+    ),
+    Row(
+        "notifications",
+        "POST",
+        "/v1/encompass/incidents",
+        ("police_feed",),
+        "to the EHE contact",
+        _NOTIF_ISO,
+    ),
+    Row("notifications", "GET", "/v1/encompass/forces/{force_id}/sharing", ("admin",)),
+    Row("notifications", "PUT", "/v1/encompass/forces/{force_id}/sharing", ("admin",)),
+    Row("notifications", "GET", "/v1/encompass/ehe-tasks", ("admin",), "empty list", _NOTIF_ISO),
+    Row("notifications", "GET", "/v1/notifications", _DIRECTORY, "empty list", _NOTIF_ISO),
+    Row(
+        "notifications",
+        "GET",
+        "/v1/notifications/{notification_id}",
+        _DIRECTORY,
+        "404",
+        _NOTIF_ISO,
+    ),
+    Row(
+        "notifications",
+        "POST",
+        "/v1/notifications/{notification_id}/acknowledge",
+        ("school_dsl",),
+        "404",
+        _NOTIF_ISO,
+    ),
+    Row(
+        "notifications",
+        "POST",
+        "/v1/notifications/{notification_id}/welfare-check",
+        ("school_dsl",),
+        "404",
+        _NOTIF_ISO,
+    ),
+    Row(
+        "notifications",
+        "GET",
+        "/v1/notifications/{notification_id}/attempts",
+        ("admin",),
+        "404",
+        _NOTIF_ISO,
+    ),
+    Row(
+        "notifications",
+        "POST",
+        "/v1/notifications/{notification_id}/resend",
+        ("admin",),
+        "404",
+        _NOTIF_ISO,
+    ),
+    Row(
+        "notifications",
+        "GET",
+        "/v1/encompass/reports/unacknowledged",
+        ("admin",),
+        "own council only",
+        _NOTIF_ISO,
+    ),
+)
+
+# Served but not API endpoints: the interactive docs and the schema (the other engineer's
+# production settings decide whether they are public), and /metrics (its own bearer token).
+NOT_IN_MATRIX = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/metrics"})
+
+
+def cell(row: Row, role: str, success: int) -> str:
+    if row.roles == PUBLIC:
+        return str(success)
+    return str(success) if role in row.roles else "403"
+
+
+def render(successes: dict[tuple[str, str, str], int]) -> str:
+    """docs/authorization.md, from MATRIX and each route's success status."""
+    lines = [
+        "# Authorization matrix",
+        "",
+        "Generated from `tests/authorization.py` by `python -m tests.authorization --write`;",
+        "`tests/test_authorization_matrix.py` fails when this page, the table or the routes",
+        "drift apart, and sends every role to every endpoint to check its answer.",
+        "",
+        "How to read it: the status each role gets on its own council's (agency's, school's)",
+        "records; `403` means the role may not use the endpoint at all. Without a valid token",
+        "every endpoint but the public ones answers `401`. The *foreign* column is what a caller",
+        "gets for a record of another council, agency or school: as if it did not exist (`404`,",
+        "an empty list), never `403` (that would confirm it exists). Inside an allowed role,",
+        "some rules narrow further (a DSL sees only their own school; a DV screener works",
+        "only the DV lane; a referrer sees only their agency's referrals) and answer `404` the",
+        "same way.",
+        "",
+        "| Service | Endpoint | " + " | ".join(ROLES) + " | Foreign record | Proved by |",
+        "|---|---|" + "---|" * len(ROLES) + "---|---|",
+    ]
+    for row in MATRIX:
+        success = successes[(row.service, row.method, row.path)]
+        cells = [cell(row, role, success) for role in ROLES]
+        proof = f"`{row.proof}`" if row.proof else ""
+        lines.append(
+            f"| {row.service} | `{row.method} {row.path}` | "
+            + " | ".join(cells)
+            + f" | {row.foreign} | {proof} |"
+        )
+    lines += [
+        "",
+        "Not in the table: `/docs`, `/redoc`, `/openapi.json` (the interactive documentation)",
+        "and `/metrics` (Prometheus, behind `METRICS_TOKEN`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def successes_from_apps() -> dict[tuple[str, str, str], int]:
+    """Each route's documented success status (200 unless it declares another; the intake's
+    direct route declares none, its documented twin 201)."""
+    found: dict[tuple[str, str, str], int] = {}
+    for service, method, path, status in routes_of_apps():
+        found[(service, method, path)] = max(found.get((service, method, path), 0), status)
+    return found
+
+
+def routes_of_apps() -> list[tuple[str, str, str, int]]:
+    """(service, method, path, success status) for every route of the three apps."""
+    from fastapi.routing import iter_route_contexts
+
+    from services.registry import APPS, SERVICES, load
+
+    out = []
+    for service in SERVICES:
+        app = load(APPS[service])()
+        for route in iter_route_contexts(app.routes):
+            if route.path in NOT_IN_MATRIX:
+                continue
+            status = getattr(route, "status_code", None) or 200
+            for method in sorted((route.methods or set()) - {"HEAD"}):
+                out.append((service, method, str(route.path), int(status)))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    text = render(successes_from_apps())
+    if "--write" in argv:
+        DOC.write_text(text)
+        print(f"wrote {DOC}")
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
