@@ -69,7 +69,7 @@ async def record_results(
     others = [(c.delivery_id, r) for c, r in results if r.outcome != "delivered"]
     events = await _record_delivered(session, delivered)
     if others:
-        events += await _record_others(session, settings, others)
+        await _record_others(session, settings, others)
     await emit_many(session, "encompass.notification.delivered", events, producer=PRODUCER)
 
 
@@ -191,7 +191,7 @@ async def _record_others(
     session: AsyncSession,
     settings: NotificationsSettings,
     results: Sequence[tuple[uuid.UUID, AttemptResult]],
-) -> list[EventPayload]:
+) -> None:
     ids = [delivery_id for delivery_id, _ in results]
     deliveries = {
         d.id: d for d in await session.scalars(select(Delivery).where(Delivery.id.in_(ids)))
@@ -218,17 +218,13 @@ async def _record_others(
             .with_for_update()
         )
     }
-    delivered_events: list[EventPayload] = []
     for delivery_id, result in results:
         delivery = deliveries[delivery_id]
         endpoint = endpoints.get(delivery.endpoint_id) if delivery.endpoint_id else None
         notification = (
             notifications.get(delivery.notification_id) if delivery.notification_id else None
         )
-        event = await _record_one(session, settings, delivery, endpoint, notification, result)
-        if event is not None:
-            delivered_events.append(event)
-    return delivered_events
+        await _record_one(session, settings, delivery, endpoint, notification, result)
 
 
 async def _record_one(
@@ -238,14 +234,12 @@ async def _record_one(
     endpoint: Endpoint | None,
     notification: Notification | None,
     result: AttemptResult,
-) -> EncompassNotificationEvent | None:
-    """Record one attempt; the `delivered` event when it first delivered the notification."""
+) -> None:
+    """Record one attempt that did not deliver (deliveries are written set-based, above)."""
     delivery.attempts += 1
     delivery.leased_by = None
     delivery.last_status_code, delivery.last_error = result.status_code, result.error
     now = result.attempted_at
-    if result.outcome == "delivered":
-        return _delivered(delivery, endpoint, notification, now)
     if result.outcome == "gone" and endpoint is not None:
         delivery.status, delivery.next_attempt_at = "failed", None
         if endpoint.enabled:
@@ -256,7 +250,6 @@ async def _record_one(
             await ensure_email_for(session, settings, notification, kind="fallback", now=now)
     else:
         await _failed(session, settings, delivery, endpoint, notification, result)
-    return None
 
 
 def _alert_email_past_fallback(delivery: Delivery, now: datetime) -> bool:
@@ -264,29 +257,6 @@ def _alert_email_past_fallback(delivery: Delivery, now: datetime) -> bool:
         return False
     return delivery.next_attempt_at is None or (
         delivery.fallback_at is not None and now >= delivery.fallback_at
-    )
-
-
-def _delivered(
-    delivery: Delivery,
-    endpoint: Endpoint | None,
-    notification: Notification | None,
-    now: datetime,
-) -> EncompassNotificationEvent | None:
-    delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
-    if endpoint is not None and (endpoint.consecutive_failures or endpoint.failing_since):
-        endpoint.consecutive_failures, endpoint.failing_since = 0, None
-    if notification is None or delivery.kind not in ("alert", "fallback"):
-        return None
-    if notification.delivered_at is not None:
-        return None
-    notification.delivered_at = now
-    return EncompassNotificationEvent(
-        notification_id=notification.id,
-        incident_id=notification.incident_id,
-        school_urn=notification.school_urn,
-        deadline_at=notification.deadline_at,
-        at=now,
     )
 
 
