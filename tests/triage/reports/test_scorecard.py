@@ -317,6 +317,11 @@ class TestScorecardApi:
             ({"from": "2099-01-01"}, "from"),
             ({"from": "31/10/2026"}, "query.from"),
             ({"format": "pdf"}, "query.format"),
+            # Absurd years: the period before, or the default end, would leave the calendar.
+            ({"from": "0001-01-01", "to": "0001-01-28"}, "from"),
+            ({"to": "0001-01-10"}, "to"),
+            ({"from": "9999-12-31"}, "from"),
+            ({"from": "2026-10-01", "to": "9999-12-31"}, "to"),
         ],
     )
     async def test_bad_ranges_are_refused_with_422(
@@ -358,6 +363,27 @@ class TestScorecardApi:
         )
         assert resp.status_code == 422
         assert resp.json()["fields"][0]["path"] == "from"
+
+    @pytest.mark.parametrize(
+        ("params", "path"),
+        [
+            # A time with no zone is refused, not compared with an aware one (a 500 before).
+            ({"from": "2026-10-01T00:00:00", "to": "2026-10-31T00:00:00Z"}, "from"),
+            ({"from": "2026-10-01T00:00:00Z", "to": "2026-10-31T00:00:00"}, "to"),
+            ({"to": "2026-10-31T00:00:00"}, "to"),
+            # Absurd years and spans longer than a scorecard covers.
+            ({"to": "0001-01-01T00:00:00Z"}, "to"),
+            ({"from": "0001-01-01T00:00:00Z", "to": "2026-10-31T00:00:00Z"}, "from"),
+            ({"from": "2020-01-01T00:00:00Z", "to": "2026-10-31T00:00:00Z"}, "to"),
+            ({"from": "9999-12-31T23:00:00Z"}, "from"),
+        ],
+    )
+    async def test_the_old_kpis_endpoint_refuses_bad_times_with_422(
+        self, client: httpx.AsyncClient, manager: Headers, params: dict[str, str], path: str
+    ) -> None:
+        resp = await client.get("/v1/reports/kpis", params=params, headers=manager)
+        assert resp.status_code == 422, resp.text
+        assert path in [f["path"] for f in resp.json()["fields"]]
 
 
 class TestConsentThroughTheDecisionApi:
