@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -352,6 +354,36 @@ class TestScorecardApi:
             for line in lines
         )
         assert "nfa_reason,'=hyperlink(1),advice_information,1" in resp.text
+
+    async def test_csv_and_json_carry_the_same_counts_including_the_period_before(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        # Only in September (the period before October): a type and a lane with no October row.
+        await add_contact(seeded, received_at=IN_SEP, contact_type="advice_information")
+        await add_contact(seeded, received_at=IN_SEP, contact_type=None, lane="dv_triage")
+        await add_contact(seeded, received_at=IN_OCT, contact_type="referral")
+        params = {"from": "2026-10-01", "to": "2026-10-31"}
+        card = (await client.get("/v1/reports/scorecard", params=params, headers=manager)).json()
+        resp = await client.get(
+            "/v1/reports/scorecard", params={**params, "format": "csv"}, headers=manager
+        )
+        rows = list(csv.reader(io.StringIO(resp.text)))[3:]
+        from_csv = {
+            (r[0], r[1]): (int(r[3]), int(r[9]))
+            for r in rows
+            if r[0] in ("contacts_decided", "contacts_undecided")
+        }
+        from_json = {}
+        for section, now_key, before_key in (
+            ("contacts_decided", "decided_by_type", "decided_by_type"),
+            ("contacts_undecided", "undecided_by_lane", "undecided_by_lane"),
+        ):
+            now, before = card["contacts"][now_key], card["previous_contacts"][before_key]
+            for k in set(now) | set(before):
+                from_json[(section, k)] = (now.get(k, 0), before.get(k, 0))
+        assert from_csv == from_json
+        assert from_csv[("contacts_decided", "advice_information")] == (0, 1)
+        assert from_csv[("contacts_undecided", "dv_triage")] == (0, 1)
 
     async def test_the_old_kpis_endpoint_refuses_from_after_to(
         self, client: httpx.AsyncClient, manager: Headers
