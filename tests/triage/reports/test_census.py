@@ -225,6 +225,25 @@ class TestCensusExportApi:
         ).all()
         assert sorted(actions) == ["export.cin_census", "report.cin_census.validate"]
 
+    async def test_a_refused_export_is_audited_too(
+        self,
+        client: httpx.AsyncClient,
+        manager: Headers,
+        session: AsyncSession,
+        seeded: AsyncSession,
+    ) -> None:
+        # The refusal lists records (references and what is wrong with them): a read.
+        await _good(seeded, referral_source=None)
+        resp = await client.get("/v1/exports/cin-referrals", params={"year": YEAR}, headers=manager)
+        assert resp.status_code == 422
+        assert resp.json()["error"] == "CensusReturnInvalid"
+        actions = (
+            await session.scalars(
+                select(AuditEntry.action).where(AuditEntry.action.like("%cin_census%"))
+            )
+        ).all()
+        assert sorted(actions) == ["export.cin_census.refused", "report.cin_census.validate"]
+
     @pytest.mark.parametrize("year", ["1999", "2026-27", "2099"])
     async def test_a_bad_year_is_refused(
         self, client: httpx.AsyncClient, manager: Headers, year: str
