@@ -128,6 +128,13 @@ class TestCensusValidation:
         report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
         assert report.referrals_checked == 1
 
+    async def test_another_councils_referrals_are_not_in_the_return(
+        self, seeded: AsyncSession
+    ) -> None:
+        await add_contact(seeded, received_at=IN_YEAR, council_id="other", referral_source=None)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert (report.referrals_checked, report.failures) == (0, [])
+
 
 class TestCensusExportApi:
     async def test_csv_per_child_per_referral_with_factors(

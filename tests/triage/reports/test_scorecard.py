@@ -285,6 +285,16 @@ class TestRateAndWhatIsNotIncluded:
         assert any(n.startswith("mash_timescales_by_rag") for n in card.not_included)
 
 
+class TestAnotherCouncil:
+    async def test_another_councils_contacts_are_never_counted(self, seeded: AsyncSession) -> None:
+        await add_contact(seeded, received_at=IN_OCT, council_id="other")
+        await add_contact(seeded, received_at=IN_OCT, contact_type=None, council_id="other")
+        card = await october(seeded)
+        assert card.contacts.decided_by_type == {}
+        assert card.contacts.undecided_by_lane == {}
+        assert all(i.denominator == 0 for i in card.indicators)
+
+
 class TestScorecardApi:
     async def test_json_for_managers_and_admins_and_every_read_audited(
         self, client: httpx.AsyncClient, manager: Headers, auth: Any, session: AsyncSession
