@@ -7,6 +7,7 @@ class, never the server's reply (it may quote the message).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -41,23 +42,41 @@ def build_message(
     return message
 
 
+class MailOutcomeUnknown(Exception):
+    """The message went to the SMTP server but no reply came (a timeout or a dropped
+    connection after the data): it may have been delivered, so it must not be sent again."""
+
+
 async def send_text(
     server: SmtpServer, *, recipients: list[str], subject: str, text: str, message_id: str
 ) -> None:
+    """Send, or raise `MailNotSent` (known not sent: safe to retry) or `MailOutcomeUnknown`."""
     if not recipients:
         raise ValueError("an email needs at least one recipient")
     message = build_message(
         server, recipients=recipients, subject=subject, text=text, message_id=message_id
     )
+    client = aiosmtplib.SMTP(
+        hostname=server.host,
+        port=server.port,
+        username=server.username,
+        password=server.password,
+        start_tls=server.starttls,
+        timeout=server.timeout_seconds,
+    )
     try:
-        await aiosmtplib.send(
-            message,
-            hostname=server.host,
-            port=server.port,
-            username=server.username,
-            password=server.password,
-            start_tls=server.starttls,
-            timeout=server.timeout_seconds,
-        )
+        await client.connect()
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise MailNotSent(type(exc).__name__) from None
+    try:
+        await client.send_message(message)
+    except aiosmtplib.SMTPResponseException as exc:
+        # The server answered with a refusal (sender, recipients or data): not accepted.
+        raise MailNotSent(type(exc).__name__) from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        # A timeout or a dropped connection mid-exchange: the server may have taken it.
+        raise MailOutcomeUnknown(type(exc).__name__) from None
+    finally:
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+            if client.is_connected:
+                await client.quit()

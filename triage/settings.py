@@ -54,6 +54,8 @@ class TriageSettings(FrontdoorSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    # How long to wait for the SMTP server; a send with no reply in time is never retried.
+    smtp_timeout_seconds: float = 15.0
     mail_from: str = "Front Door reports <reports@frontdoor.example>"
 
     # Handover to the council's case-management system (LCS, Mosaic): a Standard Webhooks

@@ -39,6 +39,7 @@ class TriageReportSend(Base):
     # The scheduled time this sending is for (UTC), whatever time it actually went.
     slot_at: Mapped[datetime]
     # sending (claimed) | sent | failed (the SMTP server refused it: retried)
+    # | unconfirmed (no reply came: it may have gone, so never retried)
     status: Mapped[str] = mapped_column(String(12), default="sending")
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     recipients: Mapped[int] = mapped_column(Integer, default=0)

@@ -98,8 +98,10 @@ async def validate_census(
 
 async def check_census_export(
     session: AsyncSession, *, principal: Principal, year: int, now: datetime | None = None
-) -> None:
-    """Refuse (422, each failure named) a return the DfE's validator would refuse."""
+) -> CensusReturnInvalid | None:
+    """The refusal (422, each failure named) of a return the DfE's validator would refuse,
+    or None when it may go. Returned, not raised: the refusal lists records, so its audit
+    rows must be committed with it (a raised error rolls the request's transaction back)."""
     report = await validate_census(session, principal=principal, year=year, now=now)
     if report.failures:
         fields = [
@@ -111,8 +113,10 @@ async def check_census_export(
         ]
         more = len(report.failures) - len(fields)
         detail = CensusReturnInvalid.detail + (f" ({more} more not shown here.)" if more else "")
-        raise CensusReturnInvalid(detail, fields=fields)
+        await audit_read(session, principal, "export.cin_census.refused", principal.council_id)
+        return CensusReturnInvalid(detail, fields=fields)
     await audit_read(session, principal, "export.cin_census", principal.council_id)
+    return None
 
 
 async def census_lines(

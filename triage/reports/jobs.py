@@ -4,7 +4,8 @@ Each tick finds, per council and report, the latest slot that is due (see `sched
 slot's row is claimed and committed *before* the email goes: a slot is sent at most once,
 whatever number of workers run and however often they restart. A send the SMTP server
 refused (so known not to have gone) is retried on later ticks while the slot is still the
-latest and inside its catch-up window; a worker that died mid-send leaves its row `sending`,
+latest and inside its catch-up window; one whose reply never came (it may have gone) is
+`unconfirmed` and never retried; a worker that died mid-send leaves its row `sending`,
 which is never sent again (a duplicate is worse than one missed summary, and the log and the
 row say what happened).
 """
@@ -18,7 +19,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db import transaction
-from services.mailer import MailNotSent, SmtpServer, send_text
+from services.mailer import MailNotSent, MailOutcomeUnknown, SmtpServer, send_text
 from services.models.triage_reports import TriageReportSend
 from triage.council import load_council
 from triage.reports import repository
@@ -58,6 +59,7 @@ def smtp_server(settings: TriageSettings) -> SmtpServer:
         username=settings.smtp_username,
         password=settings.smtp_password,
         starttls=settings.smtp_starttls,
+        timeout_seconds=settings.smtp_timeout_seconds,
     )
 
 
@@ -83,12 +85,18 @@ async def _build(
 
 
 async def _finish(
-    maker: async_sessionmaker[AsyncSession], row_id: object, *, error: str | None, now: datetime
+    maker: async_sessionmaker[AsyncSession],
+    row_id: object,
+    *,
+    error: str | None,
+    now: datetime,
+    status: str | None = None,
 ) -> None:
     async with transaction(maker) as session:
         row = await session.get(TriageReportSend, row_id, with_for_update=True)
         assert row is not None
         row.status, row.last_error = ("failed", error) if error else ("sent", None)
+        row.status = status or row.status
         row.sent_at = None if error else now
 
 
@@ -126,6 +134,11 @@ async def send_slot(
     except MailNotSent as exc:
         await _finish(maker, row_id, error=str(exc), now=now)
         log.warning("report_send_failed", report=schedule.report, error=str(exc))
+        return False
+    except MailOutcomeUnknown as exc:
+        # It may have gone: never retried (a duplicate is worse than one missed summary).
+        await _finish(maker, row_id, error=str(exc), now=now, status="unconfirmed")
+        log.warning("report_send_unconfirmed", report=schedule.report, error=str(exc))
         return False
     await _finish(maker, row_id, error=None, now=now)
     log.info("report_sent", report=schedule.report, recipients=len(to))

@@ -11,6 +11,10 @@ from services.errors import FieldError
 # A scorecard covers at most a year (a leap year's 366 days), as the published packs do.
 MAX_PERIOD_DAYS = 366
 DEFAULT_PERIOD_DAYS = 28
+# Days a report may name: no front door's records go back before 2000, and a day past 2100
+# is a typing slip (and 0001-01-01 or 9999-12-31 would leave the calendar, a 500 before).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,39 @@ def previous(period: Period, zone: ZoneInfo) -> Period:
     """The same number of days immediately before."""
     last = period.first_day - timedelta(days=1)
     return period_of(last - timedelta(days=period.days - 1), last, zone)
+
+
+def day_errors(first: date | None, last: date | None) -> list[FieldError]:
+    """Days outside the years a report can cover (checked before any arithmetic on them)."""
+    errors: list[FieldError] = []
+    for path, day in (("from", first), ("to", last)):
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY:
+            errors.append(
+                FieldError(path=path, reason=f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
+            )
+    return errors
+
+
+def instant_errors(first: datetime | None, last: datetime | None) -> list[FieldError]:
+    """Times of a period given to the second: each with its zone, in the years a report covers,
+    `from` before `to` and at most a scorecard's span apart."""
+    errors: list[FieldError] = []
+    for path, at in (("from", first), ("to", last)):
+        if at is None:
+            continue
+        if at.tzinfo is None or at.utcoffset() is None:
+            errors.append(FieldError(path=path, reason="needs a time zone (Z or +01:00)"))
+        elif not EARLIEST_DAY <= at.date() <= LATEST_DAY:
+            errors.append(
+                FieldError(path=path, reason=f"must be between {EARLIEST_DAY} and {LATEST_DAY}")
+            )
+    if errors or first is None or last is None:
+        return errors
+    if first >= last:
+        errors.append(FieldError(path="from", reason="from is not before to"))
+    elif last - first > timedelta(days=MAX_PERIOD_DAYS):
+        errors.append(FieldError(path="to", reason=f"a period is at most {MAX_PERIOD_DAYS} days"))
+    return errors
 
 
 def range_errors(first: date, last: date, today: date) -> list[FieldError]:

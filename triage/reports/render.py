@@ -61,13 +61,17 @@ def scorecard_csv(card: ScorecardReport) -> str:
             ]
         )  # fmt: skip
     counts: list[tuple[str, str, str | None, object, object]] = []
+    # Every type and lane of either period, as the JSON has them (one only in the period
+    # before shows 0 now, not nothing).
+    decided, was_decided = card.contacts.decided_by_type, card.previous_contacts.decided_by_type
     counts += [
-        ("contacts_decided", k, "", v, card.previous_contacts.decided_by_type.get(k, 0))
-        for k, v in card.contacts.decided_by_type.items()
+        ("contacts_decided", k, "", decided.get(k, 0), was_decided.get(k, 0))
+        for k in sorted(set(decided) | set(was_decided))
     ]
+    lanes, was_lanes = card.contacts.undecided_by_lane, card.previous_contacts.undecided_by_lane
     counts += [
-        ("contacts_undecided", k, "lane", v, card.previous_contacts.undecided_by_lane.get(k, 0))
-        for k, v in card.contacts.undecided_by_lane.items()
+        ("contacts_undecided", k, "lane", lanes.get(k, 0), was_lanes.get(k, 0))
+        for k in sorted(set(lanes) | set(was_lanes))
     ]
     counts += [("outcome", r.name, r.group, r.count, r.previous_count) for r in card.outcomes]
     counts += [

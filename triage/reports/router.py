@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import SessionDep, get_session
@@ -91,7 +91,12 @@ async def triage_cin_census_export(
     fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
 ) -> StreamingResponse:
     """The CIN census return of referrals for a collection year (CSV or the census XML)."""
-    await census_service.check_census_export(session, principal=principal, year=year)
+    refusal = await census_service.check_census_export(session, principal=principal, year=year)
+    if refusal is not None:
+        # Sent as the platform renders a raised error, but the audit rows commit with it.
+        return JSONResponse(  # type: ignore[return-value]
+            refusal.body().model_dump(exclude_none=True), status_code=refusal.status_code
+        )
     lines = census_service.census_lines(stream, council_id=principal.council_id, year=year, fmt=fmt)
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/xml"
     name = f"cin-referrals-{year}.{fmt}"

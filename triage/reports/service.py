@@ -19,7 +19,14 @@ from triage.council import load_council
 from triage.reports import indicators, repository
 from triage.reports.exceptions import BadPeriod
 from triage.reports.indicators import Indicator
-from triage.reports.periods import Period, period_of, previous, range_errors, resolve
+from triage.reports.periods import (
+    Period,
+    day_errors,
+    period_of,
+    previous,
+    range_errors,
+    resolve,
+)
 from triage.reports.schemas import (
     ContactCounts,
     CountRow,
@@ -241,6 +248,9 @@ def _count_rows(
 
 
 def check_period(first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    out_of_range = day_errors(first, last)
+    if out_of_range:
+        raise BadPeriod(fields=out_of_range)
     first, last = resolve(first, last, today)
     errors = range_errors(first, last, today)
     if errors:

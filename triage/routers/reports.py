@@ -14,6 +14,7 @@ from services.types import QueryDatetime
 from triage.council import load_council
 from triage.dependencies import ManagerUser
 from triage.reports.exceptions import BadPeriod
+from triage.reports.periods import MAX_PERIOD_DAYS, instant_errors
 from triage.schemas.reports import InProgressReport, Scorecard
 from triage.service import reports
 
@@ -66,10 +67,15 @@ async def triage_kpi_scorecard(
 ) -> Scorecard:
     """KPI scorecard with targets and polarity, per contact type (default: last 28 days)."""
     now = datetime.now(UTC)
+    errors = instant_errors(period_from, period_to)
+    if errors:
+        raise BadPeriod(fields=errors)
     end = period_to or now
     start = period_from or end - timedelta(days=28)
     if start >= end:
         raise BadPeriod(fields=[FieldError(path="from", reason="from is not before to")])
+    if end - start > timedelta(days=MAX_PERIOD_DAYS):
+        raise BadPeriod(fields=[FieldError(path="from", reason="a period is at most a year")])
     await audit.record(
         session,
         service=SERVICE,

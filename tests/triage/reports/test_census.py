@@ -128,6 +128,13 @@ class TestCensusValidation:
         report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
         assert report.referrals_checked == 1
 
+    async def test_another_councils_referrals_are_not_in_the_return(
+        self, seeded: AsyncSession
+    ) -> None:
+        await add_contact(seeded, received_at=IN_YEAR, council_id="other", referral_source=None)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert (report.referrals_checked, report.failures) == (0, [])
+
 
 class TestCensusExportApi:
     async def test_csv_per_child_per_referral_with_factors(
@@ -224,6 +231,25 @@ class TestCensusExportApi:
             )
         ).all()
         assert sorted(actions) == ["export.cin_census", "report.cin_census.validate"]
+
+    async def test_a_refused_export_is_audited_too(
+        self,
+        client: httpx.AsyncClient,
+        manager: Headers,
+        session: AsyncSession,
+        seeded: AsyncSession,
+    ) -> None:
+        # The refusal lists records (references and what is wrong with them): a read.
+        await _good(seeded, referral_source=None)
+        resp = await client.get("/v1/exports/cin-referrals", params={"year": YEAR}, headers=manager)
+        assert resp.status_code == 422
+        assert resp.json()["error"] == "CensusReturnInvalid"
+        actions = (
+            await session.scalars(
+                select(AuditEntry.action).where(AuditEntry.action.like("%cin_census%"))
+            )
+        ).all()
+        assert sorted(actions) == ["export.cin_census.refused", "report.cin_census.validate"]
 
     @pytest.mark.parametrize("year", ["1999", "2026-27", "2099"])
     async def test_a_bad_year_is_refused(

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,6 +32,18 @@ WORKER = Principal(sub="worker-1", role=Role.front_door_worker)
 MONDAY_0905 = datetime(2026, 12, 7, 9, 5, tzinfo=UTC)  # London is on GMT in December
 TUESDAY_0905 = datetime(2026, 12, 8, 9, 5, tzinfo=UTC)
 MANAGERS = ("tm.one@council.example", "head.of.service@council.example")
+
+
+class _SlowSink:
+    """Accepts each message, but replies only after the client's timeout."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.received += 1
+        await asyncio.sleep(1)
+        return "250 Message accepted for delivery"
 
 
 def free_port() -> int:
@@ -169,6 +182,31 @@ class TestScheduledReports:
             == 0
         )
         assert len(mail.messages) == 0
+
+    async def test_a_send_whose_reply_never_came_is_not_retried(
+        self, maker: Maker, mail: MailSink, rsettings: TriageSettings
+    ) -> None:
+        # The server takes the message but answers after the client has given up: the email
+        # may well have gone, so retrying it would send it twice.
+        await seed_with_a_contact(maker)
+        slow = _SlowSink()
+        port = free_port()
+        controller = Controller(slow, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            impatient = settings_for(
+                port, smtp_timeout_seconds=0.3, report_unallocated_weekly="FRI 09:00"
+            )
+            assert await run_due_reports(maker, settings=impatient, now=TUESDAY_0905) == 0
+            await asyncio.sleep(1.2)  # the server finishes taking the message
+            assert slow.received == 1
+            assert await sends(maker) == [("in_progress", "unconfirmed", 1)]
+            again = TUESDAY_0905 + timedelta(minutes=1)
+            assert await run_due_reports(maker, settings=impatient, now=again) == 0
+            await asyncio.sleep(1.2)
+            assert slow.received == 1
+        finally:
+            controller.stop()
 
     async def test_council_recipients_and_every_scheduled_read_audited(
         self, maker: Maker, mail: MailSink, rsettings: TriageSettings

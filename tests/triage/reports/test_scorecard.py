@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -283,6 +285,16 @@ class TestRateAndWhatIsNotIncluded:
         assert any(n.startswith("mash_timescales_by_rag") for n in card.not_included)
 
 
+class TestAnotherCouncil:
+    async def test_another_councils_contacts_are_never_counted(self, seeded: AsyncSession) -> None:
+        await add_contact(seeded, received_at=IN_OCT, council_id="other")
+        await add_contact(seeded, received_at=IN_OCT, contact_type=None, council_id="other")
+        card = await october(seeded)
+        assert card.contacts.decided_by_type == {}
+        assert card.contacts.undecided_by_lane == {}
+        assert all(i.denominator == 0 for i in card.indicators)
+
+
 class TestScorecardApi:
     async def test_json_for_managers_and_admins_and_every_read_audited(
         self, client: httpx.AsyncClient, manager: Headers, auth: Any, session: AsyncSession
@@ -317,6 +329,11 @@ class TestScorecardApi:
             ({"from": "2099-01-01"}, "from"),
             ({"from": "31/10/2026"}, "query.from"),
             ({"format": "pdf"}, "query.format"),
+            # Absurd years: the period before, or the default end, would leave the calendar.
+            ({"from": "0001-01-01", "to": "0001-01-28"}, "from"),
+            ({"to": "0001-01-10"}, "to"),
+            ({"from": "9999-12-31"}, "from"),
+            ({"from": "2026-10-01", "to": "9999-12-31"}, "to"),
         ],
     )
     async def test_bad_ranges_are_refused_with_422(
@@ -348,6 +365,36 @@ class TestScorecardApi:
         )
         assert "nfa_reason,'=hyperlink(1),advice_information,1" in resp.text
 
+    async def test_csv_and_json_carry_the_same_counts_including_the_period_before(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        # Only in September (the period before October): a type and a lane with no October row.
+        await add_contact(seeded, received_at=IN_SEP, contact_type="advice_information")
+        await add_contact(seeded, received_at=IN_SEP, contact_type=None, lane="dv_triage")
+        await add_contact(seeded, received_at=IN_OCT, contact_type="referral")
+        params = {"from": "2026-10-01", "to": "2026-10-31"}
+        card = (await client.get("/v1/reports/scorecard", params=params, headers=manager)).json()
+        resp = await client.get(
+            "/v1/reports/scorecard", params={**params, "format": "csv"}, headers=manager
+        )
+        rows = list(csv.reader(io.StringIO(resp.text)))[3:]
+        from_csv = {
+            (r[0], r[1]): (int(r[3]), int(r[9]))
+            for r in rows
+            if r[0] in ("contacts_decided", "contacts_undecided")
+        }
+        from_json = {}
+        for section, now_key, before_key in (
+            ("contacts_decided", "decided_by_type", "decided_by_type"),
+            ("contacts_undecided", "undecided_by_lane", "undecided_by_lane"),
+        ):
+            now, before = card["contacts"][now_key], card["previous_contacts"][before_key]
+            for k in set(now) | set(before):
+                from_json[(section, k)] = (now.get(k, 0), before.get(k, 0))
+        assert from_csv == from_json
+        assert from_csv[("contacts_decided", "advice_information")] == (0, 1)
+        assert from_csv[("contacts_undecided", "dv_triage")] == (0, 1)
+
     async def test_the_old_kpis_endpoint_refuses_from_after_to(
         self, client: httpx.AsyncClient, manager: Headers
     ) -> None:
@@ -358,6 +405,27 @@ class TestScorecardApi:
         )
         assert resp.status_code == 422
         assert resp.json()["fields"][0]["path"] == "from"
+
+    @pytest.mark.parametrize(
+        ("params", "path"),
+        [
+            # A time with no zone is refused, not compared with an aware one (a 500 before).
+            ({"from": "2026-10-01T00:00:00", "to": "2026-10-31T00:00:00Z"}, "from"),
+            ({"from": "2026-10-01T00:00:00Z", "to": "2026-10-31T00:00:00"}, "to"),
+            ({"to": "2026-10-31T00:00:00"}, "to"),
+            # Absurd years and spans longer than a scorecard covers.
+            ({"to": "0001-01-01T00:00:00Z"}, "to"),
+            ({"from": "0001-01-01T00:00:00Z", "to": "2026-10-31T00:00:00Z"}, "from"),
+            ({"from": "2020-01-01T00:00:00Z", "to": "2026-10-31T00:00:00Z"}, "to"),
+            ({"from": "9999-12-31T23:00:00Z"}, "from"),
+        ],
+    )
+    async def test_the_old_kpis_endpoint_refuses_bad_times_with_422(
+        self, client: httpx.AsyncClient, manager: Headers, params: dict[str, str], path: str
+    ) -> None:
+        resp = await client.get("/v1/reports/kpis", params=params, headers=manager)
+        assert resp.status_code == 422, resp.text
+        assert path in [f["path"] for f in resp.json()["fields"]]
 
 
 class TestConsentThroughTheDecisionApi:
