@@ -3,8 +3,8 @@
 Welfare checks already recorded on a notification are copied into the history table, so the
 history starts with them (the notification keeps the latest one for its status and reports).
 
-Revision ID: h13b
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 17:16:41.825325
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "h13b"
-down_revision: str | None = "h13a"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

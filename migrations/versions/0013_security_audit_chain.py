@@ -16,8 +16,8 @@
 Roles belong to the whole server, not to one database: the downgrade revokes this database's
 grants but leaves the role itself (other databases on the server may use it).
 
-Revision ID: h16b
-Revises: 0006
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 17:30:00.000000
 """
 
@@ -28,8 +28,8 @@ from alembic import op
 
 from services.settings import get_settings
 
-revision: str = "h16b"
-down_revision: str | None = "h14"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """triage: management information (consent given by, assessment factors, report sendings)
 
-Revision ID: h18
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-01 17:20:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "h18"
-down_revision: str | None = "h17"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

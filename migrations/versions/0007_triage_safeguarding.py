@@ -8,7 +8,7 @@
 - `triage_decisions.children`, `level_reason`, `consent_decided_by`: a line per child; why
   the level was raised; who decided to proceed without consent.
 
-Revision ID: h13a
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-01 17:20:00.000000
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "h13a"
+revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

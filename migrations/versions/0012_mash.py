@@ -1,7 +1,7 @@
 """triage: the MASH's work (RAG, partner checks, strategy discussions, notes, handovers, children)
 
-Revision ID: h14
-Revises: 0006
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-01 17:17:31.150323
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "h14"
-down_revision: str | None = "h15"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,8 +4,8 @@
 lock), so a dead worker's rows are reclaimed in seconds; `notif_schools.preference_before_fallback`
 remembers what a school had before its last endpoint was disabled, to restore on re-enabling.
 
-Revision ID: h17
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 17:50:00.000000
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "h17"
-down_revision: str | None = "h13b"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """platform: web console sessions and OpenID Connect sign-ins under way
 
-Revision ID: h15
-Revises: 0006
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-01 17:30:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "h15"
-down_revision: str | None = "h18"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
