@@ -26,6 +26,8 @@ ROLES = (
     "police_feed",
     "school_dsl",
     "admin",
+    "mash_partner",
+    "case_system",
     "auditor",
 )
 PUBLIC = ("public",)
@@ -35,11 +37,28 @@ _MANAGERS = ("team_manager", "admin")
 _DECIDERS = ("front_door_worker", "team_manager")
 _SCREENERS = ("front_door_worker", "dv_screener")
 _DIRECTORY = ("school_dsl", "admin")
+_MASH = ("front_door_worker", "team_manager", "admin")
+_MASH_AND_PARTNERS = (*_MASH, "mash_partner")
 
 _REF_ISO = "tests/referral_api/test_council_isolation.py"
 _NOTIF_ISO = "tests/notifications/test_council_isolation.py"
 _TRIAGE_ISO = (
     "tests/triage/test_contacts_api.py::TestReadContact::test_unknown_and_foreign_contacts_are_404"
+)
+_CHECK_ISO = (
+    "tests/triage/test_mash_checks.py::TestPartnerAnswers::"
+    "test_another_agency_s_check_is_not_found_and_the_attempt_audited"
+)
+_HANDOVER_ISO = (
+    "tests/triage/test_mash_handover.py::TestReads::test_another_council_s_handover_is_404"
+)
+_WELFARE_ISO = (
+    "tests/notifications/test_welfare_checks.py::TestAnotherCouncil::"
+    "test_another_councils_admin_gets_404_on_the_history_and_detail"
+)
+_TERMS_ISO = (
+    "tests/notifications/test_council_terms.py::TestCouncilScoping::"
+    "test_each_admin_sees_and_replaces_only_their_councils_calendar"
 )
 _AUDIT_ISO = (
     "tests/triage/test_audit_api.py::TestTheAuditorsView::"
@@ -100,6 +119,60 @@ MATRIX: tuple[Row, ...] = (
     Row("triage", "GET", "/v1/reports/unallocated", _MANAGERS, "own council only"),
     Row("triage", "GET", "/v1/reports/kpis", _MANAGERS, "own council only"),
     Row("triage", "GET", "/v1/audit", ("auditor",), "empty list", _AUDIT_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/follow-up-claim", _DECIDERS, "404"),
+    Row(
+        "triage", "POST", "/v1/contacts/{contact_id}/screening/resolution", ("team_manager",), "404"
+    ),
+    Row("triage", "GET", "/v1/reports/scorecard", _MANAGERS, "own council only"),
+    Row("triage", "GET", "/v1/exports/cin-referrals", _MANAGERS, "own council only"),
+    Row("triage", "GET", "/v1/exports/cin-referrals/validation", _MANAGERS, "own council only"),
+    Row("triage", "PUT", "/v1/contacts/{contact_id}/assessment-factors", _DECIDERS, "404"),
+    # --- triage: the MASH's own work -------------------------------------------------------
+    Row("triage", "POST", "/v1/contacts/{contact_id}/rag", _MASH, "404"),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/rag", _MASH, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/checks", _MASH, "404"),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/checks", _MASH_AND_PARTNERS, "404"),
+    Row("triage", "GET", "/v1/checks", ("mash_partner",), "own agency only"),
+    Row("triage", "GET", "/v1/checks/{check_id}", _MASH_AND_PARTNERS, "404", _CHECK_ISO),
+    Row("triage", "POST", "/v1/checks/{check_id}/response", ("mash_partner",), "404", _CHECK_ISO),
+    Row("triage", "GET", "/v1/reports/partner-checks", _MANAGERS, "own council only"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/strategy-discussions", _MASH, "404"),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/strategy-discussions", _MASH, "404"),
+    Row(
+        "triage",
+        "POST",
+        "/v1/contacts/{contact_id}/strategy-discussions/{discussion_id}/actions/{action_id}/done",
+        _MASH,
+        "404",
+        "tests/triage/test_mash_strategy.py::TestActions::test_an_action_of_another_discussion_is_404",
+    ),
+    Row(
+        "triage",
+        "GET",
+        "/v1/contacts/{contact_id}/strategy-discussions/{discussion_id}/summary",
+        _MASH,
+        "404",
+    ),
+    Row(
+        "triage",
+        "GET",
+        "/v1/contacts/{contact_id}/strategy-discussions/{discussion_id}/summary.txt",
+        _MASH,
+        "404",
+    ),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/notes", _MASH, "404"),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/notes", _MASH, "404"),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/chronology", _MASH, "404"),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/mash", _MASH, "404"),
+    Row("triage", "GET", "/v1/handovers/{handover_id}", ("case_system",), "404", _HANDOVER_ISO),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/handovers", _MASH, "404"),
+    Row("triage", "GET", "/v1/children/search", _MASH, "own council only"),
+    Row("triage", "GET", "/v1/children/{child_id}", _MASH, "404"),
+    Row("triage", "POST", "/v1/children/{child_id}/flags", _MASH, "404"),
+    Row("triage", "PUT", "/v1/children/{child_id}/restriction", _MANAGERS, "404"),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/children", _MASH, "404"),
+    Row("triage", "POST", "/v1/child-links/{link_id}/confirm", _MASH, "404"),
+    Row("triage", "POST", "/v1/child-links/{link_id}/split", _MASH, "404"),
     # --- notifications ---------------------------------------------------------------------
     Row("notifications", "GET", "/v1/schools", _DIRECTORY, "empty list", _NOTIF_ISO),
     Row("notifications", "POST", "/v1/schools", ("admin",)),
@@ -194,7 +267,118 @@ MATRIX: tuple[Row, ...] = (
         "own council only",
         _NOTIF_ISO,
     ),
+    Row(
+        "notifications",
+        "GET",
+        "/v1/notifications/{notification_id}/welfare-checks",
+        _DIRECTORY,
+        "404",
+        _WELFARE_ISO,
+    ),
+    Row(
+        "notifications", "GET", "/v1/notifications/{notification_id}/corrections", ("admin",), "404"
+    ),
+    Row(
+        "notifications", "GET", "/v1/council/term-dates", ("admin",), "own council only", _TERMS_ISO
+    ),
+    Row(
+        "notifications", "PUT", "/v1/council/term-dates", ("admin",), "own council only", _TERMS_ISO
+    ),
+    Row("notifications", "POST", "/v1/council/term-dates/import", ("admin",), "own council only"),
+    Row("notifications", "GET", "/v1/council/alert-contacts", ("admin",), "own council only"),
+    Row("notifications", "PUT", "/v1/council/alert-contacts", ("admin",), "own council only"),
 )
+
+# --- the console's pages (HTML, signed in with a session cookie) ------------------------------
+# The roles that have pages, each with the development sign-in identity the test signs in as.
+# Referrers, the police feed, MASH partners, the case system and auditors use the API only: a
+# page that admits any signed-in user (`ANY_SIGNED_IN`) shows them a pointer to the API.
+PAGE_ROLES: dict[str, str] = {
+    "front_door_worker": "social-worker",
+    "team_manager": "team-manager",
+    "dv_screener": "dv-screener",
+    "school_dsl": "dsl",
+    "admin": "admin",
+}
+ANY_SIGNED_IN = ("any signed-in role",)
+_P_STAFF = ("front_door_worker", "team_manager", "dv_screener", "admin")
+_P_SCHOOL = ("school_dsl", "admin")
+
+
+@dataclass(frozen=True)
+class Page:
+    service: str
+    method: str
+    path: str
+    roles: tuple[str, ...]
+    # what an admitted role gets: a page (200) or, for a form, a redirect (303)
+    success: int = 200
+
+
+def _sign_in_pages(service: str) -> tuple[Page, ...]:
+    return (
+        Page(service, "GET", "/sign-in", PUBLIC),
+        Page(service, "POST", "/sign-in", PUBLIC, 303),
+        Page(service, "GET", "/sign-in/oidc", PUBLIC, 303),
+        Page(service, "GET", "/sign-in/callback", PUBLIC, 303),
+        Page(service, "POST", "/sign-out", ANY_SIGNED_IN, 303),
+        Page(service, "GET", "/", ANY_SIGNED_IN, 303),
+        Page(service, "GET", "/home", ANY_SIGNED_IN),
+    )
+
+
+PAGES: tuple[Page, ...] = (
+    *_sign_in_pages("triage"),
+    Page("triage", "GET", "/queue", _P_STAFF),
+    Page("triage", "GET", "/queue/rows", _P_STAFF),
+    Page("triage", "GET", "/sign-offs", ("team_manager",)),
+    Page("triage", "GET", "/contacts/{contact_id}", _P_STAFF),
+    Page("triage", "POST", "/contacts/{contact_id}/claim", _P_STAFF, 303),
+    Page("triage", "POST", "/contacts/{contact_id}/release", _P_STAFF, 303),
+    Page("triage", "POST", "/contacts/{contact_id}/assign", _MANAGERS, 303),
+    Page("triage", "GET", "/contacts/{contact_id}/decision", _DECIDERS),
+    Page("triage", "POST", "/contacts/{contact_id}/decision", _DECIDERS, 303),
+    Page("triage", "POST", "/contacts/{contact_id}/sign-off", ("team_manager",), 303),
+    Page("triage", "POST", "/contacts/{contact_id}/feedback", _DECIDERS, 303),
+    Page("triage", "POST", "/contacts/{contact_id}/screening", _SCREENERS, 303),
+    Page("triage", "POST", "/contacts/{contact_id}/clocks/{kind}/pause", _MANAGERS, 303),
+    Page("triage", "POST", "/contacts/{contact_id}/clocks/{kind}/resume", _MANAGERS, 303),
+    Page("triage", "GET", "/reports", _MANAGERS),
+    Page("triage", "GET", "/rule-sets", _P_STAFF),
+    Page("triage", "GET", "/rule-sets/{rule_set_id}", _P_STAFF),
+    Page("triage", "POST", "/rule-sets/{rule_set_id}/copy", _MANAGERS, 303),
+    Page("triage", "POST", "/rule-sets/{rule_set_id}/publish", _MANAGERS, 303),
+    *_sign_in_pages("notifications"),
+    Page("notifications", "GET", "/school/notifications", _P_SCHOOL),
+    Page("notifications", "GET", "/school/notifications/{notification_id}", _P_SCHOOL),
+    Page(
+        "notifications",
+        "POST",
+        "/school/notifications/{notification_id}/acknowledge",
+        ("school_dsl",),
+        303,
+    ),
+    Page(
+        "notifications",
+        "POST",
+        "/school/notifications/{notification_id}/welfare-check",
+        ("school_dsl",),
+        303,
+    ),
+    Page("notifications", "GET", "/admin/schools", ("admin",)),
+    Page("notifications", "GET", "/admin/schools/{urn}", ("admin",)),
+    Page("notifications", "POST", "/admin/schools/{urn}/endpoints", ("admin",), 303),
+    Page("notifications", "POST", "/admin/endpoints/{endpoint_id}/rotate-secret", ("admin",), 303),
+    Page("notifications", "POST", "/admin/endpoints/{endpoint_id}/ping", ("admin",), 303),
+    Page("notifications", "GET", "/admin/unacknowledged", ("admin",)),
+)
+
+
+def page_cell(page: Page, role: str) -> str:
+    if page.roles in (PUBLIC, ANY_SIGNED_IN) or role in page.roles:
+        return str(page.success)
+    return "403"
+
 
 # Served but not API endpoints: the interactive docs and the schema (the other engineer's
 # production settings decide whether they are public), and /metrics (its own bearer token).
@@ -242,7 +426,33 @@ def render(successes: dict[tuple[str, str, str], int]) -> str:
         "Not in the table: `/docs`, `/redoc`, `/openapi.json` (the interactive documentation)",
         "and `/metrics` (Prometheus, behind `METRICS_TOKEN`).",
         "",
+        "## The console's pages",
+        "",
+        "The pages are signed in with a session cookie, not a bearer token; the role is the",
+        "session's. The test signs in as each role below through the development sign-in page",
+        "and asks for every page (a form is posted with the session's own form token, so a",
+        "refusal is the role's and not an expired form): a role the page is not for gets the",
+        '`403` page ("Your role does not use this page"); a browser with no live session is',
+        "sent to `/sign-in` (`303`) and brought back after signing in; signing out ends the",
+        "session. An admitted role gets the page (`200`), or for a form a redirect (`303`), or",
+        "the not-found page (`404`) for a record that does not exist. The pages call the same",
+        "services as the API, so another council's, agency's or school's record is not found",
+        "there either (the API rows above name the tests). The other roles (referrer, police",
+        "feed, MASH partner, case system, auditor) have no pages: signed in through the",
+        "council's identity provider they get `/`, `/home` (which points them to the API) and",
+        "`/sign-out`, and `403` everywhere else by the same role lists; the development",
+        "sign-in does not offer them, so the test does not sign in as them.",
+        "",
+        "| Service | Page | " + " | ".join(PAGE_ROLES) + " |",
+        "|---|---|" + "---|" * len(PAGE_ROLES),
     ]
+    for page in PAGES:
+        who = "public" if page.roles == PUBLIC else ""
+        cells = [who or page_cell(page, role) for role in PAGE_ROLES]
+        lines.append(
+            f"| {page.service} | `{page.method} {page.path}` | " + " | ".join(cells) + " |"
+        )
+    lines.append("")
     return "\n".join(lines)
 
 
