@@ -37,7 +37,7 @@ _MANAGERS = ("team_manager", "admin")
 _DECIDERS = ("front_door_worker", "team_manager")
 _SCREENERS = ("front_door_worker", "dv_screener")
 _DIRECTORY = ("school_dsl", "admin")
-_MASH = ("front_door_worker", "team_manager", "admin")
+_MASH = ("front_door_worker", "team_manager")
 _MASH_AND_PARTNERS = (*_MASH, "mash_partner")
 
 _REF_ISO = "tests/referral_api/test_council_isolation.py"

@@ -1,6 +1,6 @@
 """Who may see a contact's MASH work, the council's MASH configuration, and the audit call.
 
-MASH staff (front-door social workers, team managers, admins) see every contact of their
+MASH staff (front-door social workers and team managers) see every contact of their
 council in the MASH's lanes, exactly as the contact endpoints do. A `mash_partner` sees a
 contact only while a check on it is addressed to its agency; any other contact is "not
 found" (404), so a partner cannot learn that a contact exists. The referrer has no MASH role
@@ -31,7 +31,7 @@ from triage.service.contacts import get_contact
 from triage.service.work import contact_for
 
 SERVICE = "triage"
-MASH_STAFF = (Role.front_door_worker, Role.team_manager, Role.admin)
+MASH_STAFF = (Role.front_door_worker, Role.team_manager)
 MASH_READERS = (*MASH_STAFF, Role.mash_partner)
 
 MashStaffUser = Annotated[Principal, Depends(require_roles(*MASH_STAFF))]
