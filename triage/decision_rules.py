@@ -45,6 +45,7 @@ def decision_errors(body: DecisionCreate, ctx: DecisionContext) -> list[FieldErr
     errors += _raised_level_errors(body, ctx)
     errors += _children_errors(body, ctx)
     errors += _without_consent_errors(body, [group, *_child_lines(body)], ctx)
+    errors += _consent_given_by_errors(body)
     return errors
 
 
@@ -125,14 +126,19 @@ def _without_consent_errors(
                 path="consent_decided_by", reason="say who decided to proceed without consent"
             )
         )
+    return errors
+
+
+def _consent_given_by_errors(body: DecisionCreate) -> list[FieldError]:
+    """Who gave consent goes only with consent given or refused (the census audit's measure)."""
     if body.consent_given_by and body.consent_state not in ("given", "refused"):
-        errors.append(
+        return [
             FieldError(
                 path="consent_given_by",
                 reason="only for consent given or refused, recorded with the decision",
             )
-        )
-    return errors
+        ]
+    return []
 
 
 def _raised_level_errors(body: DecisionCreate, ctx: DecisionContext) -> list[FieldError]:

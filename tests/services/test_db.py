@@ -126,7 +126,7 @@ class TestStaleConnections:
             async with other.connect() as conn:
                 await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
                 await _until_gone(conn, pid)
-            monkeypatch.setattr(db, "PING_IF_IDLE_SECONDS", 0.1)
+            monkeypatch.setattr(db, "PING_IF_IDLE_SECONDS", 0.0)  # ping on every checkout
             async with engine.connect() as conn:
                 fresh = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
             assert fresh != pid

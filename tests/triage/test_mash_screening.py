@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.models.triage import TriageClock
 from tests.conftest import TokenFactory
 from tests.factories import make_marf
-from tests.triage.conftest import referral_event
+from tests.triage.conftest import AGENCY, referral_event
 from tests.triage.mash_support import (
+    MONDAY_0900,
     Headers,
     audit_actions,
     configure_mash,
@@ -166,9 +169,15 @@ class TestWrittenFollowUp:
     async def test_the_marf_following_a_phone_call_keeps_the_screened_rating(
         self, client: httpx.AsyncClient, worker: Headers, session: AsyncSession
     ) -> None:
-        contact = await new_contact(client, worker)  # a professional's phone call
+        # A professional's phone call; the MARF that follows it comes from the same agency,
+        # about the same child, with the same call time, so it joins (not a claim).
+        contact = await new_contact(client, worker, agency_id=AGENCY)
         await rate(client, worker, contact["id"], "red", "Screened red on the call")
-        event = referral_event(make_marf(), phone_reference=contact["reference"])
+        event = referral_event(
+            make_marf(),
+            phone_reference=contact["reference"],
+            received_at=datetime.fromisoformat(MONDAY_0900),
+        )
         await handle_referral_received(session, event)
         read = await client.get(f"/v1/contacts/{contact['id']}", headers=worker)
         assert read.json()["referral_reference"] is not None  # the MARF joined this contact
