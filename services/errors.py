@@ -169,7 +169,12 @@ def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """`responses=` for an endpoint: each error's status with the shared body schema."""
     out: dict[int | str, dict[str, Any]] = {}
     for err in errors:
-        out[err.status_code] = {"model": ErrorBody, "description": err.detail}
+        # JSON whatever the endpoint's own media type (a text/plain endpoint's errors are JSON).
+        out[err.status_code] = {
+            "model": ErrorBody,
+            "description": err.detail,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+        }
     return out
 
 

@@ -99,11 +99,12 @@ class PlatformMiddleware:
                 if message["status"] == 401:
                     record_failed_auth(settings, client)
                 sent = message.get("headers", [])
+                # A page's own headers (services.web) stand; the rest are added once.
+                present = {n.lower() for n, _ in sent}
                 message["headers"] = [
                     *sent,
                     (REQUEST_ID_HEADER.encode(), request_id.encode()),
-                    *_SECURITY_HEADERS,
-                    *(() if any(n.lower() == b"cache-control" for n, _ in sent) else (_NO_STORE,)),
+                    *(h for h in (*_SECURITY_HEADERS, _NO_STORE) if h[0] not in present),
                 ]
             await send(message)
 

@@ -189,6 +189,8 @@ class TestMashPath:
                     "level": 4,
                     "primary_need_code": "N1",
                     "rationale": "Reasonable cause to suspect significant harm.",
+                    # Above the rules' proposal: the reason is recorded (the raised-level rule).
+                    "level_reason": "The partners' checks and the strategy discussion.",
                 },
                 headers=worker,
             ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 from fastapi import FastAPI
@@ -253,4 +254,10 @@ class TestManagersWork:
         screened = await seeded.scalar(select(TriageScreening))
         assert screened is not None
         assert screened.route_to == "early_help"
-        assert (await client.get(page)).status_code == 404  # out of the DV lane now
+        # Screening is joint: one view routes nothing, the contact waits in the DV lane for the
+        # social worker's (docs/safeguarding-rules.md), and the screener can still open it.
+        assert (await client.get(page)).status_code == 200
+        contact = await seeded.get(TriageContact, uuid.UUID(recorded.json()["id"]))
+        assert contact is not None
+        await seeded.refresh(contact)
+        assert contact.lane == "dv_screening"
