@@ -359,6 +359,8 @@ class TestMisbehavingReceivers:
         assert sink.snapshot()
         # Healthy schools: within 2x of the run without failing receivers. The floor (one
         # poll step) keeps scheduler noise on a busy machine from deciding the ratio.
-        floor = 0.25
+        # Half a second: on a loaded two-core machine the healthy p95 moved 0.28 -> 0.60 s from
+        # scheduling alone; a hung receiver blocking the line costs its 15 s timeout (10x+).
+        floor = 0.5
         ratio = max(p95(with_failures), floor) / max(p95(baseline), floor)
         assert ratio <= 2.0, (p95(baseline), p95(with_failures))
