@@ -231,6 +231,7 @@ def scorecard_statements() -> list[tuple[str, list[Any]]]:
         bare(repository.TALLIES_SQL, both),
         bare(repository.RE_REFERRALS_SQL, both),
         bare(repository.ENCOMPASS_SQL, both),
+        bare(repository.MASH_SQL, both),
         bare(repository.NFA_REASONS_SQL, {**both, "top": 10}),
     ]
 

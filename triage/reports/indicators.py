@@ -104,7 +104,20 @@ ENCOMPASS = (
         "Alerts to schools whose welfare check the DSL recorded.",
     ),
 )
-ALL = (*PER_TYPE, RE_REFERRAL, CONVERSION, *ENCOMPASS)
+# MASH screening timescales, one indicator per RAG (never mixed: a red contact's few hours
+# and a green one's days are different promises). The contact's latest screening rating
+# and its MASH clock (kind `mash`): met by the deadline the rating gave.
+MASH_RAGS = ("red", "amber", "green")
+MASH = tuple(
+    _ind(
+        f"mash_{rag}_met_within_timescale",
+        0.95,
+        HIGHER,
+        f"Contacts screened {rag} whose MASH work was completed within the {rag} timescale.",
+    )
+    for rag in MASH_RAGS
+)
+ALL = (*PER_TYPE, RE_REFERRAL, CONVERSION, *ENCOMPASS, *MASH)
 
 
 def with_targets(overrides: Mapping[str, object]) -> dict[str, Indicator]:

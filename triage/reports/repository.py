@@ -144,6 +144,24 @@ ENCOMPASS_SQL = text(
     """
 )
 
+# Contacts received in the periods and screened (they have a MASH clock), per the contact's
+# latest RAG rating: met within the timescale when the clock was met by its deadline; met
+# late, still running or breached counts in the denominator only.
+MASH_SQL = text(
+    f"""
+    SELECT c.received_at >= :start AS current, r.rag, count(*) AS screened,
+      count(*) FILTER (WHERE k.met_at IS NOT NULL AND k.met_at <= k.deadline_at) AS met
+    FROM triage_contacts c
+    JOIN triage_clocks k ON k.contact_id = c.id AND k.kind = 'mash'
+    JOIN LATERAL (
+      SELECT m.rag FROM mash_rag_ratings m WHERE m.contact_id = c.id
+      ORDER BY m.set_at DESC, m.id DESC LIMIT 1
+    ) r ON true
+    WHERE {_BOTH}
+    GROUP BY 1, 2
+    """
+)
+
 
 # For the report's own transaction: JIT compilation of these aggregate plans costs seconds,
 # far more than running them (measured by bench/reports.py: 4.4 s of JIT on a 7.5 s query);

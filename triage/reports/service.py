@@ -41,10 +41,7 @@ from triage.service.reports import population_rate
 
 SERVICE = "triage"
 NFA_REASONS_TOP = 10  # the commonest reasons per contact type; the rest are in the records
-NOT_INCLUDED = [
-    "mash_timescales_by_rag: MASH screening timescales by RAG are being built with the MASH "
-    "work and join the scorecard when it lands.",
-]
+NOT_INCLUDED: list[str] = []
 
 
 async def audit_read(
@@ -190,8 +187,16 @@ async def _figures(
     for current, fig in figs.items():
         fig.ratios[("contact_to_referral_conversion", None)] = (fig.referrals, decided[current])
         _encompass(fig, _NO_ALERTS)
+        for rag in indicators.MASH_RAGS:  # every RAG shown, with no data when none screened
+            fig.ratios[(f"mash_{rag}_met_within_timescale", None)] = (0, 0)
     for row in await repository.both_periods(session, repository.ENCOMPASS_SQL, *args):
         _encompass(figs[row.current], row)
+    for row in await repository.both_periods(session, repository.MASH_SQL, *args):
+        if row.rag in indicators.MASH_RAGS:
+            figs[row.current].ratios[(f"mash_{row.rag}_met_within_timescale", None)] = (
+                row.met,
+                row.screened,
+            )
     return figs
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Principal, Role
+from services.models.mash import MashRagRating
 from services.models.notifications import Incident, Notification, School
 from services.models.triage import TriageClock, TriageContact, TriageDecision, TriageSubject
 from services.models.triage_reports import TriageAssessmentFactors
@@ -252,3 +253,50 @@ async def add_encompass(
     session.add(note)
     await session.flush()
     return note
+
+
+async def add_mash_screening(
+    session: AsyncSession,
+    contact: TriageContact,
+    *,
+    rags: list[str],
+    met: bool | None,
+    breached: bool = False,
+) -> None:
+    """The contact's screening ratings in order (the last counts) and its MASH clock, due 4 h
+    after receipt: met a minute before (True) or after (False) it, or not met (None), still
+    running or, with `breached`, breached."""
+    start = contact.received_at
+    deadline = start + timedelta(hours=4)
+    previous = None
+    for n, rag in enumerate(rags):
+        session.add(
+            MashRagRating(
+                id=uuid.uuid4(),
+                contact_id=contact.id,
+                rag=rag,
+                previous_rag=previous,
+                reason="Screened.",
+                set_by="worker-1",
+                set_at=start + timedelta(minutes=10 + n),
+                due_at=deadline,
+            )
+        )
+        previous = rag
+    met_at = None if met is None else deadline + timedelta(minutes=1 if not met else -1)
+    late = met is False or breached
+    session.add(
+        TriageClock(
+            id=uuid.uuid4(),
+            contact_id=contact.id,
+            kind="mash",
+            started_at=start,
+            deadline_at=deadline,
+            due_soon_at=deadline - timedelta(hours=1),
+            state="met" if met is not None else ("breached" if breached else "running"),
+            met_at=met_at,
+            breached_at=deadline if late else None,
+        )
+    )
+    contact.rag = rags[-1]
+    await session.flush()

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import AuditEntry
 from tests.triage.conftest import phone_contact
-from tests.triage.reports.factories import MANAGER, add_contact, add_encompass, child
+from tests.triage.reports.factories import (
+    MANAGER,
+    add_contact,
+    add_encompass,
+    add_mash_screening,
+    child,
+)
 from triage.reports import service
 from triage.reports.schemas import IndicatorRead, ScorecardReport
 
@@ -282,7 +288,47 @@ class TestRateAndWhatIsNotIncluded:
         assert (rate.referrals, rate.child_population) == (1, 140_000)
         assert card.previous_referrals_per_10000_children is not None
         assert card.previous_referrals_per_10000_children.referrals == 0
-        assert any(n.startswith("mash_timescales_by_rag") for n in card.not_included)
+        assert not any(n.startswith("mash_timescales_by_rag") for n in card.not_included)
+
+
+class TestMashTimescalesByRag:
+    @pytest.mark.parametrize("rag", ["red", "amber", "green"])
+    async def test_met_on_time_counts_met_late_running_or_breached_do_not(
+        self, seeded: AsyncSession, rag: str
+    ) -> None:
+        name = f"mash_{rag}_met_within_timescale"
+        for met, breached in ((True, False), (False, False), (None, False), (None, True)):
+            contact = await add_contact(seeded, received_at=IN_OCT, contact_type=None, on_time={})
+            await add_mash_screening(seeded, contact, rags=[rag], met=met, breached=breached)
+        # Received in the period but never screened: no MASH clock, not in the denominator.
+        await add_contact(seeded, received_at=IN_OCT, on_time={})
+        card = await october(seeded)
+        ind = find(card, name, None)
+        assert (frac(ind), ind.value, ind.polarity) == ((1, 4), 0.25, "higher_is_better")
+        others = [f"mash_{r}_met_within_timescale" for r in ("red", "amber", "green") if r != rag]
+        assert all(frac(find(card, o, None)) == (0, 0) for o in others)
+        assert all(find(card, o, None).rating == "no_data" for o in others)
+
+    @pytest.mark.parametrize("rag", ["red", "amber", "green"])
+    async def test_the_period_before_and_the_direction_of_travel(
+        self, seeded: AsyncSession, rag: str
+    ) -> None:
+        for received, met in ((IN_SEP, True), (IN_SEP, False), (IN_OCT, True)):
+            contact = await add_contact(seeded, received_at=received, on_time={})
+            await add_mash_screening(seeded, contact, rags=[rag], met=met)
+        ind = find(await october(seeded), f"mash_{rag}_met_within_timescale", None)
+        assert (ind.previous.numerator, ind.previous.denominator) == (1, 2)
+        assert (ind.value, ind.previous.value) == (1.0, 0.5)
+        assert (ind.direction, ind.rating, ind.on_target) == ("improving", "on_target", True)
+
+    async def test_a_reviewed_rating_counts_under_the_latest_rag(
+        self, seeded: AsyncSession
+    ) -> None:
+        contact = await add_contact(seeded, received_at=IN_OCT, on_time={})
+        await add_mash_screening(seeded, contact, rags=["green", "red"], met=False)
+        card = await october(seeded)
+        assert frac(find(card, "mash_red_met_within_timescale", None)) == (0, 1)
+        assert frac(find(card, "mash_green_met_within_timescale", None)) == (0, 0)
 
 
 class TestAnotherCouncil:
@@ -394,6 +440,38 @@ class TestScorecardApi:
         assert from_csv == from_json
         assert from_csv[("contacts_decided", "advice_information")] == (0, 1)
         assert from_csv[("contacts_undecided", "dv_triage")] == (0, 1)
+
+    async def test_csv_and_json_agree_on_the_mash_timescales_by_rag(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        for received, rag, met in ((IN_SEP, "red", True), (IN_OCT, "red", False),
+                                   (IN_OCT, "amber", True), (IN_OCT, "green", None)):  # fmt: skip
+            contact = await add_contact(seeded, received_at=received, on_time={})
+            await add_mash_screening(seeded, contact, rags=[rag], met=met)
+        params = {"from": "2026-10-01", "to": "2026-10-31"}
+        card = (await client.get("/v1/reports/scorecard", params=params, headers=manager)).json()
+        resp = await client.get(
+            "/v1/reports/scorecard", params={**params, "format": "csv"}, headers=manager
+        )
+        rows = list(csv.reader(io.StringIO(resp.text)))[3:]
+        from_csv = {
+            r[1]: (int(r[3]), int(r[4]), int(r[9]), int(r[10]), r[12])
+            for r in rows
+            if r[0] == "indicator" and r[1].startswith("mash_")
+        }
+        from_json = {
+            i["name"]: (i["numerator"], i["denominator"], i["previous"]["numerator"],
+                        i["previous"]["denominator"], i["direction"])
+            for i in card["indicators"]
+            if i["name"].startswith("mash_")
+        }  # fmt: skip
+        assert from_csv == from_json
+        assert from_json == {
+            "mash_red_met_within_timescale": (0, 1, 1, 1, "worsening"),
+            "mash_amber_met_within_timescale": (1, 1, 0, 0, "not_comparable"),
+            "mash_green_met_within_timescale": (0, 1, 0, 0, "not_comparable"),
+        }
+        assert card["not_included"] == []
 
     async def test_the_old_kpis_endpoint_refuses_from_after_to(
         self, client: httpx.AsyncClient, manager: Headers
