@@ -96,7 +96,7 @@ async def cleanup(conn: asyncpg.Connection) -> None:
 def bare_query() -> tuple[str, list[Any]]:
     """The SQL and arguments the endpoint runs for a front-door worker's first page."""
     filters = QueueFilters(lanes=lanes_for(Role.front_door_worker))
-    return queue_query(COUNCIL, filters, limit=PAGE, cursor=None)
+    return queue_query(COUNCIL, filters, sub="bench-worker", limit=PAGE, cursor=None)
 
 
 async def time_api(client: httpx.AsyncClient, headers: dict[str, str], n: int) -> list[float]:
@@ -122,7 +122,9 @@ async def time_session(n: int) -> list[float]:
     for _ in range(n):
         started = time.perf_counter()
         async with maker() as session:
-            page = await queue_page(session, COUNCIL, filters, limit=PAGE, cursor=None)
+            page = await queue_page(
+                session, COUNCIL, filters, sub="bench-worker", limit=PAGE, cursor=None
+            )
         out.append((time.perf_counter() - started) * 1000)
         assert len(page.items) == PAGE
     return out

@@ -22,13 +22,14 @@ from services import audit
 from services.auth import Principal, Role, require_roles
 from services.calendar_store import load_calendar
 from services.errors import NotFound
-from services.models.mash import MashChild, MashChildAccess, MashChildLink, MashPartnerCheck
+from services.models.mash import MashPartnerCheck
 from services.models.platform import CouncilCalendar
 from services.models.triage import TriageContact
 from triage.exceptions import ContactNotFound
 from triage.mash_config import MashConfig, mash_config_from
 from triage.service.contacts import get_contact
-from triage.service.work import contact_for
+from triage.service.restriction import restricted_from
+from triage.service.work import lane_contact
 
 SERVICE = "triage"
 MASH_STAFF = (Role.front_door_worker, Role.team_manager)
@@ -95,22 +96,6 @@ async def partner_on_contact(
     return found is not None
 
 
-async def restricted_from(
-    session: AsyncSession, principal: Principal, contact_id: uuid.UUID
-) -> bool:
-    """Whether the contact is about a restricted child the caller is not named on."""
-    named = select(MashChildAccess.sub).where(
-        MashChildAccess.child_id == MashChild.id, MashChildAccess.sub == principal.sub
-    )
-    found = await session.scalar(
-        select(MashChildLink.id)
-        .join(MashChild, MashChild.id == MashChildLink.child_id)
-        .where(MashChildLink.contact_id == contact_id, MashChild.restricted, ~named.exists())
-        .limit(1)
-    )
-    return found is not None
-
-
 async def mash_contact(
     session: AsyncSession, principal: Principal, contact_id: uuid.UUID, *, lock: bool = False
 ) -> TriageContact:
@@ -119,7 +104,7 @@ async def mash_contact(
     A contact about a restricted child is "not found" to anyone not named on the child.
     """
     if principal.role != Role.mash_partner:
-        contact = await contact_for(session, principal, contact_id, lock=lock)
+        contact = await lane_contact(session, principal, contact_id, lock=lock)
     else:
         found = await get_contact(
             session, council_id=principal.council_id, contact_id=contact_id, lock=lock

@@ -134,7 +134,12 @@ async def _queue_items(
         entity_id=ctx.principal.council_id,
     )
     page = await queue_page(
-        session, ctx.principal.council_id, filters, limit=settings.queue_page_default, cursor=cursor
+        session,
+        ctx.principal.council_id,
+        filters,
+        sub=ctx.principal.sub,
+        limit=settings.queue_page_default,
+        cursor=cursor,
     )
     return page.items, page.next_cursor
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -18,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.errors import AppError, NotFound, app_error_response, validation_error_response
 from services.web.pages import PLATFORM, SignInRequired, is_page_request, render
+
+log = structlog.get_logger(__name__)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -93,6 +96,14 @@ async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     if not is_page_request(request):
         return await app_error_response(request, exc)
+    if exc.status_code in (403, 404):
+        # A refused page is part of the trail, as a refused API call is (its own transaction).
+        from services.audit import record_refusal  # audit -> auth -> errors
+
+        try:
+            await record_refusal(request, exc.status_code)
+        except Exception as error:  # the refusal still answers; the failure is logged
+            log.error("refusal_audit_failed", error_type=type(error).__name__)
     return error_page(request, exc.status_code, exc.message)
 
 

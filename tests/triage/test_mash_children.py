@@ -364,3 +364,81 @@ class TestRestrictedContacts:
         hidden = await client.get(url, headers=worker2)
         assert (hidden.status_code, hidden.json()["error"]) == (404, "ContactNotFound")
         assert "contact.refused" in await audit_actions(session, contact["id"])
+
+
+class TestRestrictedContactsInTheTriageEndpoints:
+    """The older contact endpoints and the queue apply the same restriction as the MASH's own."""
+
+    async def _restricted(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers
+    ) -> dict[str, Any]:
+        contact = await new_contact(client, worker)
+        child_id = (await links(client, worker, contact["id"]))[0]["child_id"]
+        response = await client.put(
+            f"/v1/children/{child_id}/restriction",
+            json={"restricted": True, "named": ["worker-1"]},
+            headers=manager,
+        )
+        assert response.status_code == 200, response.text
+        return contact
+
+    async def test_the_contact_is_not_found_to_an_unnamed_worker_and_the_refusal_audited(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        worker2: Headers,
+        manager: Headers,
+        session: AsyncSession,
+    ) -> None:
+        contact = await self._restricted(client, worker, manager)
+        url = f"/v1/contacts/{contact['id']}"
+        reads = (await audit_actions(session, contact["id"])).count("contact.read")
+        hidden = await client.get(url, headers=worker2)
+        missing = await client.get(
+            "/v1/contacts/00000000-0000-0000-0000-000000000000", headers=worker2
+        )
+        assert (hidden.status_code, hidden.json()) == (404, missing.json())
+        assert "access.refused" in await audit_actions(session, contact["id"])
+        assert (await audit_actions(session, contact["id"])).count("contact.read") == reads
+        assert (await client.get(url, headers=worker)).status_code == 200
+
+    async def test_an_action_on_the_contact_is_not_found_to_an_unnamed_worker(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        worker2: Headers,
+        manager: Headers,
+        session: AsyncSession,
+    ) -> None:
+        contact = await self._restricted(client, worker, manager)
+        claim = f"/v1/contacts/{contact['id']}/claim"
+        refused = await client.post(claim, headers=worker2)
+        assert (refused.status_code, refused.json()["error"]) == (404, "ContactNotFound")
+        actions = await audit_actions(session, contact["id"])
+        assert "access.refused" in actions
+        assert "contact.claimed" not in actions
+        named = await client.post(claim, headers=worker)
+        assert named.status_code == 200, named.text
+        assert named.json()["lease_holder"] == "worker-1"
+
+    async def test_the_queue_leaves_the_contact_out_for_an_unnamed_worker(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        worker2: Headers,
+        manager: Headers,
+    ) -> None:
+        contact = await self._restricted(client, worker, manager)
+        other = await new_contact(
+            client, worker, subjects=child(nhs_number=None, given_name="Alex")
+        )
+
+        async def queue_ids(headers: Headers) -> set[str]:
+            response = await client.get("/v1/queue", headers=headers)
+            assert response.status_code == 200, response.text
+            return {item["id"] for item in response.json()["items"]}
+
+        unnamed = await queue_ids(worker2)
+        assert contact["id"] not in unnamed
+        assert other["id"] in unnamed
+        assert {contact["id"], other["id"]} <= await queue_ids(worker)

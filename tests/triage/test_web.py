@@ -261,3 +261,29 @@ class TestManagersWork:
         assert contact is not None
         await seeded.refresh(contact)
         assert contact.lane == "dv_screening"
+
+
+class TestRestrictedChild:
+    async def test_the_console_hides_a_restricted_child_s_contact_from_people_not_named(
+        self, client: httpx.AsyncClient, seeded: AsyncSession
+    ) -> None:
+        from services.models.mash import MashChild, MashChildLink
+
+        contact = await _contact(seeded)
+        await sign_in(client, "social-worker")
+        assert contact.reference in (await client.get("/queue")).text
+        child_ids = list(
+            await seeded.scalars(
+                select(MashChildLink.child_id).where(MashChildLink.contact_id == contact.id)
+            )
+        )
+        assert child_ids, "the contact's child is linked when it opens"
+        for child_id in child_ids:
+            child = await seeded.get(MashChild, child_id)
+            assert child is not None
+            child.restricted = True  # named: no one (the signed-in worker is not named)
+        await seeded.flush()
+        assert contact.reference not in (await client.get("/queue")).text
+        assert contact.reference not in (await client.get("/queue/rows")).text
+        assert (await client.get(f"/contacts/{contact.id}")).status_code == 404
+        assert await _audits(seeded, "access.refused", contact.id) == 1

@@ -128,7 +128,9 @@ async def list_triage_queue(
         entity_type="queue",
         entity_id=principal.council_id,
     )
-    page = await queue_page(session, principal.council_id, filters, limit=size, cursor=cursor)
+    page = await queue_page(
+        session, principal.council_id, filters, sub=principal.sub, limit=size, cursor=cursor
+    )
     # Which contacts the page showed: each is a read of a child's record, if a short one.
     await audit.record_many(
         session,

@@ -44,6 +44,7 @@ from services.errors import FieldError, Unprocessable
 from services.models.mash import MashChild, MashChildLink, MashPartnerCheck
 from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact
 from triage.schemas.contacts import Page, QueueItem
+from triage.service.restriction import visible_to_caller
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ def _statement(
         _OPEN,
         c.status == any_(bindparam("statuses", type_=ARRAY(String))),
         c.lane == any_(bindparam("lanes", type_=ARRAY(String))),
+        # Not a contact about a child restricted to named people the caller is not one of.
+        visible_to_caller(),
     )
     if level:
         stmt = stmt.where(c.level == bindparam("level"))
@@ -163,16 +166,18 @@ def _statement(
 
 
 def queue_query(
-    council_id: str, filters: QueueFilters, *, limit: int, cursor: str | None
+    council_id: str, filters: QueueFilters, *, sub: str, limit: int, cursor: str | None
 ) -> tuple[str, list[Any]]:
     """The SQL for a page of `limit` items (it reads one more row, to know whether there is
-    a next page) and its arguments."""
+    a next page) and its arguments. `sub` is the caller: a contact about a restricted child
+    they are not named on is left out."""
     lanes = [filters.lane] if filters.lane else list(filters.lanes)
     if filters.lane and filters.lane not in filters.lanes:
         lanes = []
     after = decode_cursor(cursor) if cursor else None
     values: dict[str, Any] = {
         "council_id": council_id,
+        "sub": sub,
         "statuses": [filters.status] if filters.status else list(OPEN_STATUSES),
         "lanes": lanes,
         "limit": limit + 1,
@@ -200,6 +205,7 @@ async def queue_page(
     council_id: str,
     filters: QueueFilters,
     *,
+    sub: str,
     limit: int,
     cursor: str | None,
 ) -> QueuePage:
@@ -208,7 +214,7 @@ async def queue_page(
     The read runs in the session's transaction once a statement has begun it (the endpoint
     writes its audit row first); before that, it is a statement of its own.
     """
-    sql, args = queue_query(council_id, filters, limit=limit, cursor=cursor)
+    sql, args = queue_query(council_id, filters, sub=sub, limit=limit, cursor=cursor)
     rows = await (await driver_connection(session)).fetch(sql, *args)
     items = []
     for row in rows[:limit]:
