@@ -36,10 +36,10 @@ from notifications.delivery.transport import make_client
 from notifications.intake.service import IntakeContext, ingest_batch
 from notifications.secretbox import encrypt
 from notifications.settings import NotificationsSettings
-from notifications.signing import generate_secret, webhook_headers
 from services import cli, db
 from services.db import transaction
 from services.models.notifications import Delivery, Endpoint, Notification, School
+from services.webhooks.signing import generate_secret, webhook_headers
 
 SCHOOLS = 50
 CONCURRENCY = 64

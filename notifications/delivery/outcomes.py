@@ -28,11 +28,11 @@ from notifications.delivery.health import (
 )
 from notifications.delivery.transport import AttemptResult, Claimed
 from notifications.delivery.watch import escalate
-from notifications.schedule import RetryPolicy, next_attempt_at
 from notifications.settings import NotificationsSettings
 from services.events.contracts import EncompassNotificationEvent, EventPayload
 from services.events.outbox import emit_many
 from services.models.notifications import Attempt, Delivery, Endpoint, Notification
+from services.webhooks.schedule import RetryPolicy, next_attempt_at
 
 
 def retry_policy(settings: NotificationsSettings) -> RetryPolicy:

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications import messages
 from notifications.settings import NotificationsSettings
-from notifications.signing import message_id_for
 from services.models.notifications import Delivery, Endpoint, Notification, School
+from services.webhooks.signing import message_id_for
 
 
 def detail_url(settings: NotificationsSettings, notification_id: uuid.UUID) -> str:

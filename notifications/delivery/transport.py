@@ -21,10 +21,10 @@ from typing import Literal
 import aiosmtplib
 import httpx
 
-from notifications.schedule import parse_retry_after
 from notifications.settings import NotificationsSettings
-from notifications.signing import webhook_headers
-from notifications.ssrf import IpAddress, UnsafeUrl, check_url
+from services.webhooks.schedule import parse_retry_after
+from services.webhooks.signing import webhook_headers
+from services.webhooks.ssrf import IpAddress, UnsafeUrl, check_url
 
 Outcome = Literal["delivered", "failed", "refused", "gone"]
 EXCERPT_BYTES = 500

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from notifications.ssrf import UnsafeUrl, check_url_shape
 from services.identifiers import check_postcode
 from services.types import LocalTime, SafeDate, SafeDatetime, SafeStr
+from services.webhooks.ssrf import UnsafeUrl, check_url_shape
 
 DeliveryPreference = Literal["webhook", "email", "both"]
 Urn = Annotated[str, Field(pattern=r"^\d{6,7}$", examples=["107301"])]

@@ -33,12 +33,12 @@ from notifications.exceptions import (
 )
 from notifications.secretbox import encrypt
 from notifications.settings import NotificationsSettings
-from notifications.signing import generate_secret
-from notifications.ssrf import UnsafeUrl, check_url
 from services import audit
 from services.auth import Principal, Role
 from services.errors import FieldError
 from services.models.notifications import Endpoint, School
+from services.webhooks.signing import generate_secret
+from services.webhooks.ssrf import UnsafeUrl, check_url
 
 SERVICE = "notifications"
 DSL_EDITABLE = frozenset({"dsl_email", "deputy_email"})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -23,6 +24,21 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Metadata services that are not inside the link-local range on every cloud.
 _METADATA = (ipaddress.ip_network("fd00:ec2::254/128"), ipaddress.ip_network("100.100.100.200/32"))
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
+# IPv6 forms that carry an IPv4 address in their last 32 bits, which a gateway on the path may
+# translate and connect to: NAT64 (RFC 6052, well-known and local-use prefixes), IPv4-mapped,
+# IPv4-translated (SIIT) and the deprecated IPv4-compatible form.
+_EMBEDS_IPV4_LOW32 = (
+    ipaddress.ip_network("64:ff9b::/96"),
+    ipaddress.ip_network("64:ff9b:1::/48"),
+    ipaddress.ip_network("::ffff:0:0/96"),
+    ipaddress.ip_network("::ffff:0:0:0/96"),
+    ipaddress.ip_network("::/96"),
+)
+# A URL is plain: printable ASCII without spaces, quotes, angle brackets or backslashes (a
+# header or request line built from it cannot be split, and no parser reads it differently).
+_URL_FORBIDDEN = re.compile(r"[^\x21-\x7e]|[\\\"<>^`{|}]")
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*{_LABEL}\.?$")
 _RESOLVE_TIMEOUT_SECONDS = 5.0
 
 
@@ -36,6 +52,17 @@ def address_refusal(address: IpAddress, allowed: Iterable[IpNetwork]) -> str | N
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address_refusal(address.ipv4_mapped, allowed)
+    reason = _own_refusal(address)
+    if reason is None and isinstance(address, ipaddress.IPv6Address):
+        # 6to4, Teredo, NAT64: a relay or gateway would connect to the IPv4 address inside.
+        for embedded in embedded_ipv4(address):
+            reason = address_refusal(embedded, allowed)
+            if reason is not None:
+                break
+    return reason
+
+
+def _own_refusal(address: IpAddress) -> str | None:
     checks = (
         (address.is_unspecified, "unspecified"),
         (address.is_loopback, "loopback"),
@@ -52,20 +79,53 @@ def address_refusal(address: IpAddress, allowed: Iterable[IpNetwork]) -> str | N
     return None
 
 
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 transition form (6to4, Teredo, NAT64, mapped) carries."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)  # (server, client); the client is already de-obfuscated
+    if any(address in net for net in _EMBEDS_IPV4_LOW32):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def check_url_shape(url: str, *, require_https: bool) -> tuple[str, int]:
-    """The host and port of an acceptable URL; raises UnsafeUrl otherwise."""
-    parts = urlsplit(url)
+    """The host and port of a plain absolute http(s) URL; raises UnsafeUrl otherwise."""
+    if _URL_FORBIDDEN.search(url):
+        raise UnsafeUrl("must be plain ASCII without spaces, line breaks or control characters")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. a bracketed host that is not an IPv6 address
+        raise UnsafeUrl("has no valid host") from exc
     if parts.scheme not in ("https", "http") or (require_https and parts.scheme != "https"):
         raise UnsafeUrl("must use https" if require_https else "must use http or https")
-    if not parts.hostname:
-        raise UnsafeUrl("has no host")
-    if parts.username or parts.password:
+    if not url.lower().startswith(f"{parts.scheme}://"):
+        raise UnsafeUrl("must be an absolute URL")
+    if "@" in parts.netloc:
         raise UnsafeUrl("must not carry credentials")
+    if parts.fragment or url.endswith("#"):
+        raise UnsafeUrl("must not carry a fragment")
+    host = parts.hostname
+    if not host or not _valid_host(host, bracketed=parts.netloc.startswith("[")):
+        raise UnsafeUrl("has no valid host")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise UnsafeUrl("has an invalid port") from exc
-    return parts.hostname, port
+    if parts.port == 0:
+        raise UnsafeUrl("has an invalid port")
+    return host, port
+
+
+def _valid_host(host: str, *, bracketed: bool) -> bool:
+    if bracketed:
+        try:
+            return ipaddress.ip_address(host).version == 6
+        except ValueError:
+            return False
+    return _HOSTNAME.match(host) is not None
 
 
 async def resolve(host: str, port: int) -> list[IpAddress]:

@@ -10,7 +10,7 @@ from types import ModuleType
 import httpx
 import pytest
 
-from notifications.signing import webhook_headers
+from services.webhooks.signing import webhook_headers
 from tests.notifications.conftest import SECRET, Receiver
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "dsl_receiver.py"

@@ -7,7 +7,7 @@ import uuid
 
 from standardwebhooks.webhooks import Webhook
 
-from notifications.signing import (
+from services.webhooks.signing import (
     generate_secret,
     message_id_for,
     sign,

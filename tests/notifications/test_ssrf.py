@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from notifications.ssrf import (
+from services.webhooks.ssrf import (
     UnsafeUrl,
     address_refusal,
     check_url,
