@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.db import sync_url
 from services.models.notifications import Incident, Notification, School
 from tests.notifications.conftest import create_school, incident
 
@@ -70,6 +71,35 @@ BAD_ITEMS = [
 ]
 
 
+@pytest.fixture
+def refusing_trigger(database_url: str) -> Iterator[None]:
+    """A real refusal from PostgreSQL for one item. DDL is the schema owner's (the services'
+    role may not alter tables), so it is committed by the owner and dropped after the test,
+    once the test's own transaction has ended (this fixture is set up before the session)."""
+    owner = create_engine(sync_url(database_url))
+    with owner.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$"
+                " BEGIN IF NEW.police_reference = 'WY-BOOM' THEN"
+                " RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse_boom BEFORE INSERT ON notif_incidents"
+                " FOR EACH ROW EXECUTE FUNCTION refuse_boom()"
+            )
+        )
+    try:
+        yield
+    finally:
+        with owner.begin() as conn:
+            conn.execute(text("DROP TRIGGER IF EXISTS refuse_boom ON notif_incidents"))
+            conn.execute(text("DROP FUNCTION IF EXISTS refuse_boom()"))
+        owner.dispose()
+
+
 class TestEncompassBatch:
     async def test_every_bad_item_is_rejected_and_the_good_ones_stored(
         self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
@@ -94,24 +124,14 @@ class TestEncompassBatch:
         assert await count(session, Notification) == 2
 
     async def test_an_item_the_database_refuses_is_rolled_back_alone(
-        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+        self,
+        refusing_trigger: None,
+        app: FastAPI,
+        client_for: ClientFor,
+        auth: Auth,
+        session: AsyncSession,
     ) -> None:
         await create_school(session, urn="107301")
-        # A real refusal from PostgreSQL for one item (the trigger lives in the test's
-        # transaction and is rolled back with it).
-        await session.execute(
-            text(
-                "CREATE FUNCTION pg_temp.refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$"
-                " BEGIN IF NEW.police_reference = 'WY-BOOM' THEN"
-                " RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$"
-            )
-        )
-        await session.execute(
-            text(
-                "CREATE TRIGGER refuse_boom BEFORE INSERT ON notif_incidents"
-                " FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse_boom()"
-            )
-        )
         items = [incident("WY-1"), incident("WY-BOOM"), incident("WY-3")]
         async with client_for(app) as client:
             response = await client.post(

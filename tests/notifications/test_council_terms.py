@@ -54,13 +54,19 @@ async def put_terms(client: httpx.AsyncClient, auth: Auth, terms: list[dict[str,
 
 
 async def deadline_of(
-    client: httpx.AsyncClient, auth: Auth, session: AsyncSession, at: datetime, urn: str
+    client: httpx.AsyncClient,
+    auth: Auth,
+    session: AsyncSession,
+    at: datetime,
+    urn: str,
+    *,
+    council_id: str | None = None,
 ) -> tuple[datetime | None, bool]:
     child = {"given_name": "Amira", "family_name": "Testchild", "school_urn": urn}
     response = await client.post(
         "/v1/encompass/incidents",
         json=incident(f"WY-T-{at:%Y%m%d%H%M}-{urn}", at=at, children=[child]),
-        headers=auth("police_feed", agency_id=FORCE),
+        headers=auth("police_feed", agency_id=FORCE, council_id=council_id),
     )
     assert response.status_code == 200, response.text
     nid = response.json()["children"][0]["notification_id"]
@@ -131,8 +137,9 @@ class TestDeadlinesFollowTheCouncilCalendar:
         await create_school(session, urn="600004", council_id="leeds")
         async with client_for(app) as client:
             await put_terms(client, auth, COUNCIL_TERMS)  # the demo council's
+            # Leeds' own police feed (a feed reaches only its own council's schools).
             deadline, in_holiday = await deadline_of(
-                client, auth, session, utc(2025, 12, 23, 20), "600004"
+                client, auth, session, utc(2025, 12, 23, 20), "600004", council_id="leeds"
             )
         assert (deadline, in_holiday) == (utc(2025, 12, 24, 8, 30), False)
 
