@@ -72,10 +72,10 @@ def example_bodies() -> list[dict[str, Any]]:
     return bodies
 
 
-def cleanup(url: str) -> None:
+def cleanup(url: str, agency_id: str = BENCH_AGENCY) -> None:
     """Remove what the run wrote: the baseline table and the bench agency's referrals."""
     engine = create_engine(sync_url(url))
-    agency = {"agency": BENCH_AGENCY}
+    agency = {"agency": agency_id}
     with engine.begin() as conn:
         conn.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
         events = "SELECT id FROM outbox_events WHERE payload->>'agency_id' = :agency"
