@@ -68,6 +68,16 @@ DECISION = {
     "primary_need_code": "N1",
     "rationale": "Needs met with early help; family agrees.",
 }
+# At level 4: a strategy discussion, consent not sought (recorded with its reason and who decided).
+DECISION_AT_4 = {
+    "contact_type": "referral",
+    "outcome": "strategy_discussion",
+    "primary_need_code": "N1",
+    "rationale": "Risk of significant harm: strategy discussion with police and health.",
+    "consent_state": "refused",
+    "consent_reason": "Asking again would alert the alleged abuser: risk of significant harm.",
+    "consent_decided_by": "bench-manager (duty team manager)",
+}
 
 
 def percentile(samples: list[float], p: int) -> float:
@@ -197,8 +207,8 @@ async def decide(
     eps: dict[str, Endpoint],
     until: float,
 ) -> None:
-    """Claim the first unclaimed contact at level 1-3 on a queue page, then decide it at its
-    proposed level (a decision above the proposal needs a reason; level 4 needs consent)."""
+    """Claim the first unclaimed contact at level 1-4 on a queue page, then decide it at its
+    proposed level (a decision above the proposal needs a reason; level 4 records consent)."""
     tried: set[str] = set()
     while time.monotonic() < until:
         await asyncio.sleep(DECISION_INTERVAL)
@@ -208,7 +218,7 @@ async def decide(
         items = [
             i
             for i in response.json()["items"]
-            if i["lease_holder"] is None and i["level"] <= 3 and i["id"] not in tried
+            if i["lease_holder"] is None and i["level"] <= 4 and i["id"] not in tried
         ]
         if not items:
             continue
@@ -218,7 +228,7 @@ async def decide(
         claim = await timed(client, eps["claim"], "POST", f"{url}/claim", headers=headers)
         if claim is None or claim.status_code != 200:
             continue
-        body = {**DECISION, "level": item["level"]}
+        body = {**(DECISION_AT_4 if item["level"] == 4 else DECISION), "level": item["level"]}
         done = await timed(
             client, eps["decision"], "POST", f"{url}/decision", json=body, headers=headers
         )
