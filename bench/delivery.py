@@ -72,9 +72,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def receivers(count: int, fail_first: int = 0) -> Iterator[list[Receiver]]:
+def receivers(
+    count: int, fail_first: int = 0, hang_seconds: float = 0.0
+) -> Iterator[list[Receiver]]:
     started: list[Receiver] = []
     env = {**os.environ, "BENCH_FAIL_FIRST": str(fail_first)}
+    if hang_seconds:
+        env["BENCH_HANG_SECONDS"] = str(hang_seconds)
     try:
         for _ in range(count):
             port = _free_port()

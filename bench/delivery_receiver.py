@@ -2,11 +2,13 @@
 
 `GET /stats` reports requests, distinct `webhook-id`s and refusals. With
 `BENCH_FAIL_FIRST=N` it answers 503 (Retry-After: 0) to the first N tries of every id, like
-a school system that is down when the morning feed arrives.
+a school system that is down when the morning feed arrives. With `BENCH_HANG_SECONDS=S` it
+waits S seconds before answering every POST, like a school system that hangs (`bench.load`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections import Counter
@@ -40,6 +42,7 @@ async def _reply(
 
 def make_app() -> Any:
     stats = Stats(int(os.environ.get("BENCH_FAIL_FIRST", "0")))
+    hang = float(os.environ.get("BENCH_HANG_SECONDS", "0"))
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,6 +62,8 @@ def make_app() -> Any:
         webhook_id = headers.get(b"webhook-id", b"").decode()
         stats.requests += 1
         stats.tries[webhook_id] += 1
+        if hang:
+            await asyncio.sleep(hang)
         if stats.tries[webhook_id] <= stats.fail_first:
             stats.refused += 1
             await _reply(send, 503, extra=[(b"retry-after", b"0")])

@@ -60,11 +60,15 @@ BASELINE_PATH, REFERRAL_PATH = "/baseline/referrals", "/v1/referrals"
 
 
 def example_bodies() -> list[dict[str, Any]]:
-    """The documented example MARFs (unborn due dates moved into range)."""
+    """The documented example MARFs (unborn due dates and phone-call times moved into range)."""
     today = datetime.now(ZoneInfo("Europe/London")).date()
     bodies = []
     for path in sorted(EXAMPLES.glob("marf-*.json")):
         marf = json.loads(path.read_text())
+        follow_up = marf.get("follow_up_to_phone_call")
+        if follow_up:  # a follow-up must come within 168 h of the call: an hour ago
+            now = datetime.now(ZoneInfo("Europe/London"))
+            follow_up["call_at"] = (now - timedelta(hours=1)).isoformat(timespec="seconds")
         for subject in marf["subjects"]:
             if subject["kind"] == "unborn":
                 subject["expected_due_date"] = (today + timedelta(days=120)).isoformat()
@@ -72,10 +76,10 @@ def example_bodies() -> list[dict[str, Any]]:
     return bodies
 
 
-def cleanup(url: str) -> None:
+def cleanup(url: str, agency_id: str = BENCH_AGENCY) -> None:
     """Remove what the run wrote: the baseline table and the bench agency's referrals."""
     engine = create_engine(sync_url(url))
-    agency = {"agency": BENCH_AGENCY}
+    agency = {"agency": agency_id}
     with engine.begin() as conn:
         conn.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
         events = "SELECT id FROM outbox_events WHERE payload->>'agency_id' = :agency"
