@@ -341,3 +341,13 @@ class TestEndpointPage:
         )
         assert recover.status_code == 404
         assert await _audits(demo, "endpoint.recover") == 0
+
+
+class TestUploads:
+    async def test_multipart_is_for_the_pages_the_api_still_takes_json_only(
+        self, web: httpx.AsyncClient
+    ) -> None:
+        response = await web.post(
+            "/v1/schools", files={"csv": ("s.csv", b"URN\n")}, headers={"authorization": "x"}
+        )
+        assert response.status_code == 415
