@@ -21,7 +21,7 @@ from services.models.notifications import Attempt, Delivery, Endpoint, School
 from services.models.notifications_extra import CouncilTerm
 from services.models.platform import AuditEntry
 from services.settings import get_settings
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, TokenFactory
 from tests.notifications.conftest import create_endpoint, create_school
 from tests.web.helpers import csrf_of, post_form, sign_in
 
@@ -351,3 +351,46 @@ class TestUploads:
             "/v1/schools", files={"csv": ("s.csv", b"URN\n")}, headers={"authorization": "x"}
         )
         assert response.status_code == 415
+
+
+class TestAttemptsLogShowsNoChild:
+    async def test_an_alerts_attempt_is_listed_without_the_childs_details(
+        self, web: httpx.AsyncClient, demo: AsyncSession, auth: TokenFactory
+    ) -> None:
+        police = auth("police_feed", agency_id="west-yorkshire-police")
+        response = await web.post(
+            "/v1/encompass/incidents",
+            headers=police,
+            json={
+                "police_reference": f"WYP/{uuid.uuid4().hex[:6]}",
+                "incident_at": (datetime.now(UTC) - timedelta(hours=3)).isoformat(),
+                "children": [
+                    {"given_name": "Zebedee", "family_name": "Quartermain", "school_urn": "107301"}
+                ],
+            },
+        )
+        assert response.status_code == 200, response.text
+        nid = uuid.UUID(response.json()["children"][0]["notification_id"])
+        delivery = await demo.scalar(
+            select(Delivery).where(
+                Delivery.notification_id == nid, Delivery.endpoint_id.is_not(None)
+            )
+        )
+        assert delivery is not None
+        demo.add(
+            Attempt(
+                delivery_id=delivery.id,
+                attempted_at=datetime.now(UTC),
+                status_code=500,
+                latency_ms=12,
+                outcome="failed",
+                error="HTTP 500",
+            )
+        )
+        await demo.flush()
+        page = await web.get(f"/admin/endpoints/{delivery.endpoint_id}")
+        assert page.status_code == 200
+        assert f'data-webhook-id="{delivery.message_id}"' in page.text
+        assert "Zebedee" not in page.text
+        assert "Quartermain" not in page.text
+        assert str(nid) not in page.text
