@@ -348,6 +348,9 @@ PAGES: tuple[Page, ...] = (
     Page("triage", "GET", "/rule-sets/{rule_set_id}", _P_STAFF),
     Page("triage", "POST", "/rule-sets/{rule_set_id}/copy", _MANAGERS, 303),
     Page("triage", "POST", "/rule-sets/{rule_set_id}/publish", _MANAGERS, 303),
+    Page("triage", "GET", "/rule-sets/{rule_set_id}/edit", _MANAGERS),
+    Page("triage", "POST", "/rule-sets/{rule_set_id}/edit", _MANAGERS, 303),
+    Page("triage", "GET", "/rule-sets/{rule_set_id}/dry-run", _MANAGERS),
     *_sign_in_pages("notifications"),
     Page("notifications", "GET", "/school/notifications", _P_SCHOOL),
     Page("notifications", "GET", "/school/notifications/{notification_id}", _P_SCHOOL),
@@ -371,6 +374,16 @@ PAGES: tuple[Page, ...] = (
     Page("notifications", "POST", "/admin/endpoints/{endpoint_id}/rotate-secret", ("admin",), 303),
     Page("notifications", "POST", "/admin/endpoints/{endpoint_id}/ping", ("admin",), 303),
     Page("notifications", "GET", "/admin/unacknowledged", ("admin",)),
+    Page("notifications", "GET", "/admin/schools/import", ("admin",)),
+    Page("notifications", "POST", "/admin/schools/import", ("admin",)),
+    Page("notifications", "POST", "/admin/schools/{urn}/contacts", ("admin",), 303),
+    Page("notifications", "GET", "/admin/schools/{urn}/term-dates", ("admin",)),
+    Page("notifications", "POST", "/admin/schools/{urn}/term-dates", ("admin",), 303),
+    Page("notifications", "GET", "/admin/council", ("admin",)),
+    Page("notifications", "POST", "/admin/council/term-dates", ("admin",), 303),
+    Page("notifications", "POST", "/admin/council/alert-contacts", ("admin",), 303),
+    Page("notifications", "GET", "/admin/endpoints/{endpoint_id}", ("admin",)),
+    Page("notifications", "POST", "/admin/endpoints/{endpoint_id}/recover", ("admin",), 303),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications import messages
 from notifications.delivery.dispatch import active_secrets
 from notifications.delivery.transport import make_client, post_webhook
+from notifications.directory import repository
 from notifications.directory.schemas import PingResult
 from notifications.directory.service import get_endpoint
 from notifications.exceptions import EndpointDisabled
@@ -115,3 +117,40 @@ async def recover_endpoint(
         reason=f"{len(requeued)} requeued",
     )
     return len(requeued)
+
+
+@dataclass(frozen=True)
+class EndpointAttempt:
+    """One line of an endpoint's attempts log: evidence of delivery, nothing about a child."""
+
+    attempted_at: datetime
+    kind: str
+    webhook_id: str
+    outcome: str
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+
+
+# The attempts log shows the recent past: an outage's retries fit well within it.
+ATTEMPTS_LOG_LIMIT = 100
+
+
+async def endpoint_attempts(
+    session: AsyncSession, principal: Principal, endpoint_id: Any, limit: int = ATTEMPTS_LOG_LIMIT
+) -> list[EndpointAttempt]:
+    """The endpoint's recent delivery attempts, newest first (404 beyond the caller's council)."""
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    rows = await repository.endpoint_attempts(session, endpoint.id, limit)
+    return [
+        EndpointAttempt(
+            attempted_at=a.attempted_at,
+            kind=kind,
+            webhook_id=message_id,
+            outcome=a.outcome,
+            status_code=a.status_code,
+            latency_ms=a.latency_ms,
+            error=a.error,
+        )
+        for a, kind, message_id in rows
+    ]
