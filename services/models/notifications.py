@@ -82,10 +82,12 @@ class Endpoint(Base):
 
 
 class ForceSharing(Base):
-    """What one police force lets schools see in the authenticated detail view."""
+    """What one police force lets one council's schools see in the authenticated detail view
+    (each council configures its own: one row per council and force)."""
 
     __tablename__ = "notif_force_sharing"
 
+    council_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     force_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     share_name: Mapped[bool] = mapped_column(Boolean, default=True)
     share_date_of_birth: Mapped[bool] = mapped_column(Boolean, default=False)
