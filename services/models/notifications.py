@@ -1,8 +1,9 @@
 """Tables owned by the `notifications` service (written only by it; others may read).
 
-`notif_schools` and `notif_endpoints` are the school directory; `notif_force_sharing` is each
-police force's sharing configuration; `notif_incidents` and `notif_notifications` are Operation
-Encompass intake (one notification per child per school); `notif_deliveries` are the queued
+`notif_schools` and `notif_endpoints` are the school directory; `notif_force_sharing` is what
+each police force shares with each council's schools; `notif_incidents` and
+`notif_notifications` are Operation Encompass intake (one notification per child per school);
+`notif_deliveries` are the queued
 webhook and email messages with their retry times, `notif_attempts` the evidence of every try;
 `notif_ehe_tasks` are the front door's tasks for children with no known school.
 """
