@@ -60,6 +60,10 @@ _TERMS_ISO = (
     "tests/notifications/test_council_terms.py::TestCouncilScoping::"
     "test_each_admin_sees_and_replaces_only_their_councils_calendar"
 )
+_SHARING_ISO = (
+    "tests/notifications/test_force_sharing_per_council.py::TestTheApi::"
+    "test_each_admin_reads_and_sets_only_their_councils_configuration"
+)
 # Every other endpoint's proof: one parametrised case per row (tests/test_council_isolation_all.py).
 _ALL_ISO = "tests/test_council_isolation_all.py::test_a_token_of_another_council_sees_nothing"
 _AUDIT_ISO = (
@@ -249,8 +253,17 @@ MATRIX: tuple[Row, ...] = (
         "to the EHE contact",
         _NOTIF_ISO,
     ),
-    Row("notifications", "GET", "/v1/encompass/forces/{force_id}/sharing", ("admin",)),
-    Row("notifications", "PUT", "/v1/encompass/forces/{force_id}/sharing", ("admin",)),
+    *(
+        Row(
+            "notifications",
+            method,
+            "/v1/encompass/forces/{force_id}/sharing",
+            ("admin",),
+            "own council only",
+            _SHARING_ISO,
+        )
+        for method in ("GET", "PUT")
+    ),
     Row("notifications", "GET", "/v1/encompass/ehe-tasks", ("admin",), "empty list", _NOTIF_ISO),
     Row("notifications", "GET", "/v1/notifications", _DIRECTORY, "empty list", _NOTIF_ISO),
     Row(
