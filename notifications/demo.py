@@ -120,9 +120,10 @@ async def seed(session: AsyncSession, settings: FrontdoorSettings) -> None:
         await session.flush()
         if school.delivery_preference != "email":
             await _endpoint(session, notif_settings, school.urn)
-    if await session.get(ForceSharing, DEMO_FORCE) is None:
+    if await session.get(ForceSharing, (settings.council_id, DEMO_FORCE)) is None:
         session.add(
             ForceSharing(
+                council_id=settings.council_id,
                 force_id=DEMO_FORCE,
                 share_name=True,
                 share_date_of_birth=True,

@@ -131,7 +131,7 @@ async def get_detail(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID
 ) -> NotificationDetail:
     notification, incident = await _visible(session, principal, notification_id)
-    share = await sharing_for(session, incident.force_id)
+    share = await sharing_for(session, incident.council_id, incident.force_id)
     child = ChildDetail(
         given_name=notification.given_name if share.share_name else None,
         family_name=notification.family_name if share.share_name else None,

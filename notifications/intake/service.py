@@ -465,7 +465,7 @@ async def _record_correction(
     """
     if "incident_at" in changes:
         await _move_deadline(ctx, incident, notification, changes)
-    share = await sharing_for(ctx.session, incident.force_id)
+    share = await sharing_for(ctx.session, incident.council_id, incident.force_id)
     tell = notification.route == "school" and corrections.school_sees(changes, share)
     correction = NotificationCorrection(
         id=uuid.uuid4(),

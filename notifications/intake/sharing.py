@@ -1,4 +1,7 @@
-"""Per-force sharing configuration: data, not code (defaults to the least useful minimum)."""
+"""Per-force sharing configuration, per council: data, not code (defaults to the least useful
+minimum). Each council's admin configures what each force lets that council's schools see;
+the intake and the detail view read the configuration of the school's council (the
+incident's: a feed notifies only its own council's schools)."""
 
 from __future__ import annotations
 
@@ -17,16 +20,21 @@ from services.models.notifications import EheTask, ForceSharing
 DEFAULT_SHARING = SharingConfig()
 
 
-async def sharing_for(session: AsyncSession, force_id: str) -> SharingConfig:
-    row = await session.get(ForceSharing, force_id)
+async def _row(session: AsyncSession, council_id: str, force_id: str) -> ForceSharing | None:
+    return await session.get(ForceSharing, (council_id, force_id))
+
+
+async def sharing_for(session: AsyncSession, council_id: str, force_id: str) -> SharingConfig:
+    """What `force_id` lets `council_id`'s schools see (the default when not configured)."""
+    row = await _row(session, council_id, force_id)
     if row is None:
         return DEFAULT_SHARING
     return SharingConfig.model_validate(row, from_attributes=True)
 
 
-async def get_sharing(session: AsyncSession, force_id: str) -> SharingRead:
-    row = await session.get(ForceSharing, force_id)
-    config = await sharing_for(session, force_id)
+async def get_sharing(session: AsyncSession, principal: Principal, force_id: str) -> SharingRead:
+    row = await _row(session, principal.council_id, force_id)
+    config = await sharing_for(session, principal.council_id, force_id)
     return SharingRead(
         force_id=force_id, updated_at=row.updated_at if row else None, **config.model_dump()
     )
@@ -35,9 +43,10 @@ async def get_sharing(session: AsyncSession, force_id: str) -> SharingRead:
 async def put_sharing(
     session: AsyncSession, principal: Principal, force_id: str, data: SharingConfig
 ) -> SharingRead:
-    row = await session.get(ForceSharing, force_id)
+    """The admin's own council's configuration for the force; no other council's changes."""
+    row = await _row(session, principal.council_id, force_id)
     if row is None:
-        row = ForceSharing(force_id=force_id)
+        row = ForceSharing(council_id=principal.council_id, force_id=force_id)
         session.add(row)
     for key, value in data.model_dump().items():
         setattr(row, key, value)

@@ -1,8 +1,9 @@
 """Tables owned by the `notifications` service (written only by it; others may read).
 
-`notif_schools` and `notif_endpoints` are the school directory; `notif_force_sharing` is each
-police force's sharing configuration; `notif_incidents` and `notif_notifications` are Operation
-Encompass intake (one notification per child per school); `notif_deliveries` are the queued
+`notif_schools` and `notif_endpoints` are the school directory; `notif_force_sharing` is what
+each police force shares with each council's schools; `notif_incidents` and
+`notif_notifications` are Operation Encompass intake (one notification per child per school);
+`notif_deliveries` are the queued
 webhook and email messages with their retry times, `notif_attempts` the evidence of every try;
 `notif_ehe_tasks` are the front door's tasks for children with no known school.
 """
@@ -82,10 +83,12 @@ class Endpoint(Base):
 
 
 class ForceSharing(Base):
-    """What one police force lets schools see in the authenticated detail view."""
+    """What one police force lets one council's schools see in the authenticated detail view
+    (each council configures its own: one row per council and force)."""
 
     __tablename__ = "notif_force_sharing"
 
+    council_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     force_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     share_name: Mapped[bool] = mapped_column(Boolean, default=True)
     share_date_of_birth: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -38,4 +38,4 @@ class TestDemoSeed:
         assert endpoint.url.startswith("http://127.0.0.1:")
         key = get_notifications_settings().encryption_key
         assert decrypt(key, endpoint.secret_encrypted) == DEMO_WEBHOOK_SECRET
-        assert await session.get(ForceSharing, DEMO_FORCE) is not None
+        assert await session.get(ForceSharing, ("demo", DEMO_FORCE)) is not None
