@@ -14,9 +14,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications.delivery.dispatch import Dispatcher
+from notifications.delivery.jobs import watch_deadlines
 from notifications.delivery.leases import LeaseKeeper
 from notifications.delivery.transport import make_client
-from notifications.delivery.watch import watch_deadlines
 from notifications.front_door.handlers import front_door_consumer
 from notifications.front_door.jobs import front_door_alerts
 from notifications.intake.handlers import intake_consumer

@@ -23,10 +23,10 @@ from notifications.alerts.schemas import (
     WelfareCheckIn,
     WelfareCheckRead,
 )
+from notifications.delivery.messages import DO_NOT_CONTACT_PARENTS, local_date
 from notifications.delivery.queue import enqueue_alert
 from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
 from notifications.intake.sharing import sharing_for
-from notifications.messages import DO_NOT_CONTACT_PARENTS, local_date
 from notifications.settings import NotificationsSettings, get_notifications_settings
 from services import audit
 from services.auth import Principal, Role

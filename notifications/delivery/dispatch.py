@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications.delivery.leases import LeaseKeeper, reclaim_orphans
 from notifications.delivery.outcomes import record_results
+from notifications.delivery.secretbox import decrypt
 from notifications.delivery.transport import AttemptResult, Claimed, post_webhook, send_email
-from notifications.secretbox import decrypt
 from notifications.settings import NotificationsSettings
 from services.db import transaction
 from services.models.notifications import Attempt, Delivery, Endpoint

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications import messages
+from notifications.delivery import messages
 from notifications.delivery.queue import add_email, alert_email, enabled_endpoints
 from notifications.settings import NotificationsSettings
 from services.events.contracts import EncompassEndpointDisabled

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications import messages
+from notifications.delivery import messages
 from notifications.settings import NotificationsSettings
 from services.models.notifications import Delivery, Endpoint, Notification, School
 from services.webhooks.signing import message_id_for

@@ -1,22 +1,22 @@
 """Deadline watch: email fallback, escalation to the duty manager, first-day-back digests.
 
-Runs as a periodic job; each pass locks the rows it acts on with SKIP LOCKED so several
-workers never act twice, and each action records its time on the notification.
+Runs as a periodic job (`delivery.jobs.watch_deadlines`); each pass locks the rows it acts
+on with SKIP LOCKED so several workers never act twice, and each action records its time on
+the notification.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications import messages
+from notifications.delivery import messages
 from notifications.delivery.health import PRODUCER, ensure_email_for
 from notifications.delivery.queue import add_email, page_url, school_recipients
 from notifications.settings import NotificationsSettings
-from services.db import transaction
 from services.events.contracts import EncompassEscalated
 from services.events.outbox import emit
 from services.models.notifications import Delivery, Incident, Notification, School
@@ -168,13 +168,3 @@ async def digests(session: AsyncSession, settings: NotificationsSettings, now: d
             school_urn=urn,
         )
     return len(by_school)
-
-
-async def watch_deadlines(
-    maker: async_sessionmaker[AsyncSession], settings: NotificationsSettings
-) -> int:
-    done = 0
-    for rule in (fallback_emails, escalations, digests):
-        async with transaction(maker) as session:
-            done += await rule(session, settings, datetime.now(UTC))
-    return done

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications import messages
+from notifications.delivery import messages
 from notifications.delivery.dispatch import active_secrets
 from notifications.delivery.transport import make_client, post_webhook
 from notifications.directory.schemas import PingResult

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.delivery.health import disable_endpoint, enable_endpoint
+from notifications.delivery.secretbox import encrypt
 from notifications.dependencies import sees_school
 from notifications.directory import repository
 from notifications.directory.csv_import import CsvUnreadable, read_csv
@@ -31,7 +32,6 @@ from notifications.exceptions import (
     SchoolNotFound,
     UnsafeEndpointUrl,
 )
-from notifications.secretbox import encrypt
 from notifications.settings import NotificationsSettings
 from services import audit
 from services.auth import Principal, Role

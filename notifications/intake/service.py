@@ -23,8 +23,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications import messages
 from notifications.council.service import term_ranges
+from notifications.delivery import messages
 from notifications.delivery.queue import add_email, enabled_endpoints, enqueue_alert, page_url
 from notifications.intake import corrections
 from notifications.intake.schemas import (
@@ -35,8 +35,8 @@ from notifications.intake.schemas import (
     IncidentIn,
     IncidentResult,
 )
+from notifications.intake.school_days import SchoolCalendar, parse_days, parse_terms
 from notifications.intake.sharing import sharing_for
-from notifications.school_days import SchoolCalendar, parse_days, parse_terms
 from notifications.settings import NotificationsSettings
 from services import audit
 from services.auth import Principal

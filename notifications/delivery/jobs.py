@@ -1,4 +1,7 @@
-"""Periodic work of the notifications service that is not delivery: retention.
+"""Periodic work of delivery: the deadline watch, and retention of delivery bodies.
+
+The deadline watch runs its rules (`watch`: email fallback, escalation, digests) each in its
+own transaction.
 
 Finished deliveries keep their evidence (who, when, which status, how long) but not their
 bodies or the receivers' replies beyond the retention window: the body is emptied and the
@@ -13,11 +16,23 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifications.delivery.watch import digests, escalations, fallback_emails
 from notifications.settings import NotificationsSettings, get_notifications_settings
 from services.db import transaction
 from services.models.notifications import Attempt, Delivery
 
 log = structlog.get_logger(__name__)
+
+
+async def watch_deadlines(
+    maker: async_sessionmaker[AsyncSession], settings: NotificationsSettings
+) -> int:
+    done = 0
+    for rule in (fallback_emails, escalations, digests):
+        async with transaction(maker) as session:
+            done += await rule(session, settings, datetime.now(UTC))
+    return done
+
 
 # One run empties at most this many batches; the next run continues.
 MAX_PURGE_ROUNDS = 100
