@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.alerts.schemas import (
@@ -23,6 +23,7 @@ from notifications.alerts.schemas import (
     WelfareCheckIn,
     WelfareCheckRead,
 )
+from notifications.delivery import repository as delivery_repository
 from notifications.delivery.messages import DO_NOT_CONTACT_PARENTS, local_date
 from notifications.delivery.queue import enqueue_alert
 from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
@@ -33,7 +34,7 @@ from services.auth import Principal, Role
 from services.errors import FieldError
 from services.events.contracts import EncompassNotificationEvent
 from services.events.outbox import emit
-from services.models.notifications import Attempt, Delivery, Incident, Notification, School
+from services.models.notifications import Incident, Notification, School
 from services.models.notifications_extra import NotificationCorrection, WelfareCheck
 
 SERVICE = "notifications"
@@ -276,20 +277,8 @@ async def list_attempts(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID
 ) -> list[DeliveryRead]:
     await _visible(session, principal, notification_id)
-    deliveries = (
-        await session.scalars(
-            select(Delivery)
-            .where(Delivery.notification_id == notification_id)
-            .order_by(Delivery.created_at)
-        )
-    ).all()
-    attempts = (
-        await session.scalars(
-            select(Attempt)
-            .where(Attempt.delivery_id.in_([d.id for d in deliveries]))
-            .order_by(Attempt.id)
-        )
-    ).all()
+    deliveries = await delivery_repository.deliveries_of(session, notification_id)
+    attempts = await delivery_repository.attempts_of(session, [d.id for d in deliveries])
     return [
         DeliveryRead(
             id=d.id,
@@ -322,19 +311,9 @@ async def resend(
     notification, incident = await _visible(session, principal, notification_id, lock=True)
     now = datetime.now(UTC)
     give_up = now + timedelta(seconds=settings.give_up_after_deadline_seconds)
-    requeued = (
-        await session.scalars(
-            update(Delivery)
-            .where(
-                Delivery.notification_id == notification.id,
-                Delivery.kind.in_(("alert", "fallback")),
-                Delivery.status != "pending",
-                Delivery.body != "",  # emptied by retention: queued afresh below instead
-            )
-            .values(status="pending", next_attempt_at=now, give_up_at=give_up)
-            .returning(Delivery.id)
-        )
-    ).all()
+    requeued = await delivery_repository.requeue_notification_alerts(
+        session, notification.id, now=now, give_up_at=give_up
+    )
     queued_new = 0
     if not requeued and notification.school_urn is not None:
         school = await session.get_one(School, notification.school_urn)
@@ -348,7 +327,7 @@ async def resend(
         )
         queued_new = len(created)
     await _audit(session, principal, "notification.resend", notification.id)
-    return ResendResult(requeued=len(requeued), queued_new=queued_new)
+    return ResendResult(requeued=requeued, queued_new=queued_new)
 
 
 async def unacknowledged_report(

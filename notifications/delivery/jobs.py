@@ -13,13 +13,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifications.delivery import repository
 from notifications.delivery.watch import digests, escalations, fallback_emails
 from notifications.settings import NotificationsSettings, get_notifications_settings
 from services.db import transaction
-from services.models.notifications import Attempt, Delivery
 
 log = structlog.get_logger(__name__)
 
@@ -50,27 +49,10 @@ async def purge_delivery_bodies(
     total = 0
     for _ in range(MAX_PURGE_ROUNDS):
         async with transaction(maker) as session:
-            done = await _purge_batch(session, before=before, batch=settings.purge_batch)
+            done = await repository.purge_bodies(session, before=before, batch=settings.purge_batch)
         total += done
         if done < settings.purge_batch:
             break
     if total:
         log.info("delivery_bodies_purged", count=total)
     return total
-
-
-async def _purge_batch(session: AsyncSession, *, before: datetime, batch: int) -> int:
-    doomed = (
-        select(Delivery.id)
-        .where(Delivery.created_at < before, Delivery.status != "pending", Delivery.body != "")
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list((await session.scalars(doomed)).all())
-    if not ids:
-        return 0
-    await session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(body=""))
-    await session.execute(
-        update(Attempt).where(Attempt.delivery_id.in_(ids)).values(response_excerpt=None)
-    )
-    return len(ids)

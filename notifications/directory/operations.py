@@ -1,4 +1,8 @@
-"""Endpoint operations that send or requeue: the test ping and recovery after an outage."""
+"""Endpoint operations that send or requeue: the test ping and recovery after an outage.
+
+Their statements on the delivery queue (the ping's attempt row, the requeue) are in
+`notifications.delivery.repository`; the endpoint itself is read through the directory's.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.delivery import messages
+from notifications.delivery import repository as delivery_repository
 from notifications.delivery.dispatch import active_secrets
 from notifications.delivery.transport import make_client, post_webhook
 from notifications.directory.schemas import PingResult
@@ -18,7 +22,7 @@ from notifications.exceptions import EndpointDisabled
 from notifications.settings import NotificationsSettings
 from services import audit
 from services.auth import Principal
-from services.models.notifications import Attempt, Delivery
+from services.models.notifications import Delivery
 
 
 async def ping_endpoint(
@@ -55,17 +59,7 @@ async def ping_endpoint(
     )
     session.add(delivery)
     await session.flush()
-    session.add(
-        Attempt(
-            delivery_id=delivery.id,
-            attempted_at=result.attempted_at,
-            status_code=result.status_code,
-            latency_ms=result.latency_ms,
-            outcome=result.outcome,
-            error=result.error,
-            response_excerpt=result.response_excerpt,
-        )
-    )
+    await delivery_repository.add_attempts(session, [(delivery.id, result)])
     return PingResult(
         success=result.outcome == "delivered",
         status_code=result.status_code,
@@ -87,24 +81,13 @@ async def recover_endpoint(
     if not endpoint.enabled:
         raise EndpointDisabled()
     now = datetime.now(UTC)
-    requeued = (
-        await session.scalars(
-            update(Delivery)
-            .where(
-                Delivery.endpoint_id == endpoint.id,
-                Delivery.kind == "alert",
-                Delivery.status.in_(("failed", "abandoned")),
-                Delivery.body != "",  # emptied by retention: nothing left to resend
-                Delivery.created_at >= since,
-            )
-            .values(
-                status="pending",
-                next_attempt_at=now,
-                give_up_at=now + timedelta(seconds=settings.give_up_after_deadline_seconds),
-            )
-            .returning(Delivery.id)
-        )
-    ).all()
+    requeued = await delivery_repository.requeue_endpoint_alerts(
+        session,
+        endpoint.id,
+        since=since,
+        now=now,
+        give_up_at=now + timedelta(seconds=settings.give_up_after_deadline_seconds),
+    )
     await audit.record(
         session,
         service="notifications",
@@ -112,6 +95,6 @@ async def recover_endpoint(
         action="endpoint.recover",
         entity_type="endpoint",
         entity_id=endpoint.id,
-        reason=f"{len(requeued)} requeued",
+        reason=f"{requeued} requeued",
     )
-    return len(requeued)
+    return requeued

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.council.service import term_ranges
 from notifications.delivery import messages
-from notifications.delivery.queue import add_email, enabled_endpoints, enqueue_alert, page_url
+from notifications.delivery import repository as delivery_repository
+from notifications.delivery.queue import add_email, enqueue_alert, page_url
 from notifications.intake import corrections
 from notifications.intake.schemas import (
     BatchResult,
@@ -125,7 +126,7 @@ class IntakeContext:
 
     async def school_endpoints(self, urn: str) -> list[Endpoint]:
         if urn not in self.endpoints:
-            self.endpoints[urn] = await enabled_endpoints(self.session, urn)
+            self.endpoints[urn] = await delivery_repository.enabled_endpoints(self.session, urn)
         return self.endpoints[urn]
 
 
