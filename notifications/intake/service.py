@@ -18,8 +18,6 @@ from typing import Any, Literal
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +25,7 @@ from notifications.council.service import term_ranges
 from notifications.delivery import messages
 from notifications.delivery import repository as delivery_repository
 from notifications.delivery.queue import add_email, enqueue_alert, page_url
-from notifications.intake import corrections
+from notifications.intake import corrections, repository
 from notifications.intake.schemas import (
     BatchResult,
     ChildIn,
@@ -116,7 +114,7 @@ class IntakeContext:
         if urn is None:
             return None
         if urn not in self.schools:
-            school = await self.session.get(School, urn)
+            school = await repository.get_school(self.session, urn)
             # Another council's school is not one this council's feed can notify: the child
             # goes to this council's EHE contact as an unknown school.
             if school is not None and school.council_id != self.council_id:
@@ -134,34 +132,24 @@ async def _incident_row(
     ctx: IntakeContext, data: IncidentIn, contact_id: uuid.UUID | None
 ) -> tuple[Incident, bool]:
     """The incident, and whether this request created it."""
-    inserted: Incident | None = await ctx.session.scalar(
-        insert(Incident)
-        .values(
-            id=uuid.uuid4(),
-            council_id=ctx.council_id,
-            force_id=ctx.force_id,
-            police_reference=data.police_reference,
-            incident_at=data.incident_at,
-            area=data.area,
-            adult_roles=data.adult_roles,
-            circumstances=data.circumstances,
-            source=ctx.source,
-            contact_id=contact_id,
-        )
-        .on_conflict_do_nothing(index_elements=["force_id", "police_reference"])
-        .returning(Incident)
+    inserted = await repository.insert_incident(
+        ctx.session,
+        {
+            "id": uuid.uuid4(),
+            "council_id": ctx.council_id,
+            "force_id": ctx.force_id,
+            "police_reference": data.police_reference,
+            "incident_at": data.incident_at,
+            "area": data.area,
+            "adult_roles": data.adult_roles,
+            "circumstances": data.circumstances,
+            "source": ctx.source,
+            "contact_id": contact_id,
+        },
     )
     if inserted is not None:
         return inserted, True
-    existing = await ctx.session.scalar(
-        select(Incident)
-        .where(
-            Incident.force_id == ctx.force_id, Incident.police_reference == data.police_reference
-        )
-        .with_for_update()
-    )
-    assert existing is not None
-    return existing, False
+    return await repository.lock_incident(ctx.session, ctx.force_id, data.police_reference), False
 
 
 def _route(child: ChildIn, school: School | None) -> tuple[str, str | None]:
@@ -196,38 +184,26 @@ async def _new_notification(
     if route == "school":
         assert school is not None
         deadline, in_holiday = await _deadline(ctx, school, incident.incident_at)
-    notification = await ctx.session.scalar(
-        insert(Notification)
-        .values(
-            id=uuid.uuid4(),
-            incident_id=incident.id,
-            child_key=key,
-            school_urn=school.urn if school is not None and route == "school" else None,
-            route=route,
-            given_name=child.given_name,
-            family_name=child.family_name,
-            date_of_birth=child.date_of_birth,
-            education_status=child.education_status,
-            present=child.present,
-            spoken_to=child.spoken_to,
-            child_voice=child.child_voice,
-            deadline_at=deadline,
-            in_holiday=in_holiday,
-        )
-        .on_conflict_do_nothing(index_elements=["incident_id", "child_key"])
-        .returning(Notification)
+    notification = await repository.insert_notification(
+        ctx.session,
+        {
+            "id": uuid.uuid4(),
+            "incident_id": incident.id,
+            "child_key": key,
+            "school_urn": school.urn if school is not None and route == "school" else None,
+            "route": route,
+            "given_name": child.given_name,
+            "family_name": child.family_name,
+            "date_of_birth": child.date_of_birth,
+            "education_status": child.education_status,
+            "present": child.present,
+            "spoken_to": child.spoken_to,
+            "child_voice": child.child_voice,
+            "deadline_at": deadline,
+            "in_holiday": in_holiday,
+        },
     )
     return notification, route, reason
-
-
-async def _existing(ctx: IntakeContext, incident: Incident, key: str) -> Notification:
-    found = await ctx.session.scalar(
-        select(Notification).where(
-            Notification.incident_id == incident.id, Notification.child_key == key
-        )
-    )
-    assert found is not None
-    return found
 
 
 async def _after_create(
@@ -372,7 +348,9 @@ async def _create_child(
 ) -> ChildResult:
     notification, _, reason = await _new_notification(ctx, incident, child, key)
     if notification is None:  # a racing request created it first
-        return _result(index, await _existing(ctx, incident, key), "duplicate")
+        return _result(
+            index, await repository.notification_of(ctx.session, incident.id, key), "duplicate"
+        )
     await _after_create(ctx, incident, notification, reason)
     return _result(index, notification, "created", reason)
 
@@ -390,19 +368,14 @@ class _Resend:
 
     @classmethod
     async def load(cls, ctx: IntakeContext, incident: Incident, data: IncidentIn) -> _Resend:
-        rows = await ctx.session.scalars(
-            select(Notification)
-            .where(Notification.incident_id == incident.id)
-            .order_by(Notification.created_at, Notification.id)
-            .with_for_update()
-        )
+        rows = await repository.lock_notifications_of(ctx.session, incident.id)
         changes = corrections.incident_changes(incident, data)
         for name, (_, new) in changes.items():
             setattr(incident, name, new)
         return cls(
             ctx=ctx,
             incident=incident,
-            notifications=list(rows.all()),
+            notifications=rows,
             incident_changes=changes,
             resend_keys={child_key(c) for c in data.children},
         )
