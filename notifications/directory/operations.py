@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +25,10 @@ from services.models.notifications import Delivery
 
 
 async def ping_endpoint(
-    session: AsyncSession, principal: Principal, settings: NotificationsSettings, endpoint_id: Any
+    session: AsyncSession,
+    principal: Principal,
+    settings: NotificationsSettings,
+    endpoint_id: uuid.UUID,
 ) -> PingResult:
     """Send a signed `encompass.ping` now and keep the attempt as evidence."""
     endpoint = await get_endpoint(session, principal, endpoint_id)
@@ -73,7 +75,7 @@ async def recover_endpoint(
     session: AsyncSession,
     principal: Principal,
     settings: NotificationsSettings,
-    endpoint_id: Any,
+    endpoint_id: uuid.UUID,
     since: datetime,
 ) -> int:
     """Requeue every alert webhook to this endpoint that failed or was abandoned since `since`."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import structlog
 from pydantic import ValidationError
@@ -473,7 +474,7 @@ async def _record_correction(
     )
 
 
-async def ingest_batch(ctx: IntakeContext, raw_items: list[Any]) -> BatchResult:
+async def ingest_batch(ctx: IntakeContext, raw_items: Sequence[object]) -> BatchResult:
     """A result per item, whatever an item holds: a bad item is rejected with its reasons,
     and one the database refuses is rolled back alone (its savepoint), never the batch."""
     items: list[IncidentResult] = []
@@ -495,7 +496,7 @@ async def ingest_batch(ctx: IntakeContext, raw_items: list[Any]) -> BatchResult:
 
 
 async def _ingest_isolated(
-    ctx: IntakeContext, index: int, raw: Any, data: IncidentIn
+    ctx: IntakeContext, index: int, raw: object, data: IncidentIn
 ) -> IncidentResult:
     created, ehe = len(ctx.created_events), len(ctx.ehe_events)
     try:
@@ -510,7 +511,7 @@ async def _ingest_isolated(
     return result.model_copy(update={"index": index})
 
 
-def _rejected(index: int, raw: Any, errors: list[FieldError]) -> IncidentResult:
+def _rejected(index: int, raw: object, errors: list[FieldError]) -> IncidentResult:
     reference = raw.get("police_reference") if isinstance(raw, dict) else None
     # Echoed only when it is a plain reference: the reply must encode whatever was sent.
     plain = isinstance(reference, str) and _PLAIN_REFERENCE.fullmatch(reference) is not None
