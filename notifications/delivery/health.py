@@ -16,7 +16,7 @@ from notifications.delivery.queue import add_email, alert_email
 from notifications.settings import NotificationsSettings
 from services.events.contracts import EncompassEndpointDisabled
 from services.events.outbox import emit
-from services.models.notifications import Endpoint, Incident, Notification, School
+from services.models.notifications import DeliveryKind, Endpoint, Incident, Notification, School
 
 PRODUCER = "notifications"
 
@@ -26,7 +26,7 @@ async def ensure_email_for(
     settings: NotificationsSettings,
     notification: Notification,
     *,
-    kind: str,
+    kind: DeliveryKind,
     now: datetime,
 ) -> bool:
     """Queue the alert email unless one is pending or sent; True when one was queued."""

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.delivery import messages, repository
 from notifications.settings import NotificationsSettings
-from services.models.notifications import Delivery, Endpoint, Notification, School
+from services.models.notifications import Delivery, DeliveryKind, Endpoint, Notification, School
 from services.webhooks.signing import message_id_for
 
 
@@ -41,7 +41,7 @@ def add_email(
     session: AsyncSession,
     settings: NotificationsSettings,
     *,
-    kind: str,
+    kind: DeliveryKind,
     recipients: list[str],
     subject: str,
     text: str,
@@ -84,7 +84,7 @@ def alert_email(
     notification: Notification,
     school: School,
     incident_at: datetime,
-    kind: str,
+    kind: DeliveryKind,
     now: datetime,
 ) -> Delivery | None:
     subject, text = messages.alert_email(

@@ -49,7 +49,16 @@ from services.events.contracts import (
     EventPayload,
 )
 from services.events.outbox import emit_many
-from services.models.notifications import EheTask, Endpoint, Incident, Notification, School
+from services.models.notifications import (
+    EheReason,
+    EheTask,
+    Endpoint,
+    Incident,
+    IncidentSource,
+    Notification,
+    Route,
+    School,
+)
 from services.models.notifications_extra import NotificationCorrection
 
 PRODUCER = "notifications"
@@ -77,7 +86,7 @@ class IntakeContext:
     council_id: str
     force_id: str
     actor: Principal | None
-    source: str
+    source: IncidentSource
     calendar: WorkingCalendar | None = None
     schools: dict[str, School | None] = field(default_factory=dict)
     council_terms: dict[str, tuple[tuple[date, date], ...]] = field(default_factory=dict)
@@ -153,7 +162,7 @@ async def _incident_row(
     return await repository.lock_incident(ctx.session, ctx.force_id, data.police_reference), False
 
 
-def _route(child: ChildIn, school: School | None) -> tuple[str, str | None]:
+def _route(child: ChildIn, school: School | None) -> tuple[Route, EheReason | None]:
     if child.education_status == "ehe":
         return "ehe", "ehe"
     if child.school_urn is None:
@@ -178,7 +187,7 @@ async def _deadline(
 
 async def _new_notification(
     ctx: IntakeContext, incident: Incident, child: ChildIn, key: str
-) -> tuple[Notification | None, str, str | None]:
+) -> tuple[Notification | None, Route, EheReason | None]:
     school = await ctx.school(child.school_urn)
     route, reason = _route(child, school)
     deadline, in_holiday = (None, False)
@@ -208,7 +217,7 @@ async def _new_notification(
 
 
 async def _after_create(
-    ctx: IntakeContext, incident: Incident, notification: Notification, reason: str | None
+    ctx: IntakeContext, incident: Incident, notification: Notification, reason: EheReason | None
 ) -> None:
     now = datetime.now(UTC)
     if notification.route == "school":
@@ -245,7 +254,7 @@ async def _after_create(
 
 
 async def _raise_ehe_task(
-    ctx: IntakeContext, notification: Notification, reason: str, now: datetime
+    ctx: IntakeContext, notification: Notification, reason: EheReason, now: datetime
 ) -> None:
     task = EheTask(
         id=uuid.uuid4(), notification_id=notification.id, council_id=ctx.council_id, reason=reason
@@ -271,7 +280,7 @@ async def _raise_ehe_task(
         EncompassEheTaskRaised(
             task_id=task.id,
             notification_id=notification.id,
-            reason=reason,  # type: ignore[arg-type]
+            reason=reason,
             at=now,
         )
     )
