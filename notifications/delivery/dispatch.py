@@ -234,10 +234,9 @@ class Dispatcher:
         self.busy[name] += 1
 
         async def run() -> None:
-            try:
-                result = await send(item, self.client, self.settings)
-            except Exception as exc:  # a bug in a send must not lose the attempt
-                result = AttemptResult("failed", datetime.now(UTC), 0, error=type(exc).__name__)
+            # `send` turns any exception into a failed result: a bug never loses the attempt.
+            result = await send(item, self.client, self.settings)
+            # Appended after the send: `record` swaps `self.finished` for a new list meanwhile.
             self.finished.append((item, result))
 
         task = asyncio.create_task(run())

@@ -55,14 +55,13 @@ async def record_results(
 async def _complete_attempts(
     session: AsyncSession, results: Sequence[tuple[Claimed, AttemptResult]]
 ) -> None:
-    """Fill in the attempt rows written before the sends (or write them, for a send that was
-    claimed without one)."""
-    await repository.complete_attempts(
-        session, [(c.attempt_id, r) for c, r in results if c.attempt_id is not None]
-    )
-    await repository.add_attempts(
-        session, [(c.delivery_id, r) for c, r in results if c.attempt_id is None]
-    )
+    """Fill in the attempt rows written ("sending") when the deliveries were claimed."""
+    completed: list[tuple[int, AttemptResult]] = []
+    for c, r in results:
+        # Every claim writes its attempt row before the send (`dispatch._open_attempts`).
+        assert c.attempt_id is not None
+        completed.append((c.attempt_id, r))
+    await repository.complete_attempts(session, completed)
 
 
 async def _record_delivered(
