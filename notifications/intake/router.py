@@ -20,7 +20,6 @@ from notifications.intake.schemas import (
 from notifications.intake.service import IntakeContext, ingest_batch, ingest_one
 from services.auth import Principal
 from services.db import SessionDep
-from services.models.notifications import IncidentSource
 from services.types import SafeStr
 
 router = APIRouter(prefix="/v1/encompass", tags=["operation encompass"])
@@ -35,7 +34,10 @@ ForceId = Annotated[
 
 
 def _context(
-    session: SessionDep, settings: SettingsDep, principal: Principal, source: IncidentSource
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal,
+    source: Literal["batch", "single"],
 ) -> IntakeContext:
     assert principal.agency_id is not None
     return IntakeContext(
