@@ -10,7 +10,7 @@ from datetime import date, time
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.secretbox import encrypt
+from notifications.delivery.secretbox import encrypt
 from notifications.settings import NotificationsSettings, get_notifications_settings
 from services.devtools import DEMO_WEBHOOK_SECRET, RECEIVER_HOST, RECEIVER_PORT
 from services.models.notifications import Endpoint, ForceSharing, School

@@ -23,11 +23,21 @@ from services.db import SessionDep
 from services.types import SafeStr
 
 router = APIRouter(prefix="/v1/encompass", tags=["operation encompass"])
-ForceId = Annotated[SafeStr, Path(min_length=1, max_length=64)]
+ForceId = Annotated[
+    SafeStr,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="The police force's agency id (the `agency_id` claim of its feed's token).",
+    ),
+]
 
 
 def _context(
-    session: SessionDep, settings: SettingsDep, principal: Principal, source: str
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal,
+    source: Literal["batch", "single"],
 ) -> IntakeContext:
     assert principal.agency_id is not None
     return IntakeContext(
