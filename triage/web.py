@@ -37,11 +37,10 @@ from services.web.pages import (
     validation_fields,
 )
 from triage import web_views
-from triage.access import MANAGERS, STAFF, lanes_for
-from triage.council import load_council
-from triage.dependencies import TriageSettingsDep
-from triage.rules.model import LANES
-from triage.schemas.contacts import (
+from triage.clocks import service as clock_service
+from triage.contacts import read
+from triage.contacts import service as work
+from triage.contacts.schemas import (
     ClockPause,
     ContactRead,
     DecisionCreate,
@@ -49,9 +48,12 @@ from triage.schemas.contacts import (
     ScreeningCreate,
     SignOffRequest,
 )
-from triage.service import clocks as clock_service
-from triage.service import read, screening, work
-from triage.service.queue import QueueFilters, decode_cursor, queue_page
+from triage.council.config import load_council
+from triage.dependencies import TriageSettingsDep
+from triage.dv_screening import service as screening
+from triage.queue.lanes import MANAGERS, STAFF, lanes_for
+from triage.queue.service import QueueFilters, decode_cursor, queue_page
+from triage.rules.model import LANES
 from triage.settings import TriageSettings
 from triage.web_views import LANE_NAMES, OUTCOME_NAMES, time_left
 

@@ -23,10 +23,11 @@ from services.web.pages import (
     render,
     see_other,
 )
-from triage.access import MANAGERS, STAFF
-from triage.council import load_council
-from triage.schemas.rulesets import RuleSetSummary
-from triage.service import reports, rulesets
+from triage.council.config import load_council
+from triage.queue.lanes import MANAGERS, STAFF
+from triage.reports import operational as reports
+from triage.rulesets import service as rulesets
+from triage.rulesets.schemas import RuleSetSummary
 from triage.web import TEMPLATES
 from triage.web_views import LANE_NAMES, bar_chart, words
 

@@ -32,9 +32,9 @@ from services.settings import get_settings
 from tests.notifications.test_delivery import deliver
 from tests.triage.conftest import phone_contact
 from triage import demo
-from triage.schemas.contacts import ContactCreate
-from triage.service.clocks import scan_clocks
-from triage.service.intake import record_contact
+from triage.clocks.jobs import scan_clocks
+from triage.contacts.schemas import ContactCreate
+from triage.contacts.service import record_contact
 from triage.settings import get_triage_settings
 
 Maker = async_sessionmaker[AsyncSession]
@@ -315,7 +315,7 @@ class TestMessages:
 
 class TestReferrerEmail:
     def test_found_on_a_phone_contact_a_marf_or_a_phone_contact_joined_by_a_marf(self) -> None:
-        from triage.service.clocks import referrer_email
+        from triage.clocks.jobs import referrer_email
 
         phone = {"source": "front_door", "contact": {"referrer": {"email": "hv@nhs.example"}}}
         marf = {"source": "marf", "marf": {"referrer": {"email": "dsl@school.example"}}}

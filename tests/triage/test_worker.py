@@ -22,11 +22,10 @@ from services.settings import get_settings
 from tests.factories import make_marf, with_subject
 from tests.triage.conftest import phone_contact, referral_event
 from triage import demo
+from triage.clocks.jobs import scan_clocks
+from triage.contacts.schemas import ContactCreate
+from triage.contacts.service import claim, record_contact
 from triage.exceptions import ContactLeased
-from triage.schemas.contacts import ContactCreate
-from triage.service.clocks import scan_clocks
-from triage.service.intake import record_contact
-from triage.service.work import claim
 from triage.settings import get_triage_settings
 from triage.worker import HANDOVER, INTAKE, build_worker
 

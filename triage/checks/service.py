@@ -35,8 +35,8 @@ from triage.checks.schemas import (
     ChecksRequest,
     CheckStatus,
 )
-from triage.mash_access import load_mash_config, mash_contact, record, refuse
-from triage.mash_config import MashConfig
+from triage.mash.access import load_mash_config, mash_contact, record, refuse
+from triage.mash.config import MashConfig
 
 
 def check_read(check: MashPartnerCheck, config: MashConfig, now: datetime) -> CheckRead:

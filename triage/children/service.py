@@ -37,8 +37,8 @@ from triage.children.schemas import (
     LinkRead,
     Restriction,
 )
-from triage.intake_facts import SubjectKeys, normalise_name
-from triage.mash_access import mash_contact, record, refuse
+from triage.contacts.facts import SubjectKeys, normalise_name
+from triage.mash.access import mash_contact, record, refuse
 
 
 async def visible_child(

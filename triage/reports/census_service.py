@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Principal
 from services.errors import FieldError
-from triage.council import load_council
+from triage.council.config import load_council
 from triage.reports import census, repository
 from triage.reports.exceptions import BadCollectionYear, CensusReturnInvalid
 from triage.reports.schemas import CensusFailureRead, CensusValidation, ExportFormat

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import audit
 from services.auth import Principal
 from services.models.triage import TriageClock
+from triage.contacts.access import contact_for
 from triage.exceptions import WrongContactState
 from triage.reports import repository
 from triage.reports.schemas import AssessmentFactorsRead, AssessmentFactorsWrite
-from triage.service.work import contact_for
 
 SERVICE = "triage"
 

@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.db import transaction
 from services.mailer import MailNotSent, MailOutcomeUnknown, SmtpServer, send_text
 from services.models.triage_reports import TriageReportSend
-from triage.council import load_council
+from triage.council.config import load_council
+from triage.reports import operational as reports
 from triage.reports import repository
 from triage.reports.schedule import Schedule, latest_due, parse_time, parse_weekly
 from triage.reports.service import audit_read
 from triage.reports.summaries import Email, in_progress_email, unallocated_email
-from triage.service import reports
 from triage.settings import TriageSettings
 
 log = structlog.get_logger(__name__)

@@ -1,6 +1,6 @@
 """The facts a rule can test: a closed catalogue, each with its kind and allowed values.
 
-Facts are derived from a contact (see triage.intake_facts) or supplied for a dry run. The
+Facts are derived from a contact (see triage.contacts.facts) or supplied for a dry run. The
 catalogue is the contract between rule authors and the engine: a rule naming anything else
 is refused when the rule set is written.
 """

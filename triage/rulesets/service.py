@@ -1,0 +1,249 @@
+"""Rule-set versions: drafts editable, published immutable, exactly one active per council."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import audit
+from services.auth import Principal
+from services.models.triage import TriageRuleSet
+from triage.exceptions import NoActiveRuleSet, RuleSetInvalid, RuleSetNotFound, RuleSetPublished
+from triage.rules.diff import diff_bodies
+from triage.rules.engine import CompiledRuleSet, Evaluation
+from triage.rules.model import RuleSetBody, validate_body
+
+SERVICE = "triage"
+# Published rule sets never change, so their compiled form is cached by id.
+_compiled: dict[uuid.UUID, CompiledRuleSet] = {}
+
+
+def parse_body(raw: dict[str, Any], prefix: str = "body") -> RuleSetBody:
+    body, errors = validate_body(raw, prefix=prefix)
+    if errors or body is None:
+        raise RuleSetInvalid(fields=errors)
+    return body
+
+
+def compiled(rule_set: TriageRuleSet) -> CompiledRuleSet:
+    if rule_set.status != "published":
+        return CompiledRuleSet(RuleSetBody.model_validate(rule_set.body), rule_set.version)
+    if rule_set.id not in _compiled:
+        body = RuleSetBody.model_validate(rule_set.body)
+        _compiled[rule_set.id] = CompiledRuleSet(body, rule_set.version)
+    return _compiled[rule_set.id]
+
+
+async def get_rule_set(
+    session: AsyncSession, *, council_id: str, rule_set_id: uuid.UUID, lock: bool = False
+) -> TriageRuleSet:
+    stmt = select(TriageRuleSet).where(
+        TriageRuleSet.id == rule_set_id, TriageRuleSet.council_id == council_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    row = (await session.scalars(stmt)).one_or_none()
+    if row is None:
+        raise RuleSetNotFound()
+    return row
+
+
+async def list_rule_sets(session: AsyncSession, *, council_id: str) -> list[TriageRuleSet]:
+    stmt = (
+        select(TriageRuleSet)
+        .where(TriageRuleSet.council_id == council_id)
+        .order_by(TriageRuleSet.version.desc())
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def active_rule_set(session: AsyncSession, council_id: str) -> TriageRuleSet | None:
+    stmt = select(TriageRuleSet).where(
+        TriageRuleSet.council_id == council_id, TriageRuleSet.active.is_(True)
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def require_active(session: AsyncSession, council_id: str) -> TriageRuleSet:
+    row = await active_rule_set(session, council_id)
+    if row is None:
+        raise NoActiveRuleSet()
+    return row
+
+
+async def _next_version(session: AsyncSession, council_id: str) -> int:
+    # Serialise version numbering per council (two managers creating drafts at once).
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtext(f"triage_rule_sets:{council_id}")))
+    )
+    current = await session.scalar(
+        select(func.max(TriageRuleSet.version)).where(TriageRuleSet.council_id == council_id)
+    )
+    return (current or 0) + 1
+
+
+async def create_rule_set(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    name: str,
+    body: dict[str, Any] | None,
+    based_on: uuid.UUID | None,
+) -> TriageRuleSet:
+    council_id = principal.council_id
+    base = None
+    if based_on is not None:
+        base = await get_rule_set(session, council_id=council_id, rule_set_id=based_on)
+    raw = body if body is not None else dict(base.body) if base else {}
+    parsed = parse_body(raw)
+    row = TriageRuleSet(
+        id=uuid.uuid4(),
+        council_id=council_id,
+        version=await _next_version(session, council_id),
+        name=name,
+        status="draft",
+        active=False,
+        body=parsed.model_dump(mode="json", exclude_none=True),
+        based_on_id=base.id if base else None,
+        created_by=principal.sub,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def update_draft(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    rule_set_id: uuid.UUID,
+    name: str | None,
+    changes: dict[str, Any],
+    replace: bool,
+) -> TriageRuleSet:
+    row = await get_rule_set(
+        session, council_id=principal.council_id, rule_set_id=rule_set_id, lock=True
+    )
+    if row.status != "draft":
+        raise RuleSetPublished()
+    raw = changes if replace else {**row.body, **changes}
+    parsed = parse_body(raw, prefix="body" if replace else "")
+    row.body = parsed.model_dump(mode="json", exclude_none=True)
+    if name is not None:
+        row.name = name
+    row.updated_at = datetime.now(UTC)
+    await session.flush()
+    return row
+
+
+async def publish(
+    session: AsyncSession, *, principal: Principal, rule_set_id: uuid.UUID
+) -> TriageRuleSet:
+    row = await get_rule_set(
+        session, council_id=principal.council_id, rule_set_id=rule_set_id, lock=True
+    )
+    if row.status != "draft":
+        raise RuleSetPublished()
+    parse_body(row.body)
+    # Lock the council's active row first: two publishers queue up instead of both winning.
+    await session.execute(
+        select(TriageRuleSet.id)
+        .where(TriageRuleSet.council_id == row.council_id, TriageRuleSet.active.is_(True))
+        .with_for_update()
+    )
+    await session.execute(
+        update(TriageRuleSet)
+        .where(TriageRuleSet.council_id == row.council_id, TriageRuleSet.active.is_(True))
+        .values(active=False)
+    )
+    row.status, row.active = "published", True
+    row.published_at, row.published_by = datetime.now(UTC), principal.sub
+    await session.flush()
+    return row
+
+
+def evaluate(rule_set: TriageRuleSet, facts: dict[str, Any]) -> Evaluation:
+    return compiled(rule_set).evaluate(facts)
+
+
+async def diff(
+    session: AsyncSession, *, council_id: str, rule_set_id: uuid.UUID, against: uuid.UUID | None
+) -> tuple[TriageRuleSet, TriageRuleSet, dict[str, Any]]:
+    new = await get_rule_set(session, council_id=council_id, rule_set_id=rule_set_id)
+    old_id = against or new.based_on_id
+    if old_id is None:
+        stmt = select(TriageRuleSet).where(
+            TriageRuleSet.council_id == council_id, TriageRuleSet.version < new.version
+        )
+        old = (await session.scalars(stmt.order_by(TriageRuleSet.version.desc()))).first()
+    else:
+        old = await get_rule_set(session, council_id=council_id, rule_set_id=old_id)
+    if old is None:
+        old = new
+    changes = diff_bodies(
+        RuleSetBody.model_validate(old.body), RuleSetBody.model_validate(new.body)
+    )
+    return old, new, changes
+
+
+async def _audited(
+    session: AsyncSession, principal: Principal, action: str, row: TriageRuleSet
+) -> TriageRuleSet:
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action=action,
+        entity_type="rule_set",
+        entity_id=row.id,
+    )
+    return row
+
+
+# The API's changes, each audited (the pages call the functions above and audit themselves).
+
+
+async def create_draft(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    name: str,
+    body: dict[str, Any] | None,
+    based_on: uuid.UUID | None,
+) -> TriageRuleSet:
+    row = await create_rule_set(
+        session, principal=principal, name=name, body=body, based_on=based_on
+    )
+    return await _audited(session, principal, "rule_set.create", row)
+
+
+async def change_draft(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    rule_set_id: uuid.UUID,
+    name: str | None,
+    changes: dict[str, Any],
+    replace: bool,
+) -> TriageRuleSet:
+    row = await update_draft(
+        session,
+        principal=principal,
+        rule_set_id=rule_set_id,
+        name=name,
+        changes=changes,
+        replace=replace,
+    )
+    action = "rule_set.replace" if replace else "rule_set.patch"
+    return await _audited(session, principal, action, row)
+
+
+async def publish_version(
+    session: AsyncSession, *, principal: Principal, rule_set_id: uuid.UUID
+) -> TriageRuleSet:
+    row = await publish(session, principal=principal, rule_set_id=rule_set_id)
+    return await _audited(session, principal, "rule_set.publish", row)
