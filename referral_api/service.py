@@ -341,7 +341,7 @@ async def add_addendum(
         added_at=addendum.added_at,
         text=addendum.text,
     )
-    await emit(session, "referral.addendum_added", event, producer=SERVICE)
+    await emit(session, event, producer=SERVICE)
     return AddendumResult(_addendum_read(addendum, referral.reference, zone), replayed=False)
 
 

@@ -17,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.calendar import WorkingCalendar
 from services.db import transaction
 from services.errors import FieldError
-from services.events.contracts import ClockEvent, WrittenFollowUpOverdue
+from services.events.contracts import (
+    ClockBreached,
+    ClockDueSoon,
+    ClockEvent,
+    WrittenFollowUpOverdue,
+)
 from services.events.outbox import emit
 from services.models.triage import TriageClock, TriageContact
 from triage.clocks import deadline, due_soon
@@ -209,8 +214,8 @@ _CLAIM_DUE_SOON = text(
 )
 
 
-async def _emit_clock(session: AsyncSession, topic: str, row: Any, state: str) -> None:
-    payload = ClockEvent(
+async def _emit_clock(session: AsyncSession, event: type[ClockEvent], row: Any, state: str) -> None:
+    payload = event(
         clock_id=row.id,
         contact_id=row.contact_id,
         kind=row.kind,
@@ -219,7 +224,7 @@ async def _emit_clock(session: AsyncSession, topic: str, row: Any, state: str) -
         council_id=row.council_id,
         contact_reference=row.reference,
     )
-    await emit(session, topic, payload, producer=PRODUCER)
+    await emit(session, payload, producer=PRODUCER)
 
 
 def referrer_email(record: dict[str, Any]) -> str | None:
@@ -260,19 +265,19 @@ async def _chase_written_follow_up(
         overdue_at=now,
         referrer_email=referrer_email(row.record),
     )
-    await emit(session, "contact.written_follow_up_overdue", payload, producer=PRODUCER)
+    await emit(session, payload, producer=PRODUCER)
 
 
 async def scan_clocks(session: AsyncSession, *, now: datetime, limit: int) -> int:
     """One pass: breach what is overdue, warn what is due soon. Returns events emitted."""
     breached = (await session.execute(_CLAIM_BREACHES, {"now": now, "limit": limit})).all()
     for row in breached:
-        await _emit_clock(session, "clock.breached", row, "breached")
+        await _emit_clock(session, ClockBreached, row, "breached")
         if row.kind == "written_follow_up":
             await _chase_written_follow_up(session, row.contact_id, now)
     warned = (await session.execute(_CLAIM_DUE_SOON, {"now": now, "limit": limit})).all()
     for row in warned:
-        await _emit_clock(session, "clock.due_soon", row, "running")
+        await _emit_clock(session, ClockDueSoon, row, "running")
     await refresh_queue_keys(session, list({r.contact_id for r in breached}))
     return len(breached) + len(warned)
 

@@ -270,7 +270,7 @@ async def _emit_decided(
         next_steps=decision.next_steps or default_next,
         council_id=contact.council_id,
     )
-    await emit(session, "contact.decided", payload, producer=SERVICE)
+    await emit(session, payload, producer=SERVICE)
 
 
 async def sign_off(
@@ -331,6 +331,6 @@ async def give_feedback(
         next_steps=body.next_steps,
         council_id=contact.council_id,
     )
-    await emit(session, "contact.feedback_given", payload, producer=SERVICE)
+    await emit(session, payload, producer=SERVICE)
     await _audit(session, principal, "contact.feedback", contact_id)
     return contact
