@@ -32,7 +32,8 @@ from notifications.settings import NotificationsSettings
 from services.events.contracts import EncompassNotificationDelivered, EventPayload
 from services.events.outbox import emit_many
 from services.models.notifications import Attempt, Delivery, Endpoint, Notification
-from services.webhooks.schedule import RetryPolicy, next_attempt_at
+from services.retry import RetryPolicy
+from services.webhooks.schedule import next_attempt_at
 
 
 def retry_policy(settings: NotificationsSettings) -> RetryPolicy:

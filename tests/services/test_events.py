@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.audit import record
 from services.db import transaction
 from services.events.consumer import (
+    EVENT_RETRY,
     MAX_ATTEMPTS,
     Consumer,
     Worker,
@@ -33,6 +34,7 @@ from services.events.contracts import (
 from services.events.outbox import emit, emit_many
 from services.logging import current_request_id, reset_request_id, set_request_id
 from services.models.platform import AuditEntry, CouncilCalendar, EventConsumption, OutboxEvent
+from services.retry import RetryPolicy
 from tests.database import ROOT
 
 Maker = async_sessionmaker[AsyncSession]
@@ -502,3 +504,10 @@ class TestWorker:
     ) -> None:
         consumer = Consumer(name="triage.intake", handlers={})
         assert await process_one(maker, consumer) is False
+
+
+class TestOneRetryPolicy:
+    def test_the_consumer_schedule_is_the_shared_retry_type(self) -> None:
+        assert isinstance(EVENT_RETRY, RetryPolicy)
+        waits = [retry_delay(n).total_seconds() for n in range(1, 9)]
+        assert waits == [5, 30, 120, 600, 1800, 3600, 3600, 3600]
