@@ -31,7 +31,7 @@ from notifications.settings import NotificationsSettings, get_notifications_sett
 from services import audit
 from services.auth import Principal, Role
 from services.errors import FieldError
-from services.events.contracts import EncompassNotificationEvent
+from services.events.contracts import EncompassNotificationAcknowledged
 from services.events.outbox import emit
 from services.models.notifications import Attempt, Delivery, Incident, Notification, School
 from services.models.notifications_extra import NotificationCorrection, WelfareCheck
@@ -170,8 +170,7 @@ async def _mark_acknowledged(
     notification.acknowledged_at, notification.acknowledged_by = now, principal.sub
     await emit(
         session,
-        "encompass.notification.acknowledged",
-        EncompassNotificationEvent(
+        EncompassNotificationAcknowledged(
             notification_id=notification.id,
             incident_id=notification.incident_id,
             school_urn=notification.school_urn,

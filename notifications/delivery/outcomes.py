@@ -29,10 +29,11 @@ from notifications.delivery.health import (
 from notifications.delivery.transport import AttemptResult, Claimed
 from notifications.delivery.watch import escalate
 from notifications.settings import NotificationsSettings
-from services.events.contracts import EncompassNotificationEvent, EventPayload
+from services.events.contracts import EncompassNotificationDelivered, EventPayload
 from services.events.outbox import emit_many
 from services.models.notifications import Attempt, Delivery, Endpoint, Notification
-from services.webhooks.schedule import RetryPolicy, next_attempt_at
+from services.retry import RetryPolicy
+from services.webhooks.schedule import next_attempt_at
 
 
 def retry_policy(settings: NotificationsSettings) -> RetryPolicy:
@@ -70,7 +71,7 @@ async def record_results(
     events = await _record_delivered(session, delivered)
     if others:
         await _record_others(session, settings, others)
-    await emit_many(session, "encompass.notification.delivered", events, producer=PRODUCER)
+    await emit_many(session, events, producer=PRODUCER)
 
 
 def _attempt_row(delivery_id: uuid.UUID, result: AttemptResult) -> dict[str, object]:
@@ -176,7 +177,7 @@ async def _record_delivered(
         _MARK_NOTIFICATIONS_DELIVERED, {"ids": ids, "ats": [first[i] for i in ids]}
     )
     return [
-        EncompassNotificationEvent(
+        EncompassNotificationDelivered(
             notification_id=row.id,
             incident_id=row.incident_id,
             school_urn=row.school_urn,

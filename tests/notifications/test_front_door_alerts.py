@@ -24,7 +24,7 @@ from services.auth import Principal, Role
 from services.db import transaction
 from services.devtools import MailSink
 from services.events.consumer import drain
-from services.events.contracts import SUBSCRIPTIONS, ClockEvent
+from services.events.contracts import SUBSCRIPTIONS, ClockBreached
 from services.events.outbox import emit
 from services.models.notifications_extra import CouncilContacts, FrontDoorAlert
 from services.models.platform import EventConsumption
@@ -189,7 +189,7 @@ async def emit_breaches(maker: Maker, count: int, council: str = "demo") -> None
     deadline = datetime.now(UTC) - timedelta(hours=1)
     async with transaction(maker) as session:
         for n in range(count):
-            payload = ClockEvent(
+            payload = ClockBreached(
                 clock_id=uuid.uuid4(),
                 contact_id=uuid.uuid4(),
                 kind="decision",
@@ -198,7 +198,7 @@ async def emit_breaches(maker: Maker, count: int, council: str = "demo") -> None
                 council_id=council,
                 contact_reference=f"FDC-2026-{n:05d}",
             )
-            await emit(session, "clock.breached", payload, producer="triage")
+            await emit(session, payload, producer="triage")
 
 
 @pytest.mark.usefixtures("committed_db")

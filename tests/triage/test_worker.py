@@ -60,7 +60,7 @@ class TestIntakeThroughTheOutbox:
         event = referral_event()
         payload = ReferralReceived.model_validate(event.payload)
         async with transaction(maker) as session:
-            await emit(session, "referral.received", payload, producer="referral_api")
+            await emit(session, payload, producer="referral_api")
         assert await drain(maker, [INTAKE]) == 1
         async with transaction(maker) as session:  # replay: the consumption row again pending
             await session.execute(update(EventConsumption).values(status="pending"))
@@ -80,7 +80,7 @@ class TestIntakeThroughTheOutbox:
         )
         payload = ReferralReceived.model_validate(event.payload)
         async with transaction(maker) as session:
-            await emit(session, "referral.received", payload, producer="referral_api")
+            await emit(session, payload, producer="referral_api")
         assert await drain(maker, [INTAKE]) == 1
         async with transaction(maker) as session:
             statuses = set(

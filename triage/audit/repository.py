@@ -9,8 +9,6 @@ travels in a query string.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,11 +16,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.errors import FieldError, Unprocessable
 from services.models.platform import AuditEntry
 from services.models.triage import TriageContact, TriageSubject
+from services.paging import Page, decode_cursor, page_of
 from triage.audit.schemas import AuditRow
-from triage.contacts.schemas import Page
 
 
 @dataclass(frozen=True)
@@ -34,21 +31,6 @@ class AuditFilters:
     entity_id: str | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
-
-
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = int(base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii"))
-    except (ValueError, binascii.Error, UnicodeError):
-        value = -1
-    if not 0 < value < 2**63:
-        raise Unprocessable(fields=[FieldError(path="cursor", reason="not a valid cursor")])
-    return value
 
 
 async def _child_clause(
@@ -94,7 +76,8 @@ async def list_audit(
     """One page of the council's audit rows, newest first (keyset on the row id)."""
     query = select(AuditEntry).where(AuditEntry.council_id == council_id)
     if cursor is not None:
-        query = query.where(AuditEntry.id < decode_cursor(cursor))
+        (after,) = decode_cursor(cursor, (int,))
+        query = query.where(AuditEntry.id < after)
     if filters.child_contact_id is not None:
         child = await _child_clause(
             session, council_id, filters.child_contact_id, filters.child_position
@@ -113,8 +96,9 @@ async def list_audit(
     rows = list(
         (await session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit + 1))).all()
     )
-    more, rows = len(rows) > limit, rows[:limit]
+    page = page_of(rows, limit=limit, key=lambda row: (row.id,))
     return Page[AuditRow](
-        items=[AuditRow.model_validate(r, from_attributes=True) for r in rows],
-        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
+        items=[AuditRow.model_validate(r, from_attributes=True) for r in page.items],
+        limit=limit,
+        next_cursor=page.next_cursor,
     )

@@ -11,9 +11,9 @@ from pydantic import AwareDatetime
 from services.auth import Principal, Role, require_roles
 from services.db import SessionDep
 from services.errors import Unprocessable, error_responses
+from services.paging import Page
 from triage.audit import service
 from triage.audit.schemas import AuditRow
-from triage.contacts.schemas import Page
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 AuditorUser = Annotated[Principal, Depends(require_roles(Role.auditor))]

@@ -6,9 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal
+from services.paging import Page
 from triage.audit.repository import AuditFilters, list_audit
 from triage.audit.schemas import AuditRow
-from triage.contacts.schemas import Page
 
 __all__ = ["AuditFilters", "read_trail"]
 

@@ -14,7 +14,12 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db import transaction
-from services.events.contracts import ClockEvent, WrittenFollowUpOverdue
+from services.events.contracts import (
+    ClockBreached,
+    ClockDueSoon,
+    ClockEvent,
+    WrittenFollowUpOverdue,
+)
 from services.events.outbox import emit
 from triage.clocks import repository
 from triage.clocks.repository import ClaimedClock
@@ -23,8 +28,10 @@ from triage.settings import TriageSettings
 PRODUCER = "triage"
 
 
-async def _emit_clock(session: AsyncSession, topic: str, row: ClaimedClock, state: str) -> None:
-    payload = ClockEvent(
+async def _emit_clock(
+    session: AsyncSession, event: type[ClockEvent], row: ClaimedClock, state: str
+) -> None:
+    payload = event(
         clock_id=row.id,
         contact_id=row.contact_id,
         kind=row.kind,
@@ -33,7 +40,7 @@ async def _emit_clock(session: AsyncSession, topic: str, row: ClaimedClock, stat
         council_id=row.council_id,
         contact_reference=row.reference,
     )
-    await emit(session, topic, payload, producer=PRODUCER)
+    await emit(session, payload, producer=PRODUCER)
 
 
 def referrer_email(record: Mapping[str, object]) -> str | None:
@@ -63,19 +70,19 @@ async def _chase_written_follow_up(
         overdue_at=now,
         referrer_email=referrer_email(row.record),
     )
-    await emit(session, "contact.written_follow_up_overdue", payload, producer=PRODUCER)
+    await emit(session, payload, producer=PRODUCER)
 
 
 async def scan_clocks(session: AsyncSession, *, now: datetime, limit: int) -> int:
     """One pass: breach what is overdue, warn what is due soon. Returns events emitted."""
     breached = await repository.claim_breaches(session, now=now, limit=limit)
     for row in breached:
-        await _emit_clock(session, "clock.breached", row, "breached")
+        await _emit_clock(session, ClockBreached, row, "breached")
         if row.kind == "written_follow_up":
             await _chase_written_follow_up(session, row.contact_id, now)
     warned = await repository.claim_due_soon(session, now=now, limit=limit)
     for row in warned:
-        await _emit_clock(session, "clock.due_soon", row, "running")
+        await _emit_clock(session, ClockDueSoon, row, "running")
     await repository.refresh_queue_keys(session, list({r.contact_id for r in breached}))
     return len(breached) + len(warned)
 

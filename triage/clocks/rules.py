@@ -2,7 +2,8 @@
 
 Hour clocks are plain elapsed hours in UTC (DST neither lost nor doubled); working-day
 clocks use the council's calendar and its working-day rule (`same_time` or `end_of_day`).
-Sources of the figures: domain.md §5 (Working Together, Bradford and Birmingham audits).
+Sources of the figures: docs/domain.md, "The clocks" (Working Together, Bradford and
+Birmingham audits).
 """
 
 from __future__ import annotations

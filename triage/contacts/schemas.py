@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -45,18 +45,12 @@ LongText = Annotated[SafeText, Field(min_length=1, max_length=8000)]
 # A partner agency's or police force's id as the referral API knows it.
 AgencyId = Annotated[SafeStr, Field(min_length=1, max_length=64)]
 
-T = TypeVar("T")
 # Clocks on the recording device may run a little ahead of the server's.
 FUTURE_SLACK = timedelta(minutes=5)
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
 
 
 # --- contacts recorded at the front door -------------------------------------------------

@@ -266,7 +266,7 @@ async def _emit_decided(
         next_steps=decision.next_steps or default_next,
         council_id=contact.council_id,
     )
-    await emit(session, "contact.decided", payload, producer=SERVICE)
+    await emit(session, payload, producer=SERVICE)
 
 
 async def sign_off(
@@ -334,7 +334,7 @@ async def give_feedback(
         next_steps=body.next_steps,
         council_id=contact.council_id,
     )
-    await emit(session, "contact.feedback_given", payload, producer=SERVICE)
+    await emit(session, payload, producer=SERVICE)
     await audit.record(
         session,
         service=SERVICE,

@@ -109,7 +109,7 @@ async def screen(
     session.add(screening)
     if body.encompass and not await _encompass_already_requested(session, contact.id):
         payload = encompass_request(contact, contact.council_id)
-        await emit(session, "dv.encompass_requested", payload, producer=SERVICE)
+        await emit(session, payload, producer=SERVICE)
     action = await _advance(session, contact, screening, views)
     await session.flush()
     await audit.record(

@@ -58,7 +58,7 @@ async def emit_triaged(session: AsyncSession, contact: TriageContact) -> None:
         at=datetime.now(UTC),
         council_id=contact.council_id,
     )
-    await emit(session, "contact.triaged", payload, producer=SERVICE)
+    await emit(session, payload, producer=SERVICE)
 
 
 async def join_phone_contact(

@@ -15,8 +15,6 @@ is a sequential scan, so every execution was planned afresh.
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -39,12 +37,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services import paging
 from services.db import DriverStatement, driver_connection, driver_statement
-from services.errors import FieldError, Unprocessable
 from services.models.mash import MashChild, MashChildLink, MashPartnerCheck
 from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact
 from triage.contacts.restriction import visible_to_caller
-from triage.contacts.schemas import Page, QueueItem
+from triage.contacts.schemas import QueueItem
 
 
 @dataclass(frozen=True)
@@ -109,25 +107,18 @@ _ITEM_COLUMNS: tuple[tuple[str, ColumnElement[Any]], ...] = (
 )  # fmt: skip
 QUEUE_COLUMNS = tuple(column for _, column in _ITEM_COLUMNS)
 ITEM_FIELDS = tuple(field for field, _ in _ITEM_COLUMNS)
-QueuePage = Page[QueueItem]
+QueuePage = paging.Page[QueueItem]
 _OPEN = _C.status.in_([literal_column(f"'{status}'") for status in OPEN_STATUSES])
 
 
 def encode_cursor(item: Mapping[str, Any]) -> str:
     """The cursor after a queue item (its keys: priority, deadline, id)."""
-    raw = json.dumps([item["priority"], item["deadline_at"].isoformat(), str(item["id"])]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return paging.encode_cursor(item["priority"], item["deadline_at"], item["id"])
 
 
 def decode_cursor(cursor: str) -> tuple[int, datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        priority, deadline, contact_id = json.loads(base64.urlsafe_b64decode(padded))
-        return int(priority), datetime.fromisoformat(deadline), uuid.UUID(contact_id)
-    except (ValueError, TypeError) as exc:
-        raise Unprocessable(
-            fields=[FieldError(path="cursor", reason="not a valid cursor")]
-        ) from exc
+    """The key after which the next page starts; a cursor not issued here is a 422."""
+    return paging.decode_cursor(cursor, (int, datetime, uuid.UUID))
 
 
 @lru_cache(maxsize=64)
@@ -223,4 +214,4 @@ async def queue_page(
         item["child_flags"] = sorted(item["child_flags"] or [])
         items.append(item)
     next_cursor = encode_cursor(items[-1]) if len(rows) > limit and items else None
-    return QueuePage.model_validate({"items": items, "next_cursor": next_cursor})
+    return QueuePage.model_validate({"items": items, "limit": limit, "next_cursor": next_cursor})

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 
 from services.db import SessionDep
 from services.errors import Unprocessable, error_responses
+from services.paging import Page
 from services.types import QueryDatetime, SafeStr
-from triage.contacts.schemas import OpenStatus, Page, QueueItem
+from triage.contacts.schemas import OpenStatus, QueueItem
 from triage.dependencies import StaffUser, TriageSettingsDep
 from triage.queue import service
 from triage.queue.lanes import lanes_for

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal
-from triage.contacts.schemas import Page, QueueItem
+from services.paging import Page
+from triage.contacts.schemas import QueueItem
 from triage.queue.repository import QueueFilters, decode_cursor, queue_page
 
 __all__ = ["QueueFilters", "decode_cursor", "queue_page", "read_queue"]

@@ -1,38 +1,18 @@
-"""Opaque keyset cursors on (received_at, id), and request hashes for idempotency. Pure."""
+"""Idempotency: the `Idempotency-Key` header's shape, and the request hash a key is bound to.
+Pure. (The referral list's cursors are the platform's: `services.paging`.)"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import math
-import uuid
-from datetime import datetime
 
 import orjson
 
-from referral_api.exceptions import CursorInvalid, IdempotencyKeyInvalid
+from referral_api.exceptions import IdempotencyKeyInvalid
 
 _KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
 MAX_KEY_LENGTH = 255
-
-
-def encode_cursor(received_at: datetime, referral_id: uuid.UUID) -> str:
-    raw = json.dumps([received_at.isoformat(), str(referral_id)], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at, rid = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        received_at = datetime.fromisoformat(at)
-        if received_at.tzinfo is None:
-            raise ValueError("naive")
-        return received_at, uuid.UUID(rid)
-    except (ValueError, TypeError, binascii.Error, UnicodeError):
-        raise CursorInvalid() from None
 
 
 def check_idempotency_key(key: str) -> str:
