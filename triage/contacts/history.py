@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.triage import TriageContact, TriageSubject
+from triage.contacts import repository
 from triage.contacts.facts import SubjectKeys
 
 DAYS_PER_MONTH = 30.44  # mean Gregorian month, to turn "12 months" into a window
@@ -76,37 +76,17 @@ async def find_history(
         for k in keys
         if k.family_name_norm and k.given_name_norm and k.date_of_birth
     ]
-    clauses = []
-    if nhs:
-        clauses.append(TriageSubject.nhs_number.in_(nhs))
-    if upns:
-        clauses.append(TriageSubject.upn.in_(upns))
-    if names:
-        clauses.append(
-            tuple_(
-                TriageSubject.family_name_norm,
-                TriageSubject.given_name_norm,
-                TriageSubject.date_of_birth,
-            ).in_(names)
-        )
-    if not clauses:
-        return []
-    stmt = (
-        select(TriageSubject, TriageContact)
-        .join(TriageContact, TriageContact.id == TriageSubject.contact_id)
-        .where(
-            and_(TriageSubject.council_id == council_id, or_(*clauses)),
-            TriageContact.received_at < before,
-            # A MARF contact merged into the phone contact it followed up is that contact.
-            TriageContact.status != "merged",
-        )
-        .order_by(TriageContact.received_at.desc())
-        .limit(200)
+    rows = await repository.earlier_subjects(
+        session,
+        council_id=council_id,
+        nhs_numbers=nhs,
+        upns=upns,
+        names=names,
+        before=before,
+        exclude=exclude,
     )
-    if exclude is not None:
-        stmt = stmt.where(TriageContact.id != exclude)
     matches: dict[uuid.UUID, Match] = {}
-    for subject, contact in (await session.execute(stmt)).all():
+    for subject, contact in rows:
         methods = set().union(*(_methods(k, subject) for k in keys))
         if methods:
             matches.setdefault(contact.id, Match(contact)).matched_on |= methods

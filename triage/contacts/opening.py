@@ -6,15 +6,16 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Sequence, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.marf import Subject
-from services.models.triage import TriageContact, TriageSubject
+from services.models.triage import TriageContact, TriageRuleSet, TriageSubject
 from triage.children.linking import link_children, with_child_flags
 from triage.clocks.repository import refresh_queue_keys
 from triage.clocks.service import start_clock
+from triage.contacts import repository
 from triage.contacts.facts import SubjectKeys, subject_keys, subject_summary
 from triage.contacts.history import find_history, referrals_within
 from triage.council.config import CouncilConfig
@@ -22,7 +23,6 @@ from triage.rules.facts import Facts
 from triage.rulesets import service as rulesets
 from triage.settings import TriageSettings
 
-REFERENCE_SEQ = Sequence("triage_contact_reference_seq")
 # Placeholder until the first clock sets the real nearest deadline.
 FAR_FUTURE = timedelta(days=3650)
 OPENING_CLOCKS = ("decision", "completed_24h", "all_contacts_48h", "unallocated")
@@ -49,12 +49,12 @@ class NewContact:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-async def next_reference(session: AsyncSession, received_at: datetime, tz: Any) -> str:
-    number = await session.scalar(REFERENCE_SEQ.next_value())
+async def next_reference(session: AsyncSession, received_at: datetime, tz: ZoneInfo) -> str:
+    number = await repository.next_reference_number(session)
     return f"FDC-{received_at.astimezone(tz).year}-{number:06d}"
 
 
-def local_today(at: datetime, tz: Any) -> date:
+def local_today(at: datetime, tz: ZoneInfo) -> date:
     return at.astimezone(tz).date()
 
 
@@ -67,7 +67,7 @@ async def assess(
     base_facts: dict[str, Any],
     received_at: datetime,
     exclude: uuid.UUID | None,
-) -> tuple[dict[str, Any], dict[str, Any], list[SubjectKeys], Any]:
+) -> tuple[dict[str, Any], dict[str, Any], list[SubjectKeys], TriageRuleSet]:
     """Facts, evaluation, match keys and the rule set for a contact's current information."""
     keys = [subject_keys(s, i) for i, s in enumerate(subjects)]
     history = await find_history(
@@ -86,7 +86,9 @@ async def assess(
     return facts, evaluation, keys, rule_set
 
 
-def apply_evaluation(contact: TriageContact, evaluation: dict[str, Any], rule_set: Any) -> None:
+def apply_evaluation(
+    contact: TriageContact, evaluation: dict[str, Any], rule_set: TriageRuleSet
+) -> None:
     contact.evaluation = evaluation
     contact.rule_set_id, contact.rule_set_version = rule_set.id, rule_set.version
     contact.lane, contact.level = evaluation["lane"], evaluation["level"]
@@ -99,28 +101,28 @@ async def replace_subjects(
     contact: TriageContact,
     subjects: list[Subject],
     keys: list[SubjectKeys],
-    zone: Any,
+    zone: ZoneInfo,
 ) -> None:
-    await session.execute(delete(TriageSubject).where(TriageSubject.contact_id == contact.id))
     today = local_today(contact.received_at, zone)
     contact.subjects_summary = [subject_summary(s, i, today) for i, s in enumerate(subjects)]
-    for k in keys:
-        session.add(
-            TriageSubject(
-                id=uuid.uuid4(),
-                contact_id=contact.id,
-                council_id=contact.council_id,
-                position=k.position,
-                kind=k.kind,
-                given_name_norm=k.given_name_norm,
-                family_name_norm=k.family_name_norm,
-                date_of_birth=k.date_of_birth,
-                nhs_number=k.nhs_number,
-                upn=k.upn,
-                postcode=k.postcode,
-                received_at=contact.received_at,
-            )
+    rows = [
+        TriageSubject(
+            id=uuid.uuid4(),
+            contact_id=contact.id,
+            council_id=contact.council_id,
+            position=k.position,
+            kind=k.kind,
+            given_name_norm=k.given_name_norm,
+            family_name_norm=k.family_name_norm,
+            date_of_birth=k.date_of_birth,
+            nhs_number=k.nhs_number,
+            upn=k.upn,
+            postcode=k.postcode,
+            received_at=contact.received_at,
         )
+        for k in keys
+    ]
+    await repository.replace_subjects(session, contact.id, rows)
 
 
 def _row(new: NewContact, reference: str, facts: dict[str, Any]) -> TriageContact:
@@ -179,8 +181,7 @@ async def open_contact(
     reference = await next_reference(session, new.received_at, new.council.calendar.zone)
     contact = _row(new, reference, facts)
     apply_evaluation(contact, evaluation, rule_set)
-    session.add(contact)
-    await session.flush()
+    await repository.add_contact(session, contact)
     await replace_subjects(session, contact, new.subjects, keys, new.council.calendar.zone)
     await link_children(session, contact, new.subjects)
     for kind in opening_clocks(new):

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.models.platform import AuditEntry
 from services.models.triage import (
     TriageAddendum,
     TriageClock,
@@ -18,6 +15,7 @@ from services.models.triage import (
     TriageScreening,
     TriageSubject,
 )
+from triage.contacts import repository
 from triage.contacts.facts import SubjectKeys
 from triage.contacts.history import DAYS_PER_MONTH, find_history
 from triage.contacts.schemas import (
@@ -33,7 +31,7 @@ from triage.contacts.schemas import (
 )
 
 
-def queue_item(contact: Any, breached_clocks: list[str] | None = None) -> QueueItem:
+def queue_item(contact: TriageContact, breached_clocks: list[str] | None = None) -> QueueItem:
     """A queue item from a contact or a queue row (the same attribute names)."""
     return QueueItem(
         id=contact.id,
@@ -80,28 +78,13 @@ def clock_read(
     )
 
 
-MET_ACTION = "clock.met."
-
-
-async def clock_met_by(session: AsyncSession, contact_id: Any) -> dict[str, str]:
-    """kind -> who recorded it met (assessment authorised, ICPC held), from the audit rows."""
-    stmt = select(AuditEntry.action, AuditEntry.actor_sub).where(
-        AuditEntry.entity_type == "contact",
-        AuditEntry.entity_id == str(contact_id),
-        AuditEntry.action.startswith(MET_ACTION),
-    )
-    return {a.removeprefix(MET_ACTION): sub for a, sub in (await session.execute(stmt)).all()}
-
-
-async def _rows(session: AsyncSession, model: Any, contact_id: Any, order: Any) -> list[Any]:
-    stmt = select(model).where(model.contact_id == contact_id).order_by(order)
-    return list((await session.scalars(stmt)).all())
+MET_ACTION = repository.MET_ACTION  # the audit action of a clock met by hand
 
 
 async def history_for(
     session: AsyncSession, contact: TriageContact, months: int
 ) -> list[HistoryEntry]:
-    subjects = await _rows(session, TriageSubject, contact.id, TriageSubject.position)
+    subjects = await repository.rows_of(session, TriageSubject, contact.id, TriageSubject.position)
     keys = [
         SubjectKeys(
             s.position,
@@ -141,12 +124,18 @@ async def history_for(
 async def contact_read(
     session: AsyncSession, contact: TriageContact, *, zone: ZoneInfo, months: int
 ) -> ContactRead:
-    clocks = await _rows(session, TriageClock, contact.id, TriageClock.deadline_at)
-    addenda = await _rows(session, TriageAddendum, contact.id, TriageAddendum.added_at)
-    decisions = await _rows(session, TriageDecision, contact.id, TriageDecision.made_at)
-    screenings = await _rows(session, TriageScreening, contact.id, TriageScreening.screened_at)
+    clocks = await repository.rows_of(session, TriageClock, contact.id, TriageClock.deadline_at)
+    addenda = await repository.rows_of(session, TriageAddendum, contact.id, TriageAddendum.added_at)
+    decisions = await repository.rows_of(
+        session, TriageDecision, contact.id, TriageDecision.made_at
+    )
+    screenings = await repository.rows_of(
+        session, TriageScreening, contact.id, TriageScreening.screened_at
+    )
     breached = [c.kind for c in clocks if c.state == "breached"]
-    met_by = await clock_met_by(session, contact.id) if any(c.met_at for c in clocks) else {}
+    met_by = (
+        await repository.clock_met_by(session, contact.id) if any(c.met_at for c in clocks) else {}
+    )
     return ContactRead(
         **queue_item(contact, breached).model_dump(),
         referral_id=contact.referral_id,

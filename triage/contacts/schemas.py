@@ -259,7 +259,7 @@ class DecisionRead(BaseModel):
 
     @field_validator("children", mode="before")
     @classmethod
-    def _none_is_no_lines(cls, value: Any) -> Any:
+    def _none_is_no_lines(cls, value: object) -> object:
         return [] if value is None else value
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
@@ -13,10 +12,10 @@ from services.auth import Principal, Role
 from services.errors import Forbidden
 from services.events.contracts import ContactDecided, ContactFeedbackGiven
 from services.events.outbox import emit
-from services.models.triage import TriageContact, TriageDecision, TriageRuleSet
+from services.models.triage import TriageContact, TriageDecision
 from triage.clocks.repository import refresh_queue_keys
 from triage.clocks.service import meet_clocks, start_clock
-from triage.contacts import read
+from triage.contacts import read, repository
 from triage.contacts.access import contact_for as contact_for  # the pages call it from here
 from triage.contacts.decision_rules import DecisionContext, child_lines, decision_errors
 from triage.contacts.facts import SIGNIFICANT_HARM_CONCERNS, facts_from_subjects
@@ -54,24 +53,8 @@ async def claim(
     if contact.status not in ("open", "awaiting_sign_off"):
         raise WrongContactState("Only an open contact can be claimed.")
     now = datetime.now(UTC)
-    result = await session.execute(
-        update(TriageContact)
-        .where(
-            TriageContact.id == contact_id,
-            or_(
-                TriageContact.lease_holder.is_(None),
-                TriageContact.lease_holder == principal.sub,
-                TriageContact.lease_expires_at <= now,
-            ),
-        )
-        .values(
-            lease_holder=principal.sub,
-            lease_expires_at=now + timedelta(minutes=settings.lease_minutes),
-        )
-        .returning(TriageContact.id)
-        .execution_options(synchronize_session=False)
-    )
-    if result.first() is None:
+    until = now + timedelta(minutes=settings.lease_minutes)
+    if not await repository.take_lease(session, contact_id, principal.sub, now=now, until=until):
         raise ContactLeased()
     await session.refresh(contact)
     # Whoever holds the lease owns the work: a contact released by one worker and claimed by
@@ -145,7 +128,7 @@ def _holds_lease(contact: TriageContact, principal: Principal, now: datetime) ->
 async def _levels(session: AsyncSession, contact: TriageContact) -> list[int]:
     if contact.rule_set_id is None:
         return [1, 2, 3, 4]
-    rule_set = await session.get(TriageRuleSet, contact.rule_set_id)
+    rule_set = await repository.rule_set_of(session, contact)
     return [lv["level"] for lv in rule_set.body["levels"]] if rule_set else [1, 2, 3, 4]
 
 
@@ -186,7 +169,7 @@ async def decide(
         children=child_lines(body, positions),
     )
     decision.strategy_discussion = body.strategy_discussion or body.outcome in STRATEGY_OUTCOMES
-    session.add(decision)
+    await repository.add(session, decision)
     if body.consent_state:
         contact.consent_state = body.consent_state
     if body.outcome in council.outcomes_needing_sign_off:
@@ -278,12 +261,7 @@ async def sign_off(
     settings: TriageSettings,
 ) -> TriageDecision:
     contact = await contact_for(session, principal, contact_id, lock=True)
-    decision = await session.scalar(
-        select(TriageDecision)
-        .where(TriageDecision.contact_id == contact.id, TriageDecision.status == "pending_sign_off")
-        .order_by(TriageDecision.made_at.desc())
-        .limit(1)
-    )
+    decision = await repository.pending_decision(session, contact.id)
     if contact.status != "awaiting_sign_off" or decision is None:
         raise WrongContactState("No decision is awaiting sign-off.")
     if decision.made_by == principal.sub:

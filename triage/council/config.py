@@ -57,7 +57,7 @@ def _table(raw: dict[str, dict[str, Any]]) -> AllowedDecisions:
     return {t: {o: frozenset(levels) for o, levels in row.items()} for t, row in raw.items()}
 
 
-def _allowed(raw: Any) -> AllowedDecisions | None:
+def _allowed(raw: object) -> AllowedDecisions | None:
     """The council's own table when it is well formed (type -> outcome -> [levels]); a
     malformed one is ignored for the default rather than letting every decision through."""
     if not isinstance(raw, dict) or not raw:
@@ -73,7 +73,7 @@ def _allowed(raw: Any) -> AllowedDecisions | None:
     return _table(raw)
 
 
-def _population(raw: Any) -> int | None:
+def _population(raw: object) -> int | None:
     """A positive whole number of children, else unknown (the rate is then not shown)."""
     if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 1:
         return None

@@ -15,7 +15,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
@@ -26,6 +25,7 @@ from services.models.triage import TriageContact, TriageScreening
 from triage.contacts.access import contact_for
 from triage.contacts.schemas import ScreeningCreate, ScreeningResolution
 from triage.council.config import load_council
+from triage.dv_screening import repository
 from triage.exceptions import ScreeningConflict, WrongContactState
 
 SERVICE = "triage"
@@ -62,27 +62,9 @@ def encompass_request(contact: TriageContact, council_id: str) -> EncompassReque
     )
 
 
-async def _encompass_already_requested(session: AsyncSession, contact_id: uuid.UUID) -> bool:
-    found = await session.scalar(
-        select(TriageScreening.id)
-        .where(TriageScreening.contact_id == contact_id, TriageScreening.encompass.is_(True))
-        .limit(1)
-    )
-    return found is not None
-
-
 def side_of(role: str) -> str:
     """Which half of the joint screening a screener's role is."""
     return POLICE if role == "dv_screener" else SOCIAL_WORK
-
-
-async def _views(session: AsyncSession, contact_id: uuid.UUID) -> list[TriageScreening]:
-    rows = await session.scalars(
-        select(TriageScreening)
-        .where(TriageScreening.contact_id == contact_id, TriageScreening.kind == "view")
-        .order_by(TriageScreening.screened_at)
-    )
-    return list(rows.all())
 
 
 def _check_screenable(contact: TriageContact, side: str, views: list[TriageScreening]) -> None:
@@ -100,14 +82,14 @@ async def screen(
     session: AsyncSession, *, principal: Principal, contact_id: uuid.UUID, body: ScreeningCreate
 ) -> TriageScreening:
     contact = await contact_for(session, principal, contact_id, lock=True)
-    views = await _views(session, contact.id)
+    views = await repository.views(session, contact.id)
     side = side_of(principal.role.value)
     _check_screenable(contact, side, views)
     if body.encompass and contact.kind != "dv_notification":
         raise WrongContactState("Operation Encompass follows a police DV notification.")
     screening = _row(contact, principal, "view", body.route_to, body.rationale, body.encompass)
-    session.add(screening)
-    if body.encompass and not await _encompass_already_requested(session, contact.id):
+    repository.add(session, screening)
+    if body.encompass and not await repository.encompass_already_requested(session, contact.id):
         payload = encompass_request(contact, contact.council_id)
         await emit(session, payload, producer=SERVICE)
     action = await _advance(session, contact, screening, views)
@@ -178,7 +160,7 @@ async def resolve(
     if contact.lane != "dv_screening" or contact.screening_state != "disagreed":
         raise ScreeningConflict("Only a screening the screeners disagree on is resolved.")
     resolution = _row(contact, principal, "resolution", body.route_to, body.rationale, False)
-    session.add(resolution)
+    repository.add(session, resolution)
     _route(contact, body.route_to)
     await session.flush()
     await audit.record(

@@ -11,18 +11,17 @@ its children kept and new ones added, facts combined, the written follow-up met)
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contracts.marf import Marf, Subject
 from services.events.contracts import ReferralReceived
-from services.models.triage import TriageContact, TriageSubject
+from services.models.triage import TriageContact
 from triage.contacts.facts import SubjectKeys, subject_keys
 from triage.contacts.history import match_methods
+from triage.intake import repository
 
 STORED = {"stored": True}
 # Facts the MARF adds to what the phone contact recorded (sets are joined, flags OR-ed).
@@ -39,32 +38,6 @@ TRUE_IF_EITHER = (
 )
 # What only the MARF can say (the phone record has no such field).
 FROM_MARF_WHEN_MISSING = ("consent_state", "request_type", "referrer_view_of_level")
-
-
-async def find_quoted(
-    session: AsyncSession, council_id: str, reference: str | None
-) -> TriageContact | None:
-    """The contact a follow-up quotes by reference (any channel; locked for the join)."""
-    if not reference:
-        return None
-    stmt = (
-        select(TriageContact)
-        .where(
-            TriageContact.council_id == council_id,
-            TriageContact.reference == reference.strip().upper(),
-        )
-        .with_for_update()
-    )
-    return (await session.scalars(stmt)).one_or_none()
-
-
-async def _phone_subjects(session: AsyncSession, contact_id: uuid.UUID) -> list[TriageSubject]:
-    rows = await session.scalars(
-        select(TriageSubject)
-        .where(TriageSubject.contact_id == contact_id)
-        .order_by(TriageSubject.position)
-    )
-    return list(rows.all())
 
 
 def _minutes_apart(a: datetime, b: datetime) -> float:
@@ -90,7 +63,7 @@ async def mismatches(
         reasons.append("the phone contact recorded no agency to match")
     elif phone.agency_id != payload.agency_id:
         reasons.append("the MARF is from another agency than the phone call")
-    rows = await _phone_subjects(session, phone.id)
+    rows = await repository.subjects_of(session, phone.id)
     keys = [subject_keys(s, i) for i, s in enumerate(marf.subjects)]
     if not any(match_methods(k, row) for k in keys for row in rows):
         reasons.append("no child on the MARF matches a child on the phone contact")

@@ -13,18 +13,18 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal
 from services.contracts.marf import Marf
 from services.events.contracts import ReferralReceived
-from services.models.triage import TriageClock, TriageContact
+from services.models.triage import TriageContact
 from triage.contacts.access import contact_for
 from triage.contacts.repository import get_contact
 from triage.contacts.schemas import FollowUpReconcile
 from triage.exceptions import FollowUpClaimNotFound, WrongContactState
+from triage.intake import repository
 from triage.intake.service import STORED, emit_triaged, join_phone_contact
 from triage.settings import TriageSettings
 
@@ -93,7 +93,9 @@ async def _join(
     await session.flush()
     marf = Marf.model_validate(payload.marf, context=STORED)
     await join_phone_contact(session, phone, payload, marf, settings)
-    await _pause_clocks(session, contact.id, f"merged into {phone.reference}", now)
+    await repository.pause_running_clocks(
+        session, contact.id, f"merged into {phone.reference}", now
+    )
     await audit.record(
         session,
         service=SERVICE,
@@ -118,13 +120,3 @@ async def _phone_for(session: AsyncSession, contact: TriageContact) -> TriageCon
     if phone is None or not ok or phone.status != "open":
         raise WrongContactState("The phone contact is no longer open for a written follow-up.")
     return phone
-
-
-async def _pause_clocks(
-    session: AsyncSession, contact_id: uuid.UUID, reason: str, at: datetime
-) -> None:
-    await session.execute(
-        update(TriageClock)
-        .where(TriageClock.contact_id == contact_id, TriageClock.state == "running")
-        .values(state="paused", paused_at=at, paused_reason=reason)
-    )

@@ -10,7 +10,7 @@ to follow up" the phone contact, for a worker to reconcile.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +43,7 @@ PUBLIC_SOURCES = frozenset({"1A", "1B", "1C", "1D", "9"})
 STORED = {"stored": True}
 
 
-def _marf_facts(marf: Marf, today: Any) -> dict[str, Any]:
+def _marf_facts(marf: Marf, today: date) -> dict[str, Any]:
     facts = facts_from_marf(marf, today=today, in_office_hours=True, previous_referrals_12m=0)
     facts.pop("previous_referrals_12m")
     facts.pop("in_office_hours")
@@ -137,7 +137,7 @@ async def receive_referral(session: AsyncSession, payload: ReferralReceived) -> 
     # in summer, a child who has since turned 18) can never refuse an accepted referral.
     marf = Marf.model_validate(payload.marf, context=STORED)
     quoted = payload.phone_contact_reference
-    phone = await phone_join.find_quoted(session, payload.council_id, quoted)
+    phone = await repository.find_quoted(session, payload.council_id, quoted)
     tolerance = timedelta(minutes=settings.phone_join_tolerance_minutes)
     reasons = await phone_join.mismatches(session, phone, payload, marf, tolerance)
     if quoted and phone is not None and not reasons:

@@ -65,7 +65,7 @@ class MashConfig:
         return self.check_timescales[rag].due(requested_at, self.calendar)
 
 
-def _timescales(raw: Any, default: dict[str, Timescale]) -> dict[str, Timescale]:
+def _timescales(raw: object, default: dict[str, Timescale]) -> dict[str, Timescale]:
     out = dict(default)
     if not isinstance(raw, dict):
         return out
@@ -79,7 +79,7 @@ def _timescales(raw: Any, default: dict[str, Timescale]) -> dict[str, Timescale]
     return out
 
 
-def _agencies(raw: Any) -> dict[str, str]:
+def _agencies(raw: object) -> dict[str, str]:
     if not isinstance(raw, list) or not raw:
         return dict(DEFAULT_PARTNER_AGENCIES)
     out = {}

@@ -27,7 +27,7 @@ def _local_date(at: datetime | None, zone: ZoneInfo) -> date | None:
     return at.astimezone(zone).date() if at is not None else None
 
 
-def _iso_date(raw: Any) -> date | None:
+def _iso_date(raw: object) -> date | None:
     try:
         return date.fromisoformat(raw) if isinstance(raw, str) else None
     except ValueError:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db import transaction
 from services.mailer import MailNotSent, MailOutcomeUnknown, SmtpServer, send_text
-from services.models.triage_reports import TriageReportSend
+from services.models.triage_reports import ReportSendStatus, TriageReportSend
 from triage.council.config import load_council
 from triage.reports import operational as reports
 from triage.reports import repository
@@ -90,7 +90,7 @@ async def _finish(
     *,
     error: str | None,
     now: datetime,
-    status: str | None = None,
+    status: ReportSendStatus | None = None,
 ) -> None:
     async with transaction(maker) as session:
         row = await session.get(TriageReportSend, row_id, with_for_update=True)

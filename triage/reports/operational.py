@@ -9,14 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal
 from services.errors import FieldError
-from services.models.triage import OPEN_STATUSES, TriageContact
+from services.models.triage import TriageContact
 from triage.council.config import load_council
+from triage.reports import repository
 from triage.reports.exceptions import BadPeriod
 from triage.reports.periods import MAX_PERIOD_DAYS, instant_errors
 from triage.reports.schemas import (
@@ -62,61 +63,17 @@ def _row(contact: TriageContact, now: datetime) -> InProgressRow:
 
 
 async def in_progress(session: AsyncSession, *, council_id: str, now: datetime) -> InProgressReport:
-    stmt = (
-        select(TriageContact)
-        .where(TriageContact.council_id == council_id, TriageContact.status.in_(OPEN_STATUSES))
-        .order_by(TriageContact.received_at)
-        .limit(REPORT_ROW_LIMIT)
-    )
-    rows = [_row(c, now) for c in (await session.scalars(stmt)).all()]
+    found = await repository.open_contacts(session, council_id, limit=REPORT_ROW_LIMIT)
+    rows = [_row(c, now) for c in found]
     return InProgressReport(generated_at=now, count=len(rows), rows=rows)
 
 
 async def unallocated(session: AsyncSession, *, council_id: str, now: datetime) -> InProgressReport:
-    c = TriageContact
-    stmt = (
-        select(c)
-        .where(
-            c.council_id == council_id,
-            c.assigned_to.is_(None),
-            c.received_at <= now - UNALLOCATED_AFTER,
-            (c.status.in_(OPEN_STATUSES)) | (c.contact_type == "referral"),
-        )
-        .order_by(c.received_at)
-        .limit(REPORT_ROW_LIMIT)
+    found = await repository.unallocated_contacts(
+        session, council_id, received_before=now - UNALLOCATED_AFTER, limit=REPORT_ROW_LIMIT
     )
-    rows = [_row(x, now) for x in (await session.scalars(stmt)).all()]
+    rows = [_row(x, now) for x in found]
     return InProgressReport(generated_at=now, count=len(rows), rows=rows)
-
-
-_KPI_SQL = text(
-    """
-    SELECT c.contact_type AS contact_type,
-      count(*) AS decided,
-      count(*) FILTER (WHERE d.met_at IS NOT NULL AND d.breached_at IS NULL) AS on_time_1wd,
-      count(*) FILTER (WHERE h.met_at IS NOT NULL AND h.breached_at IS NULL) AS on_time_24h,
-      count(*) FILTER (WHERE c.consent_state IS NOT NULL) AS consent,
-      count(*) FILTER (WHERE c.child_voice_present) AS voice,
-      count(*) FILTER (WHERE c.wants_feedback) AS want_feedback,
-      count(*) FILTER (WHERE c.wants_feedback AND c.feedback_given_at IS NOT NULL) AS feedback,
-      count(*) FILTER (WHERE c.re_referral) AS re_referrals
-    FROM triage_contacts c
-    LEFT JOIN triage_clocks d ON d.contact_id = c.id AND d.kind = 'decision'
-    LEFT JOIN triage_clocks h ON h.contact_id = c.id AND h.kind = 'completed_24h'
-    WHERE c.council_id = :council AND c.received_at >= :start AND c.received_at < :end
-      AND c.status = 'decided'
-    GROUP BY c.contact_type ORDER BY c.contact_type
-    """
-)
-
-_COUNT_SQL = text(
-    """
-    SELECT COALESCE(contact_type, 'undecided') AS contact_type, count(*) AS n
-    FROM triage_contacts
-    WHERE council_id = :council AND received_at >= :start AND received_at < :end
-    GROUP BY 1 ORDER BY 1
-    """
-)
 
 
 def _kpi(name: str, contact_type: str | None, num: int, den: int, goal: tuple[float, str]) -> Kpi:
@@ -137,7 +94,7 @@ def _kpi(name: str, contact_type: str | None, num: int, den: int, goal: tuple[fl
     )
 
 
-def _kpis_for(row: Any) -> list[Kpi]:
+def _kpis_for(row: Row[Any]) -> list[Kpi]:
     t = row.contact_type
     out = [
         _kpi(
@@ -196,11 +153,10 @@ async def scorecard(
     now: datetime,
     child_population: int | None = None,
 ) -> Scorecard:
-    params = {"council": council_id, "start": start, "end": end}
-    counts = {r.contact_type: r.n for r in (await session.execute(_COUNT_SQL, params)).all()}
+    counts = await repository.contacts_by_type(session, council_id, start, end)
     kpis: list[Kpi] = []
     decided = 0
-    for row in (await session.execute(_KPI_SQL, params)).all():
+    for row in await repository.kpi_rows(session, council_id, start, end):
         kpis += _kpis_for(row)
         decided += row.decided
     referrals = counts.get("referral", 0)

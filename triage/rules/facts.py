@@ -8,7 +8,7 @@ is refused when the rule set is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,7 +35,7 @@ class FactSpec:
     nullable: bool = False
 
 
-def _enum(literal: Any) -> frozenset[str]:
+def _enum(literal: object) -> frozenset[str]:
     return frozenset(get_args(literal))
 
 

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
@@ -16,6 +15,7 @@ from triage.exceptions import NoActiveRuleSet, RuleSetInvalid, RuleSetNotFound, 
 from triage.rules.diff import diff_bodies
 from triage.rules.engine import CompiledRuleSet, Evaluation
 from triage.rules.model import RuleSetBody, validate_body
+from triage.rulesets import repository
 
 SERVICE = "triage"
 # Published rule sets never change, so their compiled form is cached by id.
@@ -41,31 +41,18 @@ def compiled(rule_set: TriageRuleSet) -> CompiledRuleSet:
 async def get_rule_set(
     session: AsyncSession, *, council_id: str, rule_set_id: uuid.UUID, lock: bool = False
 ) -> TriageRuleSet:
-    stmt = select(TriageRuleSet).where(
-        TriageRuleSet.id == rule_set_id, TriageRuleSet.council_id == council_id
-    )
-    if lock:
-        stmt = stmt.with_for_update()
-    row = (await session.scalars(stmt)).one_or_none()
+    row = await repository.find(session, council_id=council_id, rule_set_id=rule_set_id, lock=lock)
     if row is None:
         raise RuleSetNotFound()
     return row
 
 
 async def list_rule_sets(session: AsyncSession, *, council_id: str) -> list[TriageRuleSet]:
-    stmt = (
-        select(TriageRuleSet)
-        .where(TriageRuleSet.council_id == council_id)
-        .order_by(TriageRuleSet.version.desc())
-    )
-    return list((await session.scalars(stmt)).all())
+    return await repository.versions(session, council_id)
 
 
 async def active_rule_set(session: AsyncSession, council_id: str) -> TriageRuleSet | None:
-    stmt = select(TriageRuleSet).where(
-        TriageRuleSet.council_id == council_id, TriageRuleSet.active.is_(True)
-    )
-    return (await session.scalars(stmt)).one_or_none()
+    return await repository.active(session, council_id)
 
 
 async def require_active(session: AsyncSession, council_id: str) -> TriageRuleSet:
@@ -73,17 +60,6 @@ async def require_active(session: AsyncSession, council_id: str) -> TriageRuleSe
     if row is None:
         raise NoActiveRuleSet()
     return row
-
-
-async def _next_version(session: AsyncSession, council_id: str) -> int:
-    # Serialise version numbering per council (two managers creating drafts at once).
-    await session.execute(
-        select(func.pg_advisory_xact_lock(func.hashtext(f"triage_rule_sets:{council_id}")))
-    )
-    current = await session.scalar(
-        select(func.max(TriageRuleSet.version)).where(TriageRuleSet.council_id == council_id)
-    )
-    return (current or 0) + 1
 
 
 async def create_rule_set(
@@ -103,7 +79,7 @@ async def create_rule_set(
     row = TriageRuleSet(
         id=uuid.uuid4(),
         council_id=council_id,
-        version=await _next_version(session, council_id),
+        version=await repository.next_version(session, council_id),
         name=name,
         status="draft",
         active=False,
@@ -111,9 +87,7 @@ async def create_rule_set(
         based_on_id=base.id if base else None,
         created_by=principal.sub,
     )
-    session.add(row)
-    await session.flush()
-    return row
+    return await repository.add(session, row)
 
 
 async def update_draft(
@@ -149,17 +123,7 @@ async def publish(
     if row.status != "draft":
         raise RuleSetPublished()
     parse_body(row.body)
-    # Lock the council's active row first: two publishers queue up instead of both winning.
-    await session.execute(
-        select(TriageRuleSet.id)
-        .where(TriageRuleSet.council_id == row.council_id, TriageRuleSet.active.is_(True))
-        .with_for_update()
-    )
-    await session.execute(
-        update(TriageRuleSet)
-        .where(TriageRuleSet.council_id == row.council_id, TriageRuleSet.active.is_(True))
-        .values(active=False)
-    )
+    await repository.deactivate(session, row.council_id)
     row.status, row.active = "published", True
     row.published_at, row.published_by = datetime.now(UTC), principal.sub
     await session.flush()
@@ -176,10 +140,7 @@ async def diff(
     new = await get_rule_set(session, council_id=council_id, rule_set_id=rule_set_id)
     old_id = against or new.based_on_id
     if old_id is None:
-        stmt = select(TriageRuleSet).where(
-            TriageRuleSet.council_id == council_id, TriageRuleSet.version < new.version
-        )
-        old = (await session.scalars(stmt.order_by(TriageRuleSet.version.desc()))).first()
+        old = await repository.previous_version(session, council_id, new.version)
     else:
         old = await get_rule_set(session, council_id=council_id, rule_set_id=old_id)
     if old is None:
