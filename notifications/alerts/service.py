@@ -114,19 +114,6 @@ async def _visible(
     return notification, incident
 
 
-async def _audit(
-    session: AsyncSession, principal: Principal, action: str, notification_id: uuid.UUID
-) -> None:
-    await audit.record(
-        session,
-        service=SERVICE,
-        actor=principal,
-        action=action,
-        entity_type="notification",
-        entity_id=notification_id,
-    )
-
-
 async def get_detail(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID
 ) -> NotificationDetail:
@@ -140,7 +127,13 @@ async def get_detail(
         spoken_to=notification.spoken_to if share.share_spoken_to else None,
         child_voice=notification.child_voice if share.share_child_voice else None,
     )
-    await _audit(session, principal, "notification.read", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.read",
+        entity_id=notification.id,
+    )
     base = summary(notification, incident.incident_at).model_dump()
     return NotificationDetail(
         **base,
@@ -187,7 +180,13 @@ async def acknowledge(
     """Idempotent: a second acknowledgement keeps the first one's time and person."""
     notification, incident = await _visible(session, principal, notification_id, lock=True)
     await _mark_acknowledged(session, principal, notification, datetime.now(UTC))
-    await _audit(session, principal, "notification.acknowledge", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.acknowledge",
+        entity_id=notification.id,
+    )
     return summary(notification, incident.incident_at)
 
 
@@ -203,7 +202,13 @@ async def record_welfare_check(
         raise WelfareCheckInvalid(fields=[FieldError(path="done_at", reason=reason)])
     await _mark_acknowledged(session, principal, notification, now)
     await _add_welfare_check(session, principal, notification, data)
-    await _audit(session, principal, "notification.welfare_check", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.welfare_check",
+        entity_id=notification.id,
+    )
     return summary(notification, incident.incident_at)
 
 
@@ -253,7 +258,13 @@ async def list_welfare_checks(
     """Every welfare check on a notification, oldest first (this read is audited)."""
     notification, _ = await _visible(session, principal, notification_id)
     checks = await _welfare_checks(session, notification.id)
-    await _audit(session, principal, "notification.welfare_checks_read", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.welfare_checks_read",
+        entity_id=notification.id,
+    )
     return [WelfareCheckRead.model_validate(c) for c in checks]
 
 
@@ -267,7 +278,13 @@ async def list_corrections(
         .where(NotificationCorrection.notification_id == notification.id)
         .order_by(NotificationCorrection.corrected_at, NotificationCorrection.id)
     )
-    await _audit(session, principal, "notification.corrections_read", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.corrections_read",
+        entity_id=notification.id,
+    )
     return [CorrectionRead.model_validate(c) for c in rows.all()]
 
 
@@ -346,7 +363,13 @@ async def resend(
             now=now,
         )
         queued_new = len(created)
-    await _audit(session, principal, "notification.resend", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.resend",
+        entity_id=notification.id,
+    )
     return ResendResult(requeued=len(requeued), queued_new=queued_new)
 
 
