@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.alerts.schemas import (
@@ -35,6 +35,7 @@ from services.events.contracts import EncompassNotificationAcknowledged
 from services.events.outbox import emit
 from services.models.notifications import Attempt, Delivery, Incident, Notification, School
 from services.models.notifications_extra import NotificationCorrection, WelfareCheck
+from services.paging import Page, decode_cursor, page_of
 
 SERVICE = "notifications"
 _FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -73,22 +74,33 @@ def summary(n: Notification, incident_at: datetime, zone: str | None = None) -> 
 
 
 async def list_notifications(
-    session: AsyncSession, principal: Principal, *, unacknowledged: bool, limit: int, offset: int
-) -> list[NotificationSummary]:
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    unacknowledged: bool,
+    limit: int,
+    cursor: str | None,
+) -> Page[NotificationSummary]:
+    """Newest first, keyset-paged on (created_at, id) (`services.paging`)."""
     query = (
         select(Notification, Incident.incident_at)
         .join(Incident, Incident.id == Notification.incident_id)
         .where(Incident.council_id == principal.council_id)
-        .order_by(Notification.created_at.desc(), Notification.id)
-        .limit(limit)
-        .offset(offset)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit + 1)
     )
-    query = query.where(Incident.council_id == principal.council_id)
+    if cursor is not None:
+        after = decode_cursor(cursor, (datetime, uuid.UUID))
+        query = query.where(tuple_(Notification.created_at, Notification.id) < tuple_(*after))
     if principal.role != Role.admin:
         query = query.where(Notification.school_urn == principal.school_urn)
     if unacknowledged:
         query = query.where(Notification.acknowledged_at.is_(None))
-    return [summary(n, at) for n, at in (await session.execute(query)).all()]
+    rows = (await session.execute(query)).all()
+    page = page_of(rows, limit=limit, key=lambda row: (row[0].created_at, row[0].id))
+    return Page[NotificationSummary](
+        items=[summary(n, at) for n, at in page.items], limit=limit, next_cursor=page.next_cursor
+    )
 
 
 async def _visible(
