@@ -38,19 +38,19 @@ from services.web.pages import (
 )
 from triage import web_views
 from triage.clocks import service as clock_service
+from triage.clocks.schemas import ClockPause
 from triage.contacts import read
 from triage.contacts import service as work
 from triage.contacts.schemas import (
-    ClockPause,
     ContactRead,
     DecisionCreate,
     FeedbackCreate,
-    ScreeningCreate,
     SignOffRequest,
 )
 from triage.council.config import load_council
 from triage.dependencies import TriageSettingsDep
 from triage.dv_screening import service as screening
+from triage.dv_screening.schemas import ScreeningCreate
 from triage.queue.lanes import MANAGERS, STAFF, lanes_for
 from triage.queue.service import QueueFilters, decode_cursor, queue_page
 from triage.rules.model import LANES

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Path
 from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
 from triage.clocks import service
-from triage.contacts.schemas import ClockMet, ClockPause, ClockRead, RecordedClock
+from triage.clocks.schemas import ClockMet, ClockPause, RecordedClock
+from triage.contacts.schemas import ClockRead
 from triage.dependencies import ClockKindPath, ContactPath, DeciderUser, ManagerUser
 
 router = APIRouter(prefix="/v1", tags=["contacts"])

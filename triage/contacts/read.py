@@ -25,10 +25,9 @@ from triage.contacts.schemas import (
     DecisionRead,
     EvaluationRead,
     HistoryEntry,
-    QueueItem,
     ScreeningRead,
-    SubjectSummary,
 )
+from triage.queue.schemas import QueueItem, SubjectSummary
 
 
 def queue_item(contact: TriageContact, breached_clocks: list[str] | None = None) -> QueueItem:

@@ -1,4 +1,4 @@
-"""Bodies of the contact, queue and decision endpoints."""
+"""Bodies of the contact endpoints: recording, the contact read, work and decisions."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pydantic import (
 from services.contracts.codes import ConsentState, ReferralSource
 from services.contracts.marf import Concern, Consent, Subject, raise_problems
 from services.types import SafeDatetime, SafeStr, SafeText
+from triage.queue.schemas import QueueItem
 from triage.rules.facts import DashRisk
 from triage.rules.model import ContactType
 
@@ -39,7 +40,6 @@ ConsentGivenBy = Literal[
     "parent_or_carer", "person_with_parental_responsibility", "young_person", "other"
 ]
 PrimaryNeedCode = Literal["N0", "N1", "N2", "N3", "N4", "N5", "N6", "N7", "N8", "N9"]
-OpenStatus = Literal["open", "awaiting_sign_off"]
 Text = Annotated[SafeStr, Field(min_length=1, max_length=200)]
 LongText = Annotated[SafeText, Field(min_length=1, max_length=8000)]
 # A partner agency's or police force's id as the referral API knows it.
@@ -121,13 +121,6 @@ class ContactCreate(_In):
         return self
 
 
-class SubjectSummary(BaseModel):
-    position: int
-    kind: str
-    name: str
-    age: int | None
-
-
 class ClockRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -174,33 +167,6 @@ class EvaluationRead(BaseModel):
     rule_set_version: int | None
     # The concern-category floors that raised the proposal (absent on older contacts).
     concern_floors: list[ConcernFloorRead] = []
-
-
-class QueueItem(BaseModel):
-    id: uuid.UUID
-    reference: str
-    kind: str
-    channel: str
-    status: str
-    lane: str
-    level: int
-    rag: str
-    priority: int
-    safety_floor: bool
-    received_at: datetime
-    deadline_at: datetime
-    breached: bool
-    # Which clocks are breached (managers see breaches in the queue).
-    breached_clocks: list[str] = []
-    re_referral: bool
-    assigned_to: str | None
-    lease_holder: str | None
-    lease_expires_at: datetime | None
-    subjects: list[SubjectSummary]
-    # MASH partner checks past their due time and still unanswered (triage.checks).
-    overdue_checks: int = 0
-    # Active flags on the children's records (triage.children), e.g. ["cse", "missing"].
-    child_flags: list[str] = []
 
 
 class HistoryEntry(BaseModel):
@@ -366,44 +332,8 @@ class FeedbackCreate(_In):
     next_steps: LongText
 
 
-ScreeningRoute = Literal["mash", "early_help", "advice", "none"]
-
-
-class ScreeningCreate(_In):
-    route_to: ScreeningRoute
-    encompass: bool = False
-    rationale: LongText
-
-
-class ScreeningResolution(_In):
-    """A team manager's route where the police and social work screeners disagree."""
-
-    route_to: ScreeningRoute
-    rationale: LongText
-
-
 class FollowUpReconcile(_In):
     """A worker's answer to "claims to follow up FDC-…": the same call (join) or not."""
 
     action: Literal["join", "separate"]
     note: LongText
-
-
-class ClockPause(_In):
-    reason: LongText
-
-
-RecordedClock = Literal["assessment", "icpc"]
-
-
-class ClockMet(_In):
-    """The assessment was authorised / the ICPC was held, at `met_at` (default: now)."""
-
-    met_at: SafeDatetime | None = None
-
-    @field_validator("met_at")
-    @classmethod
-    def _not_in_the_future(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value > datetime.now(UTC) + FUTURE_SLACK:
-            raise ValueError("is in the future")
-        return value

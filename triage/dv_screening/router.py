@@ -6,9 +6,10 @@ from fastapi import APIRouter
 
 from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, error_responses
-from triage.contacts.schemas import ScreeningCreate, ScreeningRead, ScreeningResolution
+from triage.contacts.schemas import ScreeningRead
 from triage.dependencies import ContactPath, ScreenerUser, SignOffUser
 from triage.dv_screening import service as screening
+from triage.dv_screening.schemas import ScreeningCreate, ScreeningResolution
 
 router = APIRouter(prefix="/v1", tags=["contacts"])
 

@@ -10,10 +10,10 @@ from services.db import SessionDep
 from services.errors import Unprocessable, error_responses
 from services.paging import Page
 from services.types import QueryDatetime, SafeStr
-from triage.contacts.schemas import OpenStatus, QueueItem
 from triage.dependencies import StaffUser, TriageSettingsDep
 from triage.queue import service
 from triage.queue.lanes import lanes_for
+from triage.queue.schemas import OpenStatus, QueueItem
 from triage.rules.model import Lane
 
 router = APIRouter(prefix="/v1", tags=["contacts"])

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import audit
 from services.auth import Principal
 from services.paging import Page
-from triage.contacts.schemas import QueueItem
 from triage.queue.repository import QueueFilters, decode_cursor, queue_page
+from triage.queue.schemas import QueueItem
 
 __all__ = ["QueueFilters", "decode_cursor", "queue_page", "read_queue"]
 
