@@ -23,9 +23,9 @@ from tests.factories import make_marf, with_subject
 from tests.triage.conftest import phone_contact, referral_event
 from triage import demo
 from triage.clocks.jobs import scan_clocks
+from triage.contacts.exceptions import ContactLeased
 from triage.contacts.schemas import ContactCreate
 from triage.contacts.service import claim, record_contact
-from triage.exceptions import ContactLeased
 from triage.settings import get_triage_settings
 from triage.worker import HANDOVER, INTAKE, build_worker
 

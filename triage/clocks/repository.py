@@ -10,7 +10,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.triage import TriageClock, TriageContact
-from triage.exceptions import ClockNotFound
+from triage.clocks.exceptions import ClockNotFound
 
 
 async def find_clock(session: AsyncSession, contact_id: uuid.UUID, kind: str) -> TriageClock | None:

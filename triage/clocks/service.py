@@ -14,12 +14,12 @@ from services.calendar import WorkingCalendar
 from services.errors import FieldError
 from services.models.triage import TriageClock
 from triage.clocks import repository
+from triage.clocks.exceptions import ClockMetInvalid, ClockStateConflict
 from triage.clocks.rules import deadline, due_soon
 from triage.contacts import read
 from triage.contacts.access import contact_for
 from triage.contacts.schemas import ClockRead
 from triage.council.config import load_council
-from triage.exceptions import ClockMetInvalid, ClockStateConflict
 from triage.settings import TriageSettings
 
 SERVICE = "triage"

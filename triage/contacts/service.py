@@ -18,6 +18,13 @@ from triage.clocks.service import meet_clocks, start_clock
 from triage.contacts import read, repository
 from triage.contacts.access import contact_for as contact_for  # the pages call it from here
 from triage.contacts.decision_rules import DecisionContext, child_lines, decision_errors
+from triage.contacts.exceptions import (
+    ContactLeased,
+    DecisionInvalid,
+    LeaseRequired,
+    SelfSignOff,
+    WrongContactState,
+)
 from triage.contacts.facts import SIGNIFICANT_HARM_CONCERNS, facts_from_subjects
 from triage.contacts.opening import NewContact, local_today, open_contact
 from triage.contacts.outcomes import OUTCOME_SUMMARY, STRATEGY_OUTCOMES
@@ -30,13 +37,6 @@ from triage.contacts.schemas import (
     SignOffRequest,
 )
 from triage.council.config import CouncilConfig, load_council
-from triage.exceptions import (
-    ContactLeased,
-    DecisionInvalid,
-    LeaseRequired,
-    SelfSignOff,
-    WrongContactState,
-)
 from triage.queue.lanes import MANAGERS
 from triage.settings import TriageSettings
 

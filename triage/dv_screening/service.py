@@ -23,10 +23,11 @@ from services.events.contracts import EncompassChild, EncompassRequested
 from services.events.outbox import emit
 from services.models.triage import TriageContact, TriageScreening
 from triage.contacts.access import contact_for
+from triage.contacts.exceptions import WrongContactState
 from triage.council.config import load_council
 from triage.dv_screening import repository
+from triage.dv_screening.exceptions import ScreeningConflict
 from triage.dv_screening.schemas import ScreeningCreate, ScreeningResolution
-from triage.exceptions import ScreeningConflict, WrongContactState
 
 SERVICE = "triage"
 POLICE, SOCIAL_WORK = "police", "social_work"

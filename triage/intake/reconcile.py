@@ -21,10 +21,11 @@ from services.contracts.marf import Marf
 from services.events.contracts import ReferralReceived
 from services.models.triage import TriageContact
 from triage.contacts.access import contact_for
+from triage.contacts.exceptions import WrongContactState
 from triage.contacts.repository import get_contact
 from triage.contacts.schemas import FollowUpReconcile
-from triage.exceptions import FollowUpClaimNotFound, WrongContactState
 from triage.intake import repository
+from triage.intake.exceptions import FollowUpClaimNotFound
 from triage.intake.service import STORED, emit_triaged, join_phone_contact
 from triage.settings import TriageSettings
 

@@ -22,6 +22,7 @@ from services.events.outbox import emit
 from services.models.triage import TriageContact
 from triage.clocks.repository import refresh_queue_keys
 from triage.clocks.service import meet_clocks
+from triage.contacts.exceptions import ContactNotFound
 from triage.contacts.facts import facts_from_marf, facts_from_subjects
 from triage.contacts.opening import (
     NewContact,
@@ -32,7 +33,6 @@ from triage.contacts.opening import (
     replace_subjects,
 )
 from triage.council.config import CouncilConfig, load_council
-from triage.exceptions import ContactNotFound
 from triage.intake import phone_join, repository
 from triage.screening import repository as screening_ratings
 from triage.settings import TriageSettings, get_triage_settings

@@ -12,7 +12,7 @@ from services import audit
 from services.auth import Principal
 from services.models.triage import TriageClock
 from triage.contacts.access import contact_for
-from triage.exceptions import WrongContactState
+from triage.contacts.exceptions import WrongContactState
 from triage.reports import repository
 from triage.reports.schemas import AssessmentFactorsRead, AssessmentFactorsWrite
 

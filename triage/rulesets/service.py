@@ -11,11 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services import audit
 from services.auth import Principal
 from services.models.triage import TriageRuleSet
-from triage.exceptions import NoActiveRuleSet, RuleSetInvalid, RuleSetNotFound, RuleSetPublished
 from triage.rules.diff import diff_bodies
 from triage.rules.engine import CompiledRuleSet, Evaluation
 from triage.rules.model import RuleSetBody, validate_body
 from triage.rulesets import repository
+from triage.rulesets.exceptions import (
+    NoActiveRuleSet,
+    RuleSetInvalid,
+    RuleSetNotFound,
+    RuleSetPublished,
+)
 
 SERVICE = "triage"
 # Published rule sets never change, so their compiled form is cached by id.
