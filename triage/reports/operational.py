@@ -171,28 +171,29 @@ async def scorecard(
     )
 
 
-async def _audited(session: AsyncSession, principal: Principal, action: str) -> None:
-    await audit.record(
-        session,
-        service=SERVICE,
-        actor=principal,
-        action=action,
-        entity_type="report",
-        entity_id=principal.council_id,
-    )
-
-
 # The API's reports, each read audited (the pages call the functions above and audit
 # themselves).
 
 
 async def in_progress_report(session: AsyncSession, *, principal: Principal) -> InProgressReport:
-    await _audited(session, principal, "report.in_progress")
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="report.in_progress",
+        entity_id=principal.council_id,
+    )
     return await in_progress(session, council_id=principal.council_id, now=datetime.now(UTC))
 
 
 async def unallocated_report(session: AsyncSession, *, principal: Principal) -> InProgressReport:
-    await _audited(session, principal, "report.unallocated")
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="report.unallocated",
+        entity_id=principal.council_id,
+    )
     return await unallocated(session, council_id=principal.council_id, now=datetime.now(UTC))
 
 
@@ -214,7 +215,13 @@ async def kpi_scorecard(
         raise BadPeriod(fields=[FieldError(path="from", reason="from is not before to")])
     if end - start > timedelta(days=MAX_PERIOD_DAYS):
         raise BadPeriod(fields=[FieldError(path="from", reason="a period is at most a year")])
-    await _audited(session, principal, "report.kpis")
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="report.kpis",
+        entity_id=principal.council_id,
+    )
     council = await load_council(session, principal.council_id)
     return await scorecard(
         session,

@@ -156,20 +156,6 @@ async def diff(
     return old, new, changes
 
 
-async def _audited(
-    session: AsyncSession, principal: Principal, action: str, row: TriageRuleSet
-) -> TriageRuleSet:
-    await audit.record(
-        session,
-        service=SERVICE,
-        actor=principal,
-        action=action,
-        entity_type="rule_set",
-        entity_id=row.id,
-    )
-    return row
-
-
 # The API's changes, each audited (the pages call the functions above and audit themselves).
 
 
@@ -184,7 +170,10 @@ async def create_draft(
     row = await create_rule_set(
         session, principal=principal, name=name, body=body, based_on=based_on
     )
-    return await _audited(session, principal, "rule_set.create", row)
+    await audit.record(
+        session, service=SERVICE, actor=principal, action="rule_set.create", entity_id=row.id
+    )
+    return row
 
 
 async def change_draft(
@@ -205,11 +194,15 @@ async def change_draft(
         replace=replace,
     )
     action = "rule_set.replace" if replace else "rule_set.patch"
-    return await _audited(session, principal, action, row)
+    await audit.record(session, service=SERVICE, actor=principal, action=action, entity_id=row.id)
+    return row
 
 
 async def publish_version(
     session: AsyncSession, *, principal: Principal, rule_set_id: uuid.UUID
 ) -> TriageRuleSet:
     row = await publish(session, principal=principal, rule_set_id=rule_set_id)
-    return await _audited(session, principal, "rule_set.publish", row)
+    await audit.record(
+        session, service=SERVICE, actor=principal, action="rule_set.publish", entity_id=row.id
+    )
+    return row
