@@ -6,9 +6,38 @@ from fastapi import FastAPI
 
 from services.app import create_service_app
 from triage import web, web_reports
-from triage.router import router
+from triage.audit import router as audit
+from triage.checks import router as checks
+from triage.children import router as children
+from triage.chronology import router as chronology
+from triage.clocks import router as clocks
+from triage.contacts import router as contacts
+from triage.dv_screening import router as dv_screening
+from triage.handover import router as handover
+from triage.notes import router as notes
+from triage.queue import router as queue
+from triage.reports import router as reports
+from triage.rulesets import router as rulesets
+from triage.screening import router as screening
+from triage.strategy import router as strategy
 
-ROUTERS = [router]
+# One router per feature (each feature's router.py is HTTP only).
+ROUTERS = [
+    contacts.router,
+    queue.router,
+    dv_screening.router,
+    clocks.router,
+    rulesets.router,
+    reports.router,
+    screening.router,
+    checks.router,
+    strategy.router,
+    notes.router,
+    chronology.router,
+    handover.router,
+    children.router,
+    audit.router,
+]
 # The pages (served with the platform's sign-in, assets and headers).
 PAGES = [web.router, web_reports.router]
 # Paths whose bodies are not JSON (e.g. CSV uploads).

@@ -1,6 +1,6 @@
 """The team manager's pages: the reports (with charts and their tables) and the rule sets.
 
-Same service calls and audit rows as `triage.routers.reports` and `triage.routers.rulesets`.
+Same service calls and audit rows as `triage.reports.router` and `triage.rulesets.router`.
 """
 
 from __future__ import annotations
@@ -31,12 +31,13 @@ from services.web.pages import (
     unprocessable_fields,
     validation_fields,
 )
-from triage.access import MANAGERS, STAFF
-from triage.council import load_council
+from triage.council.config import load_council
 from triage.dry_run import dry_run
-from triage.exceptions import RuleSetPublished
-from triage.schemas.rulesets import RuleSetReplace, RuleSetSummary
-from triage.service import reports, rulesets
+from triage.queue.lanes import MANAGERS, STAFF
+from triage.reports import operational as reports
+from triage.rulesets import service as rulesets
+from triage.rulesets.exceptions import RuleSetPublished
+from triage.rulesets.schemas import RuleSetReplace, RuleSetSummary
 from triage.web import TEMPLATES
 from triage.web_views import LANE_NAMES, bar_chart, words
 

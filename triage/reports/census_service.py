@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Principal
 from services.errors import FieldError
-from triage.council import load_council
+from triage.council.config import load_council
 from triage.reports import census, repository
 from triage.reports.exceptions import BadCollectionYear, CensusReturnInvalid
 from triage.reports.schemas import CensusFailureRead, CensusValidation, ExportFormat
@@ -27,7 +27,7 @@ def _local_date(at: datetime | None, zone: ZoneInfo) -> date | None:
     return at.astimezone(zone).date() if at is not None else None
 
 
-def _iso_date(raw: Any) -> date | None:
+def _iso_date(raw: object) -> date | None:
     try:
         return date.fromisoformat(raw) if isinstance(raw, str) else None
     except ValueError:

@@ -20,13 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db import transaction
 from services.mailer import MailNotSent, MailOutcomeUnknown, SmtpServer, send_text
-from services.models.triage_reports import TriageReportSend
-from triage.council import load_council
+from services.models.triage_reports import ReportSendStatus, TriageReportSend
+from triage.council.config import load_council
+from triage.reports import operational as reports
 from triage.reports import repository
 from triage.reports.schedule import Schedule, latest_due, parse_time, parse_weekly
 from triage.reports.service import audit_read
 from triage.reports.summaries import Email, in_progress_email, unallocated_email
-from triage.service import reports
 from triage.settings import TriageSettings
 
 log = structlog.get_logger(__name__)
@@ -90,7 +90,7 @@ async def _finish(
     *,
     error: str | None,
     now: datetime,
-    status: str | None = None,
+    status: ReportSendStatus | None = None,
 ) -> None:
     async with transaction(maker) as session:
         row = await session.get(TriageReportSend, row_id, with_for_update=True)

@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, TextClause, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import CouncilCalendar
-from services.models.triage import TriageSubject
+from services.models.triage import OPEN_STATUSES, TriageContact, TriageSubject
 from services.models.triage_reports import TriageAssessmentFactors, TriageReportSend
 
 # Every scorecard query reads the period and the one before it in one pass (`current` says
@@ -175,13 +175,13 @@ async def tune_for_reports(session: AsyncSession) -> None:
         await session.execute(text(statement))
 
 
-def _params(council_id: str, start: datetime, end: datetime, **more: Any) -> dict[str, Any]:
+def _params(council_id: str, start: datetime, end: datetime, **more: object) -> dict[str, Any]:
     return {"council": council_id, "start": start, "end": end, **more}
 
 
 async def both_periods(
-    session: AsyncSession, sql: Any, council_id: str, prev_start: datetime, start: datetime,
-    end: datetime, **more: Any,
+    session: AsyncSession, sql: TextClause, council_id: str, prev_start: datetime,
+    start: datetime, end: datetime, **more: object,
 ) -> Sequence[Row[Any]]:  # fmt: skip
     """Rows for the period (`current` true) and the one just before it (false)."""
     params = _params(council_id, start, end, prev_start=prev_start, **more)
@@ -189,7 +189,12 @@ async def both_periods(
 
 
 async def rows(
-    session: AsyncSession, sql: Any, council_id: str, start: datetime, end: datetime, **more: Any
+    session: AsyncSession,
+    sql: TextClause,
+    council_id: str,
+    start: datetime,
+    end: datetime,
+    **more: object,
 ) -> Sequence[Row[Any]]:
     result = await session.execute(sql, _params(council_id, start, end, **more))
     return result.all()
@@ -325,3 +330,83 @@ async def claim_slot(
     )
     again = retried.scalar_one_or_none()
     return None if again is None else await session.get(TriageReportSend, again)
+
+
+# --- the managers' reports (triage.reports.operational) -----------------------------------
+
+
+async def open_contacts(
+    session: AsyncSession, council_id: str, *, limit: int
+) -> Sequence[TriageContact]:
+    """The council's contacts in progress, oldest first."""
+    stmt = (
+        select(TriageContact)
+        .where(TriageContact.council_id == council_id, TriageContact.status.in_(OPEN_STATUSES))
+        .order_by(TriageContact.received_at)
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def unallocated_contacts(
+    session: AsyncSession, council_id: str, *, received_before: datetime, limit: int
+) -> Sequence[TriageContact]:
+    """Contacts received before the cut-off with no allocated worker (open, or referrals)."""
+    c = TriageContact
+    stmt = (
+        select(c)
+        .where(
+            c.council_id == council_id,
+            c.assigned_to.is_(None),
+            c.received_at <= received_before,
+            (c.status.in_(OPEN_STATUSES)) | (c.contact_type == "referral"),
+        )
+        .order_by(c.received_at)
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+_KPI_SQL = text(
+    """
+    SELECT c.contact_type AS contact_type,
+      count(*) AS decided,
+      count(*) FILTER (WHERE d.met_at IS NOT NULL AND d.breached_at IS NULL) AS on_time_1wd,
+      count(*) FILTER (WHERE h.met_at IS NOT NULL AND h.breached_at IS NULL) AS on_time_24h,
+      count(*) FILTER (WHERE c.consent_state IS NOT NULL) AS consent,
+      count(*) FILTER (WHERE c.child_voice_present) AS voice,
+      count(*) FILTER (WHERE c.wants_feedback) AS want_feedback,
+      count(*) FILTER (WHERE c.wants_feedback AND c.feedback_given_at IS NOT NULL) AS feedback,
+      count(*) FILTER (WHERE c.re_referral) AS re_referrals
+    FROM triage_contacts c
+    LEFT JOIN triage_clocks d ON d.contact_id = c.id AND d.kind = 'decision'
+    LEFT JOIN triage_clocks h ON h.contact_id = c.id AND h.kind = 'completed_24h'
+    WHERE c.council_id = :council AND c.received_at >= :start AND c.received_at < :end
+      AND c.status = 'decided'
+    GROUP BY c.contact_type ORDER BY c.contact_type
+    """
+)
+
+_COUNT_SQL = text(
+    """
+    SELECT COALESCE(contact_type, 'undecided') AS contact_type, count(*) AS n
+    FROM triage_contacts
+    WHERE council_id = :council AND received_at >= :start AND received_at < :end
+    GROUP BY 1 ORDER BY 1
+    """
+)
+
+
+async def contacts_by_type(
+    session: AsyncSession, council_id: str, start: datetime, end: datetime
+) -> dict[str, int]:
+    """Contacts received in the period, by decided contact type (`undecided` for the rest)."""
+    found = await session.execute(_COUNT_SQL, _params(council_id, start, end))
+    return {r.contact_type: r.n for r in found.all()}
+
+
+async def kpi_rows(
+    session: AsyncSession, council_id: str, start: datetime, end: datetime
+) -> Sequence[Row[Any]]:
+    """Per decided contact type: the counts the KPI scorecard is computed from."""
+    return (await session.execute(_KPI_SQL, _params(council_id, start, end))).all()

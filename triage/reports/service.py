@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal
-from triage.council import load_council
+from triage.council.config import load_council
 from triage.reports import indicators, repository
 from triage.reports.exceptions import BadPeriod
 from triage.reports.indicators import Indicator
+from triage.reports.operational import population_rate
 from triage.reports.periods import (
     Period,
     day_errors,
@@ -37,7 +38,6 @@ from triage.reports.schemas import (
     PreviousValue,
     ScorecardReport,
 )
-from triage.service.reports import population_rate
 
 SERVICE = "triage"
 NFA_REASONS_TOP = 10  # the commonest reasons per contact type; the rest are in the records

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from triage.schemas.reports import InProgressReport, InProgressRow
+from triage.reports.schemas import InProgressReport, InProgressRow
 
 OLDEST_SHOWN = 10  # enough to act on; the full list is one click away
 FOOTER = (

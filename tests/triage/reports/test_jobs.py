@@ -21,9 +21,9 @@ from services.models.triage_reports import TriageReportSend
 from services.settings import get_settings
 from tests.triage.conftest import phone_contact
 from triage import demo
+from triage.contacts.schemas import ContactCreate
+from triage.contacts.service import record_contact
 from triage.reports.jobs import report_job, run_due_reports
-from triage.schemas.contacts import ContactCreate
-from triage.service.intake import record_contact
 from triage.settings import TriageSettings, get_triage_settings
 from triage.worker import build_worker
 
