@@ -29,10 +29,16 @@ _IN_PERIOD = "c.council_id = :council AND c.received_at >= :start AND c.received
 # final (no sign-off needed) or approved (signed off); returned ones do not count.
 _DECISION = "dec.contact_id = c.id AND dec.status IN ('final', 'approved')"
 
-# Clock rows are unique per (contact, kind): counting joined rows counts contacts.
+# Clock rows are unique per (contact, kind): counting joined rows counts contacts. A clock is
+# measurable once it was met or its deadline has passed (at :now): a contact still open past
+# its deadline counts as not met (under contact type "undecided": its type is not known yet),
+# so a backlog lowers the figure instead of being left out; an open contact whose deadline is
+# still to come is not measurable yet and is left out.
+_MEASURABLE = "(k.met_at IS NOT NULL OR k.deadline_at <= :now)"
 TIMELINESS_SQL = text(
     f"""
-    SELECT c.received_at >= :start AS current, c.contact_type,
+    SELECT c.received_at >= :start AS current,
+      CASE WHEN c.status = 'decided' THEN c.contact_type ELSE 'undecided' END AS contact_type,
       count(*) FILTER (WHERE k.kind = 'decision') AS with_decision_clock,
       count(*) FILTER (WHERE k.kind = 'decision' AND k.met_at <= k.deadline_at) AS decided_1wd,
       count(*) FILTER (WHERE k.kind = 'completed_24h') AS with_24h_clock,
@@ -43,8 +49,8 @@ TIMELINESS_SQL = text(
         AS completed_48h
     FROM triage_contacts c
     JOIN triage_clocks k ON k.contact_id = c.id
-      AND k.kind IN ('decision', 'completed_24h', 'all_contacts_48h')
-    WHERE {_BOTH} AND c.status = 'decided'
+      AND k.kind IN ('decision', 'completed_24h', 'all_contacts_48h') AND {_MEASURABLE}
+    WHERE {_BOTH} AND c.status IN ('decided', 'open', 'awaiting_sign_off')
     GROUP BY 1, 2
     """
 )
@@ -125,14 +131,21 @@ RE_REFERRALS_SQL = text(
     """
 )
 
-# Operation Encompass alerts made in the periods (the notifications service's tables).
+# Operation Encompass alerts made in the periods (the notifications service's tables). An
+# alert to a school is due at the start of the school day (`deadline_at`): one not delivered
+# whose school day has not started yet (at :now) is not measurable and is left out of
+# "before the school day"; delivered late or still undelivered past it counts as not met.
+# Acknowledgement and the welfare check have no due time of their own in the tables, so every
+# alert to a school counts for them (documented in docs/reports.md).
 ENCOMPASS_SQL = text(
     """
     SELECT n.created_at >= :start AS current,
       count(*) AS notifications,
       count(*) FILTER (WHERE n.route = 'school') AS to_schools,
       count(*) FILTER (WHERE n.route = 'ehe') AS to_ehe_officer,
-      count(*) FILTER (WHERE n.route = 'school' AND n.deadline_at IS NOT NULL) AS with_deadline,
+      count(*) FILTER (WHERE n.route = 'school' AND n.deadline_at IS NOT NULL
+                         AND (n.delivered_at IS NOT NULL OR n.deadline_at <= :now))
+        AS with_deadline,
       count(*) FILTER (WHERE n.route = 'school' AND n.delivered_at <= n.deadline_at)
         AS before_school_day,
       count(*) FILTER (WHERE n.route = 'school' AND n.acknowledged_at IS NOT NULL)
@@ -147,13 +160,14 @@ ENCOMPASS_SQL = text(
 
 # Contacts received in the periods and screened (they have a MASH clock), per the contact's
 # latest RAG rating: met within the timescale when the clock was met by its deadline; met
-# late, still running or breached counts in the denominator only.
+# late or breached (running past its deadline) counts in the denominator only; a clock still
+# running whose deadline is still to come (at :now) is not measurable yet and is left out.
 MASH_SQL = text(
     f"""
     SELECT c.received_at >= :start AS current, r.rag, count(*) AS screened,
       count(*) FILTER (WHERE k.met_at IS NOT NULL AND k.met_at <= k.deadline_at) AS met
     FROM triage_contacts c
-    JOIN triage_clocks k ON k.contact_id = c.id AND k.kind = 'mash'
+    JOIN triage_clocks k ON k.contact_id = c.id AND k.kind = 'mash' AND {_MEASURABLE}
     JOIN LATERAL (
       SELECT m.rag FROM mash_rag_ratings m WHERE m.contact_id = c.id
       ORDER BY m.set_at DESC, m.id DESC LIMIT 1

@@ -170,13 +170,14 @@ def _encompass(fig: _Figures, row: Row[Any]) -> None:
 
 
 async def _figures(
-    session: AsyncSession, council_id: str, period: Period, before: Period
+    session: AsyncSession, council_id: str, period: Period, before: Period, now: datetime
 ) -> dict[bool, _Figures]:
-    """The period's figures (True) and the previous period's (False), read together."""
+    """The period's figures (True) and the previous period's (False), read together; `now`
+    decides which clocks are measurable yet (met, or their deadline has passed)."""
     figs = {True: _Figures(), False: _Figures()}
     args = (council_id, before.start, period.start, period.end)
     both = repository.both_periods
-    _per_type(figs, await both(session, repository.TIMELINESS_SQL, *args))
+    _per_type(figs, await both(session, repository.TIMELINESS_SQL, *args, now=now))
     tallies = await both(session, repository.TALLIES_SQL, *args)
     _tallies(figs, tallies)
     decided = _per_type(figs, _quality(tallies))
@@ -189,9 +190,9 @@ async def _figures(
         _encompass(fig, _NO_ALERTS)
         for rag in indicators.MASH_RAGS:  # every RAG shown, with no data when none screened
             fig.ratios[(f"mash_{rag}_met_within_timescale", None)] = (0, 0)
-    for row in await repository.both_periods(session, repository.ENCOMPASS_SQL, *args):
+    for row in await both(session, repository.ENCOMPASS_SQL, *args, now=now):
         _encompass(figs[row.current], row)
-    for row in await repository.both_periods(session, repository.MASH_SQL, *args):
+    for row in await both(session, repository.MASH_SQL, *args, now=now):
         if row.rag in indicators.MASH_RAGS:
             figs[row.current].ratios[(f"mash_{row.rag}_met_within_timescale", None)] = (
                 row.met,
@@ -280,7 +281,7 @@ async def scorecard(
     before = previous(period, zone)
     await audit_read(session, principal, "report.scorecard", principal.council_id)
     await repository.tune_for_reports(session)
-    figs = await _figures(session, principal.council_id, period, before)
+    figs = await _figures(session, principal.council_id, period, before, now)
     fig_now, fig_before = figs[True], figs[False]
     settings = await repository.council_settings(session, principal.council_id)
     defs = indicators.with_targets(settings.get("kpi_targets") or {})
