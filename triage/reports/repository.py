@@ -131,6 +131,17 @@ RE_REFERRALS_SQL = text(
     """
 )
 
+# Referrals counted per child, as the CIN census counts them: one per child (subject row) on
+# each decided referral received in the periods; a referral with no child recorded counts once.
+REFERRED_CHILDREN_SQL = text(
+    f"""
+    SELECT c.received_at >= :start AS current, count(*) AS children
+    FROM triage_contacts c LEFT JOIN triage_subjects s ON s.contact_id = c.id
+    WHERE {_BOTH} AND c.status = 'decided' AND c.contact_type = 'referral'
+    GROUP BY 1
+    """
+)
+
 # Operation Encompass alerts made in the periods (the notifications service's tables). An
 # alert to a school is due at the start of the school day (`deadline_at`): one not delivered
 # whose school day has not started yet (at :now) is not measurable and is left out of

@@ -72,7 +72,8 @@ class _Figures:
         self.outcomes: dict[tuple[str, str], int] = {}
         self.dv: dict[tuple[str, str], int] = {}
         self.encompass = EncompassCounts(notifications=0, to_schools=0, to_ehe_officer=0)
-        self.referrals = 0
+        self.referrals = 0  # decided referrals (contacts)
+        self.referred_children = 0  # children on them (the census's count)
         self.nfa_reasons: list[NfaReason] = []
 
 
@@ -185,6 +186,8 @@ async def _figures(
         figs[row.current].referrals = row.referrals
         key = ("re_referral_within_12_months", "referral")
         figs[row.current].ratios[key] = (row.re_referrals, row.referrals)
+    for row in await both(session, repository.REFERRED_CHILDREN_SQL, *args):
+        figs[row.current].referred_children = row.children
     for current, fig in figs.items():
         fig.ratios[("contact_to_referral_conversion", None)] = (fig.referrals, decided[current])
         _encompass(fig, _NO_ALERTS)
@@ -297,11 +300,12 @@ async def scorecard(
         nfa_reasons=await _nfa_reasons(session, principal.council_id, period),
         dv_notifications=_count_rows(fig_now.dv, fig_before.dv),
         encompass=fig_now.encompass,
+        # Per child on a referral (as the CIN census counts them), not per contact.
         referrals_per_10000_children=population_rate(
-            fig_now.referrals, pop, period.start, period.end
+            fig_now.referred_children, pop, period.start, period.end
         ),
         previous_referrals_per_10000_children=population_rate(
-            fig_before.referrals, pop, before.start, before.end
+            fig_before.referred_children, pop, before.start, before.end
         ),
         not_included=NOT_INCLUDED,
     )

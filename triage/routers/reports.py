@@ -58,14 +58,21 @@ async def triage_unallocated_report(
     )
 
 
-@router.get("/kpis", response_model=Scorecard, responses=error_responses(Forbidden, BadPeriod))
+@router.get(
+    "/kpis",
+    response_model=Scorecard,
+    responses=error_responses(Forbidden, BadPeriod),
+    deprecated=True,
+)
 async def triage_kpi_scorecard(
     session: SessionDep,
     principal: ManagerUser,
     period_from: Annotated[QueryDatetime | None, Query(alias="from")] = None,
     period_to: Annotated[QueryDatetime | None, Query(alias="to")] = None,
 ) -> Scorecard:
-    """KPI scorecard with targets and polarity, per contact type (default: last 28 days)."""
+    """Deprecated: use GET /v1/reports/scorecard (its definitions differ; docs/reports.md).
+
+    KPI scorecard with targets and polarity, per contact type (default: last 28 days)."""
     now = datetime.now(UTC)
     errors = instant_errors(period_from, period_to)
     if errors:

@@ -337,6 +337,21 @@ class TestRateAndWhatIsNotIncluded:
         assert card.previous_referrals_per_10000_children.referrals == 0
         assert not any(n.startswith("mash_timescales_by_rag") for n in card.not_included)
 
+    async def test_the_rate_counts_children_and_the_conversion_counts_contacts(
+        self, seeded: AsyncSession
+    ) -> None:
+        # Siblings on one referral are two referrals in the census (one per child).
+        siblings = [child(nhs="9990001006"), child(nhs="9990001014")]
+        await add_contact(seeded, received_at=IN_OCT, children=siblings)
+        await add_contact(seeded, received_at=IN_OCT, contact_type="advice_information")
+        card = await october(seeded)
+        assert card.referrals_per_10000_children is not None
+        assert card.referrals_per_10000_children.referrals == 2
+        conversion = find(card, "contact_to_referral_conversion", None)
+        assert frac(conversion) == (1, 2)
+        assert (conversion.polarity, conversion.on_target) == ("neutral", None)
+        assert conversion.rating == "not_rated"
+
 
 class TestMashTimescalesByRag:
     @pytest.mark.parametrize("rag", ["red", "amber", "green"])
