@@ -19,7 +19,8 @@ from triage.reports.exceptions import BadCollectionYear, CensusReturnInvalid
 from triage.reports.schemas import CensusFailureRead, CensusValidation, ExportFormat
 from triage.reports.service import audit_read
 
-# Failures listed in a refused export's body; the validation report lists every one.
+# Failures listed in a refused export's body (its detail says how many more there are); the
+# validation report, GET /v1/exports/cin-referrals/validation, lists every one.
 MAX_FAILURES_IN_ERROR = 500
 
 

@@ -168,5 +168,11 @@ def rating(
         return "not_rated"
     if meets(current, target, polarity):
         return "on_target"
-    travel = direction(current, previous, polarity)
-    return "off_target" if travel == "not_comparable" else travel
+    return _TRAVEL_RATING.get(direction(current, previous, polarity), "off_target")
+
+
+_TRAVEL_RATING: dict[Direction, Rating] = {
+    "improving": "improving",
+    "worsening": "worsening",
+    "unchanged": "unchanged",
+}

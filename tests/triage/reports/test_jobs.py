@@ -120,8 +120,10 @@ class TestScheduledReports:
         await run_due_reports(maker, settings=rsettings, now=TUESDAY_0905)
         body = next(m.body for m in mail.messages if "in progress" in m.subject)
         assert reference in body
-        assert "http://frontdoor.test/v1/contacts/" in body
-        assert "http://frontdoor.test/v1/reports/in-progress" in body
+        # The console's pages a manager opens signed in, not the API.
+        assert "http://frontdoor.test/contacts/" in body
+        assert "Full report: http://frontdoor.test/reports\r\n" in body
+        assert "/v1/" not in body
         for identifying in ("Sam", "Example", "9990001006", "BD1", "H. Visitor", "worker-1"):
             assert identifying not in body
 
