@@ -38,6 +38,8 @@ def _iso_date(raw: Any) -> date | None:
 def census_row(r: Row[Any], zone: ZoneInfo) -> census.CensusReferral:
     subject = r.subject if isinstance(r.subject, dict) else {}
     gender = subject.get("gender")
+    ethnicity = subject.get("ethnicity")
+    upn = r.upn or subject.get("upn")
     return census.CensusReferral(
         la_child_id=r.la_child_id,
         contact_reference=r.reference,
@@ -52,6 +54,9 @@ def census_row(r: Row[Any], zone: ZoneInfo) -> census.CensusReferral:
         nfa=None if r.outcome is None else r.outcome == "nfa",
         assessment_authorised=_local_date(r.assessment_met_at, zone),
         factors=tuple(r.factors or ()),
+        assessment_started=_local_date(r.assessment_started_at, zone),
+        upn=str(upn) if upn else None,
+        ethnicity=str(ethnicity) if ethnicity else None,
     )
 
 

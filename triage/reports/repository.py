@@ -257,7 +257,8 @@ CENSUS_SQL = text(
           -> s.position AS subject,
         coalesce(c.facts->>'referral_source', c.record->'contact'->>'referral_source',
                  c.record->'marf'->'referrer'->>'referral_source') AS referral_source,
-        c.outcome, dec.primary_need_code, a.met_at AS assessment_met_at, af.factors,
+        c.outcome, dec.primary_need_code, a.met_at AS assessment_met_at,
+        a.started_at AS assessment_started_at, s.upn, af.factors,
         coalesce('n' || s.nhs_number, 'u' || s.upn,
                  'p' || s.family_name_norm || '|' || s.given_name_norm || '|' || s.date_of_birth,
                  's' || s.id::text, 'c' || c.id::text) AS child_key

@@ -36,6 +36,7 @@ def child(
     born: date | None = date(2018, 5, 1),
     due: date | None = None,
     gender: str = "1",
+    ethnicity: str | None = None,
 ) -> dict[str, Any]:
     kind = "unborn" if due is not None else "child"
     return {
@@ -46,6 +47,7 @@ def child(
         "born": born if kind == "child" else None,
         "due": due,
         "gender": gender,
+        "ethnicity": ethnicity,
     }
 
 
@@ -139,6 +141,8 @@ def _subject_json(k: dict[str, Any]) -> dict[str, Any]:
         out["date_of_birth"] = k["born"].isoformat()
     if k["due"] is not None:
         out["expected_due_date"] = k["due"].isoformat()
+    if k.get("ethnicity") is not None:
+        out["ethnicity"] = k["ethnicity"]
     return out
 
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identifiers import upn_check_letter
 from services.models.platform import AuditEntry
 from tests.triage.reports.factories import MANAGER, add_assessment, add_contact, child
 from triage.reports import census, census_service
@@ -37,6 +38,10 @@ OK = census.CensusReferral(
     assessment_authorised=None,
     factors=(),
 )
+
+
+GOOD_UPN = upn_check_letter("12345678901A") + "12345678901A"
+BAD_UPN = next(c for c in "ABCD" if c != GOOD_UPN[0]) + GOOD_UPN[1:]
 
 
 def rules(row: census.CensusReferral) -> list[str]:
@@ -73,10 +78,53 @@ class TestCensusRules:
             ({"primary_need_code": "N11"}, "8650"),
             ({"factors": ("3A",)}, "8614"),
             ({"child": None}, "FD01"),
+            ({"assessment_started": date(2025, 11, 2)}, "1103"),
+            ({"ethnicity": "WXYZ"}, "4220"),
+            ({"upn": BAD_UPN}, "1510"),
+            ({"upn": "A12345"}, "1510"),
         ],
     )
     def test_each_rule_fails_its_case(self, changes: dict[str, Any], rule: str) -> None:
         assert rules(replace(OK, **changes)) == [rule]
+
+    def test_a_valid_upn_ethnicity_and_assessment_start_pass(self) -> None:
+        row = replace(OK, upn=GOOD_UPN, ethnicity="WBRI", assessment_started=date(2025, 11, 3))
+        assert rules(row) == []
+
+    def test_the_xml_carries_upn_ethnicity_and_the_assessment_start(self) -> None:
+        row = replace(
+            OK,
+            upn=GOOD_UPN,
+            ethnicity="MWBA",
+            assessment_started=date(2025, 11, 4),
+            assessment_authorised=date(2025, 12, 1),
+            factors=("3A",),
+        )
+        child_xml = ET.fromstring("".join(census.xml_children([row])))
+        assert child_xml.findtext("ChildIdentifiers/UPN") == GOOD_UPN
+        assert child_xml.find("ChildIdentifiers/UPNunknown") is None
+        assert child_xml.findtext("ChildCharacteristics/Ethnicity") == "MWBA"
+        assessment = child_xml.find("CINdetails/Assessments")
+        assert assessment is not None
+        assert [e.tag for e in assessment] == [
+            "AssessmentActualStartDate",
+            "AssessmentAuthorisationDate",
+            "FactorsIdentifiedAtAssessment",
+        ]
+        assert assessment.findtext("AssessmentActualStartDate") == "2025-11-04"
+
+    def test_without_upn_or_ethnicity_the_xml_says_so(self) -> None:
+        young = replace(OK, date_of_birth=date(2021, 1, 1))  # 4 at the referral
+        young_xml = ET.fromstring("".join(census.xml_children([young])))
+        assert young_xml.findtext("ChildIdentifiers/UPNunknown") == "UN1"
+        assert young_xml.findtext("ChildCharacteristics/Ethnicity") == "NOBT"
+        older = OK  # born 2018: 7 at the referral
+        assert (
+            ET.fromstring("".join(census.xml_children([older]))).findtext(
+                "ChildIdentifiers/UPNunknown"
+            )
+            == "UN5"
+        )
 
     def test_an_nfa_referral_needs_no_primary_need_code(self) -> None:
         assert rules(replace(OK, nfa=True, primary_need_code=None)) == []
@@ -191,6 +239,24 @@ class TestCensusExportApi:
         assert unborn.findtext("ChildIdentifiers/GenderCurrent") == "0"
         nfa = [d.findtext("ReferralNFA") or "" for c in children for d in c.findall("CINdetails")]
         assert sorted(nfa) == ["false", "false", "true"]
+
+    async def test_xml_takes_upn_ethnicity_and_assessment_start_from_the_records(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        kid = child(nhs="9990001006", upn=GOOD_UPN, ethnicity="WBRI")
+        referral = await _good(seeded, children=[kid])
+        await add_assessment(seeded, referral, authorised_at=IN_YEAR + timedelta(days=30))
+        resp = await client.get(
+            "/v1/exports/cin-referrals", params={"year": YEAR, "format": "xml"}, headers=manager
+        )
+        assert resp.status_code == 200, resp.text
+        found = ET.fromstring(resp.content).find("Children/Child")
+        assert found is not None
+        assert found.findtext("ChildIdentifiers/UPN") == GOOD_UPN
+        assert found.findtext("ChildCharacteristics/Ethnicity") == "WBRI"
+        # The assessment clock starts when the decision starts it (here: at receipt).
+        start = found.findtext("CINdetails/Assessments/AssessmentActualStartDate")
+        assert start == "2025-11-03"
 
     async def test_a_return_that_breaks_the_rules_is_refused_with_every_failure(
         self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
