@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.models.platform import CouncilCalendar
 from services.models.triage import OPEN_STATUSES, TriageContact
 from triage.schemas.reports import (
     InProgressReport,
@@ -21,8 +22,12 @@ from triage.schemas.reports import (
     Scorecard,
 )
 
-REPORT_ROW_LIMIT = 10_000
+REPORT_ROW_LIMIT = 10_000  # rows listed; the count is always the full COUNT(*)
 UNALLOCATED_AFTER = timedelta(days=7)  # Birmingham scorecard
+# A decided referral with no allocated worker stays on the unallocated list only while it was
+# decided in the last this-many days (a council sets its own: settings
+# `unallocated_decided_days`); open contacts stay on it until they are allocated or decided.
+UNALLOCATED_DECIDED_DAYS = 28
 
 # name -> (target, polarity, meaning). Targets: the audits' improved figures and the
 # councils' published ambitions (Bradford 84% within 24 h, feedback 70%; re-referrals ~21%).
@@ -52,32 +57,44 @@ def _row(contact: TriageContact, now: datetime) -> InProgressRow:
     )
 
 
-async def in_progress(session: AsyncSession, *, council_id: str, now: datetime) -> InProgressReport:
-    stmt = (
-        select(TriageContact)
-        .where(TriageContact.council_id == council_id, TriageContact.status.in_(OPEN_STATUSES))
-        .order_by(TriageContact.received_at)
-        .limit(REPORT_ROW_LIMIT)
+async def _listed(
+    session: AsyncSession, stmt: Select[TriageContact], now: datetime
+) -> InProgressReport:
+    """The first REPORT_ROW_LIMIT rows, oldest first, and the count of all of them."""
+    count = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+    found = await session.scalars(stmt.order_by(TriageContact.received_at).limit(REPORT_ROW_LIMIT))
+    return InProgressReport(
+        generated_at=now, count=int(count or 0), rows=[_row(c, now) for c in found.all()]
     )
-    rows = [_row(c, now) for c in (await session.scalars(stmt)).all()]
-    return InProgressReport(generated_at=now, count=len(rows), rows=rows)
+
+
+async def in_progress(session: AsyncSession, *, council_id: str, now: datetime) -> InProgressReport:
+    stmt = select(TriageContact).where(
+        TriageContact.council_id == council_id, TriageContact.status.in_(OPEN_STATUSES)
+    )
+    return await _listed(session, stmt, now)
+
+
+async def _decided_days(session: AsyncSession, council_id: str) -> int:
+    settings = await session.scalar(
+        select(CouncilCalendar.settings).where(CouncilCalendar.council_id == council_id)
+    )
+    raw = (settings or {}).get("unallocated_decided_days")
+    ok = isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= 366
+    return raw if ok else UNALLOCATED_DECIDED_DAYS  # type: ignore[return-value]
 
 
 async def unallocated(session: AsyncSession, *, council_id: str, now: datetime) -> InProgressReport:
     c = TriageContact
-    stmt = (
-        select(c)
-        .where(
-            c.council_id == council_id,
-            c.assigned_to.is_(None),
-            c.received_at <= now - UNALLOCATED_AFTER,
-            (c.status.in_(OPEN_STATUSES)) | (c.contact_type == "referral"),
-        )
-        .order_by(c.received_at)
-        .limit(REPORT_ROW_LIMIT)
+    decided_since = now - timedelta(days=await _decided_days(session, council_id))
+    stmt = select(c).where(
+        c.council_id == council_id,
+        c.assigned_to.is_(None),
+        c.received_at <= now - UNALLOCATED_AFTER,
+        (c.status.in_(OPEN_STATUSES))
+        | ((c.contact_type == "referral") & (c.decided_at >= decided_since)),
     )
-    rows = [_row(x, now) for x in (await session.scalars(stmt)).all()]
-    return InProgressReport(generated_at=now, count=len(rows), rows=rows)
+    return await _listed(session, stmt, now)
 
 
 _KPI_SQL = text(
