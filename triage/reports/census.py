@@ -104,6 +104,8 @@ class CensusReferral:
     assessment_started: date | None = None
     upn: str | None = None
     ethnicity: str | None = None  # CIN census code as recorded (None: not recorded)
+    # Another child in the return has the same LAchildID (never merged: a failure).
+    la_child_id_clash: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,8 +232,22 @@ def failures(row: CensusReferral, year: int) -> list[Failure]:
                 "record the child before the return goes",
             )
         ]
+    clash = (
+        [
+            _fail(
+                row,
+                "FD02",
+                "la_child_id",
+                "Another child in the return has the same LAchildID: "
+                "check the child's record links",
+            )
+        ]
+        if row.la_child_id_clash
+        else []
+    )
     return (
-        _child_failures(row, collection_bounds(year)[1])
+        clash
+        + _child_failures(row, collection_bounds(year)[1])
         + _characteristic_failures(row)
         + _referral_failures(row)
     )

@@ -57,6 +57,7 @@ def census_row(r: Row[Any], zone: ZoneInfo) -> census.CensusReferral:
         assessment_started=_local_date(r.assessment_started_at, zone),
         upn=str(upn) if upn else None,
         ethnicity=str(ethnicity) if ethnicity else None,
+        la_child_id_clash=bool(r.la_child_id_clash),
     )
 
 

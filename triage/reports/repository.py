@@ -235,6 +235,7 @@ _CENSUS_DECISION = f"LEFT JOIN triage_decisions dec ON {_DECISION}"
 _CENSUS_FROM = """
     FROM triage_contacts c
     LEFT JOIN triage_subjects s ON s.contact_id = c.id
+    LEFT JOIN mash_child_links l ON l.contact_id = c.id AND l.subject_position = s.position
     LEFT JOIN triage_clocks a ON a.contact_id = c.id AND a.kind = 'assessment'
     LEFT JOIN LATERAL (
       SELECT f.factors FROM triage_assessment_factors f
@@ -245,9 +246,14 @@ _CENSUS_FROM = """
     WHERE c.council_id = :council AND c.status = 'decided' AND c.contact_type = 'referral'
       AND c.received_at >= :start AND c.received_at < :end
 """
-# One row per child per referral, grouped by child: the child key is the first of the
-# child's subject rows in the year (NHS number, UPN, or name + date of birth, as for
-# re-referrals), so LAchildID is random-derived and says nothing about the child.
+# One row per child per referral, grouped by child. The child is the MASH child record the
+# subject is linked to (mash_child_links, set at intake: triage/children/linking.py) when
+# there is one: LAchildID is then the first 15 hex digits of that record's id, the same in
+# every year and whichever identifier the referral carried. Otherwise (no link) the child key
+# is the first of the child's subject rows in the year (NHS number, UPN, or name + date of
+# birth, as for re-referrals) and LAchildID the first 10 hex digits of that row's id. Either
+# way it is random-derived and says nothing about the child. Two different children that
+# would share an LAchildID are flagged (`la_child_id_clash`): a census failure, never merged.
 CENSUS_SQL = text(
     f"""
     WITH r AS (
@@ -258,16 +264,23 @@ CENSUS_SQL = text(
         coalesce(c.facts->>'referral_source', c.record->'contact'->>'referral_source',
                  c.record->'marf'->'referrer'->>'referral_source') AS referral_source,
         c.outcome, dec.primary_need_code, a.met_at AS assessment_met_at,
-        a.started_at AS assessment_started_at, s.upn, af.factors,
-        coalesce('n' || s.nhs_number, 'u' || s.upn,
+        a.started_at AS assessment_started_at, s.upn, af.factors, l.child_id AS mash_child_id,
+        coalesce('m' || l.child_id::text, 'n' || s.nhs_number, 'u' || s.upn,
                  'p' || s.family_name_norm || '|' || s.given_name_norm || '|' || s.date_of_birth,
                  's' || s.id::text, 'c' || c.id::text) AS child_key
       {_CENSUS_FROM.format(decision=_CENSUS_DECISION)}
+    ), k AS (
+      SELECT r.*, CASE
+        WHEN mash_child_id IS NOT NULL
+          THEN upper(left(replace(mash_child_id::text, '-', ''), 15))
+        ELSE upper(left(replace(first_value(coalesce(subject_id::text, child_key))
+          OVER (PARTITION BY child_key ORDER BY received_at, subject_id), '-', ''), 10))
+        END AS la_child_id
+      FROM r
     )
-    SELECT r.*, upper(left(replace(first_value(coalesce(subject_id::text, child_key))
-        OVER (PARTITION BY child_key ORDER BY received_at, subject_id), '-', ''), 10))
-        AS la_child_id
-    FROM r ORDER BY la_child_id, received_at, reference, position
+    SELECT k.*, min(child_key) OVER (PARTITION BY la_child_id)
+        <> max(child_key) OVER (PARTITION BY la_child_id) AS la_child_id_clash
+    FROM k ORDER BY la_child_id, received_at, reference, position
     """
 )
 

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,12 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identifiers import upn_check_letter
+from services.models.mash import MashChild, MashChildLink
 from services.models.platform import AuditEntry
 from tests.triage.reports.factories import MANAGER, add_assessment, add_contact, child
 from triage.reports import census, census_service
 
 Headers = dict[str, str]
 YEAR = 2026  # 1 April 2025 - 31 March 2026
+LONDON = ZoneInfo("Europe/London")
 IN_YEAR = datetime(2025, 11, 3, 10, tzinfo=UTC)
 OK = census.CensusReferral(
     la_child_id="ABCDEF0123",
@@ -82,6 +85,7 @@ class TestCensusRules:
             ({"ethnicity": "WXYZ"}, "4220"),
             ({"upn": BAD_UPN}, "1510"),
             ({"upn": "A12345"}, "1510"),
+            ({"la_child_id_clash": True}, "FD02"),
         ],
     )
     def test_each_rule_fails_its_case(self, changes: dict[str, Any], rule: str) -> None:
@@ -140,6 +144,70 @@ class TestCensusRules:
 
 async def _good(session: AsyncSession, **overrides: Any) -> Any:
     return await add_contact(session, received_at=IN_YEAR, **overrides)
+
+
+async def _link(session: AsyncSession, contact: Any, child_id: uuid.UUID) -> None:
+    if await session.get(MashChild, child_id) is None:
+        session.add(MashChild(id=child_id, council_id="demo", display_name="A child"))
+        await session.flush()
+    session.add(
+        MashChildLink(
+            id=uuid.uuid4(),
+            child_id=child_id,
+            contact_id=contact.id,
+            subject_position=0,
+            matched_on=[],
+            state="new",
+        )
+    )
+    await session.flush()
+
+
+class TestLaChildId:
+    async def test_the_mash_child_gives_the_same_id_every_year_whatever_the_identifier(
+        self, seeded: AsyncSession
+    ) -> None:
+        record = uuid.uuid4()
+        # The same child, known by NHS number one year and by UPN the next.
+        earlier = await add_contact(
+            seeded, received_at=IN_YEAR - timedelta(days=365), children=[child(nhs="9990001006")]
+        )
+        later = await _good(seeded, children=[child(upn=GOOD_UPN)])
+        for contact in (earlier, later):
+            await _link(seeded, contact, record)
+        ids = []
+        for year in (YEAR - 1, YEAR):
+            rows = [r async for r in census_service._census_rows(
+                seeded, "demo", year, LONDON, date(2026, 6, 1)
+            )]  # fmt: skip
+            ids.append([r.la_child_id for r in rows])
+        assert ids == [[record.hex[:15].upper()]] * 2
+
+    async def test_two_children_sharing_an_id_are_a_failure_never_merged(
+        self, seeded: AsyncSession
+    ) -> None:
+        # Two MASH records whose ids agree in the first 15 hex digits (as unlikely as it is).
+        one = uuid.UUID("abcdef01-2345-6789-0000-000000000001")
+        two = uuid.UUID("abcdef01-2345-6789-0000-000000000002")
+        first = await _good(seeded)
+        second = await _good(seeded)
+        await _link(seeded, first, one)
+        await _link(seeded, second, two)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        clashes = sorted(f.contact_reference for f in report.failures if f.rule == "FD02")
+        assert clashes == sorted([first.reference, second.reference])
+
+    async def test_without_a_mash_record_the_subject_row_gives_the_id(
+        self, seeded: AsyncSession
+    ) -> None:
+        contact = await _good(seeded)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert report.valid
+        rows = [r async for r in census_service._census_rows(
+            seeded, "demo", YEAR, LONDON, date(2026, 6, 1)
+        )]  # fmt: skip
+        assert [len(r.la_child_id) for r in rows] == [10]
+        assert rows[0].contact_reference == contact.reference
 
 
 class TestCensusValidation:
