@@ -20,7 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.models.base import Base, created_at, uuid_pk
 
 # sending (claimed) | sent | failed (refused: retried) | unconfirmed (no reply: never retried)
-ReportSendStatus = Literal["sending", "sent", "failed", "unconfirmed"]
+# | given_up (failed past the retry limit) | skipped (no recipients configured: never retried)
+ReportSendStatus = Literal["sending", "sent", "failed", "unconfirmed", "given_up", "skipped"]
 
 
 class TriageAssessmentFactors(Base):

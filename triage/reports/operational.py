@@ -29,8 +29,12 @@ from triage.reports.schemas import (
 )
 
 SERVICE = "triage"
-REPORT_ROW_LIMIT = 10_000
+REPORT_ROW_LIMIT = 10_000  # rows listed; the count is always the full COUNT(*)
 UNALLOCATED_AFTER = timedelta(days=7)  # Birmingham scorecard
+# A decided referral with no allocated worker stays on the unallocated list only while it was
+# decided in the last this-many days (a council sets its own: settings
+# `unallocated_decided_days`); open contacts stay on it until they are allocated or decided.
+UNALLOCATED_DECIDED_DAYS = 28
 
 # name -> (target, polarity, meaning). Targets: the audits' improved figures and the
 # councils' published ambitions (Bradford 84% within 24 h, feedback 70%; re-referrals ~21%).
@@ -63,17 +67,27 @@ def _row(contact: TriageContact, now: datetime) -> InProgressRow:
 
 
 async def in_progress(session: AsyncSession, *, council_id: str, now: datetime) -> InProgressReport:
-    found = await repository.open_contacts(session, council_id, limit=REPORT_ROW_LIMIT)
-    rows = [_row(c, now) for c in found]
-    return InProgressReport(generated_at=now, count=len(rows), rows=rows)
+    count, found = await repository.open_contacts(session, council_id, limit=REPORT_ROW_LIMIT)
+    return InProgressReport(generated_at=now, count=count, rows=[_row(c, now) for c in found])
+
+
+def _decided_days(settings: dict[str, Any]) -> int:
+    raw = settings.get("unallocated_decided_days")
+    if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= 366:
+        return raw
+    return UNALLOCATED_DECIDED_DAYS
 
 
 async def unallocated(session: AsyncSession, *, council_id: str, now: datetime) -> InProgressReport:
-    found = await repository.unallocated_contacts(
-        session, council_id, received_before=now - UNALLOCATED_AFTER, limit=REPORT_ROW_LIMIT
+    settings = await repository.council_settings(session, council_id)
+    count, found = await repository.unallocated_contacts(
+        session,
+        council_id,
+        received_before=now - UNALLOCATED_AFTER,
+        decided_since=now - timedelta(days=_decided_days(settings)),
+        limit=REPORT_ROW_LIMIT,
     )
-    rows = [_row(x, now) for x in found]
-    return InProgressReport(generated_at=now, count=len(rows), rows=rows)
+    return InProgressReport(generated_at=now, count=count, rows=[_row(x, now) for x in found])
 
 
 def _kpi(name: str, contact_type: str | None, num: int, den: int, goal: tuple[float, str]) -> Kpi:

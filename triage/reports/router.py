@@ -139,14 +139,21 @@ async def triage_unallocated_report(
     return await operational.unallocated_report(session, principal=principal)
 
 
-@managers.get("/kpis", response_model=Scorecard, responses=error_responses(Forbidden, BadPeriod))
+@managers.get(
+    "/kpis",
+    response_model=Scorecard,
+    responses=error_responses(Forbidden, BadPeriod),
+    deprecated=True,
+)
 async def triage_kpi_scorecard(
     session: SessionDep,
     principal: ManagerUser,
     period_from: Annotated[QueryDatetime | None, Query(alias="from")] = None,
     period_to: Annotated[QueryDatetime | None, Query(alias="to")] = None,
 ) -> Scorecard:
-    """KPI scorecard with targets and polarity, per contact type (default: last 28 days)."""
+    """Deprecated: use GET /v1/reports/scorecard (its definitions differ; docs/reports.md).
+
+    KPI scorecard with targets and polarity, per contact type (default: last 28 days)."""
     return await operational.kpi_scorecard(
         session, principal=principal, period_from=period_from, period_to=period_to
     )

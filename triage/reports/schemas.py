@@ -80,7 +80,8 @@ class PreviousValue(BaseModel):
 
 class IndicatorRead(BaseModel):
     name: str
-    # The decided contact type it is measured over; None for whole-front-door measures.
+    # The decided contact type it is measured over ("undecided": contacts still open past a
+    # timeliness deadline); None for whole-front-door measures.
     contact_type: str | None
     meaning: str
     numerator: int
