@@ -277,6 +277,45 @@ class TestSearch:
         assert [h["id"] for h in hits] == [child_id]
         assert hits[0]["contacts"][0]["reference"] == contact["reference"]
 
+    @pytest.mark.parametrize(
+        ("given", "family", "typed"),
+        [
+            ("Łukasz", "Nowak", "Lukasz Nowak"),
+            ("Łukasz", "Nowak", "łukasz nowak"),
+            ("Jürgen", "Groß", "Jurgen Gross"),
+            ("Øyvind", "Dæhlie", "Oyvind Daehlie"),
+            ("Đorđe", "Þórsson", "Dorde Thorsson"),
+            ("Anna", "Van der Berg", "Anna Van der Berg"),
+            ("Anna", "Van der Berg", "van der berg"),
+            ("Anna", "Van der Berg", "Vanderberg"),
+            ("Anna", "Van der Berg", "Van der Berg Anna"),
+            ("Zoë", "O'Hist", "Zoë O Hist"),
+            ("Mary Jane", "Smith-Jones", "Mary Jane Smith Jones"),
+        ],
+    )
+    async def test_finds_realistic_names(
+        self, client: httpx.AsyncClient, worker: Headers, given: str, family: str, typed: str
+    ) -> None:
+        contact = await new_contact(
+            client, worker, subjects=child(given_name=given, family_name=family)
+        )
+        child_id = (await links(client, worker, contact["id"]))[0]["child_id"]
+        response = await client.get("/v1/children/search", params={"name": typed}, headers=worker)
+        assert response.status_code == 200, response.text
+        assert [h["id"] for h in response.json()] == [child_id]
+
+    async def test_a_name_in_a_script_without_latin_letters_is_a_clear_422(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        for typed in ("Мария", "Мария Smith"):
+            response = await client.get(
+                "/v1/children/search", params={"name": typed}, headers=worker
+            )
+            assert response.status_code == 422
+            field = response.json()["fields"][0]
+            assert field["path"] == "name"
+            assert "Latin" in field["reason"]
+
     async def test_by_date_of_birth(self, client: httpx.AsyncClient, worker: Headers) -> None:
         contact = await new_contact(client, worker)
         child_id = (await links(client, worker, contact["id"]))[0]["child_id"]

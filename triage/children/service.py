@@ -253,8 +253,15 @@ def _criteria(
             out[field] = check(raw) if raw is not None else None
         except ValueError as exc:
             errors.append(FieldError(path=field, reason=str(exc)))
-    names = [n for n in (normalise_name(t) for t in (name or "").split()) if n]
-    if name is not None and not names:
+    words = (name or "").split()
+    names = [n for n in (normalise_name(t) for t in words) if n]
+    if any(normalise_name(t) is None and any(ch.isalpha() for ch in t) for t in words):
+        # A word in a script with no a-z spelling here (Cyrillic, Arabic...): searching the
+        # other words alone would find the wrong children, so say so instead.
+        errors.append(
+            FieldError(path="name", reason="names are searched in Latin letters (a-z) only")
+        )
+    elif name is not None and not names:
         errors.append(FieldError(path="name", reason="has no letters"))
     if not errors and not (names or dob or any(out.values())):
         errors.append(
