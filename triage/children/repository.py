@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.mash import MashChild, MashChildAccess, MashChildFlag, MashChildLink
@@ -51,6 +51,14 @@ async def get_child(
 ) -> MashChild | None:
     stmt = select(MashChild).where(MashChild.id == child_id, MashChild.council_id == council_id)
     return await session.scalar(stmt.with_for_update())
+
+
+async def remove_access(session: AsyncSession, child_id: uuid.UUID, sub: str) -> None:
+    await session.execute(
+        delete(MashChildAccess).where(
+            MashChildAccess.child_id == child_id, MashChildAccess.sub == sub
+        )
+    )
 
 
 async def named(session: AsyncSession, child_id: uuid.UUID) -> set[str]:

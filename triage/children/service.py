@@ -163,11 +163,18 @@ async def restrict(
     child = await visible_child(session, principal, child_id)
     child.restricted = body.restricted
     already = await repository.named(session, child.id)
+    # Restricting names exactly this list; lifting names no one (a later restriction must
+    # name its people afresh, not inherit the old list).
+    wanted = {*body.named, principal.sub} if body.restricted else set()
     now = datetime.now(UTC)
-    for sub in {*body.named, principal.sub} - already if body.restricted else set():
+    for sub in sorted(already - wanted):
+        await repository.remove_access(session, child.id, sub)
+        await record(session, principal, "child.access_removed", "child", child.id, reason=sub)
+    for sub in sorted(wanted - already):
         session.add(
             MashChildAccess(child_id=child.id, sub=sub, granted_by=principal.sub, granted_at=now)
         )
+        await record(session, principal, "child.access_granted", "child", child.id, reason=sub)
     await session.flush()
     await record(
         session,
