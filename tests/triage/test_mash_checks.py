@@ -340,3 +340,32 @@ class TestRestrictedChild:
         assert row.status == "requested"
         # the named worker still sees it
         assert (await client.get(f"/v1/checks/{check_id}", headers=worker)).status_code == 200
+
+
+class TestRagReview:
+    async def test_open_checks_follow_the_new_rag_and_answered_ones_keep_their_due_time(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        health: Headers,
+        session: AsyncSession,
+    ) -> None:
+        contact_id, checks = await requested(client, worker, ["police", "health"])
+        answered = await client.post(
+            f"/v1/checks/{checks['health']['id']}/response", json=ANSWER, headers=health
+        )
+        assert answered.status_code == 200, answered.text
+        review = await rate(client, worker, contact_id, "red", reason="weapon mentioned")
+        assert review.status_code == 201, review.text
+
+        listed = await client.get(f"/v1/contacts/{contact_id}/checks", headers=worker)
+        after = {c["agency_id"]: c for c in listed.json()}
+        police = after["police"]
+        gap = datetime.fromisoformat(police["due_at"]) - datetime.fromisoformat(
+            police["requested_at"]
+        )
+        assert gap == timedelta(hours=2)  # red: 2 elapsed hours from the request
+        assert after["health"]["due_at"] == checks["health"]["due_at"]
+        actions = await audit_actions(session, police["id"])
+        assert actions.count("check.due_moved") == 1
+        assert "check.due_moved" not in await audit_actions(session, checks["health"]["id"])

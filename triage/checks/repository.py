@@ -31,6 +31,16 @@ def _hidden_from(sub: str) -> ColumnElement[bool]:
     )
 
 
+async def open_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> Sequence[C]:
+    stmt = (
+        select(C)
+        .where(C.contact_id == contact_id, C.status == "requested")
+        .order_by(C.id)
+        .with_for_update()
+    )
+    return (await session.scalars(stmt)).all()
+
+
 async def for_agency(
     session: AsyncSession, *, council_id: str, agency_id: str, statuses: Sequence[str], sub: str
 ) -> list[tuple[C, bool]]:
