@@ -292,3 +292,80 @@ class TestOverdue:
         assert by_agency["health"]["overdue"] == 1
         assert by_agency["police"]["answered_late"] == 1
         assert report["overdue"] == 1
+
+
+class TestRestrictedChild:
+    """A check on a restricted child's contact is "not found" to a partner not named on it."""
+
+    async def test_the_partner_cannot_list_read_or_answer_it_and_each_attempt_is_audited(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        manager: Headers,
+        police: Headers,
+        session: AsyncSession,
+    ) -> None:
+        contact_id, checks = await requested(client, worker, ["police"])
+        check_id = checks["police"]["id"]
+        children = await client.get(f"/v1/contacts/{contact_id}/children", headers=worker)
+        child_id = children.json()[0]["child_id"]
+        listed = await client.get("/v1/checks", headers=police)
+        assert check_id in [c["id"] for c in listed.json()]  # before: the partner sees it
+        restricted = await client.put(
+            f"/v1/children/{child_id}/restriction",
+            json={"restricted": True, "named": ["worker-1"]},
+            headers=manager,
+        )
+        assert restricted.status_code == 200, restricted.text
+
+        listed = await client.get("/v1/checks", headers=police)
+        assert listed.status_code == 200
+        assert check_id not in [c["id"] for c in listed.json()]
+        read = await client.get(f"/v1/checks/{check_id}", headers=police)
+        missing = await client.get(
+            "/v1/checks/00000000-0000-0000-0000-000000000000", headers=police
+        )
+        assert (read.status_code, read.json()) == (404, missing.json())
+        answer = await client.post(f"/v1/checks/{check_id}/response", json=ANSWER, headers=police)
+        assert answer.status_code == 404
+        on_contact = await client.get(f"/v1/contacts/{contact_id}/checks", headers=police)
+        assert on_contact.status_code == 404
+
+        actions = await audit_actions(session, check_id)
+        assert actions.count("partner_check.refused") == 3  # the list, the read, the answer
+        assert "check.answered" not in actions
+        row = await session.get(MashPartnerCheck, check_id)
+        assert row is not None
+        await session.refresh(row)
+        assert row.status == "requested"
+        # the named worker still sees it
+        assert (await client.get(f"/v1/checks/{check_id}", headers=worker)).status_code == 200
+
+
+class TestRagReview:
+    async def test_open_checks_follow_the_new_rag_and_answered_ones_keep_their_due_time(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        health: Headers,
+        session: AsyncSession,
+    ) -> None:
+        contact_id, checks = await requested(client, worker, ["police", "health"])
+        answered = await client.post(
+            f"/v1/checks/{checks['health']['id']}/response", json=ANSWER, headers=health
+        )
+        assert answered.status_code == 200, answered.text
+        review = await rate(client, worker, contact_id, "red", reason="weapon mentioned")
+        assert review.status_code == 201, review.text
+
+        listed = await client.get(f"/v1/contacts/{contact_id}/checks", headers=worker)
+        after = {c["agency_id"]: c for c in listed.json()}
+        police = after["police"]
+        gap = datetime.fromisoformat(police["due_at"]) - datetime.fromisoformat(
+            police["requested_at"]
+        )
+        assert gap == timedelta(hours=2)  # red: 2 elapsed hours from the request
+        assert after["health"]["due_at"] == checks["health"]["due_at"]
+        actions = await audit_actions(session, police["id"])
+        assert actions.count("check.due_moved") == 1
+        assert "check.due_moved" not in await audit_actions(session, checks["health"]["id"])

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.models.mash import MashChildAccess
 from services.models.platform import AuditEntry
 from tests.conftest import TokenFactory
 from tests.factories import make_marf
@@ -242,6 +243,40 @@ class TestRestriction:
         )
         assert [c["id"] for c in allowed.json()] == [child_id]
 
+    async def test_lifting_removes_the_named_and_restricting_again_names_only_the_new_list(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        worker2: Headers,
+        manager: Headers,
+        session: AsyncSession,
+    ) -> None:
+        contact = await new_contact(client, worker)
+        child_id = (await links(client, worker, contact["id"]))[0]["child_id"]
+        url = f"/v1/children/{child_id}/restriction"
+
+        async def put(restricted: bool, named: list[str]) -> None:
+            response = await client.put(
+                url, json={"restricted": restricted, "named": named}, headers=manager
+            )
+            assert response.status_code == 200, response.text
+
+        await put(True, ["worker-1"])
+        await put(False, [])
+        access = await session.scalars(
+            select(MashChildAccess.sub).where(MashChildAccess.child_id == child_id)
+        )
+        assert access.all() == []
+        actions = await audit_actions(session, child_id)
+        assert actions.count("child.access_removed") == 2  # worker-1 and the manager
+        await put(True, ["worker-2"])
+        assert (await client.get(f"/v1/children/{child_id}", headers=worker)).status_code == 404
+        assert (await client.get(f"/v1/children/{child_id}", headers=worker2)).status_code == 200
+        # Restricting again with a different list drops whoever is no longer on it.
+        await put(True, ["worker-1"])
+        assert (await client.get(f"/v1/children/{child_id}", headers=worker2)).status_code == 404
+        assert (await client.get(f"/v1/children/{child_id}", headers=worker)).status_code == 200
+
     async def test_only_managers_restrict(self, client: httpx.AsyncClient, worker: Headers) -> None:
         contact = await new_contact(client, worker)
         child_id = (await links(client, worker, contact["id"]))[0]["child_id"]
@@ -276,6 +311,45 @@ class TestSearch:
         hits = response.json()
         assert [h["id"] for h in hits] == [child_id]
         assert hits[0]["contacts"][0]["reference"] == contact["reference"]
+
+    @pytest.mark.parametrize(
+        ("given", "family", "typed"),
+        [
+            ("Łukasz", "Nowak", "Lukasz Nowak"),
+            ("Łukasz", "Nowak", "łukasz nowak"),
+            ("Jürgen", "Groß", "Jurgen Gross"),
+            ("Øyvind", "Dæhlie", "Oyvind Daehlie"),
+            ("Đorđe", "Þórsson", "Dorde Thorsson"),
+            ("Anna", "Van der Berg", "Anna Van der Berg"),
+            ("Anna", "Van der Berg", "van der berg"),
+            ("Anna", "Van der Berg", "Vanderberg"),
+            ("Anna", "Van der Berg", "Van der Berg Anna"),
+            ("Zoë", "O'Hist", "Zoë O Hist"),
+            ("Mary Jane", "Smith-Jones", "Mary Jane Smith Jones"),
+        ],
+    )
+    async def test_finds_realistic_names(
+        self, client: httpx.AsyncClient, worker: Headers, given: str, family: str, typed: str
+    ) -> None:
+        contact = await new_contact(
+            client, worker, subjects=child(given_name=given, family_name=family)
+        )
+        child_id = (await links(client, worker, contact["id"]))[0]["child_id"]
+        response = await client.get("/v1/children/search", params={"name": typed}, headers=worker)
+        assert response.status_code == 200, response.text
+        assert [h["id"] for h in response.json()] == [child_id]
+
+    async def test_a_name_in_a_script_without_latin_letters_is_a_clear_422(
+        self, client: httpx.AsyncClient, worker: Headers
+    ) -> None:
+        for typed in ("Мария", "Мария Smith"):
+            response = await client.get(
+                "/v1/children/search", params={"name": typed}, headers=worker
+            )
+            assert response.status_code == 422
+            field = response.json()["fields"][0]
+            assert field["path"] == "name"
+            assert "Latin" in field["reason"]
 
     async def test_by_date_of_birth(self, client: httpx.AsyncClient, worker: Headers) -> None:
         contact = await new_contact(client, worker)

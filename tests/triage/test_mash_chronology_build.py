@@ -68,3 +68,19 @@ class TestChronologyBuild:
         handover = row(delivered_at=None, handover_type="assessment")
         entries = chronology(CONTACT, empty(handovers=[handover]))  # type: ignore[arg-type]
         assert [e.kind for e in entries] == ["received"]
+
+
+class TestCorrections:
+    def test_a_correction_says_which_note_it_corrects(self) -> None:
+        first = row(written_at=T0, text="Mother said 3 children.", author="w", corrects_id=None)
+        fix = row(
+            written_at=T0 + timedelta(hours=1), text="Four children.", author="m",
+            corrects_id=first.id,
+        )  # fmt: skip
+        entries = chronology(CONTACT, empty(notes=[first, fix]))  # type: ignore[arg-type]
+        correction = next(e for e in entries if e.kind == "note.correction")
+        assert correction.summary == (
+            f"Corrects the note by w of 2026-11-23 09:00 UTC ({first.id}): Four children."
+        )
+        added = next(e for e in entries if e.kind == "note.added")
+        assert added.summary == "Mother said 3 children."

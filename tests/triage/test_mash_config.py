@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog.testing
 
 from services.calendar import WorkingCalendar
 from triage.mash.config import (
@@ -54,3 +55,28 @@ class TestMashConfig:
     @pytest.mark.parametrize("raw", [{"mash": "yes"}, {"mash": {"partner_agencies": []}}])
     def test_malformed_sections_keep_the_defaults(self, raw: dict[str, object]) -> None:
         assert mash_config_from(CAL, raw).partner_agencies == DEFAULT_PARTNER_AGENCIES
+
+    @pytest.mark.parametrize(
+        ("raw", "ignored"),
+        [
+            ({"mash": "yes"}, ["mash"]),
+            ({"mash": {"partner_agencies": []}}, ["partner_agencies"]),
+            ({"mash": {"rag_timescales": {"amber": {"hours": -1}}}}, ["rag_timescales.amber"]),
+            ({"mash": {"check_timescales": "fast"}}, ["check_timescales"]),
+            ({"mash": {"partner_agencies": [{"id": "police"}, 7]}}, ["partner_agencies.1"]),
+        ],
+    )
+    def test_a_malformed_configuration_logs_a_warning_naming_the_keys(
+        self, raw: dict[str, object], ignored: list[str]
+    ) -> None:
+        with structlog.testing.capture_logs() as logs:
+            mash_config_from(CAL, raw)
+        warnings = [e for e in logs if e["event"] == "mash_config.malformed"]
+        assert [(w["log_level"], w["ignored"]) for w in warnings] == [("warning", ignored)]
+
+    def test_a_good_configuration_logs_nothing(self) -> None:
+        good = {"mash": {"rag_timescales": {"red": {"hours": 2, "unit": "elapsed_hours"}}}}
+        with structlog.testing.capture_logs() as logs:
+            mash_config_from(CAL, good)
+            mash_config_from(CAL, {})
+        assert logs == []

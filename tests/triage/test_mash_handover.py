@@ -11,7 +11,7 @@ import httpx
 import pytest
 from jose import jwt
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.events.contracts import ContactDecided
 from services.models.mash import MashHandover, MashHandoverAttempt
@@ -21,7 +21,7 @@ from services.webhooks.transport import make_client
 from tests.conftest import TokenFactory
 from tests.triage.mash_support import Headers, new_contact, running_receiver
 from triage.handover.handlers import handle_contact_decided
-from triage.handover.jobs import deliver_due
+from triage.handover.jobs import deliver_due, handover_job
 from triage.handover.payload import HANDOVER_TYPES
 from triage.settings import TriageSettings
 
@@ -179,6 +179,56 @@ class TestDelivery:
         assert (handover.status, handover.attempts) == ("pending", 0)
         assert handover.next_attempt_at is not None
         assert handover.next_attempt_at > datetime.now(UTC)
+
+
+class TestHandoverJob:
+    """The worker's periodic job itself: one transaction per handover, a bounded batch."""
+
+    async def test_the_job_delivers_each_due_handover_retrying_within_its_run(
+        self, client: httpx.AsyncClient, worker: Headers, session: AsyncSession
+    ) -> None:
+        _, first = await handed_over(client, worker, session, "s17_assessment")
+        _, second = await handed_over(client, worker, session, "referral_to_other_agency")
+        await session.flush()
+        # The job's own transactions, joined to the test's as savepoints (rolled back after).
+        maker = async_sessionmaker(
+            bind=await session.connection(),
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+        with running_receiver() as receiver:
+            receiver.script.append((503, {}))
+            sent = await handover_job(settings_for(receiver.url))(maker)
+            again = await handover_job(settings_for(receiver.url))(maker)
+        assert sent == 3  # two handovers, one of them twice (503, then 200 at once)
+        assert again == 0  # nothing left due
+        assert len(receiver.received) == 3
+        for handover in (first, second):
+            await session.refresh(handover)
+            assert handover.status == "delivered"
+        attempts = await session.scalars(
+            select(MashHandoverAttempt.status_code)
+            .where(MashHandoverAttempt.handover_id.in_([first.id, second.id]))
+            .order_by(MashHandoverAttempt.attempted_at)
+        )
+        assert list(attempts.all()) == [503, 200, 200]
+
+    async def test_with_no_endpoint_the_job_sends_nothing_and_the_handover_waits(
+        self, client: httpx.AsyncClient, worker: Headers, session: AsyncSession
+    ) -> None:
+        _, handover = await handed_over(client, worker, session, "s17_assessment")
+        await session.flush()
+        maker = async_sessionmaker(
+            bind=await session.connection(),
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+        assert await handover_job(settings_for(None))(maker) == 1
+        await session.refresh(handover)
+        assert (handover.status, handover.attempts) == ("pending", 0)
+        assert handover.next_attempt_at is not None
+        assert handover.next_attempt_at > datetime.now(UTC)
+        assert await handover_job(settings_for(None))(maker) == 0  # not due again yet
 
 
 class TestReads:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.triage import TriageClock
 from tests.conftest import TokenFactory
 from tests.triage.mash_support import Headers, audit_actions, new_contact
+from tests.triage.test_contacts_api import WITHOUT_CONSENT_AT_4
 
 HELD = "2026-11-23T14:00:00+00:00"  # the contact arrived at 09:00 that Monday
 
@@ -58,7 +62,7 @@ class TestRecord:
             "Police",
             "Health",
         ]
-        assert body["icpc_due_at"] is None
+        assert body["icpc_due_at"] == "2026-12-14T14:00:00Z"  # s47 decided: the ICPC clock
         assert [(a["owner"], a["overdue"]) for a in body["actions"]] == [
             ("DS Example", True),
             ("N. Nurse", False),
@@ -78,6 +82,66 @@ class TestRecord:
         )
         assert clock is not None
         assert clock.deadline_at.isoformat() == "2026-12-14T14:00:00+00:00"
+
+    async def icpc_clocks(self, session: AsyncSession, contact_id: str) -> list[str]:
+        rows = await session.scalars(
+            select(TriageClock).where(
+                TriageClock.contact_id == contact_id, TriageClock.kind == "icpc"
+            )
+        )
+        return [c.deadline_at.isoformat() for c in rows.all()]
+
+    @pytest.mark.parametrize("decision", ["single_agency_s47", "joint_agency_s47"])
+    async def test_a_discussion_deciding_s47_enquiries_starts_the_icpc_clock(
+        self, client: httpx.AsyncClient, worker: Headers, session: AsyncSession, decision: str
+    ) -> None:
+        contact = await new_contact(client, worker)
+        response = await post(client, worker, contact["id"], discussion(decision=decision))
+        assert response.json()["icpc_due_at"] == "2026-12-14T14:00:00Z"
+        assert await self.icpc_clocks(session, contact["id"]) == ["2026-12-14T14:00:00+00:00"]
+
+    async def test_no_further_action_starts_no_icpc_clock(
+        self, client: httpx.AsyncClient, worker: Headers, session: AsyncSession
+    ) -> None:
+        contact = await new_contact(client, worker)
+        response = await post(client, worker, contact["id"], discussion(decision="nfa"))
+        assert response.json()["icpc_due_at"] is None
+        assert await self.icpc_clocks(session, contact["id"]) == []
+
+    async def test_the_clock_runs_from_the_latest_discussion_held(
+        self, client: httpx.AsyncClient, worker: Headers, session: AsyncSession
+    ) -> None:
+        contact = await new_contact(client, worker)
+        await post(client, worker, contact["id"], discussion())
+        later = discussion(held_at="2026-11-24T10:00:00+00:00", actions=[])
+        assert (await post(client, worker, contact["id"], later)).status_code == 201
+        assert await self.icpc_clocks(session, contact["id"]) == ["2026-12-15T10:00:00+00:00"]
+        # One held earlier but recorded afterwards does not move it back.
+        earlier = discussion(held_at="2026-11-23T12:00:00+00:00", actions=[])
+        assert (await post(client, worker, contact["id"], earlier)).status_code == 201
+        assert await self.icpc_clocks(session, contact["id"]) == ["2026-12-15T10:00:00+00:00"]
+
+    async def test_the_decision_after_the_discussion_starts_no_second_icpc_clock(
+        self, client: httpx.AsyncClient, worker: Headers, session: AsyncSession
+    ) -> None:
+        contact = await new_contact(client, worker)
+        await post(client, worker, contact["id"], discussion())
+        cid = contact["id"]
+        assert (await client.post(f"/v1/contacts/{cid}/claim", headers=worker)).status_code == 200
+        decided = await client.post(
+            f"/v1/contacts/{cid}/decision",
+            json={
+                "contact_type": "referral",
+                "outcome": "strategy_discussion",
+                "level": 4,
+                "primary_need_code": "N1",
+                "rationale": "Reasonable cause to suspect significant harm.",
+                **WITHOUT_CONSENT_AT_4,
+            },
+            headers=worker,
+        )
+        assert decided.status_code == 201, decided.text
+        assert await self.icpc_clocks(session, cid) == ["2026-12-14T14:00:00+00:00"]
 
     async def test_an_out_of_hours_call_must_say_it_was_not_formal_and_why(
         self, client: httpx.AsyncClient, worker: Headers
@@ -145,6 +209,26 @@ class TestActions:
         assert (
             await client.post(url, json={"done_on": "2026-11-30"}, headers=worker)
         ).status_code == 409
+
+    async def test_an_action_cannot_be_done_in_the_future(
+        self, client: httpx.AsyncClient, worker: Headers, session: AsyncSession
+    ) -> None:
+        contact = await new_contact(client, worker)
+        made = (await post(client, worker, contact["id"], discussion())).json()
+        action = made["actions"][0]
+        url = (
+            f"/v1/contacts/{contact['id']}/strategy-discussions/{made['id']}"
+            f"/actions/{action['id']}/done"
+        )
+        today = datetime.now(ZoneInfo("Europe/London")).date()
+        tomorrow = (today + timedelta(days=1)).isoformat()
+        refused = await client.post(url, json={"done_on": tomorrow}, headers=worker)
+        assert refused.status_code == 422
+        assert [f["path"] for f in refused.json()["fields"]] == ["done_on"]
+        assert "strategy.action_done" not in await audit_actions(session, contact["id"])
+        done = await client.post(url, json={"done_on": today.isoformat()}, headers=worker)
+        assert done.status_code == 200, done.text
+        assert done.json()["done_on"] == today.isoformat()
 
     async def test_an_action_of_another_discussion_is_404(
         self, client: httpx.AsyncClient, worker: Headers

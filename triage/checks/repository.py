@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.models.mash import MashPartnerCheck
+from services.models.mash import MashChild, MashChildAccess, MashChildLink, MashPartnerCheck
 
 C = MashPartnerCheck
 
@@ -19,16 +19,39 @@ async def for_contact(session: AsyncSession, contact_id: uuid.UUID) -> Sequence[
     return (await session.scalars(stmt)).all()
 
 
-async def for_agency(
-    session: AsyncSession, *, council_id: str, agency_id: str, statuses: Sequence[str]
-) -> Sequence[C]:
+def _hidden_from(sub: str) -> ColumnElement[bool]:
+    """Whether the check's contact is about a restricted child the caller is not named on."""
+    named = exists().where(MashChildAccess.child_id == MashChild.id, MashChildAccess.sub == sub)
+    return (
+        select(MashChildLink.id)
+        .join(MashChild, MashChild.id == MashChildLink.child_id)
+        .where(MashChildLink.contact_id == C.contact_id, MashChild.restricted, ~named)
+        .correlate(C)
+        .exists()
+    )
+
+
+async def open_for_contact(session: AsyncSession, contact_id: uuid.UUID) -> Sequence[C]:
     stmt = (
         select(C)
+        .where(C.contact_id == contact_id, C.status == "requested")
+        .order_by(C.id)
+        .with_for_update()
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def for_agency(
+    session: AsyncSession, *, council_id: str, agency_id: str, statuses: Sequence[str], sub: str
+) -> list[tuple[C, bool]]:
+    """The agency's checks, each with whether a restricted child hides it from `sub`."""
+    stmt = (
+        select(C, _hidden_from(sub))
         .where(C.council_id == council_id, C.agency_id == agency_id, C.status.in_(statuses))
         .order_by(C.due_at, C.id)
         .limit(500)
     )
-    return (await session.scalars(stmt)).all()
+    return [(check, bool(hidden)) for check, hidden in (await session.execute(stmt)).all()]
 
 
 async def get(

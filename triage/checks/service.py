@@ -35,6 +35,7 @@ from triage.checks.schemas import (
     ChecksRequest,
     CheckStatus,
 )
+from triage.contacts.restriction import restricted_from
 from triage.mash.access import load_mash_config, mash_contact, record, refuse
 from triage.mash.config import MashConfig
 
@@ -126,15 +127,22 @@ async def agency_checks(
 ) -> list[CheckRead]:
     """The checks addressed to the caller's agency (open ones by default)."""
     assert principal.agency_id is not None  # the token of a partner carries its agency
-    rows = await repository.for_agency(
+    found = await repository.for_agency(
         session,
         council_id=principal.council_id,
         agency_id=principal.agency_id,
         statuses=statuses,
+        sub=principal.sub,
     )
     config = await load_mash_config(session, principal.council_id)
     now = datetime.now(UTC)
     await record(session, principal, "check.read_agency", "agency", principal.agency_id)
+    rows = []
+    for check, hidden in found:
+        if hidden:  # about a restricted child the caller is not named on: left out, audited
+            await record(session, principal, "partner_check.refused", "partner_check", check.id)
+        else:
+            rows.append(check)
     return [check_read(r, config, now) for r in rows]
 
 
@@ -147,7 +155,9 @@ async def _visible_check(
     if check is None:
         raise CheckNotFound()
     if principal.role == Role.mash_partner:
-        if check.agency_id != principal.agency_id:
+        if check.agency_id != principal.agency_id or await restricted_from(
+            session, principal, check.contact_id
+        ):
             raise await refuse(session, principal, "partner_check", check_id, CheckNotFound())
     else:
         await mash_contact(session, principal, check.contact_id)

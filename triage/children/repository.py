@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.mash import MashChild, MashChildAccess, MashChildFlag, MashChildLink
@@ -51,6 +51,14 @@ async def get_child(
 ) -> MashChild | None:
     stmt = select(MashChild).where(MashChild.id == child_id, MashChild.council_id == council_id)
     return await session.scalar(stmt.with_for_update())
+
+
+async def remove_access(session: AsyncSession, child_id: uuid.UUID, sub: str) -> None:
+    await session.execute(
+        delete(MashChildAccess).where(
+            MashChildAccess.child_id == child_id, MashChildAccess.sub == sub
+        )
+    )
 
 
 async def named(session: AsyncSession, child_id: uuid.UUID) -> set[str]:
@@ -118,6 +126,30 @@ async def contacts_of(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> 
     return (await session.execute(stmt)).all()
 
 
+MAX_NAME_WORDS = 6
+
+
+def name_matches(words: Sequence[str]) -> list[ColumnElement[bool]]:
+    """Ways the normalised words of a search can be a child's name.
+
+    One word: a given or a family name. Several: the whole string as a family name, and each
+    split of the words into a given name (a prefix) and a family name, either way round
+    ("Zoe O Hist": given "zoe", family "ohist"; "Van der Berg": family "vanderberg"; "Hist
+    Zoe": family "hist", given "zoe..."). Every arm but one-word given has an equality on
+    `family_name_norm`, so each is one range of ix_mash_children_family_given.
+    """
+    c = MashChild
+    words = list(words[:MAX_NAME_WORDS])
+    if len(words) == 1:
+        return [c.family_name_norm == words[0], c.given_name_norm == words[0]]
+    arms: list[ColumnElement[bool]] = [c.family_name_norm == "".join(words)]
+    for k in range(1, len(words)):
+        head, tail = "".join(words[:k]), "".join(words[k:])
+        arms.append(and_(c.family_name_norm == tail, c.given_name_norm.startswith(head)))
+        arms.append(and_(c.family_name_norm == head, c.given_name_norm.startswith(tail)))
+    return arms
+
+
 async def search(
     session: AsyncSession,
     *,
@@ -130,17 +162,8 @@ async def search(
 ) -> Sequence[MashChild]:
     c = MashChild
     where: list[ColumnElement[bool]] = [c.council_id == council_id]
-    if len(names) == 1:
-        token = names[0]
-        where.append(or_(c.family_name_norm == token, c.given_name_norm == token))
-    elif names:
-        first, last = names[0], names[-1]
-        where.append(
-            or_(
-                and_(c.family_name_norm == last, c.given_name_norm.startswith(first)),
-                and_(c.family_name_norm == first, c.given_name_norm.startswith(last)),
-            )
-        )
+    if names:
+        where.append(or_(*name_matches(names)))
     if date_of_birth is not None:
         where.append(c.date_of_birth == date_of_birth)
     if nhs_number is not None:

@@ -164,11 +164,18 @@ async def restrict(
     child = await visible_child(session, principal, child_id)
     child.restricted = body.restricted
     already = await repository.named(session, child.id)
+    # Restricting names exactly this list; lifting names no one (a later restriction must
+    # name its people afresh, not inherit the old list).
+    wanted = {*body.named, principal.sub} if body.restricted else set()
     now = datetime.now(UTC)
-    for sub in {*body.named, principal.sub} - already if body.restricted else set():
+    for sub in sorted(already - wanted):
+        await repository.remove_access(session, child.id, sub)
+        await record(session, principal, "child.access_removed", "child", child.id, reason=sub)
+    for sub in sorted(wanted - already):
         session.add(
             MashChildAccess(child_id=child.id, sub=sub, granted_by=principal.sub, granted_at=now)
         )
+        await record(session, principal, "child.access_granted", "child", child.id, reason=sub)
     await session.flush()
     await record(
         session,
@@ -258,8 +265,15 @@ def _criteria(
             out[field] = check(raw) if raw is not None else None
         except ValueError as exc:
             errors.append(FieldError(path=field, reason=str(exc)))
-    names = [n for n in (normalise_name(t) for t in (name or "").split()) if n]
-    if name is not None and not names:
+    words = (name or "").split()
+    names = [n for n in (normalise_name(t) for t in words) if n]
+    if any(normalise_name(t) is None and any(ch.isalpha() for ch in t) for t in words):
+        # A word in a script with no a-z spelling here (Cyrillic, Arabic...): searching the
+        # other words alone would find the wrong children, so say so instead.
+        errors.append(
+            FieldError(path="name", reason="names are searched in Latin letters (a-z) only")
+        )
+    elif name is not None and not names:
         errors.append(FieldError(path="name", reason="has no letters"))
     if not errors and not (names or dob or any(out.values())):
         errors.append(

@@ -7,6 +7,9 @@ breached, the handover delivered. Ties in time keep the order of the work (recei
 
 from __future__ import annotations
 
+from datetime import UTC
+from typing import Any
+
 from services.models.triage import TriageContact
 from triage.chronology.repository import History
 from triage.chronology.schemas import ChronologyEntry
@@ -97,12 +100,24 @@ def _checks(history: History) -> list[E]:
     return out
 
 
+def _note_summary(note: Any, by_id: dict[str, Any]) -> str:
+    """A correction says which note it corrects: its author and when it was written."""
+    if not note.corrects_id:
+        return str(note.text)
+    old = by_id.get(str(note.corrects_id))
+    if old is None:
+        return f"Corrects note {note.corrects_id}: {note.text}"
+    written = old.written_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"Corrects the note by {old.author} of {written} ({old.id}): {note.text}"
+
+
 def _notes(history: History) -> list[E]:
+    by_id = {str(n.id): n for n in history.notes}
     return [
         E(
             at=n.written_at,
             kind="note.correction" if n.corrects_id else "note.added",
-            summary=n.text,
+            summary=_note_summary(n, by_id),
             actor=n.author,
             ref_id=n.id,
         )

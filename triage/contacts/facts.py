@@ -19,10 +19,42 @@ from services.contracts.marf import Marf, Subject, age_on
 SIGNIFICANT_HARM_CONCERNS = frozenset({"physical_abuse", "sexual_abuse", "fgm"})
 
 
+# Latin letters that do not decompose to a-z under NFKD (Ł is not L + a mark), spelt as an
+# English-speaking worker would type them. Lower case only: the name is lowered first.
+# Changing this table changes the stored keys: re-normalise them as migration 0016 does.
+_TRANSLITERATE = str.maketrans(
+    {
+        "ł": "l",
+        "ß": "ss",
+        "ẞ": "ss",
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ħ": "h",
+        "\u0131": "i",  # dotless i
+        "ŀ": "l",
+        "ŧ": "t",
+        "ŋ": "ng",
+        "ĸ": "k",
+        "\u017f": "s",  # long s
+        "ƒ": "f",
+        "ə": "e",
+    }
+)
+
+
 def normalise_name(raw: str | None) -> str | None:
+    """A name's matching key: a-z only (Zoë O'Hist -> zoe, ohist; Łukasz -> lukasz).
+
+    Letters of other scripts (Cyrillic, Arabic...) have no a-z spelling here and are dropped:
+    a name written only in them has no key (search answers 422 for it).
+    """
     if not raw:
         return None
-    decomposed = unicodedata.normalize("NFKD", raw)
+    decomposed = unicodedata.normalize("NFKD", raw.lower().translate(_TRANSLITERATE))
     letters = "".join(c for c in decomposed if not unicodedata.combining(c))
     out = re.sub(r"[^a-z]", "", letters.lower())
     return out or None

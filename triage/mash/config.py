@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import structlog
+
 from services.calendar import WorkingCalendar
+
+log = structlog.get_logger(__name__)
 
 Rag = Literal["red", "amber", "green"]
 TimeUnit = Literal["working_hours", "elapsed_hours"]
@@ -65,37 +69,65 @@ class MashConfig:
         return self.check_timescales[rag].due(requested_at, self.calendar)
 
 
-def _timescales(raw: object, default: dict[str, Timescale]) -> dict[str, Timescale]:
+def _timescales(
+    raw: object, default: dict[str, Timescale], key: str, problems: list[str]
+) -> dict[str, Timescale]:
     out = dict(default)
+    if raw is None:
+        return out
     if not isinstance(raw, dict):
+        problems.append(key)
         return out
     for rag, spec in raw.items():
-        if rag in out and isinstance(spec, dict):
-            unit = spec.get("unit", "working_hours")
-            hours = spec.get("hours")
-            if unit in ("working_hours", "elapsed_hours") and isinstance(hours, int | float):
-                if hours > 0:
-                    out[rag] = Timescale(float(hours), unit)
+        unit = spec.get("unit", "working_hours") if isinstance(spec, dict) else None
+        hours = spec.get("hours") if isinstance(spec, dict) else None
+        if (
+            rag in out
+            and unit in ("working_hours", "elapsed_hours")
+            and isinstance(hours, int | float)
+            and not isinstance(hours, bool)
+            and hours > 0
+        ):
+            out[rag] = Timescale(float(hours), unit)
+        else:
+            problems.append(f"{key}.{rag}")
     return out
 
 
-def _agencies(raw: object) -> dict[str, str]:
+def _agencies(raw: object, problems: list[str]) -> dict[str, str]:
+    if raw is None:
+        return dict(DEFAULT_PARTNER_AGENCIES)
     if not isinstance(raw, list) or not raw:
+        problems.append("partner_agencies")
         return dict(DEFAULT_PARTNER_AGENCIES)
     out = {}
-    for item in raw:
+    for i, item in enumerate(raw):
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             out[item["id"]] = str(item.get("name") or item["id"])
+        else:
+            problems.append(f"partner_agencies.{i}")
     return out or dict(DEFAULT_PARTNER_AGENCIES)
 
 
 def mash_config_from(calendar: WorkingCalendar, raw: dict[str, Any]) -> MashConfig:
     """The MASH configuration from the council's `settings` (defaults where absent)."""
+    problems: list[str] = []
+    if raw.get("mash") is not None and not isinstance(raw.get("mash"), dict):
+        problems.append("mash")
     mash = raw.get("mash") if isinstance(raw.get("mash"), dict) else {}
     assert isinstance(mash, dict)
-    return MashConfig(
+    config = MashConfig(
         calendar=calendar,
-        rag_timescales=_timescales(mash.get("rag_timescales"), DEFAULT_RAG_TIMESCALES),
-        check_timescales=_timescales(mash.get("check_timescales"), DEFAULT_CHECK_TIMESCALES),
-        partner_agencies=_agencies(mash.get("partner_agencies")),
+        rag_timescales=_timescales(
+            mash.get("rag_timescales"), DEFAULT_RAG_TIMESCALES, "rag_timescales", problems
+        ),
+        check_timescales=_timescales(
+            mash.get("check_timescales"), DEFAULT_CHECK_TIMESCALES, "check_timescales", problems
+        ),
+        partner_agencies=_agencies(mash.get("partner_agencies"), problems),
     )
+    if problems:
+        # Which settings keys were ignored, never their values (no child data is in them, but
+        # a council's configuration is not for the logs either).
+        log.warning("mash_config.malformed", ignored=problems, using="defaults")
+    return config

@@ -4,7 +4,9 @@ The rating sets the contact's MASH clock (kind `mash`), measured from receipt in
 the council configures for that RAG (working hours by default; red in elapsed hours, since a
 red contact is worked to completion out of hours). A review moves the running clock's
 deadline; a clock already breached stays breached (the breach happened) and one already met
-stays met. The contact's `rag` (what the queue shows) becomes the screened rating.
+stays met. The contact's `rag` (what the queue shows) becomes the screened rating. Each
+open (unanswered) partner check moves to the new RAG's check timescale, counted from its
+request (audited `check.due_moved`); an answered check keeps its due time.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.auth import Principal
 from services.models.mash import MashRagRating
 from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact
+from triage.checks import repository as checks_repository
 from triage.clocks.repository import refresh_queue_keys
 from triage.clocks.rules import due_soon
 from triage.mash.access import load_mash_config, mash_contact, record
@@ -59,6 +62,15 @@ async def rate(
     await session.flush()
     await refresh_queue_keys(session, [contact.id])
     await record(session, principal, "contact.rag", "contact", contact.id)
+    change = f"{rating.previous_rag or 'proposed'} -> {rating.rag}"
+    for check in await checks_repository.open_for_contact(session, contact.id):
+        # An open check is due by the new RAG, counted from when it was requested; an
+        # answered one keeps the due time it was answered against.
+        due = config.check_due(body.rag, check.requested_at)
+        if due != check.due_at:
+            check.due_at = due
+            await record(session, principal, "check.due_moved", "partner_check", check.id, change)
+    await session.flush()
     return rating
 
 

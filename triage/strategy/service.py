@@ -122,7 +122,9 @@ async def record_discussion(
         decision_reason=body.decision_reason,
         recorded_by=principal.sub,
         recorded_at=now,
-        icpc_due_at=deadline("icpc", held_at, config.calendar) if body.decision == "icpc" else None,
+        icpc_due_at=(
+            deadline("icpc", held_at, config.calendar) if body.decision in ICPC_FROM else None
+        ),
     )
     repository.add(session, row)
     await session.flush()
@@ -140,12 +142,28 @@ async def record_discussion(
     ]
     for action in actions:
         repository.add(session, action)
-    if row.icpc_due_at is not None:
+    if row.icpc_due_at is not None and await _latest_icpc_discussion(session, contact.id, row):
         await _icpc_clock(session, contact.id, held_at, row.icpc_due_at, config, settings)
     await session.flush()
     await refresh_queue_keys(session, [contact.id])
     await record(session, principal, "strategy.record", "contact", contact.id)
     return discussion_read(row, actions, now.astimezone(config.calendar.zone).date())
+
+
+# Working Together 2023: the ICPC is held within 15 working days of the strategy discussion
+# that decided on section 47 enquiries (single- or joint-agency), or of the one that decided
+# on the conference itself.
+ICPC_FROM = frozenset({"single_agency_s47", "joint_agency_s47", "icpc"})
+
+
+async def _latest_icpc_discussion(
+    session: AsyncSession, contact_id: uuid.UUID, row: MashStrategyDiscussion
+) -> bool:
+    """Whether `row` was held no earlier than every other discussion that starts the clock."""
+    others = await repository.for_contact(session, contact_id)
+    return all(
+        o.held_at <= row.held_at for o in others if o.id != row.id and o.decision in ICPC_FROM
+    )
 
 
 async def _icpc_clock(
@@ -209,7 +227,14 @@ async def mark_done(
         raise ActionNotFound()
     if action.done_on is not None:
         raise ActionAlreadyDone()
-    if body.done_on < discussion.held_at.date():
+    # Dates are the council's local dates: a discussion held at 00:30 BST on 1 June was
+    # held on 1 June, though its UTC date is 31 May.
+    zone = (await load_mash_config(session, contact.council_id)).calendar.zone
+    today = datetime.now(UTC).astimezone(zone).date()
+    if body.done_on > today:
+        reason = "is in the future: record an action done once it is done"
+        raise DiscussionInvalid(fields=[FieldError(path="done_on", reason=reason)])
+    if body.done_on < discussion.held_at.astimezone(zone).date():
         reason = "is before the discussion was held"
         raise DiscussionInvalid(fields=[FieldError(path="done_on", reason=reason)])
     action.done_on, action.done_recorded_by = body.done_on, principal.sub
