@@ -19,19 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.mash import MashCaseNote, MashPartnerCheck, MashStrategyDiscussion
 from services.models.triage import TriageContact
-from tests.conftest import TokenFactory
 from tests.triage.mash_support import Headers, audit_actions, new_contact
 from tests.triage.test_mash_children import child, links
 from tests.web.helpers import csrf_of, post_form, sign_in
-
-# The development sign-in's identities (services/web/routes.py DEMO_IDENTITIES).
-WORKER_SUB = "demo-social-worker"
 
 
 def _summary_links(html: str) -> list[str]:
     """The error summary's links (each names the field it is about)."""
     summary = html.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
     return re.findall(r'href="(#[^"]+)"', summary)
+
+
+def _ids_are_unique(html: str) -> None:
+    """Every id once (the error summary's links and the labels depend on it)."""
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
 
 
 async def _contact(client: httpx.AsyncClient, worker: Headers, **overrides: Any) -> dict[str, Any]:
@@ -63,6 +65,7 @@ class TestSearchPage:
         found = await post_form(client, "/search", {"name": "ZOE OHIST"}, from_page="/search")
         assert found.status_code == 200, found.text
         assert "1 child found" in found.text
+        _ids_are_unique(found.text)
         assert f'href="/contacts/{contact["id"]}"' in found.text
         assert contact["reference"] in found.text
         assert found.headers["cache-control"] == "no-store"
@@ -159,6 +162,7 @@ class TestPartnerPages:
         page = f"/partner/checks/{ids['health']}"
         shown = await client.get(page)
         assert shown.status_code == 200
+        _ids_are_unique(shown.text)
         assert "What does your agency hold?" in shown.text
         answer = {
             "outcome": "known",
@@ -301,6 +305,10 @@ class TestContactSections:
         none = await post_form(client, f"{page}/checks", {}, from_page=page)
         assert none.status_code == 422
         assert _summary_links(none.text) == ["#agencies"]
+        assert "choose at least one agency" in none.text
+        unlisted = await post_form(client, f"{page}/checks", {"agencies": "mi5"}, from_page=page)
+        assert unlisted.status_code == 422
+        assert "not a partner agency here" in unlisted.text
         asked = await post_form(client, f"{page}/checks", {"agencies": "health"}, from_page=page)
         assert asked.status_code == 303, asked.text
         checks = (
@@ -340,6 +348,7 @@ class TestContactSections:
         assert wrong.status_code == 422
         assert _summary_links(wrong.text) == ["#note_corrects_id"]
         final = await client.get(page)
+        _ids_are_unique(final.text)
         assert "1 overdue" in final.text
         assert "Rang the nursery, not the school." in final.text
         assert f'href="#note-{first.id}"' in final.text  # the correction points at the note
@@ -357,7 +366,9 @@ class TestContactSections:
         cid = contact["id"]
         form_page = f"/contacts/{cid}/strategy-discussions/new"
         await sign_in(client, "social-worker")
-        assert (await client.get(form_page)).status_code == 200
+        blank = await client.get(form_page)
+        assert blank.status_code == 200
+        _ids_are_unique(blank.text)
         empty = await post_form(
             client, f"/contacts/{cid}/strategy-discussions", {}, from_page=form_page
         )
@@ -449,8 +460,8 @@ class TestContactSections:
         assert "contact.refused" in await audit_actions(seeded, contact["id"])
         assert await seeded.scalar(select(MashCaseNote.id)) is None
 
-    async def test_the_dv_screener_and_admin_see_no_mash_sections(
-        self, client: httpx.AsyncClient, auth: TokenFactory, worker: Headers
+    async def test_the_admin_sees_no_mash_sections_and_may_not_add_a_note(
+        self, client: httpx.AsyncClient, worker: Headers
     ) -> None:
         contact = await _contact(client, worker)
         await sign_in(client, "admin")

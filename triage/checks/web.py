@@ -81,10 +81,13 @@ async def request_checks(
     raw = await request.form()  # read once by the CSRF check; the boxes are a list
     agencies = [str(v) for v in raw.getlist("agencies") if isinstance(v, str) and v]
     form = {"agencies": ",".join(agencies)}
+    fields: list[FieldError]
     try:
         body = ChecksRequest.model_validate({"agencies": agencies})
     except ValidationError as exc:
         fields = validation_fields(exc)
+        if not agencies:
+            fields = [FieldError(path="agencies", reason="choose at least one agency")]
     else:
         try:
             _, error = await attempt(

@@ -67,7 +67,7 @@ async def rate_contact(
         except RefusedAsNotFound as exc:
             return not_found_page(request, exc)
         if error is None:
-            return see_other(f"/contacts/{contact_id}?done=rated#rag")
+            return see_other(f"/contacts/{contact_id}?done=rated#rag-rating")
         fields = unprocessable_fields(error)
     errors = form_errors(renamed(fields, NAMES), LABELS)
     return await contact_page_again(
