@@ -70,7 +70,7 @@ class TestMashJourney:
         results = worker.locator("main").inner_text()
         assert "1 child found" in results, results
         assert_accessible(worker)
-        worker.locator("#results").scroll_into_view_if_needed()
+        worker.locator("#results").evaluate("e => e.scrollIntoView()")
         screenshot(worker, "search")
         worker.get_by_role("link", name=reference).click()
         worker.wait_for_url(re.compile(r"/contacts/"))
@@ -128,5 +128,5 @@ class TestMashJourney:
         for title in ("Contact received", "RAG rating", "Partner check", "Case note"):
             assert title in text, title
         assert_accessible(worker)
-        worker.locator("#checks").scroll_into_view_if_needed()
+        worker.locator("#checks").evaluate("e => e.scrollIntoView()")
         screenshot(worker, "contact-mash")
