@@ -352,6 +352,13 @@ PAGES: tuple[Page, ...] = (
     Page("triage", "GET", "/contacts/{contact_id}/strategy-discussions/{discussion_id}", _MASH),
     Page(
         "triage",
+        "POST",
+        "/contacts/{contact_id}/strategy-discussions/{discussion_id}/actions/{action_id}/done",
+        _MASH,
+        303,
+    ),
+    Page(
+        "triage",
         "GET",
         "/contacts/{contact_id}/strategy-discussions/{discussion_id}/summary.txt",
         _MASH,

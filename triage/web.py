@@ -315,6 +315,7 @@ BANNERS = {
     "checks-requested": "Partner checks requested.",
     "noted": "Case note added.",
     "strategy": "Strategy discussion recorded.",
+    "action-done": "Action marked done.",
 }
 
 

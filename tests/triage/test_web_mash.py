@@ -17,7 +17,12 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.models.mash import MashCaseNote, MashPartnerCheck, MashStrategyDiscussion
+from services.models.mash import (
+    MashCaseNote,
+    MashPartnerCheck,
+    MashStrategyAction,
+    MashStrategyDiscussion,
+)
 from services.models.triage import TriageContact
 from tests.triage.mash_support import Headers, audit_actions, new_contact
 from tests.triage.test_mash_children import child, links
@@ -419,6 +424,21 @@ class TestContactSections:
         shown = await client.get(f"/contacts/{cid}")
         assert "not a formal strategy discussion" in shown.text
         assert "Visit the family" in shown.text
+        action = await seeded.scalar(
+            select(MashStrategyAction).where(MashStrategyAction.discussion_id == discussion.id)
+        )
+        assert action is not None
+        done = await post_form(
+            client,
+            f"/contacts/{cid}/strategy-discussions/{discussion.id}/actions/{action.id}/done",
+            {},
+            from_page=f"/contacts/{cid}",
+        )
+        assert done.status_code == 303
+        await seeded.refresh(action)
+        assert action.done_on is not None
+        assert action.done_recorded_by == "demo-social-worker"
+        assert "strategy.action_done" in await audit_actions(seeded, cid)
         summary = f"/contacts/{cid}/strategy-discussions/{discussion.id}"
         assert f'href="{summary}"' in shown.text
         page = await client.get(summary)

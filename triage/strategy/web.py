@@ -9,7 +9,7 @@ attendees already had (what was said and agreed), no partner check detail or cas
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +35,7 @@ from triage.dependencies import TriageSettingsDep
 from triage.mash_access import MASH_STAFF, RefusedAsNotFound, load_mash_config, mash_contact
 from triage.strategy import service
 from triage.strategy.render import summary_text
-from triage.strategy.schemas import DiscussionCreate
+from triage.strategy.schemas import ActionDone, DiscussionCreate
 from triage.strategy.service import DECISION_LABELS
 from triage.web import TEMPLATES
 from triage.web_mash import attempt, date_from_parts, not_found_page
@@ -178,6 +178,34 @@ async def record_discussion(
         fields = unprocessable_fields(error)
     errors = form_errors(fields, LABELS)
     return _form_page(ctx, contact.id, contact.reference, errors=errors, form=form, status_code=422)
+
+
+@router.post("/contacts/{contact_id}/strategy-discussions/{discussion_id}/actions/{action_id}/done")
+async def action_done(
+    contact_id: uuid.UUID,
+    discussion_id: uuid.UUID,
+    action_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    ctx: MashStaff,
+) -> Response:
+    """Mark an action done today (in the council's zone), as `POST .../actions/{id}/done`."""
+    await form_with_csrf(request, ctx)
+    try:
+        contact = await mash_contact(session, ctx.principal, contact_id)
+    except RefusedAsNotFound as exc:
+        return not_found_page(request, exc)
+    config = await load_mash_config(session, contact.council_id)
+    today = datetime.now(UTC).astimezone(config.calendar.zone).date()
+    await service.mark_done(
+        session,
+        principal=ctx.principal,
+        contact_id=contact.id,
+        discussion_id=discussion_id,
+        action_id=action_id,
+        body=ActionDone(done_on=today),
+    )
+    return see_other(f"/contacts/{contact_id}?done=action-done#strategy")
 
 
 @router.get("/contacts/{contact_id}/strategy-discussions/{discussion_id}")
