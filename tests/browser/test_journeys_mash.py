@@ -3,7 +3,8 @@
 A social worker searches for a child, opens the contact, rates it amber (one validation error
 shown first) and requests a partner check from health; the health partner signs in, sees the
 check, answers it (one validation error shown first); the worker sees the answer, adds a case
-note and reads the chronology. Screenshots: search, partner-checks, contact-mash.
+note, reads the chronology, and opens the strategy discussion form (its error summary shown).
+Screenshots: search, partner-checks, contact-mash.
 """
 
 from __future__ import annotations
@@ -130,3 +131,11 @@ class TestMashJourney:
         assert_accessible(worker)
         worker.locator("#checks").evaluate("e => e.scrollIntoView()")
         screenshot(worker, "contact-mash")
+
+        worker.get_by_role("link", name="Record a strategy discussion").click()
+        worker.get_by_role("heading", name="Record a strategy discussion").wait_for()
+        assert_accessible(worker)
+        worker.get_by_role("button", name="Record the discussion").click()
+        worker.locator(".govuk-error-summary").wait_for()
+        assert "Decision" in worker.locator(".govuk-error-summary").inner_text()
+        assert_accessible(worker)
