@@ -32,9 +32,9 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications.delivery.dispatch import active_secrets, deliver_due
+from notifications.delivery.secretbox import encrypt
 from notifications.delivery.transport import make_client
 from notifications.intake.service import IntakeContext, ingest_batch
-from notifications.secretbox import encrypt
 from notifications.settings import NotificationsSettings
 from services import cli, db
 from services.db import transaction

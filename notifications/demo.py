@@ -10,7 +10,7 @@ from datetime import date, time
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.secretbox import encrypt
+from notifications.delivery.secretbox import encrypt
 from notifications.settings import NotificationsSettings, get_notifications_settings
 from services.devtools import DEMO_WEBHOOK_SECRET, RECEIVER_HOST, RECEIVER_PORT
 from services.models.notifications import Endpoint, ForceSharing, School
@@ -120,9 +120,10 @@ async def seed(session: AsyncSession, settings: FrontdoorSettings) -> None:
         await session.flush()
         if school.delivery_preference != "email":
             await _endpoint(session, notif_settings, school.urn)
-    if await session.get(ForceSharing, DEMO_FORCE) is None:
+    if await session.get(ForceSharing, (settings.council_id, DEMO_FORCE)) is None:
         session.add(
             ForceSharing(
+                council_id=settings.council_id,
                 force_id=DEMO_FORCE,
                 share_name=True,
                 share_date_of_birth=True,

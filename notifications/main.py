@@ -5,11 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from notifications import web
+from notifications.alerts.router import router as alerts_router
 from notifications.council.router import TERMS_IMPORT_PATH
+from notifications.council.router import router as council_router
 from notifications.directory.router import IMPORT_PATH
-from notifications.router import ROUTERS
+from notifications.directory.router import router as directory_router
+from notifications.intake.router import router as intake_router
 from services.app import create_service_app
 
+# The API: the directory, intake, schools' notifications and council settings.
+ROUTERS = [directory_router, intake_router, alerts_router, council_router]
 # The schools' and the admin's pages (with the platform's sign-in, assets and headers).
 PAGES = [web.router]
 # Paths whose bodies are not JSON (the register's CSV upload).

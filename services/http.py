@@ -59,8 +59,10 @@ _WANTED = {
 # Routes are templates and methods a fixed set, so this stays small; the cap is a backstop.
 _MAX_CACHED_SERIES = 1024
 
-# The pages' forms post urlencoded bodies; every API path is under /v1 and takes JSON.
+# The pages' forms post urlencoded bodies (multipart for a CSV upload); every API path is
+# under /v1 and takes JSON.
 FORM_TYPE = "application/x-www-form-urlencoded"
+FORM_TYPES = frozenset({FORM_TYPE, "multipart/form-data"})
 API_PREFIX = "/v1/"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -168,7 +170,7 @@ class PlatformMiddleware:
             return None
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
         json_type = ctype.startswith("application/") and ctype.endswith(("/json", "+json"))
-        if ctype == FORM_TYPE and not scope["path"].startswith(API_PREFIX):
+        if ctype in FORM_TYPES and not scope["path"].startswith(API_PREFIX):
             return None  # a page's form (the API under /v1 takes JSON only)
         if not json_type:
             return UnsupportedMediaType()

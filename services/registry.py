@@ -17,7 +17,7 @@ WORKERS = {name: f"{name}.worker:build_worker" for name in SERVICES}
 # What `frontdoor purge` (services.retention) runs in each service: `async (maker) -> count`.
 PURGES = {
     "referral_api": "referral_api.worker:purge_idempotency_keys",
-    "notifications": "notifications.jobs:purge_delivery_bodies",
+    "notifications": "notifications.delivery.jobs:purge_delivery_bodies",
 }
 DEMO_SEEDS = {name: f"{name}.demo:seed" for name in ("triage", "notifications", "referral_api")}
 

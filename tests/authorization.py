@@ -60,6 +60,12 @@ _TERMS_ISO = (
     "tests/notifications/test_council_terms.py::TestCouncilScoping::"
     "test_each_admin_sees_and_replaces_only_their_councils_calendar"
 )
+_SHARING_ISO = (
+    "tests/notifications/test_force_sharing_per_council.py::TestTheApi::"
+    "test_each_admin_reads_and_sets_only_their_councils_configuration"
+)
+# Every other endpoint's proof: one parametrised case per row (tests/test_council_isolation_all.py).
+_ALL_ISO = "tests/test_council_isolation_all.py::test_a_token_of_another_council_sees_nothing"
 _AUDIT_ISO = (
     "tests/triage/test_audit_api.py::TestTheAuditorsView::"
     "test_another_councils_auditor_sees_nothing"
@@ -95,49 +101,79 @@ MATRIX: tuple[Row, ...] = (
     Row("referral_api", "GET", "/v1/reference-data", PUBLIC),
     # --- triage ----------------------------------------------------------------------------
     Row("triage", "POST", "/v1/contacts", _STAFF),
-    Row("triage", "GET", "/v1/queue", _STAFF, "own council only"),
+    Row("triage", "GET", "/v1/queue", _STAFF, "own council only", _ALL_ISO),
     Row("triage", "GET", "/v1/contacts/{contact_id}", _STAFF, "404", _TRIAGE_ISO),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/claim", _STAFF, "404"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/release", _STAFF, "404"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/assign", _MANAGERS, "404"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/decision", _DECIDERS, "404"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/sign-off", ("team_manager",), "404"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/feedback", _DECIDERS, "404"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/screening", _SCREENERS, "404"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/clocks/{kind}/pause", _MANAGERS, "404"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/clocks/{kind}/resume", _MANAGERS, "404"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/clocks/{kind}/met", _DECIDERS, "404"),
-    Row("triage", "GET", "/v1/rule-sets", _STAFF, "own council only"),
-    Row("triage", "POST", "/v1/rule-sets", _MANAGERS),
-    Row("triage", "GET", "/v1/rule-sets/{rule_set_id}", _STAFF, "404"),
-    Row("triage", "PUT", "/v1/rule-sets/{rule_set_id}", _MANAGERS, "404"),
-    Row("triage", "PATCH", "/v1/rule-sets/{rule_set_id}", _MANAGERS, "404"),
-    Row("triage", "POST", "/v1/rule-sets/{rule_set_id}/publish", _MANAGERS, "404"),
-    Row("triage", "POST", "/v1/rule-sets/{rule_set_id}/evaluate", _STAFF, "404"),
-    Row("triage", "GET", "/v1/rule-sets/{rule_set_id}/diff", _STAFF, "404"),
-    Row("triage", "GET", "/v1/reports/in-progress", _MANAGERS, "own council only"),
-    Row("triage", "GET", "/v1/reports/unallocated", _MANAGERS, "own council only"),
-    Row("triage", "GET", "/v1/reports/kpis", _MANAGERS, "own council only"),
-    Row("triage", "GET", "/v1/audit", ("auditor",), "empty list", _AUDIT_ISO),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/follow-up-claim", _DECIDERS, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/claim", _STAFF, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/release", _STAFF, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/assign", _MANAGERS, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/decision", _DECIDERS, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/sign-off", ("team_manager",), "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/feedback", _DECIDERS, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/screening", _SCREENERS, "404", _ALL_ISO),
     Row(
-        "triage", "POST", "/v1/contacts/{contact_id}/screening/resolution", ("team_manager",), "404"
+        "triage",
+        "POST",
+        "/v1/contacts/{contact_id}/clocks/{kind}/pause",
+        _MANAGERS,
+        "404",
+        _ALL_ISO,
     ),
-    Row("triage", "GET", "/v1/reports/scorecard", _MANAGERS, "own council only"),
-    Row("triage", "GET", "/v1/exports/cin-referrals", _MANAGERS, "own council only"),
-    Row("triage", "GET", "/v1/exports/cin-referrals/validation", _MANAGERS, "own council only"),
-    Row("triage", "PUT", "/v1/contacts/{contact_id}/assessment-factors", _DECIDERS, "404"),
+    Row(
+        "triage",
+        "POST",
+        "/v1/contacts/{contact_id}/clocks/{kind}/resume",
+        _MANAGERS,
+        "404",
+        _ALL_ISO,
+    ),
+    Row(
+        "triage", "POST", "/v1/contacts/{contact_id}/clocks/{kind}/met", _DECIDERS, "404", _ALL_ISO
+    ),
+    Row("triage", "GET", "/v1/rule-sets", _STAFF, "own council only", _ALL_ISO),
+    Row("triage", "POST", "/v1/rule-sets", _MANAGERS),
+    Row("triage", "GET", "/v1/rule-sets/{rule_set_id}", _STAFF, "404", _ALL_ISO),
+    Row("triage", "PUT", "/v1/rule-sets/{rule_set_id}", _MANAGERS, "404", _ALL_ISO),
+    Row("triage", "PATCH", "/v1/rule-sets/{rule_set_id}", _MANAGERS, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/rule-sets/{rule_set_id}/publish", _MANAGERS, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/rule-sets/{rule_set_id}/evaluate", _STAFF, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/rule-sets/{rule_set_id}/diff", _STAFF, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/reports/in-progress", _MANAGERS, "own council only", _ALL_ISO),
+    Row("triage", "GET", "/v1/reports/unallocated", _MANAGERS, "own council only", _ALL_ISO),
+    Row("triage", "GET", "/v1/reports/kpis", _MANAGERS, "own council only", _ALL_ISO),
+    Row("triage", "GET", "/v1/audit", ("auditor",), "empty list", _AUDIT_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/follow-up-claim", _DECIDERS, "404", _ALL_ISO),
+    Row(
+        "triage",
+        "POST",
+        "/v1/contacts/{contact_id}/screening/resolution",
+        ("team_manager",),
+        "404",
+        _ALL_ISO,
+    ),
+    Row("triage", "GET", "/v1/reports/scorecard", _MANAGERS, "own council only", _ALL_ISO),
+    Row("triage", "GET", "/v1/exports/cin-referrals", _MANAGERS, "own council only", _ALL_ISO),
+    Row(
+        "triage",
+        "GET",
+        "/v1/exports/cin-referrals/validation",
+        _MANAGERS,
+        "own council only",
+        _ALL_ISO,
+    ),
+    Row(
+        "triage", "PUT", "/v1/contacts/{contact_id}/assessment-factors", _DECIDERS, "404", _ALL_ISO
+    ),
     # --- triage: the MASH's own work -------------------------------------------------------
-    Row("triage", "POST", "/v1/contacts/{contact_id}/rag", _MASH, "404"),
-    Row("triage", "GET", "/v1/contacts/{contact_id}/rag", _MASH, "404"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/checks", _MASH, "404"),
-    Row("triage", "GET", "/v1/contacts/{contact_id}/checks", _MASH_AND_PARTNERS, "404"),
-    Row("triage", "GET", "/v1/checks", ("mash_partner",), "own agency only"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/rag", _MASH, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/rag", _MASH, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/checks", _MASH, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/checks", _MASH_AND_PARTNERS, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/checks", ("mash_partner",), "own agency only", _ALL_ISO),
     Row("triage", "GET", "/v1/checks/{check_id}", _MASH_AND_PARTNERS, "404", _CHECK_ISO),
     Row("triage", "POST", "/v1/checks/{check_id}/response", ("mash_partner",), "404", _CHECK_ISO),
-    Row("triage", "GET", "/v1/reports/partner-checks", _MANAGERS, "own council only"),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/strategy-discussions", _MASH, "404"),
-    Row("triage", "GET", "/v1/contacts/{contact_id}/strategy-discussions", _MASH, "404"),
+    Row("triage", "GET", "/v1/reports/partner-checks", _MANAGERS, "own council only", _ALL_ISO),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/strategy-discussions", _MASH, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/strategy-discussions", _MASH, "404", _ALL_ISO),
     Row(
         "triage",
         "POST",
@@ -152,6 +188,7 @@ MATRIX: tuple[Row, ...] = (
         "/v1/contacts/{contact_id}/strategy-discussions/{discussion_id}/summary",
         _MASH,
         "404",
+        _ALL_ISO,
     ),
     Row(
         "triage",
@@ -159,20 +196,21 @@ MATRIX: tuple[Row, ...] = (
         "/v1/contacts/{contact_id}/strategy-discussions/{discussion_id}/summary.txt",
         _MASH,
         "404",
+        _ALL_ISO,
     ),
-    Row("triage", "POST", "/v1/contacts/{contact_id}/notes", _MASH, "404"),
-    Row("triage", "GET", "/v1/contacts/{contact_id}/notes", _MASH, "404"),
-    Row("triage", "GET", "/v1/contacts/{contact_id}/chronology", _MASH, "404"),
-    Row("triage", "GET", "/v1/contacts/{contact_id}/mash", _MASH, "404"),
+    Row("triage", "POST", "/v1/contacts/{contact_id}/notes", _MASH, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/notes", _MASH, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/chronology", _MASH, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/mash", _MASH, "404", _ALL_ISO),
     Row("triage", "GET", "/v1/handovers/{handover_id}", ("case_system",), "404", _HANDOVER_ISO),
-    Row("triage", "GET", "/v1/contacts/{contact_id}/handovers", _MASH, "404"),
-    Row("triage", "GET", "/v1/children/search", _MASH, "own council only"),
-    Row("triage", "GET", "/v1/children/{child_id}", _MASH, "404"),
-    Row("triage", "POST", "/v1/children/{child_id}/flags", _MASH, "404"),
-    Row("triage", "PUT", "/v1/children/{child_id}/restriction", _MANAGERS, "404"),
-    Row("triage", "GET", "/v1/contacts/{contact_id}/children", _MASH, "404"),
-    Row("triage", "POST", "/v1/child-links/{link_id}/confirm", _MASH, "404"),
-    Row("triage", "POST", "/v1/child-links/{link_id}/split", _MASH, "404"),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/handovers", _MASH, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/children/search", _MASH, "own council only", _ALL_ISO),
+    Row("triage", "GET", "/v1/children/{child_id}", _MASH, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/children/{child_id}/flags", _MASH, "404", _ALL_ISO),
+    Row("triage", "PUT", "/v1/children/{child_id}/restriction", _MANAGERS, "404", _ALL_ISO),
+    Row("triage", "GET", "/v1/contacts/{contact_id}/children", _MASH, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/child-links/{link_id}/confirm", _MASH, "404", _ALL_ISO),
+    Row("triage", "POST", "/v1/child-links/{link_id}/split", _MASH, "404", _ALL_ISO),
     # --- notifications ---------------------------------------------------------------------
     Row("notifications", "GET", "/v1/schools", _DIRECTORY, "empty list", _NOTIF_ISO),
     Row("notifications", "POST", "/v1/schools", ("admin",)),
@@ -215,8 +253,17 @@ MATRIX: tuple[Row, ...] = (
         "to the EHE contact",
         _NOTIF_ISO,
     ),
-    Row("notifications", "GET", "/v1/encompass/forces/{force_id}/sharing", ("admin",)),
-    Row("notifications", "PUT", "/v1/encompass/forces/{force_id}/sharing", ("admin",)),
+    *(
+        Row(
+            "notifications",
+            method,
+            "/v1/encompass/forces/{force_id}/sharing",
+            ("admin",),
+            "own council only",
+            _SHARING_ISO,
+        )
+        for method in ("GET", "PUT")
+    ),
     Row("notifications", "GET", "/v1/encompass/ehe-tasks", ("admin",), "empty list", _NOTIF_ISO),
     Row("notifications", "GET", "/v1/notifications", _DIRECTORY, "empty list", _NOTIF_ISO),
     Row(
@@ -276,7 +323,12 @@ MATRIX: tuple[Row, ...] = (
         _WELFARE_ISO,
     ),
     Row(
-        "notifications", "GET", "/v1/notifications/{notification_id}/corrections", ("admin",), "404"
+        "notifications",
+        "GET",
+        "/v1/notifications/{notification_id}/corrections",
+        ("admin",),
+        "404",
+        _ALL_ISO,
     ),
     Row(
         "notifications", "GET", "/v1/council/term-dates", ("admin",), "own council only", _TERMS_ISO
@@ -284,9 +336,30 @@ MATRIX: tuple[Row, ...] = (
     Row(
         "notifications", "PUT", "/v1/council/term-dates", ("admin",), "own council only", _TERMS_ISO
     ),
-    Row("notifications", "POST", "/v1/council/term-dates/import", ("admin",), "own council only"),
-    Row("notifications", "GET", "/v1/council/alert-contacts", ("admin",), "own council only"),
-    Row("notifications", "PUT", "/v1/council/alert-contacts", ("admin",), "own council only"),
+    Row(
+        "notifications",
+        "POST",
+        "/v1/council/term-dates/import",
+        ("admin",),
+        "own council only",
+        _ALL_ISO,
+    ),
+    Row(
+        "notifications",
+        "GET",
+        "/v1/council/alert-contacts",
+        ("admin",),
+        "own council only",
+        _ALL_ISO,
+    ),
+    Row(
+        "notifications",
+        "PUT",
+        "/v1/council/alert-contacts",
+        ("admin",),
+        "own council only",
+        _ALL_ISO,
+    ),
 )
 
 # --- the console's pages (HTML, signed in with a session cookie) ------------------------------
@@ -373,6 +446,9 @@ PAGES: tuple[Page, ...] = (
     Page("triage", "GET", "/rule-sets/{rule_set_id}", _P_STAFF),
     Page("triage", "POST", "/rule-sets/{rule_set_id}/copy", _MANAGERS, 303),
     Page("triage", "POST", "/rule-sets/{rule_set_id}/publish", _MANAGERS, 303),
+    Page("triage", "GET", "/rule-sets/{rule_set_id}/edit", _MANAGERS),
+    Page("triage", "POST", "/rule-sets/{rule_set_id}/edit", _MANAGERS, 303),
+    Page("triage", "GET", "/rule-sets/{rule_set_id}/dry-run", _MANAGERS),
     *_sign_in_pages("notifications"),
     Page("notifications", "GET", "/school/notifications", _P_SCHOOL),
     Page("notifications", "GET", "/school/notifications/{notification_id}", _P_SCHOOL),
@@ -396,6 +472,16 @@ PAGES: tuple[Page, ...] = (
     Page("notifications", "POST", "/admin/endpoints/{endpoint_id}/rotate-secret", ("admin",), 303),
     Page("notifications", "POST", "/admin/endpoints/{endpoint_id}/ping", ("admin",), 303),
     Page("notifications", "GET", "/admin/unacknowledged", ("admin",)),
+    Page("notifications", "GET", "/admin/schools/import", ("admin",)),
+    Page("notifications", "POST", "/admin/schools/import", ("admin",)),
+    Page("notifications", "POST", "/admin/schools/{urn}/contacts", ("admin",), 303),
+    Page("notifications", "GET", "/admin/schools/{urn}/term-dates", ("admin",)),
+    Page("notifications", "POST", "/admin/schools/{urn}/term-dates", ("admin",), 303),
+    Page("notifications", "GET", "/admin/council", ("admin",)),
+    Page("notifications", "POST", "/admin/council/term-dates", ("admin",), 303),
+    Page("notifications", "POST", "/admin/council/alert-contacts", ("admin",), 303),
+    Page("notifications", "GET", "/admin/endpoints/{endpoint_id}", ("admin",)),
+    Page("notifications", "POST", "/admin/endpoints/{endpoint_id}/recover", ("admin",), 303),
 )
 
 

@@ -91,6 +91,13 @@ class TestTheTableCoversTheRoutes:
         assert all(row.path.startswith("/v1/") or row.roles == PUBLIC for row in MATRIX)
         assert not any(page.path.startswith("/v1/") for page in PAGES)
 
+    def test_every_row_with_a_foreign_answer_names_its_proof(self) -> None:
+        """A row that says what another council's token gets must name the test proving it."""
+        unproved = [
+            f"{r.service} {r.method} {r.path}" for r in MATRIX if r.foreign != "n/a" and not r.proof
+        ]
+        assert unproved == [], "rows with a foreign answer and no proof"
+
     def test_each_proof_names_a_test_that_exists(self) -> None:
         for row in MATRIX:
             if not row.proof:

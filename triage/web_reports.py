@@ -5,27 +5,37 @@ Same service calls and audit rows as `triage.routers.reports` and `triage.router
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from services import audit
 from services.auth import Principal
 from services.db import SessionDep
+from services.errors import FieldError, Unprocessable
+from services.models.triage import TriageRuleSet
 from services.web.pages import (
+    FormErrors,
     PageContext,
+    form_errors,
     form_with_csrf,
     page_router,
     page_user,
     render,
     see_other,
+    unprocessable_fields,
+    validation_fields,
 )
 from triage.access import MANAGERS, STAFF
 from triage.council import load_council
-from triage.schemas.rulesets import RuleSetSummary
+from triage.dry_run import dry_run
+from triage.exceptions import RuleSetPublished
+from triage.schemas.rulesets import RuleSetReplace, RuleSetSummary
 from triage.service import reports, rulesets
 from triage.web import TEMPLATES
 from triage.web_views import LANE_NAMES, bar_chart, words
@@ -111,15 +121,22 @@ async def rule_sets_page(session: SessionDep, ctx: Staff, done: str | None = Non
 
 
 @router.get("/rule-sets/{rule_set_id}")
-async def rule_set_page(rule_set_id: uuid.UUID, session: SessionDep, ctx: Staff) -> Response:
-    """One version: its rules, and what changed from the version before."""
-    row = await rulesets.get_rule_set(
-        session, council_id=ctx.principal.council_id, rule_set_id=rule_set_id
-    )
-    changes = None
-    if row.version > 1:
-        _, _, diff = await rulesets.diff(
-            session, council_id=ctx.principal.council_id, rule_set_id=rule_set_id, against=None
+async def rule_set_page(
+    rule_set_id: uuid.UUID, session: SessionDep, ctx: Staff, done: str | None = None
+) -> Response:
+    """One version: its rules, and what changed from the version before (for a draft: from
+    the published version in use, which is what publishing it would change)."""
+    council_id = ctx.principal.council_id
+    row = await rulesets.get_rule_set(session, council_id=council_id, rule_set_id=rule_set_id)
+    active = await rulesets.active_rule_set(session, council_id)
+    against = active if row.status == "draft" and active is not None else None
+    changes, compared = None, None
+    if against is not None or row.version > 1:
+        compared, _, diff = await rulesets.diff(
+            session,
+            council_id=council_id,
+            rule_set_id=rule_set_id,
+            against=against.id if against else None,
         )
         changes = {k: v for k, v in diff.items() if v}  # what did change, nothing else
     return render(
@@ -130,7 +147,9 @@ async def rule_set_page(rule_set_id: uuid.UUID, session: SessionDep, ctx: Staff)
         title=f"Rule set version {row.version}",
         rule_set=row,
         changes=changes,
+        compared=compared,
         is_manager=ctx.principal.role in MANAGERS,
+        banner={"saved": "Draft saved."}.get(done or ""),
     )
 
 
@@ -158,3 +177,119 @@ async def publish_rule_set(
     row = await rulesets.publish(session, principal=ctx.principal, rule_set_id=rule_set_id)
     await _audit(session, ctx.principal, "rule_set.publish", row.id)
     return see_other("/rule-sets?done=published")
+
+
+# --- editing a draft and its dry run -------------------------------------------------------
+
+# Not "body": that name is the error summary's "the whole request" (no field to link to).
+RULES_FIELD = "rules_json"
+RULE_SET_LABELS = {"name": "Name", RULES_FIELD: "Rules (JSON)"}
+
+
+def _body_fields(fields: list[FieldError]) -> list[FieldError]:
+    """The rule set's own paths (`body.rules.2.then.level`) kept in the message: the whole
+    body is one field of the form."""
+    out = []
+    for f in fields:
+        if f.path == "name" or f.path.startswith("name."):
+            out.append(FieldError(path="name", reason=f.reason))
+        else:
+            where = f.path.removeprefix("body").lstrip(".")
+            reason = f"{where}: {f.reason}" if where else f.reason
+            out.append(FieldError(path=RULES_FIELD, reason=reason))
+    return out
+
+
+async def _draft(session: SessionDep, ctx: PageContext, rule_set_id: uuid.UUID) -> TriageRuleSet:
+    row = await rulesets.get_rule_set(
+        session, council_id=ctx.principal.council_id, rule_set_id=rule_set_id
+    )
+    if row.status != "draft":
+        raise RuleSetPublished()  # as the API's PUT answers: 409
+    return row
+
+
+def _edit_page(
+    ctx: PageContext,
+    row: TriageRuleSet,
+    form: dict[str, str],
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        TEMPLATES,
+        "rule_set_edit.html",
+        ctx,
+        current="/rule-sets",
+        title=f"Edit rule set version {row.version}",
+        rule_set=row,
+        form=form,
+        errors=errors.summary if errors else None,
+        field_errors=errors.by_field if errors else {},
+        status_code=status_code,
+    )
+
+
+@router.get("/rule-sets/{rule_set_id}/edit")
+async def edit_rule_set_page(
+    rule_set_id: uuid.UUID, session: SessionDep, ctx: Managers
+) -> Response:
+    """A draft's name and its body (levels, defaults, rules) as JSON, to edit and save."""
+    row = await _draft(session, ctx, rule_set_id)
+    body = json.dumps(row.body, indent=2, ensure_ascii=False)
+    return _edit_page(ctx, row, {"name": row.name, RULES_FIELD: body})
+
+
+@router.post("/rule-sets/{rule_set_id}/edit")
+async def save_rule_set(
+    rule_set_id: uuid.UUID, request: Request, session: SessionDep, ctx: Managers
+) -> Response:
+    """As `PUT /v1/rule-sets/{id}`: the same validation, every problem with its path."""
+    form = await form_with_csrf(request, ctx)
+    row = await _draft(session, ctx, rule_set_id)
+    fields: list[FieldError]
+    try:
+        body = json.loads(form.get(RULES_FIELD, ""))
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        fields = [FieldError(path=RULES_FIELD, reason=f"not valid JSON ({exc.msg}, {where})")]
+    else:
+        try:
+            replace = RuleSetReplace.model_validate(
+                {"name": form.get("name", "").strip(), "body": body}
+            )
+            async with session.begin_nested():
+                saved = await rulesets.update_draft(
+                    session,
+                    principal=ctx.principal,
+                    rule_set_id=rule_set_id,
+                    name=replace.name,
+                    changes=replace.body,
+                    replace=True,
+                )
+                await _audit(session, ctx.principal, "rule_set.replace", saved.id)
+        except ValidationError as exc:
+            fields = _body_fields(validation_fields(exc))
+        except Unprocessable as exc:
+            fields = _body_fields(unprocessable_fields(exc))
+        else:
+            return see_other(f"/rule-sets/{rule_set_id}?done=saved")
+    errors = form_errors(fields, RULE_SET_LABELS)
+    return _edit_page(ctx, row, form, errors, status_code=422)
+
+
+@router.get("/rule-sets/{rule_set_id}/dry-run")
+async def dry_run_page(rule_set_id: uuid.UUID, session: SessionDep, ctx: Managers) -> Response:
+    """The recent contacts whose proposal this version would change (the read is audited)."""
+    result = await dry_run(
+        session, principal=ctx.principal, rule_set_id=rule_set_id, now=datetime.now(UTC)
+    )
+    return render(
+        TEMPLATES,
+        "rule_set_dry_run.html",
+        ctx,
+        current="/rule-sets",
+        title=f"Dry run of rule set version {result.rule_set.version}",
+        run=result,
+        lane_names=LANE_NAMES,
+    )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from notifications.alerts import service
 from notifications.alerts.schemas import (
@@ -22,6 +23,14 @@ from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
 from services.db import SessionDep
 from services.errors import error_responses
 from services.types import PG_INT_MAX
+
+NotificationId = Annotated[
+    uuid.UUID,
+    Path(
+        description="The notification's id: from the list, the webhook's `notification_id` "
+        "or the alert email's link."
+    ),
+]
 
 router = APIRouter(prefix="/v1", tags=["school notifications"])
 _NOT_FOUND = error_responses(NotificationNotFound)
@@ -45,7 +54,7 @@ async def list_school_notifications(
     "/notifications/{notification_id}", response_model=NotificationDetail, responses=_NOT_FOUND
 )
 async def get_school_notification(
-    session: SessionDep, principal: DirectoryUser, notification_id: uuid.UUID
+    session: SessionDep, principal: DirectoryUser, notification_id: NotificationId
 ) -> NotificationDetail:
     """The detail the police force shares with schools (this read is audited)."""
     return await service.get_detail(session, principal, notification_id)
@@ -57,7 +66,7 @@ async def get_school_notification(
     responses=_NOT_FOUND,
 )
 async def acknowledge_notification(
-    session: SessionDep, principal: SchoolUser, notification_id: uuid.UUID
+    session: SessionDep, principal: SchoolUser, notification_id: NotificationId
 ) -> NotificationSummary:
     """The DSL has seen it (idempotent)."""
     return await service.acknowledge(session, principal, notification_id)
@@ -69,7 +78,10 @@ async def acknowledge_notification(
     responses=error_responses(NotificationNotFound, WelfareCheckInvalid),
 )
 async def record_welfare_check(
-    session: SessionDep, principal: SchoolUser, notification_id: uuid.UUID, body: WelfareCheckIn
+    session: SessionDep,
+    principal: SchoolUser,
+    notification_id: NotificationId,
+    body: WelfareCheckIn,
 ) -> NotificationSummary:
     """Record that the welfare check happened: when, by whom, and its outcome."""
     return await service.record_welfare_check(session, principal, notification_id, body)
@@ -81,7 +93,7 @@ async def record_welfare_check(
     responses=_NOT_FOUND,
 )
 async def list_welfare_checks(
-    session: SessionDep, principal: DirectoryUser, notification_id: uuid.UUID
+    session: SessionDep, principal: DirectoryUser, notification_id: NotificationId
 ) -> list[WelfareCheckRead]:
     """Every welfare check recorded on this notification, oldest first (audited)."""
     return await service.list_welfare_checks(session, principal, notification_id)
@@ -93,7 +105,7 @@ async def list_welfare_checks(
     responses=_NOT_FOUND,
 )
 async def list_notification_corrections(
-    session: SessionDep, principal: AdminUser, notification_id: uuid.UUID
+    session: SessionDep, principal: AdminUser, notification_id: NotificationId
 ) -> list[CorrectionRead]:
     """The police's corrections of this notification: fields, previous values (audited)."""
     return await service.list_corrections(session, principal, notification_id)
@@ -105,7 +117,7 @@ async def list_notification_corrections(
     responses=_NOT_FOUND,
 )
 async def list_notification_attempts(
-    session: SessionDep, principal: AdminUser, notification_id: uuid.UUID
+    session: SessionDep, principal: AdminUser, notification_id: NotificationId
 ) -> list[DeliveryRead]:
     """Every delivery of this notification and every attempt: time, status, latency, reply."""
     return await service.list_attempts(session, principal, notification_id)
@@ -115,7 +127,10 @@ async def list_notification_attempts(
     "/notifications/{notification_id}/resend", response_model=ResendResult, responses=_NOT_FOUND
 )
 async def resend_notification(
-    session: SessionDep, principal: AdminUser, settings: SettingsDep, notification_id: uuid.UUID
+    session: SessionDep,
+    principal: AdminUser,
+    settings: SettingsDep,
+    notification_id: NotificationId,
 ) -> ResendResult:
     """Send this notification again (webhooks keep their `webhook-id`)."""
     return await service.resend(session, principal, settings, notification_id)

@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.alerts import repository
 from notifications.alerts.schemas import (
     AttemptRead,
     ChildDetail,
@@ -23,18 +24,19 @@ from notifications.alerts.schemas import (
     WelfareCheckIn,
     WelfareCheckRead,
 )
+from notifications.delivery import repository as delivery_repository
+from notifications.delivery.messages import DO_NOT_CONTACT_PARENTS, local_date
 from notifications.delivery.queue import enqueue_alert
 from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
 from notifications.intake.sharing import sharing_for
-from notifications.messages import DO_NOT_CONTACT_PARENTS, local_date
 from notifications.settings import NotificationsSettings, get_notifications_settings
 from services import audit
 from services.auth import Principal, Role
 from services.errors import FieldError
 from services.events.contracts import EncompassNotificationEvent
 from services.events.outbox import emit
-from services.models.notifications import Attempt, Delivery, Incident, Notification, School
-from services.models.notifications_extra import NotificationCorrection, WelfareCheck
+from services.models.notifications import Incident, Notification
+from services.models.notifications_extra import WelfareCheck
 
 SERVICE = "notifications"
 _FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -94,22 +96,13 @@ async def list_notifications(
 async def _visible(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Notification, Incident]:
-    query = (
-        select(Notification, Incident)
-        .join(Incident, Incident.id == Notification.incident_id)
-        .where(Notification.id == notification_id)
-    )
-    if lock:
-        query = query.with_for_update(of=Notification)
-    row = (await session.execute(query)).first()
+    row = await repository.notification_with_incident(session, notification_id, lock=lock)
     if row is None:
         raise NotificationNotFound()
     notification, incident = row
-    if incident.council_id != principal.council_id:
+    if incident.council_id != principal.council_id:  # another council's admin sees nothing
         raise NotificationNotFound()
     if principal.role != Role.admin and notification.school_urn != principal.school_urn:
-        raise NotificationNotFound()
-    if incident.council_id != principal.council_id:  # another council's admin sees nothing
         raise NotificationNotFound()
     return notification, incident
 
@@ -131,7 +124,7 @@ async def get_detail(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID
 ) -> NotificationDetail:
     notification, incident = await _visible(session, principal, notification_id)
-    share = await sharing_for(session, incident.force_id)
+    share = await sharing_for(session, incident.council_id, incident.force_id)
     child = ChildDetail(
         given_name=notification.given_name if share.share_name else None,
         family_name=notification.family_name if share.share_name else None,
@@ -156,7 +149,7 @@ async def get_detail(
         welfare_check_outcome=notification.welfare_check_outcome,
         welfare_checks=[
             WelfareCheckRead.model_validate(c)
-            for c in await _welfare_checks(session, notification.id)
+            for c in await repository.welfare_checks(session, notification.id)
         ],
         reminder=DO_NOT_CONTACT_PARENTS,
     )
@@ -208,15 +201,6 @@ async def record_welfare_check(
     return summary(notification, incident.incident_at)
 
 
-async def _welfare_checks(session: AsyncSession, notification_id: uuid.UUID) -> list[WelfareCheck]:
-    rows = await session.scalars(
-        select(WelfareCheck)
-        .where(WelfareCheck.notification_id == notification_id)
-        .order_by(WelfareCheck.done_at, WelfareCheck.recorded_at, WelfareCheck.id)
-    )
-    return list(rows.all())
-
-
 async def _add_welfare_check(
     session: AsyncSession, principal: Principal, notification: Notification, data: WelfareCheckIn
 ) -> None:
@@ -225,7 +209,7 @@ async def _add_welfare_check(
     The notification carries the latest check by the time it was done, for its status and the
     reports; an earlier check recorded late does not replace a later one there.
     """
-    checks = await _welfare_checks(session, notification.id)
+    checks = await repository.welfare_checks(session, notification.id)
     if any(
         (c.done_at, c.done_by, c.outcome) == (data.done_at, data.done_by, data.outcome)
         for c in checks
@@ -253,7 +237,7 @@ async def list_welfare_checks(
 ) -> list[WelfareCheckRead]:
     """Every welfare check on a notification, oldest first (this read is audited)."""
     notification, _ = await _visible(session, principal, notification_id)
-    checks = await _welfare_checks(session, notification.id)
+    checks = await repository.welfare_checks(session, notification.id)
     await _audit(session, principal, "notification.welfare_checks_read", notification.id)
     return [WelfareCheckRead.model_validate(c) for c in checks]
 
@@ -263,33 +247,17 @@ async def list_corrections(
 ) -> list[CorrectionRead]:
     """The police's corrections of a notification, oldest first (this read is audited)."""
     notification, _ = await _visible(session, principal, notification_id)
-    rows = await session.scalars(
-        select(NotificationCorrection)
-        .where(NotificationCorrection.notification_id == notification.id)
-        .order_by(NotificationCorrection.corrected_at, NotificationCorrection.id)
-    )
+    rows = await repository.corrections(session, notification.id)
     await _audit(session, principal, "notification.corrections_read", notification.id)
-    return [CorrectionRead.model_validate(c) for c in rows.all()]
+    return [CorrectionRead.model_validate(c) for c in rows]
 
 
 async def list_attempts(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID
 ) -> list[DeliveryRead]:
     await _visible(session, principal, notification_id)
-    deliveries = (
-        await session.scalars(
-            select(Delivery)
-            .where(Delivery.notification_id == notification_id)
-            .order_by(Delivery.created_at)
-        )
-    ).all()
-    attempts = (
-        await session.scalars(
-            select(Attempt)
-            .where(Attempt.delivery_id.in_([d.id for d in deliveries]))
-            .order_by(Attempt.id)
-        )
-    ).all()
+    deliveries = await delivery_repository.deliveries_of(session, notification_id)
+    attempts = await delivery_repository.attempts_of(session, [d.id for d in deliveries])
     return [
         DeliveryRead(
             id=d.id,
@@ -322,22 +290,12 @@ async def resend(
     notification, incident = await _visible(session, principal, notification_id, lock=True)
     now = datetime.now(UTC)
     give_up = now + timedelta(seconds=settings.give_up_after_deadline_seconds)
-    requeued = (
-        await session.scalars(
-            update(Delivery)
-            .where(
-                Delivery.notification_id == notification.id,
-                Delivery.kind.in_(("alert", "fallback")),
-                Delivery.status != "pending",
-                Delivery.body != "",  # emptied by retention: queued afresh below instead
-            )
-            .values(status="pending", next_attempt_at=now, give_up_at=give_up)
-            .returning(Delivery.id)
-        )
-    ).all()
+    requeued = await delivery_repository.requeue_notification_alerts(
+        session, notification.id, now=now, give_up_at=give_up
+    )
     queued_new = 0
     if not requeued and notification.school_urn is not None:
-        school = await session.get_one(School, notification.school_urn)
+        school = await repository.get_school(session, notification.school_urn)
         created = await enqueue_alert(
             session,
             settings,
@@ -348,34 +306,14 @@ async def resend(
         )
         queued_new = len(created)
     await _audit(session, principal, "notification.resend", notification.id)
-    return ResendResult(requeued=len(requeued), queued_new=queued_new)
+    return ResendResult(requeued=requeued, queued_new=queued_new)
 
 
 async def unacknowledged_report(
     session: AsyncSession, *, council_id: str
 ) -> Sequence[SchoolReportRow]:
-    now = datetime.now(UTC)
-    unacked = Notification.acknowledged_at.is_(None)
-
-    def count_when(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.count(case((condition, 1)))
-
-    query = (
-        select(
-            School.urn,
-            School.name,
-            func.count(Notification.id),
-            count_when(unacked),
-            count_when(unacked & (Notification.deadline_at < now)),
-            count_when(Notification.escalated_at.is_not(None)),
-            count_when(Notification.welfare_check_at.is_(None)),
-            func.min(case((unacked, Notification.deadline_at))),
-        )
-        .join(Notification, Notification.school_urn == School.urn)
-        .where(School.council_id == council_id)
-        .where(Notification.welfare_check_at.is_(None) | unacked)
-        .group_by(School.urn, School.name)
-        .order_by(School.urn)
+    rows = await repository.unacknowledged_by_school(
+        session, council_id=council_id, now=datetime.now(UTC)
     )
     return [
         SchoolReportRow(
@@ -388,7 +326,5 @@ async def unacknowledged_report(
             awaiting_welfare_check=awaiting,
             oldest_unacknowledged_deadline=oldest,
         )
-        for urn, name, total, unack, overdue, escalated, awaiting, oldest in (
-            await session.execute(query)
-        ).all()
+        for urn, name, total, unack, overdue, escalated, awaiting, oldest in rows
     ]

@@ -23,16 +23,16 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import structlog
-from sqlalchemy import String, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifications.delivery import repository
 from notifications.delivery.leases import LeaseKeeper, reclaim_orphans
 from notifications.delivery.outcomes import record_results
+from notifications.delivery.secretbox import decrypt
 from notifications.delivery.transport import AttemptResult, Claimed, post_webhook, send_email
-from notifications.secretbox import decrypt
 from notifications.settings import NotificationsSettings
 from services.db import transaction
-from services.models.notifications import Attempt, Delivery, Endpoint
+from services.models.notifications import Endpoint
 
 log = structlog.get_logger(__name__)
 
@@ -43,9 +43,7 @@ LEASE_MARGIN_SECONDS = 30
 _CLAIM_WINDOW = 2000
 # A dead worker's rows are looked for this often: its alerts go out again within ~2 s.
 RECLAIM_EVERY_SECONDS = 2.0
-SMTP = "smtp"
-INTERRUPTED = "interrupted"
-SENDING = "sending"
+SMTP = repository.SMTP_LANE
 
 
 def active_secrets(endpoint: Endpoint, key: bytes, now: datetime) -> tuple[str, ...]:
@@ -76,35 +74,18 @@ async def _pick(
 ) -> list[uuid.UUID]:
     """Due rows, oldest first, at most what each lane has room for (full lanes skipped)."""
     full = [name for name, n in busy.items() if n >= lane_limit(settings, name)]
-    key = func.coalesce(cast(Delivery.endpoint_id, String), SMTP)
-    window = (
-        select(Delivery.id, Delivery.next_attempt_at, key.label("lane"))
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at)
-        .limit(_CLAIM_WINDOW)
-    )
-    if full:
-        window = window.where(key.not_in(full))
-    sub = window.subquery()
-    rank = func.row_number().over(partition_by=sub.c.lane, order_by=sub.c.next_attempt_at)
-    ranked = select(sub.c.id, sub.c.lane, rank.label("rank")).subquery()
     most = max(settings.delivery_per_endpoint_concurrency, settings.smtp_concurrency)
-    rows = (
-        await session.execute(
-            select(ranked.c.id, ranked.c.lane)
-            .where(ranked.c.rank <= most)
-            .order_by(ranked.c.rank)
-            .limit(limit * most)
-        )
-    ).all()
+    rows = await repository.due_by_lane(
+        session, now=now, full_lanes=full, per_lane=most, window=_CLAIM_WINDOW, limit=limit * most
+    )
     taken: Counter[str] = Counter()
     chosen: list[uuid.UUID] = []
-    for row in rows:
+    for row_id, row_lane in rows:
         if len(chosen) >= limit:
             break
-        if busy[row.lane] + taken[row.lane] < lane_limit(settings, row.lane):
-            taken[row.lane] += 1
-            chosen.append(row.id)
+        if busy[row_lane] + taken[row_lane] < lane_limit(settings, row_lane):
+            taken[row_lane] += 1
+            chosen.append(row_id)
     return chosen
 
 
@@ -122,38 +103,11 @@ async def claim(
     chosen = await _pick(session, settings, limit, busy or Counter(), now)
     if not chosen:
         return []
-    lease = now + timedelta(seconds=settings.attempt_timeout_seconds + LEASE_MARGIN_SECONDS)
-    still_due = (
-        select(Delivery.id)
-        .where(
-            Delivery.id.in_(chosen), Delivery.status == "pending", Delivery.next_attempt_at <= now
-        )
-        .with_for_update(skip_locked=True)
+    until = now + timedelta(seconds=settings.attempt_timeout_seconds + LEASE_MARGIN_SECONDS)
+    leased = await repository.lease(session, chosen, now=now, until=until, lease_key=lease_key)
+    endpoints = await repository.endpoints_by_id(
+        session, {c.endpoint_id for c in leased if c.endpoint_id is not None}
     )
-    rows = (
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(still_due.scalar_subquery()))
-            .values(next_attempt_at=lease, leased_by=lease_key)
-            .returning(
-                Delivery.id,
-                Delivery.channel,
-                Delivery.kind,
-                Delivery.message_id,
-                Delivery.body,
-                Delivery.notification_id,
-                Delivery.endpoint_id,
-                Delivery.recipients,
-                Delivery.subject,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    ).all()
-    endpoint_ids = {r.endpoint_id for r in rows if r.endpoint_id is not None}
-    endpoints = {
-        e.id: e
-        for e in await session.scalars(select(Endpoint).where(Endpoint.id.in_(endpoint_ids)))
-    }
     usable = {
         e.id: (e.url, active_secrets(e, settings.encryption_key, now))
         for e in endpoints.values()
@@ -161,38 +115,16 @@ async def claim(
     }
     claimed: list[Claimed] = []
     unusable: list[uuid.UUID] = []
-    for r in rows:
-        if r.channel == "webhook" and r.endpoint_id not in usable:
-            unusable.append(r.id)
+    for c in leased:
+        if c.channel == "webhook" and c.endpoint_id not in usable:
+            unusable.append(c.delivery_id)
             continue
-        url, secrets = usable.get(r.endpoint_id, (None, ())) if r.endpoint_id else (None, ())
-        claimed.append(
-            Claimed(
-                r.id,
-                r.channel,
-                r.kind,
-                r.message_id,
-                r.body,
-                notification_id=r.notification_id,
-                endpoint_id=r.endpoint_id,
-                url=url,
-                secrets=secrets,
-                recipients=tuple(r.recipients or ()),
-                subject=r.subject,
-            )
-        )
+        if c.endpoint_id is not None and c.endpoint_id in usable:
+            url, secrets = usable[c.endpoint_id]
+            c = replace(c, url=url, secrets=secrets)
+        claimed.append(c)
     if unusable:
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(unusable))
-            .values(
-                status="abandoned",
-                next_attempt_at=None,
-                leased_by=None,
-                last_error="endpoint disabled",
-            )
-            .execution_options(synchronize_session=False)
-        )
+        await repository.abandon(session, unusable, reason="endpoint disabled")
     return await _open_attempts(session, claimed, now)
 
 
@@ -204,17 +136,8 @@ async def _open_attempts(
     if not claimed:
         return []
     ids = [c.delivery_id for c in claimed]
-    await session.execute(
-        update(Attempt)
-        .where(Attempt.delivery_id.in_(ids), Attempt.outcome == SENDING)
-        .values(outcome=INTERRUPTED, error="no answer recorded: the sending worker stopped")
-        .execution_options(synchronize_session=False)
-    )
-    opened = await session.execute(
-        insert(Attempt).returning(Attempt.id, Attempt.delivery_id),
-        [{"delivery_id": i, "attempted_at": now, "latency_ms": 0, "outcome": SENDING} for i in ids],
-    )
-    attempt_of = {row.delivery_id: row.id for row in opened}
+    await repository.interrupt_sending(session, ids)
+    attempt_of = await repository.add_attempts(session, [(i, None) for i in ids], now=now)
     return [replace(c, attempt_id=attempt_of[c.delivery_id]) for c in claimed]
 
 
@@ -311,10 +234,9 @@ class Dispatcher:
         self.busy[name] += 1
 
         async def run() -> None:
-            try:
-                result = await send(item, self.client, self.settings)
-            except Exception as exc:  # a bug in a send must not lose the attempt
-                result = AttemptResult("failed", datetime.now(UTC), 0, error=type(exc).__name__)
+            # `send` turns any exception into a failed result: a bug never loses the attempt.
+            result = await send(item, self.client, self.settings)
+            # Appended after the send: `record` swaps `self.finished` for a new list meanwhile.
             self.finished.append((item, result))
 
         task = asyncio.create_task(run())

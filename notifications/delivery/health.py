@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications import messages
-from notifications.delivery.queue import add_email, alert_email, enabled_endpoints
+from notifications.delivery import messages, repository
+from notifications.delivery.queue import add_email, alert_email
 from notifications.settings import NotificationsSettings
 from services.events.contracts import EncompassEndpointDisabled
 from services.events.outbox import emit
-from services.models.notifications import Delivery, Endpoint, Incident, Notification, School
+from services.models.notifications import DeliveryKind, Endpoint, Incident, Notification, School
 
 PRODUCER = "notifications"
 
@@ -27,21 +26,13 @@ async def ensure_email_for(
     settings: NotificationsSettings,
     notification: Notification,
     *,
-    kind: str,
+    kind: DeliveryKind,
     now: datetime,
 ) -> bool:
     """Queue the alert email unless one is pending or sent; True when one was queued."""
     if notification.school_urn is None or notification.acknowledged_at is not None:
         return False
-    existing = await session.scalar(
-        select(Delivery.id).where(
-            Delivery.notification_id == notification.id,
-            Delivery.channel == "email",
-            Delivery.kind.in_(("alert", "fallback")),
-            Delivery.status.in_(("pending", "delivered")),
-        )
-    )
-    if existing is not None:
+    if await repository.has_alert_email(session, notification.id):
         return False
     school = await session.get_one(School, notification.school_urn)
     incident = await session.get_one(Incident, notification.incident_id)
@@ -69,15 +60,10 @@ async def disable_endpoint(
 ) -> None:
     endpoint.enabled, endpoint.disabled_reason, endpoint.disabled_at = False, reason, now
     await session.flush()
-    abandoned = (
-        await session.scalars(
-            update(Delivery)
-            .where(Delivery.endpoint_id == endpoint.id, Delivery.status == "pending")
-            .values(status="abandoned", next_attempt_at=None, last_error="endpoint disabled")
-            .returning(Delivery.notification_id)
-        )
-    ).all()
-    if not await enabled_endpoints(session, endpoint.school_urn):
+    abandoned = await repository.abandon_endpoint_pending(
+        session, endpoint.id, reason="endpoint disabled"
+    )
+    if not await repository.enabled_endpoints(session, endpoint.school_urn):
         school = await session.get_one(School, endpoint.school_urn)
         if school.delivery_preference != "email":
             school.preference_before_fallback = school.delivery_preference

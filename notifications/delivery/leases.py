@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 
 import asyncpg
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifications.delivery import repository
 from services.db import libpq_url, transaction
 from services.events.consumer import Backoff
 
@@ -29,15 +29,6 @@ log = structlog.get_logger(__name__)
 
 # The advisory lock namespace (the first of the two int4 keys): "fdlv" in ASCII.
 LOCK_NAMESPACE = 0x66646C76
-
-_RECLAIM = text(
-    "UPDATE notif_deliveries SET next_attempt_at = :now, leased_by = NULL "
-    "WHERE status = 'pending' AND leased_by IS NOT NULL AND next_attempt_at > :now "
-    "AND leased_by NOT IN ("
-    "  SELECT objid::bigint FROM pg_locks "
-    "  WHERE locktype = 'advisory' AND classid = :ns AND objsubid = 2 AND granted"
-    ") RETURNING id"
-)
 
 
 class LeaseKeeper:
@@ -87,8 +78,9 @@ async def reclaim_orphans(
     if leases is not None and not leases.held:
         return 0  # without our own lock we cannot tell the living from the dead safely
     async with transaction(maker) as session:
-        rows = await session.execute(_RECLAIM, {"now": datetime.now(UTC), "ns": LOCK_NAMESPACE})
-        ids = rows.all()
-    if ids:
-        log.warning("deliveries_reclaimed", count=len(ids))
-    return len(ids)
+        count = await repository.reclaim_orphans(
+            session, now=datetime.now(UTC), namespace=LOCK_NAMESPACE
+        )
+    if count:
+        log.warning("deliveries_reclaimed", count=count)
+    return count

@@ -5,21 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import (
-    ARRAY,
-    DateTime,
-    Table,
-    Uuid,
-    bindparam,
-    insert,
-    select,
-    text,
-    update,
-)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.delivery import repository
 from notifications.delivery.health import (
     PRODUCER,
     disable_endpoint,
@@ -31,7 +20,7 @@ from notifications.delivery.watch import escalate
 from notifications.settings import NotificationsSettings
 from services.events.contracts import EncompassNotificationEvent, EventPayload
 from services.events.outbox import emit_many
-from services.models.notifications import Attempt, Delivery, Endpoint, Notification
+from services.models.notifications import Delivery, Endpoint, Notification
 from services.webhooks.schedule import RetryPolicy, next_attempt_at
 
 
@@ -42,16 +31,6 @@ def retry_policy(settings: NotificationsSettings) -> RetryPolicy:
         jitter=settings.retry_jitter,
         max_retry_after=settings.max_retry_after_seconds,
     )
-
-
-_MARK_NOTIFICATIONS_DELIVERED = text(
-    "UPDATE notif_notifications AS n SET delivered_at = v.at "
-    "FROM unnest(:ids, :ats) AS v(id, at) "
-    "WHERE n.id = v.id AND n.delivered_at IS NULL "
-    "RETURNING n.id, n.incident_id, n.school_urn, n.deadline_at, n.delivered_at"
-).bindparams(
-    bindparam("ids", type_=ARRAY(Uuid())), bindparam("ats", type_=ARRAY(DateTime(timezone=True)))
-)
 
 
 async def record_results(
@@ -73,53 +52,16 @@ async def record_results(
     await emit_many(session, "encompass.notification.delivered", events, producer=PRODUCER)
 
 
-def _attempt_row(delivery_id: uuid.UUID, result: AttemptResult) -> dict[str, object]:
-    return {
-        "delivery_id": delivery_id,
-        "attempted_at": result.attempted_at,
-        "status_code": result.status_code,
-        "latency_ms": result.latency_ms,
-        "outcome": result.outcome,
-        "error": result.error,
-        "response_excerpt": result.response_excerpt,
-    }
-
-
 async def _complete_attempts(
     session: AsyncSession, results: Sequence[tuple[Claimed, AttemptResult]]
 ) -> None:
-    """Fill in the attempt rows written before the sends (or write them, for a send that was
-    claimed without one)."""
-    opened = [(c, r) for c, r in results if c.attempt_id is not None]
-    if opened:
-        table = cast(Table, Attempt.__table__)
-        await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("a_id"))
-            .values(
-                attempted_at=bindparam("a_at"),
-                status_code=bindparam("a_code"),
-                latency_ms=bindparam("a_ms"),
-                outcome=bindparam("a_outcome"),
-                error=bindparam("a_error"),
-                response_excerpt=bindparam("a_excerpt"),
-            ),
-            [
-                {
-                    "a_id": c.attempt_id,
-                    "a_at": r.attempted_at,
-                    "a_code": r.status_code,
-                    "a_ms": r.latency_ms,
-                    "a_outcome": r.outcome,
-                    "a_error": r.error,
-                    "a_excerpt": r.response_excerpt,
-                }
-                for c, r in opened
-            ],
-        )
-    unopened = [_attempt_row(c.delivery_id, r) for c, r in results if c.attempt_id is None]
-    if unopened:
-        await session.execute(insert(Attempt), unopened)
+    """Fill in the attempt rows written ("sending") when the deliveries were claimed."""
+    completed: list[tuple[int, AttemptResult]] = []
+    for c, r in results:
+        # Every claim writes its attempt row before the send (`dispatch._open_attempts`).
+        assert c.attempt_id is not None
+        completed.append((c.attempt_id, r))
+    await repository.complete_attempts(session, completed)
 
 
 async def _record_delivered(
@@ -127,54 +69,21 @@ async def _record_delivered(
 ) -> list[EventPayload]:
     if not items:
         return []
-    table = cast(Table, Delivery.__table__)
-    await session.execute(
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values(
-            status="delivered",
-            delivered_at=bindparam("b_at"),
-            next_attempt_at=None,
-            attempts=table.c.attempts + 1,
-            last_status_code=bindparam("b_code"),
-            last_error=None,
-            leased_by=None,
-        ),
-        [
-            {"b_id": c.delivery_id, "b_at": r.attempted_at, "b_code": r.status_code}
-            for c, r in items
-        ],
+    await repository.mark_delivered(
+        session, [(c.delivery_id, r.attempted_at, r.status_code) for c, r in items]
     )
-    endpoint_ids = sorted({c.endpoint_id for c, _ in items if c.endpoint_id})
-    if endpoint_ids:
-        await session.execute(
-            update(Endpoint)
-            .where(
-                Endpoint.id.in_(endpoint_ids),
-                (Endpoint.consecutive_failures > 0) | Endpoint.failing_since.is_not(None),
-            )
-            .values(consecutive_failures=0, failing_since=None)
-            .execution_options(synchronize_session=False)
-        )
+    await repository.reset_failures(
+        session, sorted({c.endpoint_id for c, _ in items if c.endpoint_id})
+    )
     first: dict[uuid.UUID, datetime] = {}
     for c, r in items:
-        if c.notification_id and c.kind in ("alert", "fallback"):
+        if c.notification_id and c.kind in repository.ALERT_KINDS:
             first[c.notification_id] = min(
                 r.attempted_at, first.get(c.notification_id, r.attempted_at)
             )
     if not first:
         return []
-    ids = sorted(first)
-    # Lock in id order first: two workers marking the same notifications never deadlock.
-    await session.execute(
-        select(Notification.id)
-        .where(Notification.id.in_(ids))
-        .order_by(Notification.id)
-        .with_for_update()
-    )
-    marked = await session.execute(
-        _MARK_NOTIFICATIONS_DELIVERED, {"ids": ids, "ats": [first[i] for i in ids]}
-    )
+    marked = await repository.mark_notifications_delivered(session, first)
     return [
         EncompassNotificationEvent(
             notification_id=row.id,
@@ -192,32 +101,15 @@ async def _record_others(
     settings: NotificationsSettings,
     results: Sequence[tuple[uuid.UUID, AttemptResult]],
 ) -> None:
-    ids = [delivery_id for delivery_id, _ in results]
-    deliveries = {
-        d.id: d for d in await session.scalars(select(Delivery).where(Delivery.id.in_(ids)))
-    }
-    endpoint_ids = {d.endpoint_id for d in deliveries.values() if d.endpoint_id}
-    notification_ids = {d.notification_id for d in deliveries.values() if d.notification_id}
+    deliveries = await repository.deliveries_by_id(session, [i for i, _ in results])
     # Locked in id order, so workers recording batches that share endpoints or
     # notifications queue behind each other instead of deadlocking.
-    endpoints = {
-        e.id: e
-        for e in await session.scalars(
-            select(Endpoint)
-            .where(Endpoint.id.in_(endpoint_ids))
-            .order_by(Endpoint.id)
-            .with_for_update()
-        )
-    }
-    notifications = {
-        n.id: n
-        for n in await session.scalars(
-            select(Notification)
-            .where(Notification.id.in_(notification_ids))
-            .order_by(Notification.id)
-            .with_for_update()
-        )
-    }
+    endpoints = await repository.endpoints_by_id(
+        session, {d.endpoint_id for d in deliveries.values() if d.endpoint_id}, lock=True
+    )
+    notifications = await repository.lock_notifications(
+        session, {d.notification_id for d in deliveries.values() if d.notification_id}
+    )
     for delivery_id, result in results:
         delivery = deliveries[delivery_id]
         endpoint = endpoints.get(delivery.endpoint_id) if delivery.endpoint_id else None
@@ -253,7 +145,7 @@ async def _record_one(
 
 
 def _alert_email_past_fallback(delivery: Delivery, now: datetime) -> bool:
-    if delivery.channel != "email" or delivery.kind not in ("alert", "fallback"):
+    if delivery.channel != "email" or delivery.kind not in repository.ALERT_KINDS:
         return False
     return delivery.next_attempt_at is None or (
         delivery.fallback_at is not None and now >= delivery.fallback_at

@@ -1,5 +1,6 @@
 """Putting messages on the delivery queue (rows with `next_attempt_at`), inside the caller's
-transaction. The dispatcher sends them; nothing here does I/O beyond the session.
+transaction. The dispatcher sends them; nothing here does I/O beyond the session (new rows are
+added to it; the one query, the school's enabled endpoints, is in `repository`).
 """
 
 from __future__ import annotations
@@ -7,12 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications import messages
+from notifications.delivery import messages, repository
 from notifications.settings import NotificationsSettings
-from services.models.notifications import Delivery, Endpoint, Notification, School
+from services.models.notifications import Delivery, DeliveryKind, Endpoint, Notification, School
 from services.webhooks.signing import message_id_for
 
 
@@ -37,18 +37,11 @@ def school_recipients(school: School) -> list[str]:
     return [e for e in (school.dsl_email, school.deputy_email) if e]
 
 
-async def enabled_endpoints(session: AsyncSession, urn: str) -> list[Endpoint]:
-    rows = await session.scalars(
-        select(Endpoint).where(Endpoint.school_urn == urn, Endpoint.enabled.is_(True))
-    )
-    return [e for e in rows if messages.NOTIFICATION_CREATED in e.event_types]
-
-
 def add_email(
     session: AsyncSession,
     settings: NotificationsSettings,
     *,
-    kind: str,
+    kind: DeliveryKind,
     recipients: list[str],
     subject: str,
     text: str,
@@ -91,7 +84,7 @@ def alert_email(
     notification: Notification,
     school: School,
     incident_at: datetime,
-    kind: str,
+    kind: DeliveryKind,
     now: datetime,
 ) -> Delivery | None:
     subject, text = messages.alert_email(
@@ -176,7 +169,7 @@ async def enqueue_alert(
     With `correction_id`, the same again for a correction (new message ids, "Corrected").
     """
     if endpoints is None:
-        endpoints = await enabled_endpoints(session, school.urn)
+        endpoints = await repository.enabled_endpoints(session, school.urn)
     out: list[Delivery] = []
     if school.delivery_preference in ("webhook", "both"):
         for endpoint in endpoints:

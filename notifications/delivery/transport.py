@@ -22,6 +22,7 @@ import aiosmtplib
 import httpx
 
 from notifications.settings import NotificationsSettings
+from services.models.notifications import Channel, DeliveryKind
 from services.webhooks.schedule import parse_retry_after
 from services.webhooks.signing import webhook_headers
 from services.webhooks.ssrf import IpAddress, UnsafeUrl, check_url
@@ -46,8 +47,8 @@ class Claimed:
     """A leased delivery, snapshotted so the send needs no database."""
 
     delivery_id: uuid.UUID
-    channel: str
-    kind: str
+    channel: Channel
+    kind: DeliveryKind
     message_id: str
     body: str
     notification_id: uuid.UUID | None = None

@@ -1,25 +1,24 @@
 """Deadline watch: email fallback, escalation to the duty manager, first-day-back digests.
 
-Runs as a periodic job; each pass locks the rows it acts on with SKIP LOCKED so several
-workers never act twice, and each action records its time on the notification.
+Runs as a periodic job (`delivery.jobs.watch_deadlines`); each pass locks the rows it acts
+on with SKIP LOCKED so several workers never act twice, and each action records its time on
+the notification.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications import messages
+from notifications.delivery import messages, repository
 from notifications.delivery.health import PRODUCER, ensure_email_for
 from notifications.delivery.queue import add_email, page_url, school_recipients
 from notifications.settings import NotificationsSettings
-from services.db import transaction
 from services.events.contracts import EncompassEscalated
 from services.events.outbox import emit
-from services.models.notifications import Delivery, Incident, Notification, School
+from services.models.notifications import Notification, School
 
 # Rows handled per pass of each rule: bounded work per transaction.
 _PASS_LIMIT = 500
@@ -32,33 +31,11 @@ async def fallback_emails(
 ) -> int:
     """Email where no webhook was acknowledged (2xx) by the fallback lead before the deadline."""
     lead = timedelta(seconds=settings.fallback_lead_seconds)
-    webhook_ok = exists().where(
-        Delivery.notification_id == Notification.id,
-        Delivery.channel == "webhook",
-        Delivery.status == "delivered",
-    )
-    email_sent = exists().where(
-        Delivery.notification_id == Notification.id,
-        Delivery.channel == "email",
-        Delivery.kind.in_(("alert", "fallback")),
-        Delivery.status.in_(("pending", "delivered")),
-    )
-    rows = await session.scalars(
-        select(Notification)
-        .where(
-            Notification.route == "school",
-            Notification.acknowledged_at.is_(None),
-            Notification.fallback_email_at.is_(None),
-            Notification.deadline_at - lead <= now,
-            Notification.created_at <= now - _FIRST_ATTEMPT_GRACE,
-            ~webhook_ok,
-            ~email_sent,
-        )
-        .limit(_PASS_LIMIT)
-        .with_for_update(skip_locked=True)
+    rows = await repository.due_fallbacks(
+        session, now=now, lead=lead, grace=_FIRST_ATTEMPT_GRACE, limit=_PASS_LIMIT
     )
     count = 0
-    for notification in rows.all():
+    for notification in rows:
         notification.fallback_email_at = now
         count += await ensure_email_for(session, settings, notification, kind="fallback", now=now)
     return count
@@ -67,19 +44,7 @@ async def fallback_emails(
 async def escalations(session: AsyncSession, settings: NotificationsSettings, now: datetime) -> int:
     """Nothing acknowledged by the escalation lead before school start: tell the duty manager."""
     lead = timedelta(seconds=settings.escalation_lead_seconds)
-    rows = (
-        await session.scalars(
-            select(Notification)
-            .where(
-                Notification.acknowledged_at.is_(None),
-                Notification.escalated_at.is_(None),
-                Notification.deadline_at.is_not(None),
-                Notification.deadline_at - lead <= now,
-            )
-            .limit(_PASS_LIMIT)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
+    rows = await repository.due_escalations(session, now=now, lead=lead, limit=_PASS_LIMIT)
     for notification in rows:
         await escalate(session, settings, notification, now)
     return len(rows)
@@ -130,19 +95,7 @@ async def escalate(
 async def digests(session: AsyncSession, settings: NotificationsSettings, now: datetime) -> int:
     """On the morning back, one email per school listing the holiday's notifications again."""
     lead = timedelta(seconds=settings.fallback_lead_seconds)
-    rows = (
-        await session.execute(
-            select(Notification, Incident.incident_at)
-            .join(Incident, Incident.id == Notification.incident_id)
-            .where(
-                Notification.in_holiday.is_(True),
-                Notification.digest_sent_at.is_(None),
-                Notification.deadline_at - lead <= now,
-            )
-            .limit(_PASS_LIMIT)
-            .with_for_update(of=Notification, skip_locked=True)
-        )
-    ).all()
+    rows = await repository.due_digests(session, now=now, lead=lead, limit=_PASS_LIMIT)
     by_school: dict[str, list[tuple[Notification, datetime]]] = defaultdict(list)
     for notification, incident_at in rows:
         notification.digest_sent_at = now
@@ -168,13 +121,3 @@ async def digests(session: AsyncSession, settings: NotificationsSettings, now: d
             school_urn=urn,
         )
     return len(by_school)
-
-
-async def watch_deadlines(
-    maker: async_sessionmaker[AsyncSession], settings: NotificationsSettings
-) -> int:
-    done = 0
-    for rule in (fallback_emails, escalations, digests):
-        async with transaction(maker) as session:
-            done += await rule(session, settings, datetime.now(UTC))
-    return done

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.models.notifications import Endpoint, School
+from services.models.notifications import Attempt, Delivery, Endpoint, School
 
 
 async def list_schools(
@@ -46,3 +46,18 @@ async def get_endpoint(
         )
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+async def endpoint_attempts(
+    session: AsyncSession, endpoint_id: uuid.UUID, limit: int
+) -> Sequence[tuple[Attempt, str, str]]:
+    """The endpoint's most recent delivery attempts, newest first, each with its delivery's
+    kind and webhook-id (nothing about the child: the notification is not joined)."""
+    rows = await session.execute(
+        select(Attempt, Delivery.kind, Delivery.message_id)
+        .join(Delivery, Delivery.id == Attempt.delivery_id)
+        .where(Delivery.endpoint_id == endpoint_id)
+        .order_by(Attempt.id.desc())
+        .limit(limit)
+    )
+    return [(a, kind, message_id) for a, kind, message_id in rows]

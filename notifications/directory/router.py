@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Path, Request, status
 
 from notifications.dependencies import AdminUser, DirectoryUser, SettingsDep
 from notifications.directory import operations, service
 from notifications.directory.schemas import (
+    URN_PATTERN,
     EndpointCreate,
     EndpointRead,
     EndpointUpdate,
@@ -21,7 +23,6 @@ from notifications.directory.schemas import (
     SchoolCreate,
     SchoolRead,
     SchoolUpdate,
-    Urn,
 )
 from notifications.exceptions import (
     EndpointDisabled,
@@ -34,6 +35,18 @@ from notifications.exceptions import (
 )
 from services.db import SessionDep
 from services.errors import error_responses
+
+UrnPath = Annotated[
+    str,
+    Path(
+        pattern=URN_PATTERN,
+        examples=["107301"],
+        description="The school's unique reference number (URN) in the national register.",
+    ),
+]
+EndpointId = Annotated[
+    uuid.UUID, Path(description="The webhook endpoint's id (from the school's endpoint list).")
+]
 
 router = APIRouter(prefix="/v1", tags=["school directory"])
 
@@ -85,7 +98,7 @@ async def import_schools(
 
 
 @router.get("/schools/{urn}", response_model=SchoolRead, responses=error_responses(SchoolNotFound))
-async def get_school(session: SessionDep, principal: DirectoryUser, urn: Urn) -> SchoolRead:
+async def get_school(session: SessionDep, principal: DirectoryUser, urn: UrnPath) -> SchoolRead:
     """One school with its DSL contacts and calendar."""
     return service.school_read(await service.get_school(session, principal, urn))
 
@@ -96,7 +109,7 @@ async def get_school(session: SessionDep, principal: DirectoryUser, urn: Urn) ->
     responses=error_responses(SchoolNotFound, NotEditableByRole),
 )
 async def update_school(
-    session: SessionDep, principal: DirectoryUser, urn: Urn, body: SchoolUpdate
+    session: SessionDep, principal: DirectoryUser, urn: UrnPath, body: SchoolUpdate
 ) -> SchoolRead:
     """Change a school (a DSL may change only the DSL and deputy emails)."""
     return service.school_read(await service.update_school(session, principal, urn, body))
@@ -108,7 +121,7 @@ async def update_school(
     responses=error_responses(SchoolNotFound),
 )
 async def list_school_endpoints(
-    session: SessionDep, principal: DirectoryUser, urn: Urn
+    session: SessionDep, principal: DirectoryUser, urn: UrnPath
 ) -> list[EndpointRead]:
     """A school's webhook endpoints (secrets are never shown again)."""
     return [service.endpoint_read(e) for e in await service.list_endpoints(session, principal, urn)]
@@ -124,7 +137,7 @@ async def create_school_endpoint(
     session: SessionDep,
     principal: DirectoryUser,
     settings: SettingsDep,
-    urn: Urn,
+    urn: UrnPath,
     body: EndpointCreate,
 ) -> EndpointWithSecret:
     """Register a webhook endpoint; the signing secret is in this response only."""
@@ -141,7 +154,7 @@ async def update_endpoint(
     session: SessionDep,
     principal: DirectoryUser,
     settings: SettingsDep,
-    endpoint_id: uuid.UUID,
+    endpoint_id: EndpointId,
     body: EndpointUpdate,
 ) -> EndpointRead:
     """Change an endpoint's URL or event types, or enable/disable it (with a reason)."""
@@ -158,7 +171,7 @@ async def rotate_endpoint_secret(
     session: SessionDep,
     principal: DirectoryUser,
     settings: SettingsDep,
-    endpoint_id: uuid.UUID,
+    endpoint_id: EndpointId,
     body: RotateSecret,
 ) -> EndpointWithSecret:
     """New secret now; both signatures are sent during the overlap (space-separated)."""
@@ -174,7 +187,7 @@ async def rotate_endpoint_secret(
     responses=error_responses(EndpointNotFound),
 )
 async def ping_endpoint(
-    session: SessionDep, principal: DirectoryUser, settings: SettingsDep, endpoint_id: uuid.UUID
+    session: SessionDep, principal: DirectoryUser, settings: SettingsDep, endpoint_id: EndpointId
 ) -> PingResult:
     """Send a signed test event now and report what the receiver answered."""
     return await operations.ping_endpoint(session, principal, settings, endpoint_id)
@@ -189,7 +202,7 @@ async def recover_endpoint(
     session: SessionDep,
     principal: AdminUser,
     settings: SettingsDep,
-    endpoint_id: uuid.UUID,
+    endpoint_id: EndpointId,
     body: RecoverRequest,
 ) -> RecoverResult:
     """Resend every alert to this endpoint that failed since the given time."""

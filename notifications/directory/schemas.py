@@ -13,7 +13,8 @@ from services.types import LocalTime, SafeDate, SafeDatetime, SafeStr
 from services.webhooks.ssrf import UnsafeUrl, check_url_shape
 
 DeliveryPreference = Literal["webhook", "email", "both"]
-Urn = Annotated[str, Field(pattern=r"^\d{6,7}$", examples=["107301"])]
+URN_PATTERN = r"^\d{6,7}$"
+Urn = Annotated[str, Field(pattern=URN_PATTERN, examples=["107301"])]
 
 
 def _postcode(value: str | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -9,9 +10,10 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.delivery.health import disable_endpoint, enable_endpoint
+from notifications.delivery.secretbox import encrypt
 from notifications.dependencies import sees_school
 from notifications.directory import repository
-from notifications.directory.csv_import import CsvUnreadable, read_csv
+from notifications.directory.csv_import import CsvUnreadable, ParsedRow, read_csv
 from notifications.directory.schemas import (
     EndpointCreate,
     EndpointRead,
@@ -31,7 +33,6 @@ from notifications.exceptions import (
     SchoolNotFound,
     UnsafeEndpointUrl,
 )
-from notifications.secretbox import encrypt
 from notifications.settings import NotificationsSettings
 from services import audit
 from services.auth import Principal, Role
@@ -156,12 +157,15 @@ async def import_schools(session: AsyncSession, principal: Principal, text: str)
 
 
 def _import_row(
-    session: AsyncSession, principal: Principal, row: Any, existing: dict[str, School]
+    session: AsyncSession, principal: Principal, row: ParsedRow, existing: dict[str, School]
 ) -> ImportRowResult:
     if row.reasons:
         return ImportRowResult(row=row.row, urn=row.urn, status="rejected", reasons=row.reasons)
     if row.closed:
         return ImportRowResult(row=row.row, urn=row.urn, status="skipped", reasons=["closed"])
+    # A row without reasons has both (parse_row gives a reason for each one missing).
+    assert row.urn is not None
+    assert row.name is not None
     school = existing.get(row.urn)
     if school is not None and school.council_id != principal.council_id:
         # URNs are national: a school another council holds is not this council's to edit.
@@ -224,7 +228,9 @@ async def create_endpoint(
     return endpoint, secret
 
 
-async def get_endpoint(session: AsyncSession, principal: Principal, endpoint_id: Any) -> Endpoint:
+async def get_endpoint(
+    session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID
+) -> Endpoint:
     found = await repository.get_endpoint(session, endpoint_id)
     if found is None:
         raise EndpointNotFound()
@@ -238,7 +244,7 @@ async def update_endpoint(
     session: AsyncSession,
     principal: Principal,
     settings: NotificationsSettings,
-    endpoint_id: Any,
+    endpoint_id: uuid.UUID,
     data: EndpointUpdate,
 ) -> Endpoint:
     endpoint = await get_endpoint(session, principal, endpoint_id)
@@ -264,7 +270,7 @@ async def rotate_secret(
     session: AsyncSession,
     principal: Principal,
     settings: NotificationsSettings,
-    endpoint_id: Any,
+    endpoint_id: uuid.UUID,
     overlap_hours: int,
 ) -> tuple[Endpoint, str]:
     """A new secret now; the old one keeps signing too (space-separated) for the overlap."""

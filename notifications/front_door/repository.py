@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects.postgresql import insert
@@ -19,7 +18,7 @@ async def duty_manager_email(session: AsyncSession, council_id: str) -> str | No
     return found.duty_manager_email if found is not None else None
 
 
-async def add_alert(session: AsyncSession, values: dict[str, Any]) -> bool:
+async def add_alert(session: AsyncSession, values: Mapping[str, object]) -> bool:
     """One row per triage event: a replayed event adds nothing (False)."""
     inserted = await session.scalar(
         insert(FrontDoorAlert)

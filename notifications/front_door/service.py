@@ -22,7 +22,8 @@ from notifications.front_door import repository
 from notifications.front_door.messages import AlertLine, duty_manager_email, referrer_chase_email
 from notifications.settings import NotificationsSettings
 from services.events.contracts import ClockEvent, WrittenFollowUpOverdue
-from services.models.notifications_extra import AlertBatch, FrontDoorAlert
+from services.models.notifications import DeliveryKind
+from services.models.notifications_extra import AlertBatch, FrontDoorAlert, FrontDoorAlertKind
 from services.models.platform import OutboxEvent
 
 # Where a partner agency submits its multi-agency referral form (the referral API).
@@ -43,7 +44,10 @@ async def duty_manager(session: AsyncSession, settings: NotificationsSettings, c
 
 
 async def record_clock_event(
-    session: AsyncSession, settings: NotificationsSettings, event: OutboxEvent, kind: str
+    session: AsyncSession,
+    settings: NotificationsSettings,
+    event: OutboxEvent,
+    kind: FrontDoorAlertKind,
 ) -> None:
     payload = ClockEvent.model_validate(event.payload)
     council = payload.council_id or settings.council_id
@@ -114,7 +118,9 @@ def _line(alert: FrontDoorAlert) -> AlertLine:
     )
 
 
-def _email(settings: NotificationsSettings, alerts: list[FrontDoorAlert]) -> tuple[str, str, str]:
+def _email(
+    settings: NotificationsSettings, alerts: list[FrontDoorAlert]
+) -> tuple[DeliveryKind, str, str]:
     lines = [_line(a) for a in alerts]
     if all(a.audience == "referrer" for a in alerts):
         return "referrer_chase", *referrer_chase_email(

@@ -85,12 +85,12 @@ def school_sees(fields: Iterable[str], share: SharingConfig) -> bool:
     )
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: object) -> object:
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
 
 
-def previous_values(changes: Changes) -> dict[str, Any]:
+def previous_values(changes: Changes) -> dict[str, object]:
     """The values before the correction, for the history (stored, never sent)."""
     return {name: jsonable(old) for name, (old, _) in changes.items()}

@@ -23,11 +23,21 @@ from services.db import SessionDep
 from services.types import SafeStr
 
 router = APIRouter(prefix="/v1/encompass", tags=["operation encompass"])
-ForceId = Annotated[SafeStr, Path(min_length=1, max_length=64)]
+ForceId = Annotated[
+    SafeStr,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="The police force's agency id (the `agency_id` claim of its feed's token).",
+    ),
+]
 
 
 def _context(
-    session: SessionDep, settings: SettingsDep, principal: Principal, source: str
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Principal,
+    source: Literal["batch", "single"],
 ) -> IntakeContext:
     assert principal.agency_id is not None
     return IntakeContext(
@@ -60,15 +70,16 @@ async def submit_encompass_incident(
 async def get_force_sharing(
     session: SessionDep, principal: AdminUser, force_id: ForceId
 ) -> SharingRead:
-    """What this force lets schools see (the default when not configured)."""
-    return await sharing.get_sharing(session, force_id)
+    """What this force lets the admin's council's schools see (the default when not configured)."""
+    return await sharing.get_sharing(session, principal, force_id)
 
 
 @router.put("/forces/{force_id}/sharing", response_model=SharingRead)
 async def put_force_sharing(
     session: SessionDep, principal: AdminUser, force_id: ForceId, body: SharingConfig
 ) -> SharingRead:
-    """Set what this force lets schools see in the detail view."""
+    """Set what this force lets the admin's council's schools see in the detail view (no other
+    council's configuration changes)."""
     return await sharing.put_sharing(session, principal, force_id, body)
 
 

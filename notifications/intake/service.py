@@ -12,21 +12,21 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import structlog
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications import messages
 from notifications.council.service import term_ranges
-from notifications.delivery.queue import add_email, enabled_endpoints, enqueue_alert, page_url
-from notifications.intake import corrections
+from notifications.delivery import messages
+from notifications.delivery import repository as delivery_repository
+from notifications.delivery.queue import add_email, enqueue_alert, page_url
+from notifications.intake import corrections, repository
 from notifications.intake.schemas import (
     BatchResult,
     ChildIn,
@@ -35,8 +35,8 @@ from notifications.intake.schemas import (
     IncidentIn,
     IncidentResult,
 )
+from notifications.intake.school_days import SchoolCalendar, parse_days, parse_terms
 from notifications.intake.sharing import sharing_for
-from notifications.school_days import SchoolCalendar, parse_days, parse_terms
 from notifications.settings import NotificationsSettings
 from services import audit
 from services.auth import Principal
@@ -49,7 +49,16 @@ from services.events.contracts import (
     EventPayload,
 )
 from services.events.outbox import emit_many
-from services.models.notifications import EheTask, Endpoint, Incident, Notification, School
+from services.models.notifications import (
+    EheReason,
+    EheTask,
+    Endpoint,
+    Incident,
+    IncidentSource,
+    Notification,
+    Route,
+    School,
+)
 from services.models.notifications_extra import NotificationCorrection
 
 PRODUCER = "notifications"
@@ -77,7 +86,7 @@ class IntakeContext:
     council_id: str
     force_id: str
     actor: Principal | None
-    source: str
+    source: IncidentSource
     calendar: WorkingCalendar | None = None
     schools: dict[str, School | None] = field(default_factory=dict)
     council_terms: dict[str, tuple[tuple[date, date], ...]] = field(default_factory=dict)
@@ -115,7 +124,7 @@ class IntakeContext:
         if urn is None:
             return None
         if urn not in self.schools:
-            school = await self.session.get(School, urn)
+            school = await repository.get_school(self.session, urn)
             # Another council's school is not one this council's feed can notify: the child
             # goes to this council's EHE contact as an unknown school.
             if school is not None and school.council_id != self.council_id:
@@ -125,7 +134,7 @@ class IntakeContext:
 
     async def school_endpoints(self, urn: str) -> list[Endpoint]:
         if urn not in self.endpoints:
-            self.endpoints[urn] = await enabled_endpoints(self.session, urn)
+            self.endpoints[urn] = await delivery_repository.enabled_endpoints(self.session, urn)
         return self.endpoints[urn]
 
 
@@ -133,37 +142,27 @@ async def _incident_row(
     ctx: IntakeContext, data: IncidentIn, contact_id: uuid.UUID | None
 ) -> tuple[Incident, bool]:
     """The incident, and whether this request created it."""
-    inserted: Incident | None = await ctx.session.scalar(
-        insert(Incident)
-        .values(
-            id=uuid.uuid4(),
-            council_id=ctx.council_id,
-            force_id=ctx.force_id,
-            police_reference=data.police_reference,
-            incident_at=data.incident_at,
-            area=data.area,
-            adult_roles=data.adult_roles,
-            circumstances=data.circumstances,
-            source=ctx.source,
-            contact_id=contact_id,
-        )
-        .on_conflict_do_nothing(index_elements=["force_id", "police_reference"])
-        .returning(Incident)
+    inserted = await repository.insert_incident(
+        ctx.session,
+        {
+            "id": uuid.uuid4(),
+            "council_id": ctx.council_id,
+            "force_id": ctx.force_id,
+            "police_reference": data.police_reference,
+            "incident_at": data.incident_at,
+            "area": data.area,
+            "adult_roles": data.adult_roles,
+            "circumstances": data.circumstances,
+            "source": ctx.source,
+            "contact_id": contact_id,
+        },
     )
     if inserted is not None:
         return inserted, True
-    existing = await ctx.session.scalar(
-        select(Incident)
-        .where(
-            Incident.force_id == ctx.force_id, Incident.police_reference == data.police_reference
-        )
-        .with_for_update()
-    )
-    assert existing is not None
-    return existing, False
+    return await repository.lock_incident(ctx.session, ctx.force_id, data.police_reference), False
 
 
-def _route(child: ChildIn, school: School | None) -> tuple[str, str | None]:
+def _route(child: ChildIn, school: School | None) -> tuple[Route, EheReason | None]:
     if child.education_status == "ehe":
         return "ehe", "ehe"
     if child.school_urn is None:
@@ -188,49 +187,37 @@ async def _deadline(
 
 async def _new_notification(
     ctx: IntakeContext, incident: Incident, child: ChildIn, key: str
-) -> tuple[Notification | None, str, str | None]:
+) -> tuple[Notification | None, Route, EheReason | None]:
     school = await ctx.school(child.school_urn)
     route, reason = _route(child, school)
     deadline, in_holiday = (None, False)
     if route == "school":
         assert school is not None
         deadline, in_holiday = await _deadline(ctx, school, incident.incident_at)
-    notification = await ctx.session.scalar(
-        insert(Notification)
-        .values(
-            id=uuid.uuid4(),
-            incident_id=incident.id,
-            child_key=key,
-            school_urn=school.urn if school is not None and route == "school" else None,
-            route=route,
-            given_name=child.given_name,
-            family_name=child.family_name,
-            date_of_birth=child.date_of_birth,
-            education_status=child.education_status,
-            present=child.present,
-            spoken_to=child.spoken_to,
-            child_voice=child.child_voice,
-            deadline_at=deadline,
-            in_holiday=in_holiday,
-        )
-        .on_conflict_do_nothing(index_elements=["incident_id", "child_key"])
-        .returning(Notification)
+    notification = await repository.insert_notification(
+        ctx.session,
+        {
+            "id": uuid.uuid4(),
+            "incident_id": incident.id,
+            "child_key": key,
+            "school_urn": school.urn if school is not None and route == "school" else None,
+            "route": route,
+            "given_name": child.given_name,
+            "family_name": child.family_name,
+            "date_of_birth": child.date_of_birth,
+            "education_status": child.education_status,
+            "present": child.present,
+            "spoken_to": child.spoken_to,
+            "child_voice": child.child_voice,
+            "deadline_at": deadline,
+            "in_holiday": in_holiday,
+        },
     )
     return notification, route, reason
 
 
-async def _existing(ctx: IntakeContext, incident: Incident, key: str) -> Notification:
-    found = await ctx.session.scalar(
-        select(Notification).where(
-            Notification.incident_id == incident.id, Notification.child_key == key
-        )
-    )
-    assert found is not None
-    return found
-
-
 async def _after_create(
-    ctx: IntakeContext, incident: Incident, notification: Notification, reason: str | None
+    ctx: IntakeContext, incident: Incident, notification: Notification, reason: EheReason | None
 ) -> None:
     now = datetime.now(UTC)
     if notification.route == "school":
@@ -267,7 +254,7 @@ async def _after_create(
 
 
 async def _raise_ehe_task(
-    ctx: IntakeContext, notification: Notification, reason: str, now: datetime
+    ctx: IntakeContext, notification: Notification, reason: EheReason, now: datetime
 ) -> None:
     task = EheTask(
         id=uuid.uuid4(), notification_id=notification.id, council_id=ctx.council_id, reason=reason
@@ -293,7 +280,7 @@ async def _raise_ehe_task(
         EncompassEheTaskRaised(
             task_id=task.id,
             notification_id=notification.id,
-            reason=reason,  # type: ignore[arg-type]
+            reason=reason,
             at=now,
         )
     )
@@ -371,7 +358,9 @@ async def _create_child(
 ) -> ChildResult:
     notification, _, reason = await _new_notification(ctx, incident, child, key)
     if notification is None:  # a racing request created it first
-        return _result(index, await _existing(ctx, incident, key), "duplicate")
+        return _result(
+            index, await repository.notification_of(ctx.session, incident.id, key), "duplicate"
+        )
     await _after_create(ctx, incident, notification, reason)
     return _result(index, notification, "created", reason)
 
@@ -389,19 +378,14 @@ class _Resend:
 
     @classmethod
     async def load(cls, ctx: IntakeContext, incident: Incident, data: IncidentIn) -> _Resend:
-        rows = await ctx.session.scalars(
-            select(Notification)
-            .where(Notification.incident_id == incident.id)
-            .order_by(Notification.created_at, Notification.id)
-            .with_for_update()
-        )
+        rows = await repository.lock_notifications_of(ctx.session, incident.id)
         changes = corrections.incident_changes(incident, data)
         for name, (_, new) in changes.items():
             setattr(incident, name, new)
         return cls(
             ctx=ctx,
             incident=incident,
-            notifications=list(rows.all()),
+            notifications=rows,
             incident_changes=changes,
             resend_keys={child_key(c) for c in data.children},
         )
@@ -465,7 +449,7 @@ async def _record_correction(
     """
     if "incident_at" in changes:
         await _move_deadline(ctx, incident, notification, changes)
-    share = await sharing_for(ctx.session, incident.force_id)
+    share = await sharing_for(ctx.session, incident.council_id, incident.force_id)
     tell = notification.route == "school" and corrections.school_sees(changes, share)
     correction = NotificationCorrection(
         id=uuid.uuid4(),
@@ -499,7 +483,7 @@ async def _record_correction(
     )
 
 
-async def ingest_batch(ctx: IntakeContext, raw_items: list[Any]) -> BatchResult:
+async def ingest_batch(ctx: IntakeContext, raw_items: Sequence[object]) -> BatchResult:
     """A result per item, whatever an item holds: a bad item is rejected with its reasons,
     and one the database refuses is rolled back alone (its savepoint), never the batch."""
     items: list[IncidentResult] = []
@@ -521,7 +505,7 @@ async def ingest_batch(ctx: IntakeContext, raw_items: list[Any]) -> BatchResult:
 
 
 async def _ingest_isolated(
-    ctx: IntakeContext, index: int, raw: Any, data: IncidentIn
+    ctx: IntakeContext, index: int, raw: object, data: IncidentIn
 ) -> IncidentResult:
     created, ehe = len(ctx.created_events), len(ctx.ehe_events)
     try:
@@ -536,7 +520,7 @@ async def _ingest_isolated(
     return result.model_copy(update={"index": index})
 
 
-def _rejected(index: int, raw: Any, errors: list[FieldError]) -> IncidentResult:
+def _rejected(index: int, raw: object, errors: list[FieldError]) -> IncidentResult:
     reference = raw.get("police_reference") if isinstance(raw, dict) else None
     # Echoed only when it is a plain reference: the reply must encode whatever was sent.
     plain = isinstance(reference, str) and _PLAIN_REFERENCE.fullmatch(reference) is not None

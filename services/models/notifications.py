@@ -1,8 +1,9 @@
 """Tables owned by the `notifications` service (written only by it; others may read).
 
-`notif_schools` and `notif_endpoints` are the school directory; `notif_force_sharing` is each
-police force's sharing configuration; `notif_incidents` and `notif_notifications` are Operation
-Encompass intake (one notification per child per school); `notif_deliveries` are the queued
+`notif_schools` and `notif_endpoints` are the school directory; `notif_force_sharing` is what
+each police force shares with each council's schools; `notif_incidents` and
+`notif_notifications` are Operation Encompass intake (one notification per child per school);
+`notif_deliveries` are the queued
 webhook and email messages with their retry times, `notif_attempts` the evidence of every try;
 `notif_ehe_tasks` are the front door's tasks for children with no known school.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
+from typing import Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -30,6 +32,32 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base, created_at, uuid_pk
+
+# The values each status-like column holds. The columns stay VARCHAR (no database enum, so a
+# new value needs no migration); these types are what mypy holds the code to.
+DeliveryPreference = Literal["webhook", "email", "both"]
+IncidentSource = Literal["batch", "single", "triage"]
+Route = Literal["school", "ehe"]
+EducationStatus = Literal["on_roll", "ehe", "cme", "unknown"]
+Channel = Literal["webhook", "email"]
+DeliveryKind = Literal[
+    "alert",  # the notification's webhook or email
+    "fallback",  # the alert email sent because no webhook landed in time
+    "correction",  # the police corrected what the school sees
+    "digest",  # the first-day-back list after a holiday
+    "ehe",  # to the council's EHE contact
+    "escalation",  # to the front-door duty manager
+    "admin_alert",  # an endpoint was disabled
+    "ping",  # a test ping (sent at once, kept as evidence)
+    "front_door_alert",  # triage's breaches and warnings, grouped
+    "referrer_chase",  # an overdue written follow-up, to the referrer
+]
+DeliveryStatus = Literal["pending", "delivered", "failed", "abandoned"]
+# sending: the request may be out, no answer yet; interrupted: the sending worker stopped
+# before recording an answer; the rest are answers (see delivery.transport).
+AttemptOutcome = Literal["sending", "delivered", "failed", "refused", "gone", "interrupted"]
+EheReason = Literal["no_school", "unknown_school", "ehe"]
+EheTaskStatus = Literal["open", "closed"]
 
 
 def _updated_at() -> Mapped[datetime]:
@@ -52,10 +80,10 @@ class School(Base):
     closure_days: Mapped[list[str]] = mapped_column(JSONB, default=list)
     dsl_email: Mapped[str | None] = mapped_column(String(254))
     deputy_email: Mapped[str | None] = mapped_column(String(254))
-    delivery_preference: Mapped[str] = mapped_column(String(8), default="both")
+    delivery_preference: Mapped[DeliveryPreference] = mapped_column(String(8), default="both")
     # The preference before the last endpoint was disabled switched the school to email: put
     # back when an endpoint is enabled again (None: the school chose its preference itself).
-    preference_before_fallback: Mapped[str | None] = mapped_column(String(8))
+    preference_before_fallback: Mapped[DeliveryPreference | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = _updated_at()
 
@@ -82,10 +110,12 @@ class Endpoint(Base):
 
 
 class ForceSharing(Base):
-    """What one police force lets schools see in the authenticated detail view."""
+    """What one police force lets one council's schools see in the authenticated detail view
+    (each council configures its own: one row per council and force)."""
 
     __tablename__ = "notif_force_sharing"
 
+    council_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     force_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     share_name: Mapped[bool] = mapped_column(Boolean, default=True)
     share_date_of_birth: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -109,7 +139,7 @@ class Incident(Base):
     area: Mapped[str | None] = mapped_column(String(100))
     adult_roles: Mapped[list[str]] = mapped_column(JSONB, default=list)
     circumstances: Mapped[str | None] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(String(16))  # batch | single | triage
+    source: Mapped[IncidentSource] = mapped_column(String(16))
     contact_id: Mapped[uuid.UUID | None]
     received_at: Mapped[datetime] = created_at()
 
@@ -126,11 +156,11 @@ class Notification(Base):
     # sha256 of the normalised name + date of birth: the idempotency key within an incident.
     child_key: Mapped[str] = mapped_column(String(64))
     school_urn: Mapped[str | None] = mapped_column(ForeignKey("notif_schools.urn"), index=True)
-    route: Mapped[str] = mapped_column(String(16))  # school | ehe
+    route: Mapped[Route] = mapped_column(String(16))
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     date_of_birth: Mapped[date | None]
-    education_status: Mapped[str | None] = mapped_column(String(16))
+    education_status: Mapped[EducationStatus | None] = mapped_column(String(16))
     present: Mapped[bool | None]
     spoken_to: Mapped[bool | None]
     child_voice: Mapped[str | None] = mapped_column(Text)
@@ -167,9 +197,8 @@ class Delivery(Base):
         ForeignKey("notif_notifications.id"), index=True
     )
     school_urn: Mapped[str | None] = mapped_column(String(8))
-    channel: Mapped[str] = mapped_column(String(8))  # webhook | email
-    # alert | fallback | digest | ehe | escalation | admin_alert
-    kind: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[Channel] = mapped_column(String(8))
+    kind: Mapped[DeliveryKind] = mapped_column(String(16))
     endpoint_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("notif_endpoints.id"), index=True
     )
@@ -178,7 +207,7 @@ class Delivery(Base):
     subject: Mapped[str | None] = mapped_column(String(200))
     # The exact body to send: the thin webhook JSON, or the email's text (nothing identifying).
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[DeliveryStatus] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(server_default=text("now()"))
     fallback_at: Mapped[datetime | None]
@@ -215,9 +244,7 @@ class Attempt(Base):
     attempted_at: Mapped[datetime]
     status_code: Mapped[int | None]
     latency_ms: Mapped[int]
-    # sending (the request may be out, no answer yet) | delivered | failed | refused | gone |
-    # interrupted (the sending worker stopped before recording an answer)
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[AttemptOutcome] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(String(200))
     response_excerpt: Mapped[str | None] = mapped_column(String(500))
 
@@ -232,8 +259,8 @@ class EheTask(Base):
         ForeignKey("notif_notifications.id"), unique=True
     )
     council_id: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(16))  # no_school | unknown_school | ehe
-    status: Mapped[str] = mapped_column(String(12), default="open")
+    reason: Mapped[EheReason] = mapped_column(String(16))
+    status: Mapped[EheTaskStatus] = mapped_column(String(12), default="open")
     created_at: Mapped[datetime] = created_at()
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Boolean,
@@ -32,6 +32,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base, created_at, uuid_pk
+from services.models.notifications import IncidentSource
+
+AlertAudience = Literal["duty_manager", "referrer"]
+FrontDoorAlertKind = Literal["breached", "due_soon", "follow_up_overdue"]
 
 
 class CouncilTerm(Base):
@@ -87,10 +91,9 @@ class FrontDoorAlert(Base):
     # The triage event it came from: a replayed event adds nothing.
     event_id: Mapped[uuid.UUID] = mapped_column(unique=True)
     council_id: Mapped[str] = mapped_column(String(64))
-    audience: Mapped[str] = mapped_column(String(16))  # duty_manager | referrer
+    audience: Mapped[AlertAudience] = mapped_column(String(16))
     recipient: Mapped[str] = mapped_column(String(254))
-    # breached | due_soon | follow_up_overdue
-    kind: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[FrontDoorAlertKind] = mapped_column(String(24))
     clock_kind: Mapped[str | None] = mapped_column(String(32))
     contact_id: Mapped[uuid.UUID]
     contact_reference: Mapped[str | None] = mapped_column(String(20))
@@ -133,7 +136,7 @@ class NotificationCorrection(Base):
     notification_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("notif_notifications.id"), index=True
     )
-    source: Mapped[str] = mapped_column(String(16))  # batch | single | triage
+    source: Mapped[IncidentSource] = mapped_column(String(16))
     changed_fields: Mapped[list[str]] = mapped_column(JSONB)
     # The values before the correction (this table is never sent anywhere).
     previous: Mapped[dict[str, Any]] = mapped_column(JSONB)

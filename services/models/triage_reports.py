@@ -1,7 +1,8 @@
 """Tables of the triage service's management information (written only by triage).
 
 - `triage_assessment_factors`: the CIN census factors identified at the end of the
-  assessment that followed a contact (one row per contact; the census return reads them).
+  assessment that followed a contact, per child (the census return reads them): child 0 holds
+  the factors for every child on the contact without factors of their own.
 - `triage_report_sends`: one row per scheduled report slot per council, claimed before the
   email goes, so a slot is sent at most once and a missed one is caught up once.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +25,9 @@ class TriageAssessmentFactors(Base):
     contact_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("triage_contacts.id", ondelete="CASCADE"), primary_key=True
     )
+    # The child's number on the contact (1-based, as the census return numbers them), or 0:
+    # every child on the contact without a row of their own.
+    child: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
     # CIN census assessment factor codes, e.g. ["3A", "16A"]; ["21"] means no factors.
     factors: Mapped[list[str]] = mapped_column(JSONB)
     recorded_by: Mapped[str] = mapped_column(String(200))

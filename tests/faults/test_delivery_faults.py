@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications.delivery import watch
 from notifications.delivery.dispatch import Dispatcher
+from notifications.delivery.jobs import watch_deadlines
+from notifications.delivery.secretbox import encrypt
 from notifications.delivery.transport import make_client
-from notifications.delivery.watch import watch_deadlines
 from notifications.intake.schemas import IncidentIn
 from notifications.intake.service import IntakeContext, ingest_one
-from notifications.secretbox import encrypt
 from notifications.settings import NotificationsSettings
 from services.auth import Role
 from services.db import create_engine, transaction

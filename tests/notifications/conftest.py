@@ -16,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.delivery.secretbox import encrypt
 from notifications.main import create_app
-from notifications.secretbox import encrypt
 from notifications.settings import NotificationsSettings, get_notifications_settings
 from services.devtools import MailSink, start_mail_sink
 from services.models.notifications import Endpoint, School

@@ -61,6 +61,7 @@ class TestSchoolView:
         await create_school(session, urn="500003")
         session.add(
             ForceSharing(
+                council_id="demo",
                 force_id=FORCE,
                 share_name=True,
                 share_date_of_birth=False,

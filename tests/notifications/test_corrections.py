@@ -58,7 +58,7 @@ async def count(session: AsyncSession, model: type, *where: Any) -> int:
 async def school(session: AsyncSession, settings: NotificationsSettings, **sharing: bool) -> None:
     created = await create_school(session, urn=URN)
     await create_endpoint(session, settings, created, "http://127.0.0.1:9/hook")
-    session.add(ForceSharing(force_id=FORCE, **{"share_name": True, **sharing}))
+    session.add(ForceSharing(council_id="demo", force_id=FORCE, **{"share_name": True, **sharing}))
     await session.flush()
 
 

@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from notifications.delivery.dispatch import deliver_due
+from notifications.delivery.jobs import watch_deadlines
 from notifications.delivery.transport import make_client
-from notifications.delivery.watch import watch_deadlines
+from notifications.intake.handlers import intake_consumer
 from notifications.intake.schemas import IncidentIn
 from notifications.intake.service import IntakeContext, ingest_one
 from notifications.settings import NotificationsSettings
-from notifications.worker import intake_consumer
 from services.db import transaction
 from services.devtools import MailSink
 from services.events.consumer import drain

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.delivery.secretbox import decrypt
 from notifications.demo import DEMO_FORCE, seed
-from notifications.secretbox import decrypt
 from notifications.settings import get_notifications_settings
 from services.devtools import DEMO_WEBHOOK_SECRET
 from services.models.notifications import Endpoint, ForceSharing, School
@@ -38,4 +38,4 @@ class TestDemoSeed:
         assert endpoint.url.startswith("http://127.0.0.1:")
         key = get_notifications_settings().encryption_key
         assert decrypt(key, endpoint.secret_encrypted) == DEMO_WEBHOOK_SECRET
-        assert await session.get(ForceSharing, DEMO_FORCE) is not None
+        assert await session.get(ForceSharing, ("demo", DEMO_FORCE)) is not None

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.messages import local_date
+from notifications.delivery.messages import local_date
 from notifications.settings import NotificationsSettings
 from services.models.notifications import Delivery
 from tests.notifications.conftest import create_endpoint, create_school, incident

@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import UTC, date, datetime
 
-from notifications import messages
+from notifications.delivery import messages
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 

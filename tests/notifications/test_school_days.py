@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
-from notifications.school_days import SchoolCalendar
+from notifications.intake.school_days import SchoolCalendar
 from services.calendar import WorkingCalendar
 
 COUNCIL = WorkingCalendar()

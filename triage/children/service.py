@@ -37,6 +37,7 @@ from triage.children.schemas import (
     LinkRead,
     Restriction,
 )
+from triage.exceptions import ContactNotFound
 from triage.intake_facts import SubjectKeys, normalise_name
 from triage.mash_access import mash_contact, record, refuse
 
@@ -192,7 +193,11 @@ async def _link(session: AsyncSession, principal: Principal, link_id: uuid.UUID)
     link = await repository.get_link(session, link_id)
     if link is None:
         raise LinkNotFound()
-    await mash_contact(session, principal, link.contact_id)  # 404 unless the contact is theirs
+    try:
+        await mash_contact(session, principal, link.contact_id)  # theirs, or refused (audited)
+    except ContactNotFound:
+        # Another council's (or a restricted child's) link answers as one that does not exist.
+        raise LinkNotFound() from None
     await visible_child(session, principal, link.child_id)
     return link
 

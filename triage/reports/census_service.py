@@ -135,14 +135,39 @@ async def census_lines(
     await repository.tune_for_reports(session)
     rows = _census_rows(session, council_id, year, zone, now.astimezone(zone).date())
     if fmt == "csv":
-        yield ",".join(census.CSV_COLUMNS) + "\r\n"
-        async for row in rows:
-            yield ",".join(census.csv_values(row)) + "\r\n"
+        header = ",".join(census.CSV_COLUMNS) + "\r\n"
+        lines = (",".join(census.csv_values(row)) + "\r\n" async for row in rows)
+        async for chunk in _chunked(_prefixed(header, lines)):
+            yield chunk
         return
-    yield census.xml_header(year, str(settings.get("la_code", "000")), now)
-    async for chunk in _xml(rows):
+    header = census.xml_header(year, str(settings.get("la_code", "000")), now)
+    async for chunk in _chunked(_prefixed(header, _xml(rows))):
         yield chunk
     yield census.XML_FOOTER
+
+
+async def _prefixed(first: str, rest: AsyncIterator[str]) -> AsyncIterator[str]:
+    yield first
+    async for piece in rest:
+        yield piece
+
+
+# A response chunk per this many characters, not per line: each chunk is one ASGI send, and a
+# send per line made the CSV a third as fast as the XML (bench/reports.py).
+CHUNK_CHARS = 64 * 1024
+
+
+async def _chunked(pieces: AsyncIterator[str]) -> AsyncIterator[str]:
+    buffer: list[str] = []
+    size = 0
+    async for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= CHUNK_CHARS:
+            yield "".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield "".join(buffer)
 
 
 async def _xml(rows: AsyncIterator[census.CensusReferral]) -> AsyncIterator[str]:

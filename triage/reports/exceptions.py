@@ -22,3 +22,7 @@ class BadCollectionYear(Unprocessable):
 
 class AssessmentNotFound(NotFound):
     detail = "No such contact with an assessment."
+
+
+class FactorsInvalid(Unprocessable):
+    detail = "The assessment factors are not valid for this contact."

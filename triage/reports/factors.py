@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal
+from services.errors import FieldError
 from services.models.triage import TriageClock
 from triage.exceptions import WrongContactState
 from triage.reports import repository
+from triage.reports.exceptions import FactorsInvalid
 from triage.reports.schemas import AssessmentFactorsRead, AssessmentFactorsWrite
 from triage.service.work import contact_for
 
@@ -36,8 +38,18 @@ async def record(
     )
     if contact.contact_type != "referral" or has_assessment is None:
         raise WrongContactState("Factors are recorded for a referral that went to assessment.")
+    children = await repository.child_count(session, contact.id)
+    if body.child is not None and body.child > children:
+        raise FactorsInvalid(
+            fields=[FieldError(path="child", reason=f"the contact has {children} child(ren)")]
+        )
     row = await repository.put_factors(
-        session, contact_id=contact.id, factors=body.factors, by=principal.sub, at=now
+        session,
+        contact_id=contact.id,
+        child=body.child or 0,
+        factors=body.factors,
+        by=principal.sub,
+        at=now,
     )
     await audit.record(
         session,
@@ -49,6 +61,7 @@ async def record(
     )
     return AssessmentFactorsRead(
         contact_id=str(row.contact_id),
+        child=row.child or None,
         factors=list(row.factors),
         recorded_by=row.recorded_by,
         recorded_at=row.recorded_at,

@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, text, update
+from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import CouncilCalendar
+from services.models.triage import TriageSubject
 from services.models.triage_reports import TriageAssessmentFactors, TriageReportSend
 
 # Every scorecard query reads the period and the one before it in one pass (`current` says
@@ -210,7 +211,11 @@ _CENSUS_FROM = """
     FROM triage_contacts c
     LEFT JOIN triage_subjects s ON s.contact_id = c.id
     LEFT JOIN triage_clocks a ON a.contact_id = c.id AND a.kind = 'assessment'
-    LEFT JOIN triage_assessment_factors af ON af.contact_id = c.id
+    LEFT JOIN LATERAL (
+      SELECT f.factors FROM triage_assessment_factors f
+      WHERE f.contact_id = c.id AND f.child IN (0, s.position + 1)
+      ORDER BY f.child DESC LIMIT 1
+    ) af ON true
     {decision}
     WHERE c.council_id = :council AND c.status = 'decided' AND c.contact_type = 'referral'
       AND c.received_at >= :start AND c.received_at < :end
@@ -257,16 +262,27 @@ async def stream_census(
 # --- assessment factors -----------------------------------------------------------------
 
 
+async def child_count(session: AsyncSession, contact_id: uuid.UUID) -> int:
+    query = select(func.count()).where(TriageSubject.contact_id == contact_id)
+    return int(await session.scalar(query) or 0)
+
+
 async def put_factors(
-    session: AsyncSession, *, contact_id: uuid.UUID, factors: list[str], by: str, at: datetime
+    session: AsyncSession,
+    *,
+    contact_id: uuid.UUID,
+    child: int,
+    factors: list[str],
+    by: str,
+    at: datetime,
 ) -> TriageAssessmentFactors:
     values = {"factors": factors, "recorded_by": by, "recorded_at": at}
     await session.execute(
         insert(TriageAssessmentFactors)
-        .values(contact_id=contact_id, **values)
-        .on_conflict_do_update(index_elements=["contact_id"], set_=values)
+        .values(contact_id=contact_id, child=child, **values)
+        .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
     )
-    row = await session.get(TriageAssessmentFactors, contact_id, populate_existing=True)
+    row = await session.get(TriageAssessmentFactors, (contact_id, child), populate_existing=True)
     assert row is not None
     return row
 

@@ -94,6 +94,9 @@ class AssessmentFactorsWrite(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     factors: Annotated[list[FactorCode], Field(min_length=1, max_length=40)]
+    # The child the factors are for (their number on the contact, as in the census return);
+    # absent: every child on the contact without factors of their own.
+    child: Annotated[int | None, Field(ge=1, le=50)] = None
 
     @field_validator("factors")
     @classmethod
@@ -109,6 +112,8 @@ class AssessmentFactorsWrite(BaseModel):
 
 class AssessmentFactorsRead(BaseModel):
     contact_id: str
+    # None: the factors of every child on the contact without factors of their own.
+    child: int | None
     factors: list[str]
     recorded_by: str
     recorded_at: datetime

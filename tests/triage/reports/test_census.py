@@ -310,3 +310,44 @@ class TestAssessmentFactors:
             headers=worker,
         )
         assert resp.status_code == 404
+
+
+class TestFactorsPerChild:
+    async def test_each_child_has_their_own_factors_and_the_rest_share_the_contacts(
+        self, client: httpx.AsyncClient, worker: Headers, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        contact = await _good(
+            seeded,
+            outcome="s17_assessment",
+            children=[child(nhs="9990002002"), child(nhs="9990002010"), child(nhs="9990002029")],
+        )
+        await add_assessment(seeded, contact, authorised_at=IN_YEAR + timedelta(days=20))
+        url = f"/v1/contacts/{contact.id}/assessment-factors"
+        shared = await client.put(url, json={"factors": ["3A"]}, headers=worker)
+        assert shared.status_code == 200, shared.text
+        assert shared.json()["child"] is None
+        own = await client.put(url, json={"factors": ["16A"], "child": 2}, headers=worker)
+        assert own.status_code == 200, own.text
+        assert own.json()["child"] == 2
+        resp = await client.get(
+            "/v1/exports/cin-referrals", params={"year": YEAR, "format": "csv"}, headers=manager
+        )
+        assert resp.status_code == 200, resp.text
+        rows = csv.DictReader(io.StringIO(resp.text))
+        mine = {
+            r["child"]: r["factors"] for r in rows if r["contact_reference"] == contact.reference
+        }
+        assert mine == {"1": "3A", "2": "16A", "3": "3A"}
+
+    async def test_a_child_not_on_the_contact_is_refused_with_the_field(
+        self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession
+    ) -> None:
+        contact = await _good(seeded, outcome="s17_assessment")
+        await add_assessment(seeded, contact, authorised_at=None)
+        resp = await client.put(
+            f"/v1/contacts/{contact.id}/assessment-factors",
+            json={"factors": ["3A"], "child": 2},
+            headers=worker,
+        )
+        assert resp.status_code == 422
+        assert resp.json()["fields"][0]["path"] == "child"

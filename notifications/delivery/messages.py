@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 NOTIFICATION_CREATED = "encompass.notification.created"
 PING = "encompass.ping"
-EVENT_TYPES = (NOTIFICATION_CREATED, PING)
 # The ceiling for a thin body.
 MAX_BODY_BYTES = 2048
 

@@ -1,4 +1,7 @@
-"""Periodic work of the notifications service that is not delivery: retention.
+"""Periodic work of delivery: the deadline watch, and retention of delivery bodies.
+
+The deadline watch runs its rules (`watch`: email fallback, escalation, digests) each in its
+own transaction.
 
 Finished deliveries keep their evidence (who, when, which status, how long) but not their
 bodies or the receivers' replies beyond the retention window: the body is emptied and the
@@ -10,14 +13,25 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from notifications.delivery import repository
+from notifications.delivery.watch import digests, escalations, fallback_emails
 from notifications.settings import NotificationsSettings, get_notifications_settings
 from services.db import transaction
-from services.models.notifications import Attempt, Delivery
 
 log = structlog.get_logger(__name__)
+
+
+async def watch_deadlines(
+    maker: async_sessionmaker[AsyncSession], settings: NotificationsSettings
+) -> int:
+    done = 0
+    for rule in (fallback_emails, escalations, digests):
+        async with transaction(maker) as session:
+            done += await rule(session, settings, datetime.now(UTC))
+    return done
+
 
 # One run empties at most this many batches; the next run continues.
 MAX_PURGE_ROUNDS = 100
@@ -35,27 +49,10 @@ async def purge_delivery_bodies(
     total = 0
     for _ in range(MAX_PURGE_ROUNDS):
         async with transaction(maker) as session:
-            done = await _purge_batch(session, before=before, batch=settings.purge_batch)
+            done = await repository.purge_bodies(session, before=before, batch=settings.purge_batch)
         total += done
         if done < settings.purge_batch:
             break
     if total:
         log.info("delivery_bodies_purged", count=total)
     return total
-
-
-async def _purge_batch(session: AsyncSession, *, before: datetime, batch: int) -> int:
-    doomed = (
-        select(Delivery.id)
-        .where(Delivery.created_at < before, Delivery.status != "pending", Delivery.body != "")
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list((await session.scalars(doomed)).all())
-    if not ids:
-        return 0
-    await session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(body=""))
-    await session.execute(
-        update(Attempt).where(Attempt.delivery_id.in_(ids)).values(response_excerpt=None)
-    )
-    return len(ids)
