@@ -35,8 +35,8 @@ from bench.queue_baseline import bare_app
 from services.auth import Role, mint_token
 from services.db import get_engine, resolve_database_url
 from services.settings import get_settings
-from triage.access import lanes_for
-from triage.service.queue import QueueFilters, queue_query
+from triage.queue.lanes import lanes_for
+from triage.queue.repository import QueueFilters, queue_query
 
 COUNCIL = "bench-queue"
 HISTORICAL, OPEN = 500_000, 5_000
@@ -114,7 +114,7 @@ async def time_session(n: int) -> list[float]:
     """The endpoint's data path alone: a page read through the app's SQLAlchemy session and
     its queue items built (no HTTP, auth, audit or commit)."""
     from services.db import get_sessionmaker
-    from triage.service.queue import queue_page
+    from triage.queue.repository import queue_page
 
     maker = get_sessionmaker()
     filters = QueueFilters(lanes=lanes_for(Role.front_door_worker))

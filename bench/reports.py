@@ -25,7 +25,7 @@ import asyncio
 import os
 import statistics
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -225,6 +225,7 @@ def scorecard_statements() -> list[tuple[str, list[Any]]]:
         "prev_start": before.start,
         "start": period.start,
         "end": period.end,
+        "now": datetime.now(UTC),  # which clocks are measurable yet
     }
     return [
         bare(repository.TIMELINESS_SQL, both),
@@ -232,6 +233,7 @@ def scorecard_statements() -> list[tuple[str, list[Any]]]:
         bare(repository.RE_REFERRALS_SQL, both),
         bare(repository.ENCOMPASS_SQL, both),
         bare(repository.MASH_SQL, both),
+        bare(repository.REFERRED_CHILDREN_SQL, both),
         bare(repository.NFA_REASONS_SQL, {**both, "top": 10}),
     ]
 

@@ -86,8 +86,8 @@ def page_path(notification_id: uuid.UUID) -> str:
 @router.get("/school/notifications")
 async def school_notifications_page(session: SessionDep, ctx: SchoolOrAdmin) -> Response:
     """My school's notifications, newest first."""
-    items = await alerts.list_notifications(
-        session, ctx.principal, unacknowledged=False, limit=200, offset=0
+    page = await alerts.list_notifications(
+        session, ctx.principal, unacknowledged=False, limit=200, cursor=None
     )
     return render(
         TEMPLATES,
@@ -95,7 +95,7 @@ async def school_notifications_page(session: SessionDep, ctx: SchoolOrAdmin) -> 
         ctx,
         current="/school/notifications",
         title="Operation Encompass notifications",
-        items=items,
+        items=page.items,
     )
 
 

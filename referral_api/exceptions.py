@@ -30,7 +30,3 @@ class IdempotencyKeyInvalid(Unprocessable):
 
 class IdempotencyKeyInFlight(Conflict):
     detail = "A request with this Idempotency-Key is still being processed; retry shortly."
-
-
-class CursorInvalid(Unprocessable):
-    detail = "The cursor is not one this API issued."

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from referral_api.intake import REFERENCE_PLACEHOLDER, PreparedSubmission
 from services.auth import Principal
 from services.db import driver_statement
-from services.events.contracts import consumers_for
+from services.events.contracts import ReferralReceived, consumers_for
 from services.logging import current_request_id
 from services.models.referral import (
     IdempotencyKey,
@@ -113,7 +113,7 @@ INTAKE_KEYED = driver_statement(text(_INTAKE.format(claim=_CLAIM, reference=REFE
 INTAKE_UNKEYED = driver_statement(
     text(_INTAKE.format(claim="gate AS (SELECT 1),", reference=REFERENCE_SQL))
 )
-RECEIVED_TOPIC = "referral.received"
+RECEIVED_TOPIC = ReferralReceived.topic
 
 
 async def insert_submission(

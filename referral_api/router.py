@@ -12,7 +12,6 @@ from referral_api import service
 from referral_api.dependencies import IdempotencyKeyHeader, ReferrerDep, SettingsDep
 from referral_api.exceptions import (
     AddendumInvalid,
-    CursorInvalid,
     IdempotencyKeyInFlight,
     MarfInvalid,
     ReferralNotFound,
@@ -22,7 +21,6 @@ from referral_api.repository import RECEIVED_TOPIC, ListFilter
 from referral_api.schemas import (
     AddendumCreate,
     AddendumRead,
-    Page,
     ReferenceData,
     ReferralRead,
     ReferralReceipt,
@@ -40,6 +38,7 @@ from services.errors import (
     error_responses,
 )
 from services.events.wakeup import wake_soon
+from services.paging import CursorInvalid, Page
 from services.types import QueryInt, SafeDatetime, SafeStr
 
 router = APIRouter(prefix="/v1", tags=["referrals"])

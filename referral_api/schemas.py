@@ -6,15 +6,13 @@ Times are returned in the council's zone with their UTC offset (stored in UTC).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.contracts.marf import LongText
 
 ReferralStatus = Literal["received", "in_triage", "decided"]
-
-T = TypeVar("T")
 
 
 class ReceiptWarning(BaseModel):
@@ -90,14 +88,6 @@ class ReferralRead(ReferralSummary):
     feedback: Feedback | None
     addenda_count: int
     marf: dict[str, Any]
-
-
-class Page(BaseModel, Generic[T]):
-    """A page of results, newest first; pass `next_cursor` as `cursor` for the next page."""
-
-    items: list[T]
-    limit: int
-    next_cursor: str | None
 
 
 class AddendumCreate(BaseModel):

@@ -21,13 +21,8 @@ from referral_api.exceptions import (
     MarfInvalid,
     ReferralNotFound,
 )
+from referral_api.idempotency import check_idempotency_key, request_hash
 from referral_api.intake import agency_of, clocks_for, prepare_submission
-from referral_api.paging import (
-    check_idempotency_key,
-    decode_cursor,
-    encode_cursor,
-    request_hash,
-)
 from referral_api.receipt import (
     is_reference,
 )
@@ -36,7 +31,6 @@ from referral_api.schemas import (
     AddendumRead,
     Decision,
     Feedback,
-    Page,
     ReferralRead,
     ReferralSummary,
     WrittenFollowUp,
@@ -50,6 +44,7 @@ from services.errors import FieldError
 from services.events.contracts import ReferralAddendumAdded
 from services.events.outbox import emit
 from services.models.referral import Referral, ReferralAddendum
+from services.paging import Page, decode_cursor, page_of
 
 SERVICE = "referral_api"
 ENTITY = "referral"
@@ -264,23 +259,21 @@ async def list_referrals(
     """The agency's referrals, newest first, keyset-paginated; each one listed is audited."""
     size = min(limit, settings.page_size_max)
     if cursor is not None:
-        flt = repository.ListFilter(**{**flt.__dict__, "after": decode_cursor(cursor)})
+        after = decode_cursor(cursor, (datetime, uuid.UUID))
+        flt = repository.ListFilter(**{**flt.__dict__, "after": after})
     rows = await repository.list_referrals(session, flt, size + 1)
-    more, rows = len(rows) > size, rows[:size]
+    page = page_of(rows, limit=size, key=lambda row: (row.received_at, row.id))
     await audit.record_many(
         session,
         service=SERVICE,
         actor=principal,
         action="referral.listed",
         entity_type=ENTITY,
-        entity_ids=[row.id for row in rows],
+        entity_ids=[row.id for row in page.items],
     )
     zone = ZoneInfo(settings.timezone)
-    last = rows[-1] if rows else None
     return Page[ReferralSummary](
-        items=[_summary(r, zone) for r in rows],
-        limit=size,
-        next_cursor=encode_cursor(last.received_at, last.id) if more and last else None,
+        items=[_summary(r, zone) for r in page.items], limit=size, next_cursor=page.next_cursor
     )
 
 
@@ -348,7 +341,7 @@ async def add_addendum(
         added_at=addendum.added_at,
         text=addendum.text,
     )
-    await emit(session, "referral.addendum_added", event, producer=SERVICE)
+    await emit(session, event, producer=SERVICE)
     return AddendumResult(_addendum_read(addendum, referral.reference, zone), replayed=False)
 
 

@@ -38,19 +38,6 @@ async def _referral(
     return referral
 
 
-async def _audit(session: AsyncSession, referral: Referral, action: str) -> None:
-    await audit.record(
-        session,
-        service=SERVICE,
-        actor=None,
-        action=action,
-        entity_type="referral",
-        entity_id=referral.id,
-        council_id=referral.council_id,
-    )
-    await session.flush()
-
-
 def _link_contact(referral: Referral, contact_id: uuid.UUID, reference: str | None) -> None:
     if referral.contact_id is None:
         referral.contact_id = contact_id
@@ -67,7 +54,15 @@ async def on_contact_triaged(session: AsyncSession, event: OutboxEvent) -> None:
     referral.triaged_at = payload.at
     if referral.status == "received":
         referral.status, referral.status_changed_at = "in_triage", payload.at
-    await _audit(session, referral, "referral.status_in_triage")
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=None,
+        action="referral.status_in_triage",
+        entity_id=referral.id,
+        council_id=referral.council_id,
+    )
+    await session.flush()  # the change is written before the handler returns
 
 
 async def on_contact_decided(session: AsyncSession, event: OutboxEvent) -> None:
@@ -83,7 +78,15 @@ async def on_contact_decided(session: AsyncSession, event: OutboxEvent) -> None:
     referral.outcome_summary = payload.outcome_summary
     referral.next_steps = payload.next_steps
     referral.status, referral.status_changed_at = "decided", payload.decided_at
-    await _audit(session, referral, "referral.status_decided")
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=None,
+        action="referral.status_decided",
+        entity_id=referral.id,
+        council_id=referral.council_id,
+    )
+    await session.flush()  # the change is written before the handler returns
 
 
 async def on_feedback_given(session: AsyncSession, event: OutboxEvent) -> None:
@@ -98,7 +101,15 @@ async def on_feedback_given(session: AsyncSession, event: OutboxEvent) -> None:
     referral.feedback = payload.feedback
     referral.feedback_next_steps = payload.next_steps
     referral.feedback_given_at = payload.given_at
-    await _audit(session, referral, "referral.feedback_recorded")
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=None,
+        action="referral.feedback_recorded",
+        entity_id=referral.id,
+        council_id=referral.council_id,
+    )
+    await session.flush()  # the change is written before the handler returns
 
 
 def status_consumer() -> Consumer:

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 
 from services import __version__
 from services.auth import authenticate_before_input
@@ -299,7 +300,15 @@ def create_service_app(
     routers: Iterable[APIRouter],
     raw_body_paths: Iterable[str] = (),
     pages: Iterable[APIRouter] = (),
+    direct_routes: Iterable[BaseRoute] = (),
 ) -> FastAPI:
+    """The app for one service (or, from `services.combined`, all of them).
+
+    `direct_routes` are routes that answer ahead of FastAPI's (placed first): a service's
+    `DIRECT_ROUTES` in its `main.py`, today only referral_api's `POST /v1/referrals`
+    (docs/adr/0003-direct-intake-route.md). They are mounted here, where every app is built,
+    so `frontdoor run`, `frontdoor api` and the tests all serve the same code for them.
+    """
     settings = get_settings()
     configure_logging(settings)
     raw_body_paths = frozenset(raw_body_paths)
@@ -323,6 +332,8 @@ def create_service_app(
     app.include_router(platform_router())
     for router in routers:
         app.include_router(router)
+    # First, so they answer before FastAPI's declared routes for the same paths.
+    app.router.routes[:0] = list(direct_routes)
     pages = list(pages)
     if pages:
         from services.web.app import install_pages

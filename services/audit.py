@@ -30,13 +30,14 @@ async def record(
     service: str,
     actor: Principal | None,
     action: str,
-    entity_type: str,
     entity_id: object,
+    entity_type: str | None = None,
     reason: str | None = None,
     council_id: str | None = None,
 ) -> None:
     """Append an audit row (`actor=None` means the service itself, e.g. a worker, which
-    names the record's council)."""
+    names the record's council). The entity type defaults to the action's first word
+    (`"school.update"` audits a `school`), the convention every action name follows."""
     connection = await session.connection()
     await connection.execute(
         _INSERT,
@@ -47,12 +48,17 @@ async def record(
             "actor_role": actor.role.value if actor else "system",
             "actor_org": actor.org if actor else None,
             "action": action,
-            "entity_type": entity_type,
+            "entity_type": entity_type or entity_type_of(action),
             "entity_id": str(entity_id),
             "request_id": current_request_id(),
             "reason": reason,
         },
     )
+
+
+def entity_type_of(action: str) -> str:
+    """The record type an action names: `"notification.read"` -> `"notification"`."""
+    return action.partition(".")[0]
 
 
 async def record_many(

@@ -25,3 +25,10 @@ DEMO_SEEDS = {name: f"{name}.demo:seed" for name in ("triage", "notifications", 
 def load(target: str) -> Any:
     module_name, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module_name), attribute)
+
+
+def load_or(target: str, default: Any) -> Any:
+    """`load`, or `default` when the module lacks the attribute (an optional declaration,
+    such as `DIRECT_ROUTES` in a service's `main.py`)."""
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute, default)

@@ -23,7 +23,7 @@ from services.auth import Principal
 from services.models.triage import TriageContact, TriageRuleSet
 from triage.rules.engine import Evaluation
 from triage.rules.facts import Facts
-from triage.service import rulesets
+from triage.rulesets import service as rulesets
 
 # A month of contacts (the scorecard's period), at most 500 of them: a few weeks' work at a
 # large front door, evaluated twice in well under a second.

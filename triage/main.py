@@ -6,14 +6,43 @@ from fastapi import FastAPI
 
 from services.app import create_service_app
 from triage import web, web_reports
+from triage.audit import router as audit
+from triage.checks import router as checks
 from triage.checks import web as checks_web
+from triage.children import router as children
 from triage.children import web as children_web
+from triage.chronology import router as chronology
+from triage.clocks import router as clocks
+from triage.contacts import router as contacts
+from triage.dv_screening import router as dv_screening
+from triage.handover import router as handover
+from triage.notes import router as notes
 from triage.notes import web as notes_web
-from triage.router import router
+from triage.queue import router as queue
+from triage.reports import router as reports
+from triage.rulesets import router as rulesets
+from triage.screening import router as screening
 from triage.screening import web as screening_web
+from triage.strategy import router as strategy
 from triage.strategy import web as strategy_web
 
-ROUTERS = [router]
+# One router per feature (each feature's router.py is HTTP only).
+ROUTERS = [
+    contacts.router,
+    queue.router,
+    dv_screening.router,
+    clocks.router,
+    rulesets.router,
+    reports.router,
+    screening.router,
+    checks.router,
+    strategy.router,
+    notes.router,
+    chronology.router,
+    handover.router,
+    children.router,
+    audit.router,
+]
 # The pages (served with the platform's sign-in, assets and headers).
 PAGES = [
     web.router,

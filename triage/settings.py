@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
@@ -81,7 +81,7 @@ class TriageSettings(FrontdoorSettings):
         mode="before",
     )
     @classmethod
-    def _split_commas(cls, value: Any) -> Any:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(v.strip() for v in value.split(",") if v.strip())
         return value

@@ -1,6 +1,6 @@
 """The triage pages: the queue, a contact, and the forms that work it.
 
-Every page calls the same service functions as the matching endpoint of `triage.routers`,
+Every page calls the same service functions as the matching endpoint of the feature routers,
 and writes the same audit rows, so a rule or a refusal is the same whichever door a person
 uses. A form that fails validation is shown again with the GOV.UK error summary (422);
 whatever the failed attempt wrote is undone with its savepoint.
@@ -37,21 +37,23 @@ from services.web.pages import (
     validation_fields,
 )
 from triage import web_views
-from triage.access import MANAGERS, STAFF, lanes_for
-from triage.council import load_council
-from triage.dependencies import TriageSettingsDep
-from triage.rules.model import LANES
-from triage.schemas.contacts import (
-    ClockPause,
+from triage.clocks import service as clock_service
+from triage.clocks.schemas import ClockPause
+from triage.contacts import read
+from triage.contacts import service as work
+from triage.contacts.schemas import (
     ContactRead,
     DecisionCreate,
     FeedbackCreate,
-    ScreeningCreate,
     SignOffRequest,
 )
-from triage.service import clocks as clock_service
-from triage.service import read, screening, work
-from triage.service.queue import QueueFilters, decode_cursor, queue_page
+from triage.council.config import load_council
+from triage.dependencies import TriageSettingsDep
+from triage.dv_screening import service as screening
+from triage.dv_screening.schemas import ScreeningCreate
+from triage.queue.lanes import MANAGERS, STAFF, lanes_for
+from triage.queue.service import QueueFilters, decode_cursor, queue_page
+from triage.rules.model import LANES
 from triage.settings import TriageSettings
 from triage.strategy.service import DECISION_LABELS as STRATEGY_DECISIONS
 from triage.web_mash import MashSections, chronology_title, mash_sections

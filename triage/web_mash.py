@@ -27,7 +27,7 @@ from triage.checks import service as checks
 from triage.checks.schemas import CheckRead
 from triage.chronology import service as chronology
 from triage.chronology.schemas import Chronology
-from triage.mash_access import MASH_STAFF, RefusedAsNotFound, load_mash_config
+from triage.mash.access import MASH_STAFF, RefusedAsNotFound, load_mash_config
 from triage.notes import service as notes
 from triage.notes.schemas import NoteRead
 from triage.screening import service as screening

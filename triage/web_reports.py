@@ -1,13 +1,13 @@
 """The team manager's pages: the reports (with charts and their tables) and the rule sets.
 
-Same service calls and audit rows as `triage.routers.reports` and `triage.routers.rulesets`.
+Same service calls and audit rows as `triage.reports.router` and `triage.rulesets.router`.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,18 +31,17 @@ from services.web.pages import (
     unprocessable_fields,
     validation_fields,
 )
-from triage.access import MANAGERS, STAFF
-from triage.council import load_council
 from triage.dry_run import dry_run
-from triage.exceptions import RuleSetPublished
-from triage.schemas.rulesets import RuleSetReplace, RuleSetSummary
-from triage.service import reports, rulesets
+from triage.queue.lanes import MANAGERS, STAFF
+from triage.reports import operational as reports
+from triage.reports import service as scorecard_service
+from triage.rulesets import service as rulesets
+from triage.rulesets.exceptions import RuleSetPublished
+from triage.rulesets.schemas import RuleSetReplace, RuleSetSummary
 from triage.web import TEMPLATES
 from triage.web_views import LANE_NAMES, bar_chart, words
 
 SERVICE = "triage"
-# The scorecard's default period, as GET /v1/reports/kpis.
-SCORECARD_DAYS = 28
 router = page_router()
 Managers = Annotated[PageContext, Depends(page_user(*MANAGERS))]
 Staff = Annotated[PageContext, Depends(page_user(*STAFF))]
@@ -61,20 +60,16 @@ async def _audit(session: SessionDep, principal: Principal, action: str, entity:
 
 @router.get("/reports")
 async def reports_page(session: SessionDep, ctx: Managers) -> Response:
-    """In progress, unallocated over 7 days, and the KPI scorecard with targets and polarity."""
+    """In progress, unallocated over 7 days, and the scorecard with the period before."""
     principal, now = ctx.principal, datetime.now(UTC)
     await _audit(session, principal, "report.in_progress", principal.council_id)
     in_progress = await reports.in_progress(session, council_id=principal.council_id, now=now)
     await _audit(session, principal, "report.unallocated", principal.council_id)
     unallocated = await reports.unallocated(session, council_id=principal.council_id, now=now)
-    council = await load_council(session, principal.council_id)
-    scorecard = await reports.scorecard(
-        session,
-        council_id=principal.council_id,
-        start=now - timedelta(days=SCORECARD_DAYS),
-        end=now,
-        now=now,
-        child_population=council.child_population,
+    # The same scorecard as GET /v1/reports/scorecard (its default 28 days to today, with the
+    # period before and the direction of travel), audited there as `report.scorecard`.
+    scorecard = await scorecard_service.scorecard(
+        session, principal=principal, first=None, last=None, now=now
     )
     by_lane: dict[str, int] = {}
     for row in in_progress.rows:
@@ -96,9 +91,9 @@ async def reports_page(session: SessionDep, ctx: Managers) -> Response:
         kpi_chart=bar_chart(
             [
                 (f"{words(k.name)} ({words(k.contact_type or 'all')})", round((k.value or 0) * 100))
-                for k in scorecard.kpis
+                for k in scorecard.indicators
             ],
-            title="KPIs, per cent",
+            title="Indicators, per cent",
             maximum=100,
         ),
     )

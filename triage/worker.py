@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.events.consumer import Consumer, Periodic, Worker
+from triage.clocks.jobs import clock_scan_job
 from triage.handover.handlers import handle_contact_decided
 from triage.handover.jobs import handover_job
+from triage.intake.handlers import handle_addendum_added, handle_referral_received
 from triage.reports.jobs import report_job
-from triage.service.clocks import clock_scan_job
-from triage.service.intake import handle_addendum_added, handle_referral_received
 from triage.settings import get_triage_settings
 
 INTAKE = Consumer(

@@ -22,7 +22,8 @@ from notifications.dependencies import AdminUser, DirectoryUser, SchoolUser, Set
 from notifications.exceptions import NotificationNotFound, WelfareCheckInvalid
 from services.db import SessionDep
 from services.errors import error_responses
-from services.types import PG_INT_MAX
+from services.paging import MAX_CURSOR_LENGTH, CursorInvalid, Page
+from services.types import SafeStr
 
 NotificationId = Annotated[
     uuid.UUID,
@@ -36,17 +37,24 @@ router = APIRouter(prefix="/v1", tags=["school notifications"])
 _NOT_FOUND = error_responses(NotificationNotFound)
 
 
-@router.get("/notifications", response_model=list[NotificationSummary])
+@router.get(
+    "/notifications",
+    response_model=Page[NotificationSummary],
+    responses=error_responses(CursorInvalid),
+)
 async def list_school_notifications(
     session: SessionDep,
     principal: DirectoryUser,
     unacknowledged: bool = Query(False, description="Only those not yet acknowledged"),
     limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=PG_INT_MAX),
-) -> list[NotificationSummary]:
-    """Your school's notifications, newest first (ids, dates and states only)."""
+    cursor: SafeStr | None = Query(
+        None, max_length=MAX_CURSOR_LENGTH, description="`next_cursor` of the previous page."
+    ),
+) -> Page[NotificationSummary]:
+    """Your school's notifications, newest first (ids, dates and states only), a page at a
+    time: pass `next_cursor` back as `cursor` for the next page."""
     return await service.list_notifications(
-        session, principal, unacknowledged=unacknowledged, limit=limit, offset=offset
+        session, principal, unacknowledged=unacknowledged, limit=limit, cursor=cursor
     )
 
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.alerts import repository
@@ -33,10 +33,11 @@ from notifications.settings import NotificationsSettings, get_notifications_sett
 from services import audit
 from services.auth import Principal, Role
 from services.errors import FieldError
-from services.events.contracts import EncompassNotificationEvent
+from services.events.contracts import EncompassNotificationAcknowledged
 from services.events.outbox import emit
 from services.models.notifications import Incident, Notification
 from services.models.notifications_extra import WelfareCheck
+from services.paging import Page, decode_cursor, page_of
 
 SERVICE = "notifications"
 _FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -75,22 +76,33 @@ def summary(n: Notification, incident_at: datetime, zone: str | None = None) -> 
 
 
 async def list_notifications(
-    session: AsyncSession, principal: Principal, *, unacknowledged: bool, limit: int, offset: int
-) -> list[NotificationSummary]:
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    unacknowledged: bool,
+    limit: int,
+    cursor: str | None,
+) -> Page[NotificationSummary]:
+    """Newest first, keyset-paged on (created_at, id) (`services.paging`)."""
     query = (
         select(Notification, Incident.incident_at)
         .join(Incident, Incident.id == Notification.incident_id)
         .where(Incident.council_id == principal.council_id)
-        .order_by(Notification.created_at.desc(), Notification.id)
-        .limit(limit)
-        .offset(offset)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit + 1)
     )
-    query = query.where(Incident.council_id == principal.council_id)
+    if cursor is not None:
+        after = decode_cursor(cursor, (datetime, uuid.UUID))
+        query = query.where(tuple_(Notification.created_at, Notification.id) < tuple_(*after))
     if principal.role != Role.admin:
         query = query.where(Notification.school_urn == principal.school_urn)
     if unacknowledged:
         query = query.where(Notification.acknowledged_at.is_(None))
-    return [summary(n, at) for n, at in (await session.execute(query)).all()]
+    rows = (await session.execute(query)).all()
+    page = page_of(rows, limit=limit, key=lambda row: (row[0].created_at, row[0].id))
+    return Page[NotificationSummary](
+        items=[summary(n, at) for n, at in page.items], limit=limit, next_cursor=page.next_cursor
+    )
 
 
 async def _visible(
@@ -107,19 +119,6 @@ async def _visible(
     return notification, incident
 
 
-async def _audit(
-    session: AsyncSession, principal: Principal, action: str, notification_id: uuid.UUID
-) -> None:
-    await audit.record(
-        session,
-        service=SERVICE,
-        actor=principal,
-        action=action,
-        entity_type="notification",
-        entity_id=notification_id,
-    )
-
-
 async def get_detail(
     session: AsyncSession, principal: Principal, notification_id: uuid.UUID
 ) -> NotificationDetail:
@@ -133,7 +132,13 @@ async def get_detail(
         spoken_to=notification.spoken_to if share.share_spoken_to else None,
         child_voice=notification.child_voice if share.share_child_voice else None,
     )
-    await _audit(session, principal, "notification.read", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.read",
+        entity_id=notification.id,
+    )
     base = summary(notification, incident.incident_at).model_dump()
     return NotificationDetail(
         **base,
@@ -163,8 +168,7 @@ async def _mark_acknowledged(
     notification.acknowledged_at, notification.acknowledged_by = now, principal.sub
     await emit(
         session,
-        "encompass.notification.acknowledged",
-        EncompassNotificationEvent(
+        EncompassNotificationAcknowledged(
             notification_id=notification.id,
             incident_id=notification.incident_id,
             school_urn=notification.school_urn,
@@ -181,7 +185,13 @@ async def acknowledge(
     """Idempotent: a second acknowledgement keeps the first one's time and person."""
     notification, incident = await _visible(session, principal, notification_id, lock=True)
     await _mark_acknowledged(session, principal, notification, datetime.now(UTC))
-    await _audit(session, principal, "notification.acknowledge", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.acknowledge",
+        entity_id=notification.id,
+    )
     return summary(notification, incident.incident_at)
 
 
@@ -197,7 +207,13 @@ async def record_welfare_check(
         raise WelfareCheckInvalid(fields=[FieldError(path="done_at", reason=reason)])
     await _mark_acknowledged(session, principal, notification, now)
     await _add_welfare_check(session, principal, notification, data)
-    await _audit(session, principal, "notification.welfare_check", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.welfare_check",
+        entity_id=notification.id,
+    )
     return summary(notification, incident.incident_at)
 
 
@@ -238,7 +254,13 @@ async def list_welfare_checks(
     """Every welfare check on a notification, oldest first (this read is audited)."""
     notification, _ = await _visible(session, principal, notification_id)
     checks = await repository.welfare_checks(session, notification.id)
-    await _audit(session, principal, "notification.welfare_checks_read", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.welfare_checks_read",
+        entity_id=notification.id,
+    )
     return [WelfareCheckRead.model_validate(c) for c in checks]
 
 
@@ -248,7 +270,13 @@ async def list_corrections(
     """The police's corrections of a notification, oldest first (this read is audited)."""
     notification, _ = await _visible(session, principal, notification_id)
     rows = await repository.corrections(session, notification.id)
-    await _audit(session, principal, "notification.corrections_read", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.corrections_read",
+        entity_id=notification.id,
+    )
     return [CorrectionRead.model_validate(c) for c in rows]
 
 
@@ -305,7 +333,13 @@ async def resend(
             now=now,
         )
         queued_new = len(created)
-    await _audit(session, principal, "notification.resend", notification.id)
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="notification.resend",
+        entity_id=notification.id,
+    )
     return ResendResult(requeued=requeued, queued_new=queued_new)
 
 

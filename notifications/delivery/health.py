@@ -74,7 +74,6 @@ async def disable_endpoint(
         await ensure_email_for(session, settings, notification, kind="fallback", now=now)
     await emit(
         session,
-        "encompass.endpoint_disabled",
         EncompassEndpointDisabled(
             endpoint_id=endpoint.id, school_urn=endpoint.school_urn, reason=reason, at=now
         ),

@@ -18,10 +18,11 @@ from notifications.delivery.health import (
 from notifications.delivery.transport import AttemptResult, Claimed
 from notifications.delivery.watch import escalate
 from notifications.settings import NotificationsSettings
-from services.events.contracts import EncompassNotificationEvent, EventPayload
+from services.events.contracts import EncompassNotificationDelivered, EventPayload
 from services.events.outbox import emit_many
 from services.models.notifications import Delivery, Endpoint, Notification
-from services.webhooks.schedule import RetryPolicy, next_attempt_at
+from services.retry import RetryPolicy
+from services.webhooks.schedule import next_attempt_at
 
 
 def retry_policy(settings: NotificationsSettings) -> RetryPolicy:
@@ -49,7 +50,7 @@ async def record_results(
     events = await _record_delivered(session, delivered)
     if others:
         await _record_others(session, settings, others)
-    await emit_many(session, "encompass.notification.delivered", events, producer=PRODUCER)
+    await emit_many(session, events, producer=PRODUCER)
 
 
 async def _complete_attempts(
@@ -85,7 +86,7 @@ async def _record_delivered(
         return []
     marked = await repository.mark_notifications_delivered(session, first)
     return [
-        EncompassNotificationEvent(
+        EncompassNotificationDelivered(
             notification_id=row.id,
             incident_id=row.incident_id,
             school_urn=row.school_urn,

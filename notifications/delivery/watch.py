@@ -62,7 +62,6 @@ async def escalate(
     notification.escalated_at = now
     await emit(
         session,
-        "encompass.escalated",
         EncompassEscalated(
             notification_id=notification.id,
             school_urn=notification.school_urn,

@@ -109,7 +109,9 @@ async def create_school(session: AsyncSession, principal: Principal, data: Schoo
     school.school_day_start = data.school_day_start
     session.add(school)
     await session.flush()
-    await _audit(session, principal, "school.create", school.urn)
+    await audit.record(
+        session, service=SERVICE, actor=principal, action="school.create", entity_id=school.urn
+    )
     return school
 
 
@@ -130,7 +132,9 @@ async def update_school(
     if "delivery_preference" in values:
         school.preference_before_fallback = None  # the school's own choice now stands
     school.updated_at = datetime.now(UTC)
-    await _audit(session, principal, "school.update", urn)
+    await audit.record(
+        session, service=SERVICE, actor=principal, action="school.update", entity_id=urn
+    )
     return school
 
 
@@ -148,7 +152,13 @@ async def import_schools(session: AsyncSession, principal: Principal, text: str)
     for row in rows:
         results.append(_import_row(session, principal, row, existing))
     await session.flush()
-    await _audit(session, principal, "school.import", f"{len(rows)} rows")
+    await audit.record(
+        session,
+        service=SERVICE,
+        actor=principal,
+        action="school.import",
+        entity_id=f"{len(rows)} rows",
+    )
     count = {
         s: sum(r.status == s for r in results)
         for s in ("created", "updated", "rejected", "skipped")
@@ -224,7 +234,9 @@ async def create_endpoint(
     session.add(endpoint)
     await session.flush()
     await session.refresh(endpoint)
-    await _audit(session, principal, "endpoint.create", endpoint.id)
+    await audit.record(
+        session, service=SERVICE, actor=principal, action="endpoint.create", entity_id=endpoint.id
+    )
     return endpoint, secret
 
 
@@ -262,7 +274,9 @@ async def update_endpoint(
         # email if it has no other endpoint, and the council admin is told.
         reason = values.get("disabled_reason") or "disabled by the school"
         await disable_endpoint(session, settings, endpoint, reason=reason, now=datetime.now(UTC))
-    await _audit(session, principal, "endpoint.update", endpoint.id)
+    await audit.record(
+        session, service=SERVICE, actor=principal, action="endpoint.update", entity_id=endpoint.id
+    )
     return endpoint
 
 
@@ -281,19 +295,11 @@ async def rotate_secret(
         datetime.now(UTC) + timedelta(hours=overlap_hours) if overlap_hours else None
     )
     endpoint.secret_encrypted = encrypt(settings.encryption_key, secret)
-    await _audit(session, principal, "endpoint.rotate_secret", endpoint.id)
-    return endpoint, secret
-
-
-async def _audit(
-    session: AsyncSession, principal: Principal, action: str, entity_id: object
-) -> None:
-    entity = action.split(".")[0]
     await audit.record(
         session,
         service=SERVICE,
         actor=principal,
-        action=action,
-        entity_type=entity,
-        entity_id=entity_id,
+        action="endpoint.rotate_secret",
+        entity_id=endpoint.id,
     )
+    return endpoint, secret

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-# The clocks in plain words (the kinds are triage's: triage.clocks.RULES).
+# The clocks in plain words (the kinds are triage's: triage.clocks.rules.RULES).
 CLOCK_WORDS = {
     "written_follow_up": "written follow-up of a phone referral (24 hours)",
     "decision": "front-door decision (one working day)",

@@ -50,7 +50,7 @@ async def record_clock_event(
     kind: FrontDoorAlertKind,
 ) -> None:
     payload = ClockEvent.model_validate(event.payload)
-    council = payload.council_id or settings.council_id
+    council = payload.council_id
     await repository.add_alert(
         session,
         {

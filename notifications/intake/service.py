@@ -45,7 +45,7 @@ from services.calendar_store import load_calendar
 from services.errors import FieldError, field_errors_from_pydantic
 from services.events.contracts import (
     EncompassEheTaskRaised,
-    EncompassNotificationEvent,
+    EncompassNotificationCreated,
     EventPayload,
 )
 from services.events.outbox import emit_many
@@ -96,12 +96,8 @@ class IntakeContext:
     ehe_events: list[EventPayload] = field(default_factory=list)
 
     async def emit_pending(self) -> None:
-        await emit_many(
-            self.session, "encompass.notification.created", self.created_events, producer=PRODUCER
-        )
-        await emit_many(
-            self.session, "encompass.ehe_task_raised", self.ehe_events, producer=PRODUCER
-        )
+        await emit_many(self.session, self.created_events, producer=PRODUCER)
+        await emit_many(self.session, self.ehe_events, producer=PRODUCER)
         self.created_events, self.ehe_events = [], []
 
     async def council_calendar(self) -> WorkingCalendar:
@@ -235,7 +231,7 @@ async def _after_create(
     else:
         await _raise_ehe_task(ctx, notification, reason or "no_school", now)
     ctx.created_events.append(
-        EncompassNotificationEvent(
+        EncompassNotificationCreated(
             notification_id=notification.id,
             incident_id=incident.id,
             school_urn=notification.school_urn,

@@ -1,10 +1,11 @@
 """The Multi-Agency Referral Form (MARF): the schema partner systems submit.
 
 No official field list exists; this is the product's schema, grounded in the published audits
-(domain.md §2). Strict: unknown fields are rejected, every string and list is bounded, and
-identifiers are checked. The referral service validates with it; the triage service reads
-stored MARFs with it. "Today" comes from the validation context (`{"today": date}`) so tests
-and replays are deterministic; it defaults to the UK date now.
+(docs/domain.md, "Contacts, referrals and the MARF"). Strict: unknown fields are rejected,
+every string and list is bounded, and identifiers are checked. The referral service validates
+with it; the triage service reads stored MARFs with it. "Today" comes from the validation
+context (`{"today": date}`) so tests and replays are deterministic; it defaults to the UK date
+now.
 
 Rules relative to today or now (date of birth not in the future, ages, the unborn due-date
 window, call and consent times not in the future) were enforced at intake. A stored MARF read

@@ -25,20 +25,23 @@ from services.db import libpq_url, transaction
 from services.events.outbox import NOTIFY_CHANNEL
 from services.logging import reset_request_id, set_request_id
 from services.models.platform import EventConsumption, OutboxEvent
+from services.retry import RetryPolicy
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[AsyncSession, OutboxEvent], Awaitable[None]]
 PeriodicJob = Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]
 
-# Failed events retry after 5 s, 30 s, 2 min, 10 min, 30 min, then hourly; after this many
-# attempts the row is parked as "dead" for an operator to look at (never silently dropped).
-RETRY_DELAYS = (5, 30, 120, 600, 1800, 3600)
+# Failed events retry after 5 s, 30 s, 2 min, 10 min, 30 min, then hourly (steps[n] is the
+# wait after n attempts; the first attempt is at once); after this many attempts the row is
+# parked as "dead" for an operator to look at (never silently dropped). No jitter: the
+# database's clock judges "due" and workers claim with SKIP LOCKED, so nothing stampedes.
+EVENT_RETRY = RetryPolicy(steps=(0, 5, 30, 120, 600, 1800), repeat=3600, jitter=0.0)
 MAX_ATTEMPTS = 12
 
 
 def retry_delay(attempts: int) -> timedelta:
-    return timedelta(seconds=RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1])
+    return EVENT_RETRY.delay(attempts)
 
 
 @dataclass(frozen=True)

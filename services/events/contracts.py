@@ -1,5 +1,11 @@
 """Event contracts: topic names, payload schemas, and which consumers subscribe to each.
 
+Each topic is one payload class: the class names its topic (`topic: ClassVar[str]`), `emit`
+takes the payload and derives the topic from it, and the registry (`PAYLOADS`,
+`SUBSCRIPTIONS`) is built from the classes, so a topic and its payload cannot drift apart.
+A family of topics with one shape (a clock's warning and breach) is a base class with one
+subclass per topic.
+
 The services share these contracts, never code paths. A payload carries what its consumer
 needs to keep its own copy (the referral service never reads triage tables and vice versa).
 Payloads live only in the database's outbox: never in logs, metrics or webhook bodies.
@@ -9,17 +15,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 
-class EventPayload(BaseModel):
+class _Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventPayload(_Contract):
+    """A payload; a concrete subclass names its topic (a base of a family leaves it unset)."""
+
+    topic: ClassVar[str]
 
 
 class ReferralReceived(EventPayload):
     """`referral.received`: a partner agency's MARF was accepted (referral_api -> triage)."""
+
+    topic = "referral.received"
 
     referral_id: uuid.UUID
     reference: str
@@ -39,6 +53,8 @@ class ReferralReceived(EventPayload):
 class ReferralAddendumAdded(EventPayload):
     """`referral.addendum_added`: more information after submission (referral_api -> triage)."""
 
+    topic = "referral.addendum_added"
+
     referral_id: uuid.UUID
     reference: str
     addendum_id: uuid.UUID
@@ -48,6 +64,8 @@ class ReferralAddendumAdded(EventPayload):
 
 class ContactTriaged(EventPayload):
     """`contact.triaged`: a referral is in the front door's queue (triage -> referral_api)."""
+
+    topic = "contact.triaged"
 
     contact_id: uuid.UUID
     contact_reference: str
@@ -59,6 +77,8 @@ class ContactTriaged(EventPayload):
 
 class ContactDecided(EventPayload):
     """`contact.decided`: the decision counts as made (signed off where needed)."""
+
+    topic = "contact.decided"
 
     contact_id: uuid.UUID
     referral_id: uuid.UUID | None
@@ -76,6 +96,8 @@ class ContactDecided(EventPayload):
 class ContactFeedbackGiven(EventPayload):
     """`contact.feedback_given`: the front door's feedback to the referrer."""
 
+    topic = "contact.feedback_given"
+
     contact_id: uuid.UUID
     referral_id: uuid.UUID | None
     given_at: datetime
@@ -85,7 +107,9 @@ class ContactFeedbackGiven(EventPayload):
     council_id: str
 
 
-class EncompassChild(EventPayload):
+class EncompassChild(_Contract):
+    """One child in an `EncompassRequested` payload."""
+
     given_name: str
     family_name: str
     date_of_birth: date | None = None
@@ -98,6 +122,8 @@ class EncompassChild(EventPayload):
 
 class EncompassRequested(EventPayload):
     """`dv.encompass_requested`: DV screening routes an incident to Operation Encompass."""
+
+    topic = "dv.encompass_requested"
 
     contact_id: uuid.UUID
     council_id: str
@@ -120,8 +146,22 @@ class EncompassNotificationEvent(EventPayload):
     at: datetime
 
 
+class EncompassNotificationCreated(EncompassNotificationEvent):
+    topic = "encompass.notification.created"
+
+
+class EncompassNotificationDelivered(EncompassNotificationEvent):
+    topic = "encompass.notification.delivered"
+
+
+class EncompassNotificationAcknowledged(EncompassNotificationEvent):
+    topic = "encompass.notification.acknowledged"
+
+
 class EncompassEscalated(EventPayload):
     """`encompass.escalated`: nothing acknowledged by the escalation time before school start."""
+
+    topic = "encompass.escalated"
 
     notification_id: uuid.UUID
     school_urn: str | None
@@ -132,6 +172,8 @@ class EncompassEscalated(EventPayload):
 class EncompassEndpointDisabled(EventPayload):
     """`encompass.endpoint_disabled`: a school's webhook endpoint was switched off."""
 
+    topic = "encompass.endpoint_disabled"
+
     endpoint_id: uuid.UUID
     school_urn: str
     reason: str
@@ -141,6 +183,8 @@ class EncompassEndpointDisabled(EventPayload):
 class EncompassEheTaskRaised(EventPayload):
     """`encompass.ehe_task_raised`: no known school (or EHE): a task for the front door."""
 
+    topic = "encompass.ehe_task_raised"
+
     task_id: uuid.UUID
     notification_id: uuid.UUID
     reason: Literal["no_school", "unknown_school", "ehe"]
@@ -149,6 +193,8 @@ class EncompassEheTaskRaised(EventPayload):
 
 class WrittenFollowUpOverdue(EventPayload):
     """`contact.written_follow_up_overdue`: a phone referral had no MARF within 24 hours."""
+
+    topic = "contact.written_follow_up_overdue"
 
     contact_id: uuid.UUID
     contact_reference: str
@@ -169,39 +215,57 @@ class ClockEvent(EventPayload):
     deadline_at: datetime
     state: Literal["running", "breached", "met", "paused"]
     # For the alert to the council's duty manager (its address and the contact's link).
-    # Optional so that events written before they were added still apply.
-    council_id: str | None = None
+    council_id: str
     contact_reference: str | None = None
 
 
-# topic -> the consumers that receive it. A consumer name is "<service>.<purpose>".
-SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "referral.received": ("triage.intake",),
-    "referral.addendum_added": ("triage.intake",),
-    "contact.triaged": ("referral_api.status",),
-    "contact.decided": ("referral_api.status", "triage.handover"),
-    "contact.feedback_given": ("referral_api.status",),
+class ClockDueSoon(ClockEvent):
+    topic = "clock.due_soon"
+
+
+class ClockBreached(ClockEvent):
+    topic = "clock.breached"
+
+
+# payload class -> the consumers that receive its topic. A consumer name is
+# "<service>.<purpose>". Every concrete payload class is listed, with no consumer if need be.
+_SUBSCRIBERS: dict[type[EventPayload], tuple[str, ...]] = {
+    ReferralReceived: ("triage.intake",),
+    ReferralAddendumAdded: ("triage.intake",),
+    ContactTriaged: ("referral_api.status",),
+    ContactDecided: ("referral_api.status", "triage.handover"),
+    ContactFeedbackGiven: ("referral_api.status",),
     # The front door is told: the notifications service owns email delivery.
-    "contact.written_follow_up_overdue": ("notifications.front_door",),
-    "clock.due_soon": ("notifications.front_door",),
-    "clock.breached": ("notifications.front_door",),
-    "dv.encompass_requested": ("notifications.intake",),
-    "encompass.notification.created": (),
-    "encompass.notification.delivered": (),
-    "encompass.notification.acknowledged": (),
-    "encompass.escalated": (),
-    "encompass.endpoint_disabled": (),
-    "encompass.ehe_task_raised": (),
+    WrittenFollowUpOverdue: ("notifications.front_door",),
+    ClockDueSoon: ("notifications.front_door",),
+    ClockBreached: ("notifications.front_door",),
+    EncompassRequested: ("notifications.intake",),
+    EncompassNotificationCreated: (),
+    EncompassNotificationDelivered: (),
+    EncompassNotificationAcknowledged: (),
+    EncompassEscalated: (),
+    EncompassEndpointDisabled: (),
+    EncompassEheTaskRaised: (),
+}
+
+
+def _by_topic() -> dict[str, type[EventPayload]]:
+    payloads: dict[str, type[EventPayload]] = {}
+    for cls in _SUBSCRIBERS:
+        if cls.topic in payloads:
+            raise RuntimeError(f"topic {cls.topic!r} is named by two payload classes")
+        payloads[cls.topic] = cls
+    return payloads
+
+
+# topic -> its payload class, and topic -> the consumers that receive it.
+PAYLOADS: dict[str, type[EventPayload]] = _by_topic()
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    cls.topic: consumers for cls, consumers in _SUBSCRIBERS.items()
 }
 
 
 def consumers_for(topic: str) -> tuple[str, ...]:
     if topic not in SUBSCRIPTIONS:
-        raise KeyError(f"unknown event topic {topic!r}: add it to SUBSCRIPTIONS")
+        raise KeyError(f"unknown event topic {topic!r}: add its payload class to _SUBSCRIBERS")
     return SUBSCRIPTIONS[topic]
-
-
-def topic_payload(payload: EventPayload | dict[str, Any]) -> dict[str, Any]:
-    if isinstance(payload, EventPayload):
-        return payload.model_dump(mode="json")
-    return payload

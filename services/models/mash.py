@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Boolean,
@@ -36,6 +36,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.models.base import Base, created_at, uuid_pk
 
 _CONTACT_FK = "triage_contacts.id"
+
+
+# The states a row can be in: typed on the columns (the columns stay VARCHAR).
+CheckStatus = Literal["requested", "answered", "declined", "nothing_held"]
+HandoverStatus = Literal["pending", "delivered", "failed", "gone", "refused"]
+ChildLinkState = Literal["matched", "confirmed", "new"]
 
 
 class MashRagRating(Base):
@@ -65,7 +71,7 @@ class MashPartnerCheck(Base):
     requested_at: Mapped[datetime]
     due_at: Mapped[datetime]
     # requested | answered | declined | nothing_held
-    status: Mapped[str] = mapped_column(String(16), default="requested")
+    status: Mapped[CheckStatus] = mapped_column(String(16), default="requested")
     known: Mapped[bool | None] = mapped_column(Boolean)
     summary: Mapped[str | None] = mapped_column(Text)
     risk_indicators: Mapped[list[str]] = mapped_column(JSONB, default=list)
@@ -151,7 +157,7 @@ class MashHandover(Base):
     message_id: Mapped[str] = mapped_column(String(64), unique=True)
     body: Mapped[str] = mapped_column(Text)
     # pending | delivered | failed (gave up) | gone (410) | refused (no endpoint / unsafe)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[HandoverStatus] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at()
@@ -235,7 +241,7 @@ class MashChildLink(Base):
     subject_position: Mapped[int] = mapped_column(SmallInteger)
     matched_on: Mapped[list[str]] = mapped_column(JSONB, default=list)
     # matched (automatic) | confirmed (a worker agreed) | new (no earlier child)
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[ChildLinkState] = mapped_column(String(16))
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None]
 

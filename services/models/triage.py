@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Boolean,
@@ -37,7 +37,15 @@ from services.models.base import Base, created_at, uuid_pk
 # Human references FDC-<year>-<n>: the number comes from this sequence (never reused).
 CONTACT_REFERENCE_SEQ = Sequence("triage_contact_reference_seq", metadata=Base.metadata)
 
-OPEN_STATUSES = ("open", "awaiting_sign_off")
+# The states a row can be in: typed on the columns (the columns stay VARCHAR).
+RuleSetStatus = Literal["draft", "published"]
+# merged: a MARF's own contact joined into the phone contact it follows up.
+ContactStatus = Literal["open", "awaiting_sign_off", "decided", "merged"]
+ClockState = Literal["running", "paused", "met", "breached"]
+# final: needed no sign-off; pending_sign_off -> approved | returned.
+DecisionStatus = Literal["final", "pending_sign_off", "approved", "returned"]
+
+OPEN_STATUSES: tuple[ContactStatus, ...] = ("open", "awaiting_sign_off")
 
 
 class TriageRuleSet(Base):
@@ -47,7 +55,7 @@ class TriageRuleSet(Base):
     council_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft|published
+    status: Mapped[RuleSetStatus] = mapped_column(String(16), default="draft")
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     # {"levels": [...], "defaults": {...}, "rules": [...]}: see triage.rules.model.
     body: Mapped[dict[str, Any]] = mapped_column(JSONB)
@@ -86,7 +94,7 @@ class TriageContact(Base):
     received_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_at()
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[ContactStatus] = mapped_column(String(20), default="open")
     # The submitted MARF, or the front door's record of a phone call / email / notification.
     record: Mapped[dict[str, Any]] = mapped_column(JSONB)
     facts: Mapped[dict[str, Any]] = mapped_column(JSONB)
@@ -179,7 +187,7 @@ class TriageClock(Base):
     started_at: Mapped[datetime]
     deadline_at: Mapped[datetime]
     due_soon_at: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(16), default="running")
+    state: Mapped[ClockState] = mapped_column(String(16), default="running")
     paused_at: Mapped[datetime | None]
     paused_reason: Mapped[str | None] = mapped_column(Text)
     resumed_at: Mapped[datetime | None]
@@ -231,7 +239,7 @@ class TriageDecision(Base):
     level_reason: Mapped[str | None] = mapped_column(Text)
     consent_decided_by: Mapped[str | None] = mapped_column(String(200))
     # pending_sign_off | approved | returned | final (no sign-off needed)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[DecisionStatus] = mapped_column(String(20))
     signed_off_by: Mapped[str | None] = mapped_column(String(200))
     signed_off_at: Mapped[datetime | None]
     sign_off_note: Mapped[str | None] = mapped_column(Text)
@@ -271,6 +279,10 @@ class TriageScreening(Base):
 __all__ = [
     "CONTACT_REFERENCE_SEQ",
     "OPEN_STATUSES",
+    "ClockState",
+    "ContactStatus",
+    "DecisionStatus",
+    "RuleSetStatus",
     "TriageAddendum",
     "TriageClock",
     "TriageContact",

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import ForeignKey, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base, created_at, uuid_pk
+
+# sending (claimed) | sent | failed (refused: retried) | unconfirmed (no reply: never retried)
+# | given_up (failed past the retry limit) | skipped (no recipients configured: never retried)
+ReportSendStatus = Literal["sending", "sent", "failed", "unconfirmed", "given_up", "skipped"]
 
 
 class TriageAssessmentFactors(Base):
@@ -44,7 +49,7 @@ class TriageReportSend(Base):
     slot_at: Mapped[datetime]
     # sending (claimed) | sent | failed (the SMTP server refused it: retried)
     # | unconfirmed (no reply came: it may have gone, so never retried)
-    status: Mapped[str] = mapped_column(String(12), default="sending")
+    status: Mapped[ReportSendStatus] = mapped_column(String(12), default="sending")
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime]

@@ -4,27 +4,17 @@ The schedule is configuration (seconds between attempts: by default immediately,
 5 min, 15 min, then every 30 min). A retry that would land after the email-fallback point or the
 deadline is pulled forward onto it, so a late-night incident still gets its last webhook try
 before school starts. Jitter spreads retries so a recovering receiver is not hit all at once.
+The policy is the platform's one retry type (`services.retry.RetryPolicy`).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    steps: tuple[float, ...] = (0, 5, 60, 300, 900)
-    repeat: float = 1800
-    jitter: float = 0.1
-    max_retry_after: float = 3600
-
-    def base_delay(self, attempts_made: int) -> float:
-        """Seconds to wait after `attempts_made` attempts (>= 1) before the next one."""
-        return self.steps[attempts_made] if attempts_made < len(self.steps) else self.repeat
+from services.retry import RetryPolicy
 
 
 def next_attempt_at(

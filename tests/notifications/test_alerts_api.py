@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -49,11 +50,39 @@ class TestSchoolView:
             theirs = await submit(client, auth, "R-2", "500002")
             dsl = auth("school_dsl", school_urn="500001")
             listed = await client.get("/v1/notifications", headers=dsl)
-            assert [n["id"] for n in listed.json()] == [mine]
+            assert [n["id"] for n in listed.json()["items"]] == [mine]
             assert "Amira" not in listed.text
             assert (await client.get(f"/v1/notifications/{theirs}", headers=dsl)).status_code == 404
             ack = await client.post(f"/v1/notifications/{theirs}/acknowledge", headers=dsl)
             assert ack.status_code == 404
+
+    async def test_the_list_pages_with_a_cursor_newest_first_each_once(
+        self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession
+    ) -> None:
+        await create_school(session, urn="500001")
+        async with client_for(app) as client:
+            made = [await submit(client, auth, f"P-{n}", "500001") for n in range(5)]
+            dsl = auth("school_dsl", school_urn="500001")
+            seen: list[str] = []
+            pages: list[dict[str, Any]] = []
+            params: dict[str, str | int] = {"limit": 2}
+            while True:
+                response = await client.get("/v1/notifications", params=params, headers=dsl)
+                assert response.status_code == 200, response.text
+                pages.append(response.json())
+                seen += [n["id"] for n in pages[-1]["items"]]
+                if pages[-1]["next_cursor"] is None:
+                    break
+                params = {"limit": 2, "cursor": pages[-1]["next_cursor"]}
+            bad = await client.get("/v1/notifications", params={"cursor": "W10"}, headers=dsl)
+        assert [len(p["items"]) for p in pages] == [2, 2, 1]
+        assert {p["limit"] for p in pages} == {2}
+        assert sorted(seen) == sorted(made)
+        assert len(seen) == len(set(seen))
+        created = [n["created_at"] for p in pages for n in p["items"]]
+        assert created == sorted(created, reverse=True)
+        assert bad.status_code == 422
+        assert bad.json()["fields"] == [{"path": "cursor", "reason": "not a valid cursor"}]
 
     async def test_detail_follows_the_forces_sharing_config_and_is_audited(
         self, app: FastAPI, client_for: ClientFor, auth: Auth, session: AsyncSession

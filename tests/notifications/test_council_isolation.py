@@ -136,11 +136,11 @@ class TestNotifications:
     ) -> None:
         async with client_for(app) as client:
             mine = await client.get("/v1/notifications", headers=auth("admin"))
-            assert world["notification"] in [n["id"] for n in mine.json()]
+            assert world["notification"] in [n["id"] for n in mine.json()["items"]]
             for headers in (foreign_admin(auth), foreign_dsl(auth)):
                 response = await client.get("/v1/notifications", headers=headers)
                 assert response.status_code == 200
-                assert response.json() == []
+                assert response.json()["items"] == []
 
     @pytest.mark.parametrize(
         ("method", "suffix", "who", "body"),
@@ -216,4 +216,4 @@ class TestNotifications:
             listed = await client.get(
                 "/v1/notifications", headers=auth("school_dsl", school_urn=URN)
             )
-        assert [n["id"] for n in listed.json()] == [world["notification"]]
+        assert [n["id"] for n in listed.json()["items"]] == [world["notification"]]

@@ -293,7 +293,7 @@ class TestIntakeConsumer:
         )
         for _ in range(2):  # the same incident routed twice
             async with transaction(maker) as session:
-                await emit(session, "dv.encompass_requested", payload, producer="triage")
+                await emit(session, payload, producer="triage")
         consumer = intake_consumer(nsettings)
         assert await drain(maker, [consumer]) == 2
         notifications = await rows(maker, Notification)
@@ -319,7 +319,7 @@ class TestIntakeConsumer:
             ],
         )
         async with transaction(maker) as session:
-            await emit(session, "dv.encompass_requested", payload, producer="triage")
+            await emit(session, payload, producer="triage")
         await drain(maker, [intake_consumer(nsettings)])
         (notification,) = await rows(maker, Notification)
         assert (notification.route, notification.education_status) == ("ehe", "ehe")
@@ -345,7 +345,7 @@ class TestWorker:
             children=[EncompassChild(given_name="A", family_name="B", school_urn="107301")],
         )
         async with transaction(maker) as session:
-            await emit(session, "dv.encompass_requested", payload, producer="triage")
+            await emit(session, payload, producer="triage")
         worker = build_worker(maker, committed_db)
         for _ in range(200):  # a tick starts the send and returns; the send finishes on its own
             await worker.tick()

@@ -24,7 +24,7 @@ from services.auth import Principal, Role
 from services.db import transaction
 from services.devtools import MailSink
 from services.events.consumer import drain
-from services.events.contracts import SUBSCRIPTIONS, ClockEvent
+from services.events.contracts import SUBSCRIPTIONS, ClockBreached
 from services.events.outbox import emit
 from services.models.notifications_extra import CouncilContacts, FrontDoorAlert
 from services.models.platform import EventConsumption
@@ -32,9 +32,9 @@ from services.settings import get_settings
 from tests.notifications.test_delivery import deliver
 from tests.triage.conftest import phone_contact
 from triage import demo
-from triage.schemas.contacts import ContactCreate
-from triage.service.clocks import scan_clocks
-from triage.service.intake import record_contact
+from triage.clocks.jobs import scan_clocks
+from triage.contacts.schemas import ContactCreate
+from triage.contacts.service import record_contact
 from triage.settings import get_triage_settings
 
 Maker = async_sessionmaker[AsyncSession]
@@ -189,7 +189,7 @@ async def emit_breaches(maker: Maker, count: int, council: str = "demo") -> None
     deadline = datetime.now(UTC) - timedelta(hours=1)
     async with transaction(maker) as session:
         for n in range(count):
-            payload = ClockEvent(
+            payload = ClockBreached(
                 clock_id=uuid.uuid4(),
                 contact_id=uuid.uuid4(),
                 kind="decision",
@@ -198,7 +198,7 @@ async def emit_breaches(maker: Maker, count: int, council: str = "demo") -> None
                 council_id=council,
                 contact_reference=f"FDC-2026-{n:05d}",
             )
-            await emit(session, "clock.breached", payload, producer="triage")
+            await emit(session, payload, producer="triage")
 
 
 @pytest.mark.usefixtures("committed_db")
@@ -315,7 +315,7 @@ class TestMessages:
 
 class TestReferrerEmail:
     def test_found_on_a_phone_contact_a_marf_or_a_phone_contact_joined_by_a_marf(self) -> None:
-        from triage.service.clocks import referrer_email
+        from triage.clocks.jobs import referrer_email
 
         phone = {"source": "front_door", "contact": {"referrer": {"email": "hv@nhs.example"}}}
         marf = {"source": "marf", "marf": {"referrer": {"email": "dsl@school.example"}}}

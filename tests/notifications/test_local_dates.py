@@ -76,4 +76,4 @@ class TestShownDates:
         email = next(d for d in deliveries if d.channel == "email")
         assert json.loads(webhook.body)["data"]["incident_date"] == "2026-06-15"
         assert "Incident date: 2026-06-15" in email.body
-        assert listed.json()[0]["incident_date"] == "2026-06-15"
+        assert listed.json()["items"][0]["incident_date"] == "2026-06-15"

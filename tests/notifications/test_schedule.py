@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.webhooks.schedule import RetryPolicy, next_attempt_at, parse_retry_after
+from services.retry import RetryPolicy
+from services.webhooks.schedule import next_attempt_at, parse_retry_after
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 POLICY = RetryPolicy(steps=(0, 5, 60, 300, 900), repeat=1800, jitter=0.1)

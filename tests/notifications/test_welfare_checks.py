@@ -142,6 +142,6 @@ class TestAnotherCouncil:
             listed = await client.get("/v1/notifications", headers=other)
         assert codes == [404, 404, 404, 404]
         assert listed.status_code == 200
-        assert listed.json() == []
+        assert listed.json()["items"] == []
         assert ours.status_code == 200
         assert len(ours.json()) == 1

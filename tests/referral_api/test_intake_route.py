@@ -9,10 +9,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Route
 
 from referral_api.intake_route import PATH
 from referral_api.main import create_app
+from referral_api.router import submit_referral
+from services.combined import create_combined_app
 from tests.conftest import ClientFactory, TokenFactory
 from tests.referral_api.conftest import AGENCY, load_example
 
@@ -124,3 +126,57 @@ async def test_other_methods_on_the_intake_path_keep_the_route_label(
         assert response.status_code == 405
         metrics = (await client.get("/metrics")).text
     assert 'method="PUT",route="/v1/referrals",service="referral_api",status="405"' in metrics
+
+
+def _intake_routes(app: FastAPI) -> list[BaseRoute]:
+    """The routes that would answer `POST /v1/referrals`, in the order the app tries them."""
+    scope = {"type": "http", "method": "POST", "path": PATH, "root_path": ""}
+    return [r for r in app.router.routes if r.matches(scope)[0] is Match.FULL]
+
+
+def test_the_combined_app_routes_the_intake_to_the_same_endpoint() -> None:
+    """`frontdoor run` (combined) and `frontdoor api referral_api` serve the same code."""
+    alone, combined = _intake_routes(create_app()), _intake_routes(create_combined_app())
+    assert alone[0] is combined[0]
+    assert _is_direct(alone[0])
+    assert isinstance(alone[0], Route)
+    assert alone[0].endpoint is getattr(
+        combined[0], "endpoint", None
+    )  # which calls router.submit_referral
+    # Behind it, both document (and would serve) the one declared endpoint.
+    for app in (create_app(), create_combined_app()):
+        assert app.openapi()["paths"][PATH]["post"]["operationId"] == submit_referral.__name__
+
+
+async def test_the_combined_app_answers_byte_identical_bodies(
+    client_for: ClientFactory, auth: TokenFactory
+) -> None:
+    requests = _requests(auth, "parity")
+    apps = {"referral_api": create_app(), "combined": create_combined_app()}
+    # The keyed submission first, on one app: the rest of the sequence is deterministic
+    # (replays of that receipt, every refusal) and must match to the byte on both.
+    _, first_headers, first_body = requests[1]
+    async with client_for(apps["referral_api"]) as client:
+        created = await client.post(PATH, content=first_body, headers=first_headers)
+    assert created.status_code == 201
+    answers: dict[str, list[tuple[int, bytes]]] = {}
+    for name, app in apps.items():
+        async with client_for(app) as client:
+            answers[name] = [
+                (r.status_code, r.content)
+                for _, headers, body in requests[2:]
+                for r in [await client.post(PATH, content=body, headers=headers)]
+            ]
+    assert answers["referral_api"] == answers["combined"]
+    # The replay is the stored receipt (jsonb: its keys in the database's order).
+    assert answers["combined"][0][0] == 201
+    assert json.loads(answers["combined"][0][1]) == created.json()
+    # A fresh submission differs only in its drawn reference and times.
+    fresh = []
+    for app in apps.values():
+        async with client_for(app) as client:
+            fresh.append(
+                _comparable(await client.post(PATH, content=first_body, headers=requests[0][1]))
+            )
+    assert fresh[0] == fresh[1]
+    assert fresh[0][0] == 201

@@ -8,7 +8,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from referral_api.paging import canonical_json, request_hash
+from referral_api.idempotency import canonical_json, request_hash
 
 # What json.loads can hand us: any JSON value, including what orjson cannot write as is.
 json_values = st.recursive(

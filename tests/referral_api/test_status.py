@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -20,7 +19,13 @@ from referral_api.status import (
 from referral_api.worker import build_worker
 from services.db import transaction
 from services.events.consumer import drain
-from services.events.contracts import ContactDecided, ContactFeedbackGiven, ContactTriaged
+from services.events.contracts import (
+    PAYLOADS,
+    ContactDecided,
+    ContactFeedbackGiven,
+    ContactTriaged,
+    EventPayload,
+)
 from services.events.outbox import emit
 from services.models.platform import AuditEntry, OutboxEvent
 from services.models.referral import Referral
@@ -32,9 +37,12 @@ CONTACT = uuid.UUID("00000000-0000-0000-0000-00000000c0de")
 COUNCIL = "demo"  # the council the test tokens belong to
 
 
-def event(topic: str, payload: Any) -> OutboxEvent:
+def event(payload: EventPayload) -> OutboxEvent:
     return OutboxEvent(
-        id=uuid.uuid4(), topic=topic, producer="triage", payload=payload.model_dump(mode="json")
+        id=uuid.uuid4(),
+        topic=payload.topic,
+        producer="triage",
+        payload=payload.model_dump(mode="json"),
     )
 
 
@@ -45,7 +53,6 @@ def from_council(ev: OutboxEvent, council_id: str) -> OutboxEvent:
 
 def triaged(referral_id: uuid.UUID | None, at: datetime = T0) -> OutboxEvent:
     return event(
-        "contact.triaged",
         ContactTriaged(
             contact_id=CONTACT,
             contact_reference="C-1",
@@ -60,7 +67,6 @@ def decided(
     referral_id: uuid.UUID | None, at: datetime, outcome: str = "early_help"
 ) -> OutboxEvent:
     return event(
-        "contact.decided",
         ContactDecided(
             contact_id=CONTACT,
             referral_id=referral_id,
@@ -76,7 +82,6 @@ def decided(
 
 def feedback(referral_id: uuid.UUID | None, at: datetime, text: str) -> OutboxEvent:
     return event(
-        "contact.feedback_given",
         ContactFeedbackGiven(
             contact_id=CONTACT,
             referral_id=referral_id,
@@ -180,7 +185,9 @@ class TestStatusWorker:
             async with transaction(maker) as session:
                 row = await referral_row(session, ref)
                 for ev in (triaged(row.id), decided(row.id, T0 + timedelta(hours=1))):
-                    await emit(session, ev.topic, ev.payload, producer="triage")
+                    await emit(
+                        session, PAYLOADS[ev.topic].model_validate(ev.payload), producer="triage"
+                    )
             worker = build_worker(maker, committed_db)
             assert await drain(maker, worker.consumers) == 2
             body = (await c.get(f"/v1/referrals/{ref}", headers=referrer)).json()

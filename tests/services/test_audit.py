@@ -48,6 +48,23 @@ class TestAuditWriter:
         )
         assert row.occurred_at is not None
 
+    async def test_the_entity_type_defaults_to_the_actions_first_word(
+        self, session: AsyncSession
+    ) -> None:
+        await record(
+            session, service="notifications", actor=REFERRER, action="school.update", entity_id=7
+        )
+        await record(
+            session,
+            service="notifications",
+            actor=REFERRER,
+            action="school.update",
+            entity_type="directory",
+            entity_id=8,
+        )
+        rows = (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
+        assert [(r.entity_type, r.entity_id) for r in rows] == [("school", "7"), ("directory", "8")]
+
     async def test_a_worker_is_recorded_as_the_service_itself(self, session: AsyncSession) -> None:
         await record(
             session,

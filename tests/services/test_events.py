@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.audit import record
 from services.db import transaction
 from services.events.consumer import (
+    EVENT_RETRY,
     MAX_ATTEMPTS,
     Consumer,
     Worker,
@@ -23,10 +24,17 @@ from services.events.consumer import (
     process_one,
     retry_delay,
 )
-from services.events.contracts import ContactTriaged
+from services.events.contracts import (
+    PAYLOADS,
+    SUBSCRIPTIONS,
+    ContactTriaged,
+    EventPayload,
+    ReferralReceived,
+)
 from services.events.outbox import emit, emit_many
 from services.logging import current_request_id, reset_request_id, set_request_id
 from services.models.platform import AuditEntry, CouncilCalendar, EventConsumption, OutboxEvent
+from services.retry import RetryPolicy
 from tests.database import ROOT
 
 Maker = async_sessionmaker[AsyncSession]
@@ -42,10 +50,25 @@ def triaged() -> ContactTriaged:
     )
 
 
-async def emit_committed(maker: Maker, count: int = 1, topic: str = "referral.received") -> None:
+def received(reference: str = "FD-1") -> ReferralReceived:
+    at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    return ReferralReceived(
+        referral_id=uuid.uuid4(),
+        reference=reference,
+        council_id="demo",
+        agency_id="police",
+        received_at=at,
+        submitted_at=at,
+        follow_up_to_phone_call=False,
+        child_voice_missing=False,
+        marf={},
+    )
+
+
+async def emit_committed(maker: Maker, count: int = 1) -> None:
     async with transaction(maker) as s:
         for n in range(count):
-            await emit(s, topic, {"reference": f"FD-{n}"}, producer="referral_api")
+            await emit(s, received(f"FD-{n}"), producer="referral_api")
 
 
 async def make_due(maker: Maker) -> None:
@@ -62,9 +85,7 @@ class TestOutbox:
     async def test_emit_writes_event_and_one_consumption_per_subscriber(
         self, session: AsyncSession
     ) -> None:
-        event_id = await emit(
-            session, "referral.received", {"reference": "FD-1"}, producer="referral_api"
-        )
+        event_id = await emit(session, received(), producer="referral_api")
         rows = (
             await session.scalars(
                 select(EventConsumption).where(EventConsumption.event_id == event_id)
@@ -75,21 +96,27 @@ class TestOutbox:
 
     async def test_a_payload_model_is_stored_as_json(self, session: AsyncSession) -> None:
         payload = triaged()
-        event_id = await emit(session, "contact.triaged", payload, producer="triage")
+        event_id = await emit(session, payload, producer="triage")
         stored = await session.get(OutboxEvent, event_id)
         assert stored is not None
+        assert stored.topic == "contact.triaged"
         assert ContactTriaged.model_validate(stored.payload) == payload
 
-    async def test_an_unknown_topic_is_refused(self, session: AsyncSession) -> None:
+    async def test_a_payload_class_outside_the_registry_is_refused(
+        self, session: AsyncSession
+    ) -> None:
+        class Teleported(EventPayload):
+            topic = "referral.teleported"
+
         with pytest.raises(KeyError, match="unknown event topic"):
-            await emit(session, "referral.teleported", {}, producer="referral_api")
+            await emit(session, Teleported(), producer="referral_api")
 
     async def test_the_event_rolls_back_with_the_business_change(
         self, session: AsyncSession
     ) -> None:
         nested = await session.begin_nested()
         session.add(CouncilCalendar(council_id="rb", name="x", office_hours={}, settings={}))
-        await emit(session, "referral.received", {"reference": "FD-2"}, producer="referral_api")
+        await emit(session, received("FD-2"), producer="referral_api")
         await nested.rollback()
         assert await session.get(CouncilCalendar, "rb") is None
         assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
@@ -100,7 +127,7 @@ class TestOutbox:
     ) -> None:
         async with transaction(maker) as s:
             s.add(CouncilCalendar(council_id="c1", name="x", office_hours={}, settings={}))
-            await emit(s, "referral.received", {"reference": "FD-3"}, producer="referral_api")
+            await emit(s, received("FD-3"), producer="referral_api")
         async with transaction(maker) as s:
             assert await s.get(CouncilCalendar, "c1") is not None
             assert await s.scalar(select(func.count()).select_from(OutboxEvent)) == 1
@@ -111,10 +138,7 @@ class TestEmitMany:
         self, session: AsyncSession
     ) -> None:
         ids = await emit_many(
-            session,
-            "referral.received",
-            [{"reference": f"FD-{n}"} for n in range(3)],
-            producer="referral_api",
+            session, [received(f"FD-{n}") for n in range(3)], producer="referral_api"
         )
         rows = (
             await session.scalars(
@@ -125,9 +149,41 @@ class TestEmitMany:
         assert sorted(r.event_id for r in rows) == sorted(ids)
         assert {r.consumer for r in rows} == {"triage.intake"}
 
+    async def test_mixed_topics_each_keep_their_own(self, session: AsyncSession) -> None:
+        ids = await emit_many(session, [received(), triaged(), received("FD-2")], producer="t")
+        stored = [await session.get(OutboxEvent, i) for i in ids]
+        assert [e.topic for e in stored if e] == [
+            "referral.received",
+            "contact.triaged",
+            "referral.received",
+        ]
+
     async def test_nothing_to_emit_writes_nothing(self, session: AsyncSession) -> None:
-        assert await emit_many(session, "referral.received", [], producer="referral_api") == []
+        assert await emit_many(session, [], producer="referral_api") == []
         assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+
+
+class TestRegistry:
+    def test_every_topic_is_one_payload_class_naming_it(self) -> None:
+        assert set(PAYLOADS) == set(SUBSCRIPTIONS)
+        for topic, cls in PAYLOADS.items():
+            assert cls.topic == topic
+
+    def test_every_concrete_payload_class_is_registered(self) -> None:
+        def concrete(cls: type[EventPayload]) -> set[type[EventPayload]]:
+            # (a test's own classes, like Teleported above, are not contracts)
+            ours = cls.__module__ == "services.events.contracts"
+            found = {cls} if "topic" in vars(cls) and ours else set()
+            for sub in cls.__subclasses__():
+                found |= concrete(sub)
+            return found
+
+        assert concrete(EventPayload) == set(PAYLOADS.values())
+
+    def test_a_family_shares_its_shape_under_one_topic_each(self) -> None:
+        assert PAYLOADS["clock.due_soon"] is not PAYLOADS["clock.breached"]
+        due_soon, breached = PAYLOADS["clock.due_soon"], PAYLOADS["clock.breached"]
+        assert due_soon.model_fields.keys() == breached.model_fields.keys()
 
 
 class TestConsumer:
@@ -308,7 +364,7 @@ class TestConsumer:
 
         for n in range(5):
             async with transaction(maker) as s:
-                await emit(s, "referral.received", {"reference": f"FD-{n}"}, producer="r")
+                await emit(s, received(f"FD-{n}"), producer="r")
         consumer = Consumer(name="triage.intake", handlers={"referral.received": handler})
         assert await drain(maker, [consumer]) == 5
         assert order == [f"FD-{n}" for n in range(5)]
@@ -448,3 +504,10 @@ class TestWorker:
     ) -> None:
         consumer = Consumer(name="triage.intake", handlers={})
         assert await process_one(maker, consumer) is False
+
+
+class TestOneRetryPolicy:
+    def test_the_consumer_schedule_is_the_shared_retry_type(self) -> None:
+        assert isinstance(EVENT_RETRY, RetryPolicy)
+        waits = [retry_delay(n).total_seconds() for n in range(1, 9)]
+        assert waits == [5, 30, 120, 600, 1800, 3600, 3600, 3600]

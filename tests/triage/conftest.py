@@ -21,8 +21,8 @@ from services.settings import get_settings
 from tests.conftest import ClientFactory, TokenFactory
 from tests.factories import make_marf
 from triage import demo
+from triage.intake.handlers import handle_referral_received
 from triage.main import create_app
-from triage.service.intake import handle_referral_received
 
 LONDON = ZoneInfo("Europe/London")
 AGENCY = "bradford-school"

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.calendar import WorkingCalendar
-from triage.clocks import CLOCK_RULES, deadline, due_soon
+from triage.clocks.rules import CLOCK_RULES, deadline, due_soon
 
 LONDON = ZoneInfo("Europe/London")
 CAL = WorkingCalendar()

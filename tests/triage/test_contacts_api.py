@@ -17,7 +17,7 @@ from services.settings import get_settings
 from tests.conftest import TokenFactory
 from tests.factories import make_marf
 from tests.triage.conftest import dv_notification, intake, outbox, phone_contact, referral_event
-from triage.service.clocks import scan_clocks
+from triage.clocks.jobs import scan_clocks
 
 Headers = dict[str, str]
 

@@ -12,7 +12,7 @@ from services.models.platform import CouncilCalendar
 from services.models.triage import TriageRuleSet
 from services.settings import get_settings
 from triage import demo
-from triage.council import load_council
+from triage.council.config import load_council
 
 
 class TestDemoSeed:

@@ -16,7 +16,7 @@ from services.models.platform import OutboxEvent
 from services.models.triage import TriageAddendum, TriageClock, TriageContact
 from tests.factories import make_marf, with_subject
 from tests.triage.conftest import AGENCY, LONDON, intake, outbox, phone_contact, referral_event
-from triage.service.intake import handle_addendum_added, handle_referral_received
+from triage.intake.handlers import handle_addendum_added, handle_referral_received
 from triage.settings import TriageSettings
 
 
@@ -344,7 +344,7 @@ class TestPhoneThenMarf:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         strict = TriageSettings(phone_join_tolerance_minutes=10)
-        monkeypatch.setattr("triage.service.intake.get_triage_settings", lambda: strict)
+        monkeypatch.setattr("triage.intake.service.get_triage_settings", lambda: strict)
         call = datetime.now(UTC) - timedelta(hours=3)
         phone = await phone_call(client, worker, call)
         event = await follow_up(seeded, phone, call + timedelta(minutes=20))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.calendar import WorkingCalendar
-from triage.mash_config import (
+from triage.mash.config import (
     DEFAULT_PARTNER_AGENCIES,
     DEFAULT_RAG_TIMESCALES,
     Timescale,

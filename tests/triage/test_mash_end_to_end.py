@@ -32,7 +32,7 @@ from tests.factories import make_marf
 from tests.triage.mash_support import Headers, audit_actions, running_receiver
 from triage.handover.handlers import handle_contact_decided
 from triage.handover.jobs import deliver_due
-from triage.service.intake import handle_referral_received
+from triage.intake.handlers import handle_referral_received
 from triage.settings import TriageSettings
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

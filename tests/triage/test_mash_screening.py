@@ -20,7 +20,7 @@ from tests.triage.mash_support import (
     new_contact,
     rate,
 )
-from triage.service.intake import handle_referral_received
+from triage.intake.handlers import handle_referral_received
 
 
 async def mash_clock(session: AsyncSession, contact_id: str) -> TriageClock:

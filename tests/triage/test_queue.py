@@ -16,7 +16,7 @@ from services.models.triage import TriageContact
 from tests.factories import make_marf
 from tests.triage.conftest import dv_notification, intake, phone_contact, referral_event
 from tests.triage.test_contacts_api import Headers, create
-from triage.schemas.contacts import QueueItem
+from triage.queue.schemas import QueueItem
 
 
 async def queue(client: httpx.AsyncClient, headers: Headers, **params: Any) -> dict[str, Any]:

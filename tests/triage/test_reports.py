@@ -8,8 +8,8 @@ import httpx
 
 from services.calendar import WorkingCalendar
 from tests.triage.conftest import dv_notification, phone_contact
-from triage.council import config_from
-from triage.service.reports import population_rate
+from triage.council.config import config_from
+from triage.reports.operational import population_rate
 
 Headers = dict[str, str]
 

@@ -16,7 +16,7 @@ from services.models.platform import AuditEntry
 from services.models.triage import TriageRuleSet
 from tests.triage.conftest import intake, referral_event
 from tests.web.helpers import csrf_of, post_form, sign_in
-from triage.service import rulesets
+from triage.rulesets import service as rulesets
 
 # A first rule that matches every contact and sends it to the LADO lane: every recent
 # contact's proposal changes.

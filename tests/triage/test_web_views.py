@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from triage.schemas.contacts import QueueItem, SubjectSummary
+from triage.queue.schemas import QueueItem, SubjectSummary
 from triage.web_views import bar_chart, queue_rows, time_left
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

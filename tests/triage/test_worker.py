@@ -22,11 +22,10 @@ from services.settings import get_settings
 from tests.factories import make_marf, with_subject
 from tests.triage.conftest import phone_contact, referral_event
 from triage import demo
-from triage.exceptions import ContactLeased
-from triage.schemas.contacts import ContactCreate
-from triage.service.clocks import scan_clocks
-from triage.service.intake import record_contact
-from triage.service.work import claim
+from triage.clocks.jobs import scan_clocks
+from triage.contacts.exceptions import ContactLeased
+from triage.contacts.schemas import ContactCreate
+from triage.contacts.service import claim, record_contact
 from triage.settings import get_triage_settings
 from triage.worker import HANDOVER, INTAKE, build_worker
 
@@ -61,7 +60,7 @@ class TestIntakeThroughTheOutbox:
         event = referral_event()
         payload = ReferralReceived.model_validate(event.payload)
         async with transaction(maker) as session:
-            await emit(session, "referral.received", payload, producer="referral_api")
+            await emit(session, payload, producer="referral_api")
         assert await drain(maker, [INTAKE]) == 1
         async with transaction(maker) as session:  # replay: the consumption row again pending
             await session.execute(update(EventConsumption).values(status="pending"))
@@ -81,7 +80,7 @@ class TestIntakeThroughTheOutbox:
         )
         payload = ReferralReceived.model_validate(event.payload)
         async with transaction(maker) as session:
-            await emit(session, "referral.received", payload, producer="referral_api")
+            await emit(session, payload, producer="referral_api")
         assert await drain(maker, [INTAKE]) == 1
         async with transaction(maker) as session:
             statuses = set(

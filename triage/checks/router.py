@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,8 +11,8 @@ from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
 from triage.checks import service
 from triage.checks.schemas import CheckRead, CheckResponse, ChecksReport, ChecksRequest, CheckStatus
-from triage.dependencies import ManagerUser
-from triage.mash_access import MashReader, MashStaffUser, PartnerUser, keeping_refusals
+from triage.dependencies import CheckPath, ContactPath, ManagerUser
+from triage.mash.access import MashReader, MashStaffUser, PartnerUser, keeping_refusals
 
 router = APIRouter(prefix="/v1", tags=["mash"])
 
@@ -25,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["mash"])
     responses=error_responses(NotFound, Conflict, Unprocessable, Forbidden),
 )
 async def request_partner_checks(
-    contact_id: uuid.UUID, body: ChecksRequest, session: SessionDep, principal: MashStaffUser
+    contact_id: ContactPath, body: ChecksRequest, session: SessionDep, principal: MashStaffUser
 ) -> list[CheckRead]:
     """Ask the named partner agencies what they hold; each check is due by the RAG."""
     return await service.request_checks(
@@ -39,7 +38,7 @@ async def request_partner_checks(
     responses=error_responses(NotFound, Forbidden),
 )
 async def list_contact_checks(
-    contact_id: uuid.UUID, session: SessionDep, principal: MashReader
+    contact_id: ContactPath, session: SessionDep, principal: MashReader
 ) -> list[CheckRead] | JSONResponse:
     """Every partner check on the contact, overdue ones flagged (MASH and its partners)."""
     return await keeping_refusals(
@@ -63,7 +62,7 @@ async def list_agency_checks(
     "/checks/{check_id}", response_model=CheckRead, responses=error_responses(NotFound, Forbidden)
 )
 async def read_partner_check(
-    check_id: uuid.UUID, session: SessionDep, principal: MashReader
+    check_id: CheckPath, session: SessionDep, principal: MashReader
 ) -> CheckRead | JSONResponse:
     """One check (a partner reads only its own agency's)."""
     return await keeping_refusals(
@@ -77,7 +76,7 @@ async def read_partner_check(
     responses=error_responses(NotFound, Conflict, Unprocessable, Forbidden),
 )
 async def answer_partner_check(
-    check_id: uuid.UUID, body: CheckResponse, session: SessionDep, principal: PartnerUser
+    check_id: CheckPath, body: CheckResponse, session: SessionDep, principal: PartnerUser
 ) -> CheckRead | JSONResponse:
     """Record what the agency holds, that it holds nothing, or why it declines."""
     return await keeping_refusals(

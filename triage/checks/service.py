@@ -35,8 +35,8 @@ from triage.checks.schemas import (
     ChecksRequest,
     CheckStatus,
 )
-from triage.mash_access import load_mash_config, mash_contact, record, refuse
-from triage.mash_config import MashConfig
+from triage.mash.access import load_mash_config, mash_contact, record, refuse
+from triage.mash.config import MashConfig
 
 
 def check_read(check: MashPartnerCheck, config: MashConfig, now: datetime) -> CheckRead:
@@ -49,7 +49,7 @@ def check_read(check: MashPartnerCheck, config: MashConfig, now: datetime) -> Ch
         requested_by=check.requested_by,
         requested_at=check.requested_at,
         due_at=check.due_at,
-        status=check.status,  # type: ignore[arg-type]
+        status=check.status,
         overdue=check.status == "requested" and check.due_at < now,
         answered_late=late,
         known=check.known,

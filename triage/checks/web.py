@@ -35,7 +35,7 @@ from services.web.pages import (
 from triage.checks import service
 from triage.checks.schemas import CheckRead, CheckResponse, ChecksRequest
 from triage.dependencies import TriageSettingsDep
-from triage.mash_access import MASH_STAFF, RefusedAsNotFound
+from triage.mash.access import MASH_STAFF, RefusedAsNotFound
 from triage.web import TEMPLATES, contact_page_again
 from triage.web_mash import attempt, date_from_parts, not_found_page
 

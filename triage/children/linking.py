@@ -19,7 +19,7 @@ from services.contracts.marf import Subject
 from services.models.mash import MashChild, MashChildLink
 from services.models.triage import TriageContact
 from triage.children import repository
-from triage.intake_facts import SubjectKeys, subject_keys, subject_summary
+from triage.contacts.facts import SubjectKeys, subject_keys, subject_summary
 
 # Child flags the rule engine's `flags` fact knows (the MARF's own flags).
 RULE_FLAGS = frozenset({"cse", "cce", "missing"})

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.mash import MashChild, MashChildAccess, MashChildFlag, MashChildLink
 from services.models.triage import TriageContact, TriageSubject
-from triage.intake_facts import SubjectKeys
+from triage.contacts.facts import SubjectKeys
 
 # A search returns at most this many children (a worker narrows a longer list).
 SEARCH_LIMIT = 50

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Annotated
 
@@ -13,8 +12,8 @@ from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
 from triage.children import service
 from triage.children.schemas import ChildHit, ChildRead, FlagChange, FlagRead, LinkRead, Restriction
-from triage.dependencies import ManagerUser
-from triage.mash_access import MashStaffUser, keeping_refusals
+from triage.dependencies import ChildLinkPath, ChildPath, ContactPath, ManagerUser
+from triage.mash.access import MashStaffUser, keeping_refusals
 
 router = APIRouter(prefix="/v1", tags=["children"])
 
@@ -49,7 +48,7 @@ async def search_children(
     "/children/{child_id}", response_model=ChildRead, responses=error_responses(NotFound, Forbidden)
 )
 async def read_child_record(
-    child_id: uuid.UUID, session: SessionDep, principal: MashStaffUser
+    child_id: ChildPath, session: SessionDep, principal: MashStaffUser
 ) -> ChildRead | JSONResponse:
     """The child across contacts: identity, current flags, flag history, every contact."""
     return await keeping_refusals(
@@ -64,7 +63,7 @@ async def read_child_record(
     responses=error_responses(NotFound, Conflict, Unprocessable, Forbidden),
 )
 async def change_child_flag(
-    child_id: uuid.UUID, body: FlagChange, session: SessionDep, principal: MashStaffUser
+    child_id: ChildPath, body: FlagChange, session: SessionDep, principal: MashStaffUser
 ) -> FlagRead | JSONResponse:
     """Set, change or remove a flag (with its risk level and reason; the old value is kept)."""
     return await keeping_refusals(
@@ -78,7 +77,7 @@ async def change_child_flag(
     responses=error_responses(NotFound, Unprocessable, Forbidden),
 )
 async def restrict_child_record(
-    child_id: uuid.UUID, body: Restriction, session: SessionDep, principal: ManagerUser
+    child_id: ChildPath, body: Restriction, session: SessionDep, principal: ManagerUser
 ) -> ChildRead | JSONResponse:
     """Restrict the child to named people, or lift the restriction (managers)."""
     return await keeping_refusals(
@@ -92,7 +91,7 @@ async def restrict_child_record(
     responses=error_responses(NotFound, Forbidden),
 )
 async def list_contact_children(
-    contact_id: uuid.UUID, session: SessionDep, principal: MashStaffUser
+    contact_id: ContactPath, session: SessionDep, principal: MashStaffUser
 ) -> list[LinkRead]:
     """How each child on the contact was matched to a child's record."""
     return await service.contact_links(session, principal=principal, contact_id=contact_id)
@@ -104,7 +103,7 @@ async def list_contact_children(
     responses=error_responses(NotFound, Conflict, Forbidden),
 )
 async def confirm_child_match(
-    link_id: uuid.UUID, session: SessionDep, principal: MashStaffUser
+    link_id: ChildLinkPath, session: SessionDep, principal: MashStaffUser
 ) -> LinkRead | JSONResponse:
     """Confirm that the contact's child is the child it was matched to."""
     return await keeping_refusals(service.confirm(session, principal=principal, link_id=link_id))
@@ -116,7 +115,7 @@ async def confirm_child_match(
     responses=error_responses(NotFound, Conflict, Forbidden),
 )
 async def split_child_match(
-    link_id: uuid.UUID, session: SessionDep, principal: MashStaffUser
+    link_id: ChildLinkPath, session: SessionDep, principal: MashStaffUser
 ) -> LinkRead | JSONResponse:
     """Undo a wrong match: the contact's child becomes a record of its own."""
     return await keeping_refusals(service.split(session, principal=principal, link_id=link_id))

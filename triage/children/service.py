@@ -37,9 +37,9 @@ from triage.children.schemas import (
     LinkRead,
     Restriction,
 )
-from triage.exceptions import ContactNotFound
-from triage.intake_facts import SubjectKeys, normalise_name
-from triage.mash_access import mash_contact, record, refuse
+from triage.contacts.exceptions import ContactNotFound
+from triage.contacts.facts import SubjectKeys, normalise_name
+from triage.mash.access import mash_contact, record, refuse
 
 
 async def visible_child(

@@ -31,7 +31,7 @@ from services.web.pages import (
 )
 from triage.children import service
 from triage.children.schemas import ChildHit
-from triage.mash_access import MASH_STAFF
+from triage.mash.access import MASH_STAFF
 from triage.web import TEMPLATES
 from triage.web_mash import date_from_parts
 

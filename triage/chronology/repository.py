@@ -53,7 +53,7 @@ class History:
     handovers: Sequence[Any]
 
 
-def _value(name: str, value: Any) -> Any:
+def _value(name: str, value: object) -> object:
     if value is None or not isinstance(value, str):
         return value
     if name.endswith("_at"):

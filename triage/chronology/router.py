@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -11,7 +9,8 @@ from services.db import SessionDep
 from services.errors import Forbidden, NotFound, error_responses
 from triage.chronology import service
 from triage.chronology.schemas import Chronology, MashOverview
-from triage.mash_access import MashStaffUser, keeping_refusals
+from triage.dependencies import ContactPath
+from triage.mash.access import MashStaffUser, keeping_refusals
 
 router = APIRouter(prefix="/v1/contacts/{contact_id}", tags=["mash"])
 
@@ -20,7 +19,7 @@ router = APIRouter(prefix="/v1/contacts/{contact_id}", tags=["mash"])
     "/chronology", response_model=Chronology, responses=error_responses(NotFound, Forbidden)
 )
 async def contact_chronology(
-    contact_id: uuid.UUID, session: SessionDep, principal: MashStaffUser
+    contact_id: ContactPath, session: SessionDep, principal: MashStaffUser
 ) -> Chronology | JSONResponse:
     """Everything that happened on the contact, in time order, each step once."""
     return await keeping_refusals(
@@ -30,7 +29,7 @@ async def contact_chronology(
 
 @router.get("/mash", response_model=MashOverview, responses=error_responses(NotFound, Forbidden))
 async def contact_mash_overview(
-    contact_id: uuid.UUID, session: SessionDep, principal: MashStaffUser
+    contact_id: ContactPath, session: SessionDep, principal: MashStaffUser
 ) -> MashOverview | JSONResponse:
     """The MASH's view: RAG, MASH deadline, ICPC due, checks, overdue checks and actions."""
     return await keeping_refusals(

@@ -16,7 +16,7 @@ from triage.checks.service import check_read
 from triage.chronology import repository
 from triage.chronology.build import chronology
 from triage.chronology.schemas import Chronology, MashOverview
-from triage.mash_access import load_mash_config, mash_contact, record
+from triage.mash.access import load_mash_config, mash_contact, record
 from triage.strategy.service import overdue_actions
 
 

@@ -14,7 +14,7 @@ from services.models.platform import OutboxEvent
 from services.models.triage import TriageContact
 from triage.handover import repository
 from triage.handover.payload import HANDOVER_TYPES, event_body, message_id
-from triage.mash_access import record
+from triage.mash.access import record
 from triage.settings import get_triage_settings
 
 

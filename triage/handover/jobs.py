@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db import transaction
 from services.models.mash import MashHandover, MashHandoverAttempt
-from services.webhooks.schedule import RetryPolicy, next_attempt_at
+from services.retry import RetryPolicy
+from services.webhooks.schedule import next_attempt_at
 from services.webhooks.transport import AttemptResult, make_client, post_webhook
 from triage.handover import repository
-from triage.mash_access import record
+from triage.mash.access import record
 from triage.settings import TriageSettings
 
 # With no endpoint configured, look again this often.

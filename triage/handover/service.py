@@ -17,7 +17,7 @@ from triage.checks.service import check_read
 from triage.handover import repository
 from triage.handover.exceptions import HandoverNotFound
 from triage.handover.schemas import AttemptRead, HandoverDecision, HandoverRead, HandoverRecord
-from triage.mash_access import load_mash_config, mash_contact, record
+from triage.mash.access import load_mash_config, mash_contact, record
 from triage.notes import repository as notes_repository
 from triage.notes.service import note_reads
 from triage.screening import repository as screening_repository

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.auth import Principal
 from services.errors import FieldError
 from services.models.mash import MashCaseNote
-from triage.mash_access import mash_contact, record
+from triage.mash.access import mash_contact, record
 from triage.notes import repository
 from triage.notes.exceptions import NoteInvalid
 from triage.notes.schemas import NoteCreate, NoteRead

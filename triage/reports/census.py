@@ -15,11 +15,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
 
-from services.contracts.codes import REFERRAL_SOURCE_NAMES
+from services.contracts.codes import CIN_ETHNICITY, REFERRAL_SOURCE_NAMES
+from services.identifiers import check_upn
 
 REFERRAL_SOURCES = frozenset(REFERRAL_SOURCE_NAMES)
 PRIMARY_NEED_CODES = frozenset({f"N{i}" for i in range(10)})
 GENDER_CODES = frozenset({"0", "1", "2", "9"})
+ETHNICITY_CODES = frozenset(CIN_ETHNICITY)
+# Written when no ethnicity is recorded (the census's "information not yet obtained").
+ETHNICITY_NOT_OBTAINED = "NOBT"
+# UPNunknown when no UPN is held: UN1 for a child under 6 (or unborn), not yet at school;
+# UN5 otherwise (the sources the front door collates the UPN from hold none).
+UPN_UNKNOWN_UNDER_6 = "UN1"
+UPN_UNKNOWN_NOT_HELD = "UN5"
 NO_FACTORS = "21"
 # The census's "factors identified at the end of assessment" code set.
 FACTOR_CODES = frozenset(
@@ -63,8 +71,11 @@ CSV_COLUMNS = (
     "referral_source",
     "primary_need_code",
     "referral_nfa",
+    "assessment_start_date",
     "assessment_authorisation_date",
     "factors",
+    "upn",
+    "ethnicity",
 )
 
 
@@ -89,6 +100,12 @@ class CensusReferral:
     nfa: bool | None
     assessment_authorised: date | None
     factors: tuple[str, ...]
+    # When the decision started the assessment clock (AssessmentActualStartDate).
+    assessment_started: date | None = None
+    upn: str | None = None
+    ethnicity: str | None = None  # CIN census code as recorded (None: not recorded)
+    # Another child in the return has the same LAchildID (never merged: a failure).
+    la_child_id_clash: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,8 +154,40 @@ def _child_failures(row: CensusReferral, year_end: date) -> list[Failure]:
     return out
 
 
+def _upn_valid(upn: str) -> bool:
+    try:
+        return check_upn(upn) == upn
+    except ValueError:
+        return False
+
+
+def _characteristic_failures(row: CensusReferral) -> list[Failure]:
+    out: list[Failure] = []
+    if row.upn is not None and not _upn_valid(row.upn):
+        out.append(
+            _fail(
+                row,
+                "1510",
+                "upn",
+                "UPN invalid (13 characters, a check letter that matches the rest)",
+            )
+        )
+    if row.ethnicity is not None and row.ethnicity not in ETHNICITY_CODES:
+        out.append(_fail(row, "4220", "ethnicity", "Ethnicity is not a valid CIN census code"))
+    return out
+
+
 def _referral_failures(row: CensusReferral) -> list[Failure]:
     out: list[Failure] = []
+    if row.assessment_started is not None and row.assessment_started < row.referral_date:
+        out.append(
+            _fail(
+                row,
+                "1103",
+                "assessment_start_date",
+                "The assessment start date cannot be before the referral date",
+            )
+        )
     if row.referral_source not in REFERRAL_SOURCES:
         out.append(
             _fail(
@@ -183,7 +232,25 @@ def failures(row: CensusReferral, year: int) -> list[Failure]:
                 "record the child before the return goes",
             )
         ]
-    return _child_failures(row, collection_bounds(year)[1]) + _referral_failures(row)
+    clash = (
+        [
+            _fail(
+                row,
+                "FD02",
+                "la_child_id",
+                "Another child in the return has the same LAchildID: "
+                "check the child's record links",
+            )
+        ]
+        if row.la_child_id_clash
+        else []
+    )
+    return (
+        clash
+        + _child_failures(row, collection_bounds(year)[1])
+        + _characteristic_failures(row)
+        + _referral_failures(row)
+    )
 
 
 def csv_values(row: CensusReferral) -> list[str]:
@@ -195,8 +262,11 @@ def csv_values(row: CensusReferral) -> list[str]:
         row.referral_source or "",
         row.primary_need_code or "",
         "" if row.nfa is None else ("1" if row.nfa else "0"),
+        row.assessment_started.isoformat() if row.assessment_started else "",
         row.assessment_authorised.isoformat() if row.assessment_authorised else "",
         ";".join(row.factors),
+        row.upn or "",
+        row.ethnicity or "",
     ]
 
 
@@ -224,30 +294,47 @@ def xml_header(year: int, la_code: str, generated_at: datetime) -> str:
 XML_FOOTER = "</Children></Message>\n"
 
 
+def _upn_unknown(row: CensusReferral) -> str:
+    born = row.date_of_birth
+    if born is None:  # unborn: not at school
+        return UPN_UNKNOWN_UNDER_6
+    ref = row.referral_date
+    age = ref.year - born.year - ((ref.month, ref.day) < (born.month, born.day))
+    return UPN_UNKNOWN_UNDER_6 if age < 6 else UPN_UNKNOWN_NOT_HELD
+
+
 def _identifiers(row: CensusReferral) -> str:
     born = _el("PersonBirthDate", row.date_of_birth) if row.date_of_birth else ""
     due = _el("ExpectedPersonBirthDate", row.expected_birth_date) if row.expected_birth_date else ""
+    upn = _el("UPN", row.upn) if row.upn else _el("UPNunknown", _upn_unknown(row))
     return (
         "<ChildIdentifiers>"
         + _el("LAchildID", row.la_child_id)
+        + upn
         + born
         + due
         + _el("GenderCurrent", row.gender or "")
         + "</ChildIdentifiers>"
+        + "<ChildCharacteristics>"
+        + _el("Ethnicity", row.ethnicity or ETHNICITY_NOT_OBTAINED)
+        + "</ChildCharacteristics>"
     )
 
 
 def _cin_details(row: CensusReferral) -> str:
     need = _el("PrimaryNeedCode", row.primary_need_code) if row.primary_need_code else ""
     assessment = ""
-    if row.assessment_authorised is not None:
-        factors = "".join(_el("AssessmentFactors", f) for f in row.factors)
-        assessment = (
-            "<Assessments>"
-            + _el("AssessmentAuthorisationDate", row.assessment_authorised)
-            + f"<FactorsIdentifiedAtAssessment>{factors}</FactorsIdentifiedAtAssessment>"
-            + "</Assessments>"
-        )
+    if row.assessment_started is not None or row.assessment_authorised is not None:
+        start = row.assessment_started
+        started = _el("AssessmentActualStartDate", start) if start else ""
+        authorised = ""
+        if row.assessment_authorised is not None:
+            factors = "".join(_el("AssessmentFactors", f) for f in row.factors)
+            authorised = (
+                _el("AssessmentAuthorisationDate", row.assessment_authorised)
+                + f"<FactorsIdentifiedAtAssessment>{factors}</FactorsIdentifiedAtAssessment>"
+            )
+        assessment = "<Assessments>" + started + authorised + "</Assessments>"
     return (
         "<CINdetails>"
         + _el("CINreferralDate", row.referral_date)

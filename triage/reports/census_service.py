@@ -13,13 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Principal
 from services.errors import FieldError
-from triage.council import load_council
+from triage.council.config import load_council
 from triage.reports import census, repository
 from triage.reports.exceptions import BadCollectionYear, CensusReturnInvalid
 from triage.reports.schemas import CensusFailureRead, CensusValidation, ExportFormat
 from triage.reports.service import audit_read
 
-# Failures listed in a refused export's body; the validation report lists every one.
+# Failures listed in a refused export's body (its detail says how many more there are); the
+# validation report, GET /v1/exports/cin-referrals/validation, lists every one.
 MAX_FAILURES_IN_ERROR = 500
 
 
@@ -27,7 +28,7 @@ def _local_date(at: datetime | None, zone: ZoneInfo) -> date | None:
     return at.astimezone(zone).date() if at is not None else None
 
 
-def _iso_date(raw: Any) -> date | None:
+def _iso_date(raw: object) -> date | None:
     try:
         return date.fromisoformat(raw) if isinstance(raw, str) else None
     except ValueError:
@@ -37,6 +38,8 @@ def _iso_date(raw: Any) -> date | None:
 def census_row(r: Row[Any], zone: ZoneInfo) -> census.CensusReferral:
     subject = r.subject if isinstance(r.subject, dict) else {}
     gender = subject.get("gender")
+    ethnicity = subject.get("ethnicity")
+    upn = r.upn or subject.get("upn")
     return census.CensusReferral(
         la_child_id=r.la_child_id,
         contact_reference=r.reference,
@@ -51,6 +54,10 @@ def census_row(r: Row[Any], zone: ZoneInfo) -> census.CensusReferral:
         nfa=None if r.outcome is None else r.outcome == "nfa",
         assessment_authorised=_local_date(r.assessment_met_at, zone),
         factors=tuple(r.factors or ()),
+        assessment_started=_local_date(r.assessment_started_at, zone),
+        upn=str(upn) if upn else None,
+        ethnicity=str(ethnicity) if ethnicity else None,
+        la_child_id_clash=bool(r.la_child_id_clash),
     )
 
 

@@ -12,11 +12,11 @@ from services import audit
 from services.auth import Principal
 from services.errors import FieldError
 from services.models.triage import TriageClock
-from triage.exceptions import WrongContactState
+from triage.contacts.access import contact_for
+from triage.contacts.exceptions import WrongContactState
 from triage.reports import repository
 from triage.reports.exceptions import FactorsInvalid
 from triage.reports.schemas import AssessmentFactorsRead, AssessmentFactorsWrite
-from triage.service.work import contact_for
 
 SERVICE = "triage"
 

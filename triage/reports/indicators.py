@@ -11,9 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Polarity = Literal["higher_is_better", "lower_is_better"]
-Direction = Literal["improving", "worsening", "unchanged", "not_comparable"]
-Rating = Literal["on_target", "improving", "worsening", "unchanged", "off_target", "no_data"]
+# Neutral: a measure to watch, neither higher nor lower better (its direction is only
+# "higher"/"lower", never improving or worsening, and it is never on or off target).
+Polarity = Literal["higher_is_better", "lower_is_better", "neutral"]
+Direction = Literal["improving", "worsening", "unchanged", "not_comparable", "higher", "lower"]
+Rating = Literal[
+    "on_target", "improving", "worsening", "unchanged", "off_target", "no_data", "not_rated"
+]
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ def _ind(name: str, target: float, polarity: Polarity, meaning: str) -> Indicato
 
 HIGHER: Polarity = "higher_is_better"
 LOWER: Polarity = "lower_is_better"
+NEUTRAL: Polarity = "neutral"
 
 # Per decided contact type (never mixed: Bradford's audit found mixing distorted the figures).
 PER_TYPE = (
@@ -81,12 +86,13 @@ RE_REFERRAL = _ind(
     LOWER,
     "Referrals for a child referred (a decided referral) in the 12 months before.",
 )
-# Bradford: 9,934 referrals of 32,038 contacts.
+# Bradford: 9,934 referrals of 32,038 contacts: the target is a reference figure, not a goal.
+# Neutral: more referrals is not better (over-referral) nor fewer (missed need); it is watched.
 CONVERSION = _ind(
     "contact_to_referral_conversion",
     0.31,
-    HIGHER,
-    "Decided contacts that were decided as referrals.",
+    NEUTRAL,
+    "Decided contacts that were decided as referrals (per contact, not per child).",
 )
 # Operation Encompass (DA Act 2021 s.49A): before the start of the next school day.
 ENCOMPASS = (
@@ -135,7 +141,7 @@ def ratio(numerator: int, denominator: int) -> float | None:
 
 
 def meets(value: float | None, target: float, polarity: Polarity) -> bool | None:
-    if value is None:
+    if value is None or polarity == NEUTRAL:
         return None
     return value >= target if polarity == HIGHER else value <= target
 
@@ -146,6 +152,8 @@ def direction(current: float | None, previous: float | None, polarity: Polarity)
         return "not_comparable"
     if current == previous:
         return "unchanged"
+    if polarity == NEUTRAL:
+        return "higher" if current > previous else "lower"
     better = current > previous if polarity == HIGHER else current < previous
     return "improving" if better else "worsening"
 
@@ -156,7 +164,15 @@ def rating(
     """On target; else the direction of travel; off target when there is nothing to compare."""
     if current is None:
         return "no_data"
+    if polarity == NEUTRAL:
+        return "not_rated"
     if meets(current, target, polarity):
         return "on_target"
-    travel = direction(current, previous, polarity)
-    return "off_target" if travel == "not_comparable" else travel
+    return _TRAVEL_RATING.get(direction(current, previous, polarity), "off_target")
+
+
+_TRAVEL_RATING: dict[Direction, Rating] = {
+    "improving": "improving",
+    "worsening": "worsening",
+    "unchanged": "unchanged",
+}

@@ -5,7 +5,9 @@ slot's row is claimed and committed *before* the email goes: a slot is sent at m
 whatever number of workers run and however often they restart. A send the SMTP server
 refused (so known not to have gone) is retried on later ticks while the slot is still the
 latest and inside its catch-up window; one whose reply never came (it may have gone) is
-`unconfirmed` and never retried; a worker that died mid-send leaves its row `sending`,
+`unconfirmed` and never retried; one refused more than `report_max_attempts` times becomes
+`given_up`; a slot with no recipients is `skipped` at once (never retried); a worker that
+died mid-send leaves its row `sending`,
 which is never sent again (a duplicate is worse than one missed summary, and the log and the
 row say what happened).
 """
@@ -20,13 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.db import transaction
 from services.mailer import MailNotSent, MailOutcomeUnknown, SmtpServer, send_text
-from services.models.triage_reports import TriageReportSend
-from triage.council import load_council
+from services.models.triage_reports import ReportSendStatus, TriageReportSend
+from triage.council.config import load_council
+from triage.reports import operational as reports
 from triage.reports import repository
 from triage.reports.schedule import Schedule, latest_due, parse_time, parse_weekly
 from triage.reports.service import audit_read
 from triage.reports.summaries import Email, in_progress_email, unallocated_email
-from triage.service import reports
 from triage.settings import TriageSettings
 
 log = structlog.get_logger(__name__)
@@ -90,7 +92,7 @@ async def _finish(
     *,
     error: str | None,
     now: datetime,
-    status: str | None = None,
+    status: ReportSendStatus | None = None,
 ) -> None:
     async with transaction(maker) as session:
         row = await session.get(TriageReportSend, row_id, with_for_update=True)
@@ -114,17 +116,24 @@ async def send_slot(
         row = await repository.claim_slot(
             session, council_id=council_id, report=schedule.report, slot_at=slot_at, now=now
         )
-        if row is None or row.attempts > settings.report_max_attempts:
+        if row is None:
+            return False
+        if row.attempts > settings.report_max_attempts:
+            # Refused every time: given up for good (a final state, never claimed again).
+            row.status = "given_up"
+            log.warning("report_given_up", report=schedule.report, attempts=row.attempts - 1)
             return False
         raw = (await repository.council_settings(session, council_id)).get("report_recipients")
         to = _recipients(raw, settings)
         row.recipients = len(to)
+        if not to:
+            # Nothing to send to: recorded once as skipped (final), never retried, and no
+            # report is read (so no audit row) for nobody.
+            row.status, row.last_error = "skipped", "no recipients configured"
+            log.warning("report_not_sent", report=schedule.report, reason="no_recipients")
+            return False
         email = await _build(session, schedule.report, council_id, now, settings)
         row_id = row.id
-    if not to:
-        await _finish(maker, row_id, error="no recipients configured", now=now)
-        log.warning("report_not_sent", report=schedule.report, reason="no_recipients")
-        return False
     message_id = f"report-{schedule.report}-{council_id}-{slot_at:%Y%m%dT%H%MZ}"
     try:
         await send_text(

@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, Select, TextClause, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import CouncilCalendar
-from services.models.triage import TriageSubject
+from services.models.triage import OPEN_STATUSES, TriageContact, TriageSubject
 from services.models.triage_reports import TriageAssessmentFactors, TriageReportSend
 
 # Every scorecard query reads the period and the one before it in one pass (`current` says
@@ -29,10 +29,16 @@ _IN_PERIOD = "c.council_id = :council AND c.received_at >= :start AND c.received
 # final (no sign-off needed) or approved (signed off); returned ones do not count.
 _DECISION = "dec.contact_id = c.id AND dec.status IN ('final', 'approved')"
 
-# Clock rows are unique per (contact, kind): counting joined rows counts contacts.
+# Clock rows are unique per (contact, kind): counting joined rows counts contacts. A clock is
+# measurable once it was met or its deadline has passed (at :now): a contact still open past
+# its deadline counts as not met (under contact type "undecided": its type is not known yet),
+# so a backlog lowers the figure instead of being left out; an open contact whose deadline is
+# still to come is not measurable yet and is left out.
+_MEASURABLE = "(k.met_at IS NOT NULL OR k.deadline_at <= :now)"
 TIMELINESS_SQL = text(
     f"""
-    SELECT c.received_at >= :start AS current, c.contact_type,
+    SELECT c.received_at >= :start AS current,
+      CASE WHEN c.status = 'decided' THEN c.contact_type ELSE 'undecided' END AS contact_type,
       count(*) FILTER (WHERE k.kind = 'decision') AS with_decision_clock,
       count(*) FILTER (WHERE k.kind = 'decision' AND k.met_at <= k.deadline_at) AS decided_1wd,
       count(*) FILTER (WHERE k.kind = 'completed_24h') AS with_24h_clock,
@@ -43,8 +49,8 @@ TIMELINESS_SQL = text(
         AS completed_48h
     FROM triage_contacts c
     JOIN triage_clocks k ON k.contact_id = c.id
-      AND k.kind IN ('decision', 'completed_24h', 'all_contacts_48h')
-    WHERE {_BOTH} AND c.status = 'decided'
+      AND k.kind IN ('decision', 'completed_24h', 'all_contacts_48h') AND {_MEASURABLE}
+    WHERE {_BOTH} AND c.status IN ('decided', 'open', 'awaiting_sign_off')
     GROUP BY 1, 2
     """
 )
@@ -125,14 +131,32 @@ RE_REFERRALS_SQL = text(
     """
 )
 
-# Operation Encompass alerts made in the periods (the notifications service's tables).
+# Referrals counted per child, as the CIN census counts them: one per child (subject row) on
+# each decided referral received in the periods; a referral with no child recorded counts once.
+REFERRED_CHILDREN_SQL = text(
+    f"""
+    SELECT c.received_at >= :start AS current, count(*) AS children
+    FROM triage_contacts c LEFT JOIN triage_subjects s ON s.contact_id = c.id
+    WHERE {_BOTH} AND c.status = 'decided' AND c.contact_type = 'referral'
+    GROUP BY 1
+    """
+)
+
+# Operation Encompass alerts made in the periods (the notifications service's tables). An
+# alert to a school is due at the start of the school day (`deadline_at`): one not delivered
+# whose school day has not started yet (at :now) is not measurable and is left out of
+# "before the school day"; delivered late or still undelivered past it counts as not met.
+# Acknowledgement and the welfare check have no due time of their own in the tables, so every
+# alert to a school counts for them (documented in docs/reports.md).
 ENCOMPASS_SQL = text(
     """
     SELECT n.created_at >= :start AS current,
       count(*) AS notifications,
       count(*) FILTER (WHERE n.route = 'school') AS to_schools,
       count(*) FILTER (WHERE n.route = 'ehe') AS to_ehe_officer,
-      count(*) FILTER (WHERE n.route = 'school' AND n.deadline_at IS NOT NULL) AS with_deadline,
+      count(*) FILTER (WHERE n.route = 'school' AND n.deadline_at IS NOT NULL
+                         AND (n.delivered_at IS NOT NULL OR n.deadline_at <= :now))
+        AS with_deadline,
       count(*) FILTER (WHERE n.route = 'school' AND n.delivered_at <= n.deadline_at)
         AS before_school_day,
       count(*) FILTER (WHERE n.route = 'school' AND n.acknowledged_at IS NOT NULL)
@@ -147,13 +171,14 @@ ENCOMPASS_SQL = text(
 
 # Contacts received in the periods and screened (they have a MASH clock), per the contact's
 # latest RAG rating: met within the timescale when the clock was met by its deadline; met
-# late, still running or breached counts in the denominator only.
+# late or breached (running past its deadline) counts in the denominator only; a clock still
+# running whose deadline is still to come (at :now) is not measurable yet and is left out.
 MASH_SQL = text(
     f"""
     SELECT c.received_at >= :start AS current, r.rag, count(*) AS screened,
       count(*) FILTER (WHERE k.met_at IS NOT NULL AND k.met_at <= k.deadline_at) AS met
     FROM triage_contacts c
-    JOIN triage_clocks k ON k.contact_id = c.id AND k.kind = 'mash'
+    JOIN triage_clocks k ON k.contact_id = c.id AND k.kind = 'mash' AND {_MEASURABLE}
     JOIN LATERAL (
       SELECT m.rag FROM mash_rag_ratings m WHERE m.contact_id = c.id
       ORDER BY m.set_at DESC, m.id DESC LIMIT 1
@@ -175,13 +200,13 @@ async def tune_for_reports(session: AsyncSession) -> None:
         await session.execute(text(statement))
 
 
-def _params(council_id: str, start: datetime, end: datetime, **more: Any) -> dict[str, Any]:
+def _params(council_id: str, start: datetime, end: datetime, **more: object) -> dict[str, Any]:
     return {"council": council_id, "start": start, "end": end, **more}
 
 
 async def both_periods(
-    session: AsyncSession, sql: Any, council_id: str, prev_start: datetime, start: datetime,
-    end: datetime, **more: Any,
+    session: AsyncSession, sql: TextClause, council_id: str, prev_start: datetime,
+    start: datetime, end: datetime, **more: object,
 ) -> Sequence[Row[Any]]:  # fmt: skip
     """Rows for the period (`current` true) and the one just before it (false)."""
     params = _params(council_id, start, end, prev_start=prev_start, **more)
@@ -189,7 +214,12 @@ async def both_periods(
 
 
 async def rows(
-    session: AsyncSession, sql: Any, council_id: str, start: datetime, end: datetime, **more: Any
+    session: AsyncSession,
+    sql: TextClause,
+    council_id: str,
+    start: datetime,
+    end: datetime,
+    **more: object,
 ) -> Sequence[Row[Any]]:
     result = await session.execute(sql, _params(council_id, start, end, **more))
     return result.all()
@@ -210,6 +240,7 @@ _CENSUS_DECISION = f"LEFT JOIN triage_decisions dec ON {_DECISION}"
 _CENSUS_FROM = """
     FROM triage_contacts c
     LEFT JOIN triage_subjects s ON s.contact_id = c.id
+    LEFT JOIN mash_child_links l ON l.contact_id = c.id AND l.subject_position = s.position
     LEFT JOIN triage_clocks a ON a.contact_id = c.id AND a.kind = 'assessment'
     LEFT JOIN LATERAL (
       SELECT f.factors FROM triage_assessment_factors f
@@ -220,9 +251,14 @@ _CENSUS_FROM = """
     WHERE c.council_id = :council AND c.status = 'decided' AND c.contact_type = 'referral'
       AND c.received_at >= :start AND c.received_at < :end
 """
-# One row per child per referral, grouped by child: the child key is the first of the
-# child's subject rows in the year (NHS number, UPN, or name + date of birth, as for
-# re-referrals), so LAchildID is random-derived and says nothing about the child.
+# One row per child per referral, grouped by child. The child is the MASH child record the
+# subject is linked to (mash_child_links, set at intake: triage/children/linking.py) when
+# there is one: LAchildID is then the first 15 hex digits of that record's id, the same in
+# every year and whichever identifier the referral carried. Otherwise (no link) the child key
+# is the first of the child's subject rows in the year (NHS number, UPN, or name + date of
+# birth, as for re-referrals) and LAchildID the first 10 hex digits of that row's id. Either
+# way it is random-derived and says nothing about the child. Two different children that
+# would share an LAchildID are flagged (`la_child_id_clash`): a census failure, never merged.
 CENSUS_SQL = text(
     f"""
     WITH r AS (
@@ -232,16 +268,24 @@ CENSUS_SQL = text(
           -> s.position AS subject,
         coalesce(c.facts->>'referral_source', c.record->'contact'->>'referral_source',
                  c.record->'marf'->'referrer'->>'referral_source') AS referral_source,
-        c.outcome, dec.primary_need_code, a.met_at AS assessment_met_at, af.factors,
-        coalesce('n' || s.nhs_number, 'u' || s.upn,
+        c.outcome, dec.primary_need_code, a.met_at AS assessment_met_at,
+        a.started_at AS assessment_started_at, s.upn, af.factors, l.child_id AS mash_child_id,
+        coalesce('m' || l.child_id::text, 'n' || s.nhs_number, 'u' || s.upn,
                  'p' || s.family_name_norm || '|' || s.given_name_norm || '|' || s.date_of_birth,
                  's' || s.id::text, 'c' || c.id::text) AS child_key
       {_CENSUS_FROM.format(decision=_CENSUS_DECISION)}
+    ), k AS (
+      SELECT r.*, CASE
+        WHEN mash_child_id IS NOT NULL
+          THEN upper(left(replace(mash_child_id::text, '-', ''), 15))
+        ELSE upper(left(replace(first_value(coalesce(subject_id::text, child_key))
+          OVER (PARTITION BY child_key ORDER BY received_at, subject_id), '-', ''), 10))
+        END AS la_child_id
+      FROM r
     )
-    SELECT r.*, upper(left(replace(first_value(coalesce(subject_id::text, child_key))
-        OVER (PARTITION BY child_key ORDER BY received_at, subject_id), '-', ''), 10))
-        AS la_child_id
-    FROM r ORDER BY la_child_id, received_at, reference, position
+    SELECT k.*, min(child_key) OVER (PARTITION BY la_child_id)
+        <> max(child_key) OVER (PARTITION BY la_child_id) AS la_child_id_clash
+    FROM k ORDER BY la_child_id, received_at, reference, position
     """
 )
 
@@ -325,3 +369,91 @@ async def claim_slot(
     )
     again = retried.scalar_one_or_none()
     return None if again is None else await session.get(TriageReportSend, again)
+
+
+# --- the managers' reports (triage.reports.operational) -----------------------------------
+
+
+async def _listed(
+    session: AsyncSession, stmt: Select[TriageContact], limit: int
+) -> tuple[int, Sequence[TriageContact]]:
+    """The count of all the rows, and the first `limit` of them, oldest first."""
+    count = await session.scalar(select(func.count()).select_from(stmt.subquery()))
+    found = await session.scalars(stmt.order_by(TriageContact.received_at).limit(limit))
+    return int(count or 0), found.all()
+
+
+async def open_contacts(
+    session: AsyncSession, council_id: str, *, limit: int
+) -> tuple[int, Sequence[TriageContact]]:
+    """The council's contacts in progress, oldest first."""
+    stmt = select(TriageContact).where(
+        TriageContact.council_id == council_id, TriageContact.status.in_(OPEN_STATUSES)
+    )
+    return await _listed(session, stmt, limit)
+
+
+async def unallocated_contacts(
+    session: AsyncSession,
+    council_id: str,
+    *,
+    received_before: datetime,
+    decided_since: datetime,
+    limit: int,
+) -> tuple[int, Sequence[TriageContact]]:
+    """Contacts received before the cut-off with no allocated worker: open ones, and referrals
+    decided since `decided_since`."""
+    c = TriageContact
+    stmt = select(c).where(
+        c.council_id == council_id,
+        c.assigned_to.is_(None),
+        c.received_at <= received_before,
+        (c.status.in_(OPEN_STATUSES))
+        | ((c.contact_type == "referral") & (c.decided_at >= decided_since)),
+    )
+    return await _listed(session, stmt, limit)
+
+
+_KPI_SQL = text(
+    """
+    SELECT c.contact_type AS contact_type,
+      count(*) AS decided,
+      count(*) FILTER (WHERE d.met_at IS NOT NULL AND d.breached_at IS NULL) AS on_time_1wd,
+      count(*) FILTER (WHERE h.met_at IS NOT NULL AND h.breached_at IS NULL) AS on_time_24h,
+      count(*) FILTER (WHERE c.consent_state IS NOT NULL) AS consent,
+      count(*) FILTER (WHERE c.child_voice_present) AS voice,
+      count(*) FILTER (WHERE c.wants_feedback) AS want_feedback,
+      count(*) FILTER (WHERE c.wants_feedback AND c.feedback_given_at IS NOT NULL) AS feedback,
+      count(*) FILTER (WHERE c.re_referral) AS re_referrals
+    FROM triage_contacts c
+    LEFT JOIN triage_clocks d ON d.contact_id = c.id AND d.kind = 'decision'
+    LEFT JOIN triage_clocks h ON h.contact_id = c.id AND h.kind = 'completed_24h'
+    WHERE c.council_id = :council AND c.received_at >= :start AND c.received_at < :end
+      AND c.status = 'decided'
+    GROUP BY c.contact_type ORDER BY c.contact_type
+    """
+)
+
+_COUNT_SQL = text(
+    """
+    SELECT COALESCE(contact_type, 'undecided') AS contact_type, count(*) AS n
+    FROM triage_contacts
+    WHERE council_id = :council AND received_at >= :start AND received_at < :end
+    GROUP BY 1 ORDER BY 1
+    """
+)
+
+
+async def contacts_by_type(
+    session: AsyncSession, council_id: str, start: datetime, end: datetime
+) -> dict[str, int]:
+    """Contacts received in the period, by decided contact type (`undecided` for the rest)."""
+    found = await session.execute(_COUNT_SQL, _params(council_id, start, end))
+    return {r.contact_type: r.n for r in found.all()}
+
+
+async def kpi_rows(
+    session: AsyncSession, council_id: str, start: datetime, end: datetime
+) -> Sequence[Row[Any]]:
+    """Per decided contact type: the counts the KPI scorecard is computed from."""
+    return (await session.execute(_KPI_SQL, _params(council_id, start, end))).all()

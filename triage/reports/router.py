@@ -1,19 +1,19 @@
-"""HTTP layer of the management information: the scorecard, the CIN census return, factors."""
+"""HTTP layer of the reports: the managers' in-progress, unallocated and KPI reports, the
+scorecard, the CIN census return and the assessment factors."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.db import SessionDep, get_session
+from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
-from triage.dependencies import DeciderUser, ManagerUser
-from triage.reports import census_service, factors, service
+from services.types import QueryDatetime
+from triage.dependencies import ContactPath, DeciderUser, ManagerUser, StreamSession
+from triage.reports import census_service, factors, operational, service
 from triage.reports.exceptions import BadCollectionYear, BadPeriod, CensusReturnInvalid
 from triage.reports.render import scorecard_csv
 from triage.reports.schemas import (
@@ -21,14 +21,15 @@ from triage.reports.schemas import (
     AssessmentFactorsWrite,
     CensusValidation,
     ExportFormat,
+    InProgressReport,
+    Scorecard,
     ScorecardReport,
 )
 
 router = APIRouter(tags=["reports"])
+# The managers' reports (in progress twice daily, unallocated over 7 days, KPIs).
+managers = APIRouter(prefix="/v1/reports")
 
-# The export streams after the handler returns: its session lives until the response is sent
-# (the function-scoped one has committed the validation's audit row by then).
-StreamSession = Annotated[AsyncSession, Depends(get_session, scope="request", use_cache=False)]
 Year = Annotated[
     int,
     Query(ge=2000, le=2100, description="Collection year: 1 April of the year before to 31 March"),
@@ -113,10 +114,49 @@ async def triage_cin_census_export(
 async def triage_record_assessment_factors(
     session: SessionDep,
     principal: DeciderUser,
-    contact_id: Annotated[uuid.UUID, Path()],
+    contact_id: ContactPath,
     body: AssessmentFactorsWrite,
 ) -> AssessmentFactorsRead:
     """Record the CIN census factors identified at the end of the contact's assessment."""
     return await factors.record(
         session, principal=principal, contact_id=contact_id, body=body, now=datetime.now(UTC)
     )
+
+
+@managers.get("/in-progress", response_model=InProgressReport, responses=error_responses(Forbidden))
+async def triage_in_progress_report(
+    session: SessionDep, principal: ManagerUser
+) -> InProgressReport:
+    """Every contact in progress with its age and deadline (run twice daily)."""
+    return await operational.in_progress_report(session, principal=principal)
+
+
+@managers.get("/unallocated", response_model=InProgressReport, responses=error_responses(Forbidden))
+async def triage_unallocated_report(
+    session: SessionDep, principal: ManagerUser
+) -> InProgressReport:
+    """Contacts with no allocated worker more than 7 days after receipt."""
+    return await operational.unallocated_report(session, principal=principal)
+
+
+@managers.get(
+    "/kpis",
+    response_model=Scorecard,
+    responses=error_responses(Forbidden, BadPeriod),
+    deprecated=True,
+)
+async def triage_kpi_scorecard(
+    session: SessionDep,
+    principal: ManagerUser,
+    period_from: Annotated[QueryDatetime | None, Query(alias="from")] = None,
+    period_to: Annotated[QueryDatetime | None, Query(alias="to")] = None,
+) -> Scorecard:
+    """Deprecated: use GET /v1/reports/scorecard (its definitions differ; docs/reports.md).
+
+    KPI scorecard with targets and polarity, per contact type (default: last 28 days)."""
+    return await operational.kpi_scorecard(
+        session, principal=principal, period_from=period_from, period_to=period_to
+    )
+
+
+router.include_router(managers)

@@ -1,7 +1,9 @@
-"""Bodies of the scorecard, the census return's validation and the assessment factors."""
+"""Bodies of the managers' reports (in progress, unallocated, KPIs), the scorecard, the census
+return's validation and the assessment factors."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -9,7 +11,57 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from triage.reports.census import FACTOR_CODES, NO_FACTORS
 from triage.reports.indicators import Direction, Polarity, Rating
-from triage.schemas.reports import PopulationRate
+
+
+class InProgressRow(BaseModel):
+    id: uuid.UUID
+    reference: str
+    lane: str
+    status: str
+    rag: str
+    received_at: datetime
+    age_hours: float
+    deadline_at: datetime
+    breached: bool
+    assigned_to: str | None
+
+
+class InProgressReport(BaseModel):
+    generated_at: datetime
+    count: int
+    rows: list[InProgressRow]
+
+
+class Kpi(BaseModel):
+    name: str
+    contact_type: str | None
+    numerator: int
+    denominator: int
+    value: float | None
+    target: float
+    polarity: Literal["higher_is_better", "lower_is_better"]
+    on_target: bool | None
+
+
+class PopulationRate(BaseModel):
+    """Referrals per 10,000 children living in the area (a context measure: no target)."""
+
+    referrals: int
+    child_population: int
+    period_days: float
+    per_10000_children: float
+    # The period's rate scaled to a year, comparable with the published annual figures.
+    per_10000_children_annualised: float
+
+
+class Scorecard(BaseModel):
+    generated_at: datetime
+    period_from: datetime
+    period_to: datetime
+    contacts_by_type: dict[str, int]
+    kpis: list[Kpi]
+    # None when the council has not configured its child population.
+    referrals_per_10000_children: PopulationRate | None = None
 
 
 class PeriodRead(BaseModel):
@@ -28,7 +80,8 @@ class PreviousValue(BaseModel):
 
 class IndicatorRead(BaseModel):
     name: str
-    # The decided contact type it is measured over; None for whole-front-door measures.
+    # The decided contact type it is measured over ("undecided": contacts still open past a
+    # timeliness deadline); None for whole-front-door measures.
     contact_type: str | None
     meaning: str
     numerator: int

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal
-from triage.council import load_council
+from triage.council.config import load_council
 from triage.reports import indicators, repository
 from triage.reports.exceptions import BadPeriod
 from triage.reports.indicators import Indicator
+from triage.reports.operational import population_rate
 from triage.reports.periods import (
     Period,
     day_errors,
@@ -37,7 +38,6 @@ from triage.reports.schemas import (
     PreviousValue,
     ScorecardReport,
 )
-from triage.service.reports import population_rate
 
 SERVICE = "triage"
 NFA_REASONS_TOP = 10  # the commonest reasons per contact type; the rest are in the records
@@ -72,7 +72,8 @@ class _Figures:
         self.outcomes: dict[tuple[str, str], int] = {}
         self.dv: dict[tuple[str, str], int] = {}
         self.encompass = EncompassCounts(notifications=0, to_schools=0, to_ehe_officer=0)
-        self.referrals = 0
+        self.referrals = 0  # decided referrals (contacts)
+        self.referred_children = 0  # children on them (the census's count)
         self.nfa_reasons: list[NfaReason] = []
 
 
@@ -170,13 +171,14 @@ def _encompass(fig: _Figures, row: Row[Any]) -> None:
 
 
 async def _figures(
-    session: AsyncSession, council_id: str, period: Period, before: Period
+    session: AsyncSession, council_id: str, period: Period, before: Period, now: datetime
 ) -> dict[bool, _Figures]:
-    """The period's figures (True) and the previous period's (False), read together."""
+    """The period's figures (True) and the previous period's (False), read together; `now`
+    decides which clocks are measurable yet (met, or their deadline has passed)."""
     figs = {True: _Figures(), False: _Figures()}
     args = (council_id, before.start, period.start, period.end)
     both = repository.both_periods
-    _per_type(figs, await both(session, repository.TIMELINESS_SQL, *args))
+    _per_type(figs, await both(session, repository.TIMELINESS_SQL, *args, now=now))
     tallies = await both(session, repository.TALLIES_SQL, *args)
     _tallies(figs, tallies)
     decided = _per_type(figs, _quality(tallies))
@@ -184,14 +186,16 @@ async def _figures(
         figs[row.current].referrals = row.referrals
         key = ("re_referral_within_12_months", "referral")
         figs[row.current].ratios[key] = (row.re_referrals, row.referrals)
+    for row in await both(session, repository.REFERRED_CHILDREN_SQL, *args):
+        figs[row.current].referred_children = row.children
     for current, fig in figs.items():
         fig.ratios[("contact_to_referral_conversion", None)] = (fig.referrals, decided[current])
         _encompass(fig, _NO_ALERTS)
         for rag in indicators.MASH_RAGS:  # every RAG shown, with no data when none screened
             fig.ratios[(f"mash_{rag}_met_within_timescale", None)] = (0, 0)
-    for row in await repository.both_periods(session, repository.ENCOMPASS_SQL, *args):
+    for row in await both(session, repository.ENCOMPASS_SQL, *args, now=now):
         _encompass(figs[row.current], row)
-    for row in await repository.both_periods(session, repository.MASH_SQL, *args):
+    for row in await both(session, repository.MASH_SQL, *args, now=now):
         if row.rag in indicators.MASH_RAGS:
             figs[row.current].ratios[(f"mash_{row.rag}_met_within_timescale", None)] = (
                 row.met,
@@ -280,7 +284,7 @@ async def scorecard(
     before = previous(period, zone)
     await audit_read(session, principal, "report.scorecard", principal.council_id)
     await repository.tune_for_reports(session)
-    figs = await _figures(session, principal.council_id, period, before)
+    figs = await _figures(session, principal.council_id, period, before, now)
     fig_now, fig_before = figs[True], figs[False]
     settings = await repository.council_settings(session, principal.council_id)
     defs = indicators.with_targets(settings.get("kpi_targets") or {})
@@ -296,11 +300,12 @@ async def scorecard(
         nfa_reasons=await _nfa_reasons(session, principal.council_id, period),
         dv_notifications=_count_rows(fig_now.dv, fig_before.dv),
         encompass=fig_now.encompass,
+        # Per child on a referral (as the CIN census counts them), not per contact.
         referrals_per_10000_children=population_rate(
-            fig_now.referrals, pop, period.start, period.end
+            fig_now.referred_children, pop, period.start, period.end
         ),
         previous_referrals_per_10000_children=population_rate(
-            fig_before.referrals, pop, before.start, before.end
+            fig_before.referred_children, pop, before.start, before.end
         ),
         not_included=NOT_INCLUDED,
     )

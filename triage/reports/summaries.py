@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from triage.schemas.reports import InProgressReport, InProgressRow
+from triage.reports.schemas import InProgressReport, InProgressRow
 
 OLDEST_SHOWN = 10  # enough to act on; the full list is one click away
 FOOTER = (
@@ -40,7 +40,7 @@ def _line(row: InProgressRow, base: str, zone: ZoneInfo, in_days: bool) -> str:
     flag = "  BREACHED" if row.breached else ""
     return (
         f"  {row.reference}  {row.lane}  {row.rag}  age {age}  due {_when(row.deadline_at, zone)}"
-        f"{flag}\n    {base}/v1/contacts/{row.id}"
+        f"{flag}\n    {base}/contacts/{row.id}"
     )
 
 
@@ -64,7 +64,7 @@ def in_progress_email(
         f"Oldest {min(OLDEST_SHOWN, len(rows))}:",
         *(_line(r, base, zone, in_days=False) for r in rows[:OLDEST_SHOWN]),
         "",
-        f"Full report: {base}/v1/reports/in-progress",
+        f"Full report: {base}/reports",
         "",
         FOOTER,
     ]
@@ -88,7 +88,7 @@ def unallocated_email(report: InProgressReport, *, base: str, zone: ZoneInfo) ->
         f"Oldest {min(OLDEST_SHOWN, len(rows))}:",
         *(_line(r, base, zone, in_days=True) for r in rows[:OLDEST_SHOWN]),
         "",
-        f"Full report: {base}/v1/reports/unallocated",
+        f"Full report: {base}/reports",
         "",
         FOOTER,
     ]

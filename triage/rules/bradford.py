@@ -12,7 +12,7 @@ HARM_CATEGORIES = ["physical_abuse", "sexual_abuse", "fgm"]
 EXPLOITATION = ["cse", "cce", "missing"]
 
 
-def _rule(rule_id: str, when: dict[str, Any], **then: Any) -> dict[str, Any]:
+def _rule(rule_id: str, when: dict[str, Any], **then: object) -> dict[str, Any]:
     return {"id": rule_id, "when": when, "then": then}
 
 

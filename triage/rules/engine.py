@@ -12,7 +12,7 @@ social worker works now) whatever the rules said, and the result says so.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ URGENT_LANES = frozenset({"mash", "out_of_hours", "lado"})
 SAFETY_FACTS = ("immediate_risk", "significant_harm_alleged")
 
 
-def _set(value: Any) -> frozenset[Any]:
+def _set(value: Iterable[Any] | None) -> frozenset[Any]:
     return frozenset(value or ())
 
 

@@ -1,6 +1,6 @@
 """The facts a rule can test: a closed catalogue, each with its kind and allowed values.
 
-Facts are derived from a contact (see triage.intake_facts) or supplied for a dry run. The
+Facts are derived from a contact (see triage.contacts.facts) or supplied for a dry run. The
 catalogue is the contract between rule authors and the engine: a rule naming anything else
 is refused when the rule set is written.
 """
@@ -8,7 +8,7 @@ is refused when the rule set is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,7 +35,7 @@ class FactSpec:
     nullable: bool = False
 
 
-def _enum(literal: Any) -> frozenset[str]:
+def _enum(literal: object) -> frozenset[str]:
     return frozenset(get_args(literal))
 
 

@@ -92,7 +92,7 @@ class RuleSetBody(_Strict):
     rules: Annotated[list[Rule], Field(max_length=500)] = []
 
 
-def validate_body(raw: Any, *, prefix: str = "") -> tuple[RuleSetBody | None, list[FieldError]]:
+def validate_body(raw: object, *, prefix: str = "") -> tuple[RuleSetBody | None, list[FieldError]]:
     """The parsed body, or None and every problem (structure first, then meaning)."""
     try:
         body = RuleSetBody.model_validate(raw)
@@ -155,7 +155,7 @@ def _value_problem(cond: Condition, spec: FactSpec) -> str | None:
     return _scalar_problem(cond.value, spec)
 
 
-def _scalar_problem(value: Any, spec: FactSpec) -> str | None:
+def _scalar_problem(value: object, spec: FactSpec) -> str | None:
     if spec.kind == "bool":
         return None if isinstance(value, bool) else "a true/false value is required"
     if spec.kind == "int":

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
 
 from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
-from triage.dependencies import TriageSettingsDep
-from triage.mash_access import MashStaffUser
+from triage.dependencies import ContactPath, TriageSettingsDep
+from triage.mash.access import MashStaffUser
 from triage.screening import service
 from triage.screening.schemas import RagCreate, RagHistory, RagRead
 
@@ -23,7 +21,7 @@ router = APIRouter(prefix="/v1", tags=["mash"])
     responses=error_responses(NotFound, Conflict, Unprocessable, Forbidden),
 )
 async def rate_contact_rag(
-    contact_id: uuid.UUID,
+    contact_id: ContactPath,
     body: RagCreate,
     session: SessionDep,
     principal: MashStaffUser,
@@ -42,7 +40,7 @@ async def rate_contact_rag(
     responses=error_responses(NotFound, Forbidden),
 )
 async def read_contact_rag(
-    contact_id: uuid.UUID, session: SessionDep, principal: MashStaffUser
+    contact_id: ContactPath, session: SessionDep, principal: MashStaffUser
 ) -> RagHistory:
     """The contact's RAG rating, its MASH deadline and every change with its reason."""
     return await service.history(session, principal=principal, contact_id=contact_id)

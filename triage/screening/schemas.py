@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from triage.mash_config import Rag
+from triage.mash.config import Rag
 
 
 class RagCreate(BaseModel):

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.auth import Principal
 from services.models.mash import MashRagRating
 from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact
-from triage.clocks import due_soon
-from triage.mash_access import load_mash_config, mash_contact, record
+from triage.clocks.repository import refresh_queue_keys
+from triage.clocks.rules import due_soon
+from triage.mash.access import load_mash_config, mash_contact, record
 from triage.screening import repository
 from triage.screening.exceptions import ContactClosed, RagUnchanged
 from triage.screening.schemas import RagCreate, RagHistory, RagRead
-from triage.service.clocks import refresh_queue_keys
 from triage.settings import TriageSettings
 
 

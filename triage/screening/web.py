@@ -25,7 +25,7 @@ from services.web.pages import (
     validation_fields,
 )
 from triage.dependencies import TriageSettingsDep
-from triage.mash_access import MASH_STAFF, RefusedAsNotFound
+from triage.mash.access import MASH_STAFF, RefusedAsNotFound
 from triage.screening import service
 from triage.screening.schemas import RagCreate
 from triage.web import contact_page_again

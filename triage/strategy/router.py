@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
-from triage.dependencies import TriageSettingsDep
-from triage.mash_access import MashStaffUser
+from triage.dependencies import ActionPath, ContactPath, DiscussionPath, TriageSettingsDep
+from triage.mash.access import MashStaffUser
 from triage.strategy import service
 from triage.strategy.render import summary_text
 from triage.strategy.schemas import (
@@ -31,7 +29,7 @@ router = APIRouter(prefix="/v1/contacts/{contact_id}/strategy-discussions", tags
     responses=error_responses(NotFound, Unprocessable, Forbidden),
 )
 async def record_strategy_discussion(
-    contact_id: uuid.UUID,
+    contact_id: ContactPath,
     body: DiscussionCreate,
     session: SessionDep,
     principal: MashStaffUser,
@@ -45,7 +43,7 @@ async def record_strategy_discussion(
 
 @router.get("", response_model=list[DiscussionRead], responses=error_responses(NotFound, Forbidden))
 async def list_strategy_discussions(
-    contact_id: uuid.UUID, session: SessionDep, principal: MashStaffUser
+    contact_id: ContactPath, session: SessionDep, principal: MashStaffUser
 ) -> list[DiscussionRead]:
     """The contact's strategy discussions with their actions (overdue ones flagged)."""
     return await service.list_discussions(session, principal=principal, contact_id=contact_id)
@@ -57,9 +55,9 @@ async def list_strategy_discussions(
     responses=error_responses(NotFound, Conflict, Unprocessable, Forbidden),
 )
 async def complete_strategy_action(
-    contact_id: uuid.UUID,
-    discussion_id: uuid.UUID,
-    action_id: uuid.UUID,
+    contact_id: ContactPath,
+    discussion_id: DiscussionPath,
+    action_id: ActionPath,
     body: ActionDone,
     session: SessionDep,
     principal: MashStaffUser,
@@ -81,7 +79,10 @@ async def complete_strategy_action(
     responses=error_responses(NotFound, Forbidden),
 )
 async def strategy_discussion_summary(
-    contact_id: uuid.UUID, discussion_id: uuid.UUID, session: SessionDep, principal: MashStaffUser
+    contact_id: ContactPath,
+    discussion_id: DiscussionPath,
+    session: SessionDep,
+    principal: MashStaffUser,
 ) -> DiscussionSummary:
     """The summary to share with the attendees (what was said and agreed, no more)."""
     return await service.summary(
@@ -95,7 +96,10 @@ async def strategy_discussion_summary(
     responses={200: {"content": {"text/plain": {}}}, **error_responses(NotFound, Forbidden)},
 )
 async def strategy_discussion_summary_text(
-    contact_id: uuid.UUID, discussion_id: uuid.UUID, session: SessionDep, principal: MashStaffUser
+    contact_id: ContactPath,
+    discussion_id: DiscussionPath,
+    session: SessionDep,
+    principal: MashStaffUser,
 ) -> PlainTextResponse:
     """The same summary as plain text (for email or print)."""
     summary = await service.summary(

@@ -20,10 +20,11 @@ from services.auth import Principal
 from services.errors import FieldError
 from services.models.mash import MashStrategyAction, MashStrategyDiscussion
 from services.models.triage import TriageClock, TriageContact
-from triage.clocks import deadline, due_soon
-from triage.mash_access import load_mash_config, mash_contact, record
-from triage.mash_config import MashConfig
-from triage.service.clocks import refresh_queue_keys, start_clock
+from triage.clocks.repository import refresh_queue_keys
+from triage.clocks.rules import deadline, due_soon
+from triage.clocks.service import start_clock
+from triage.mash.access import load_mash_config, mash_contact, record
+from triage.mash.config import MashConfig
 from triage.settings import TriageSettings
 from triage.strategy import repository
 from triage.strategy.exceptions import (

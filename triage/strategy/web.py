@@ -32,7 +32,7 @@ from services.web.pages import (
     validation_fields,
 )
 from triage.dependencies import TriageSettingsDep
-from triage.mash_access import MASH_STAFF, RefusedAsNotFound, load_mash_config, mash_contact
+from triage.mash.access import MASH_STAFF, RefusedAsNotFound, load_mash_config, mash_contact
 from triage.strategy import service
 from triage.strategy.render import summary_text
 from triage.strategy.schemas import ActionDone, DiscussionCreate

@@ -36,6 +36,7 @@ def child(
     born: date | None = date(2018, 5, 1),
     due: date | None = None,
     gender: str = "1",
+    ethnicity: str | None = None,
 ) -> dict[str, Any]:
     kind = "unborn" if due is not None else "child"
     return {
@@ -46,6 +47,7 @@ def child(
         "born": born if kind == "child" else None,
         "due": due,
         "gender": gender,
+        "ethnicity": ethnicity,
     }
 
 
@@ -57,7 +59,7 @@ async def add_contact(
     outcome: str | None = "early_help",
     lane: str = "mash",
     kind: str = "concern",
-    on_time: dict[str, bool | None] | None = None,
+    on_time: dict[str, bool | str | None] | None = None,
     consent_state: str | None = None,
     consent_given_by: str | None = None,
     consent_reason: str | None = None,
@@ -72,7 +74,9 @@ async def add_contact(
     decision_status: str = "final",
     council_id: str = "demo",
 ) -> TriageContact:
-    """A contact, decided unless `contact_type` is None; `on_time` per clock kind (None: none)."""
+    """A contact, decided unless `contact_type` is None; `on_time` per clock kind: met by its
+    deadline (True), a minute after it (False), "unmet" (running, or breached once its deadline
+    has passed), or None (no such clock)."""
     decided = contact_type is not None
     kids = children if children is not None else [child(nhs=f"99{next(_seq):08d}")]
     contact = TriageContact(
@@ -137,6 +141,8 @@ def _subject_json(k: dict[str, Any]) -> dict[str, Any]:
         out["date_of_birth"] = k["born"].isoformat()
     if k["due"] is not None:
         out["expected_due_date"] = k["due"].isoformat()
+    if k.get("ethnicity") is not None:
+        out["ethnicity"] = k["ethnicity"]
     return out
 
 
@@ -157,9 +163,19 @@ def _subject_row(contact: TriageContact, position: int, k: dict[str, Any]) -> Tr
     )
 
 
-def _clock(contact: TriageContact, kind: str, on_time: bool) -> TriageClock:
+def _clock(contact: TriageContact, kind: str, on_time: bool | str) -> TriageClock:
     limit = CLOCK_LIMITS.get(kind, timedelta(hours=24))
     deadline = contact.received_at + limit
+    if on_time == "unmet":
+        return TriageClock(
+            id=uuid.uuid4(),
+            contact_id=contact.id,
+            kind=kind,
+            started_at=contact.received_at,
+            deadline_at=deadline,
+            due_soon_at=deadline - timedelta(hours=2),
+            state="running",
+        )
     met = deadline - timedelta(minutes=1) if on_time else deadline + timedelta(minutes=1)
     return TriageClock(
         id=uuid.uuid4(),

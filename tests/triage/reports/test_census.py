@@ -9,18 +9,22 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.identifiers import upn_check_letter
+from services.models.mash import MashChild, MashChildLink
 from services.models.platform import AuditEntry
 from tests.triage.reports.factories import MANAGER, add_assessment, add_contact, child
 from triage.reports import census, census_service
 
 Headers = dict[str, str]
 YEAR = 2026  # 1 April 2025 - 31 March 2026
+LONDON = ZoneInfo("Europe/London")
 IN_YEAR = datetime(2025, 11, 3, 10, tzinfo=UTC)
 OK = census.CensusReferral(
     la_child_id="ABCDEF0123",
@@ -37,6 +41,10 @@ OK = census.CensusReferral(
     assessment_authorised=None,
     factors=(),
 )
+
+
+GOOD_UPN = upn_check_letter("12345678901A") + "12345678901A"
+BAD_UPN = next(c for c in "ABCD" if c != GOOD_UPN[0]) + GOOD_UPN[1:]
 
 
 def rules(row: census.CensusReferral) -> list[str]:
@@ -73,10 +81,54 @@ class TestCensusRules:
             ({"primary_need_code": "N11"}, "8650"),
             ({"factors": ("3A",)}, "8614"),
             ({"child": None}, "FD01"),
+            ({"assessment_started": date(2025, 11, 2)}, "1103"),
+            ({"ethnicity": "WXYZ"}, "4220"),
+            ({"upn": BAD_UPN}, "1510"),
+            ({"upn": "A12345"}, "1510"),
+            ({"la_child_id_clash": True}, "FD02"),
         ],
     )
     def test_each_rule_fails_its_case(self, changes: dict[str, Any], rule: str) -> None:
         assert rules(replace(OK, **changes)) == [rule]
+
+    def test_a_valid_upn_ethnicity_and_assessment_start_pass(self) -> None:
+        row = replace(OK, upn=GOOD_UPN, ethnicity="WBRI", assessment_started=date(2025, 11, 3))
+        assert rules(row) == []
+
+    def test_the_xml_carries_upn_ethnicity_and_the_assessment_start(self) -> None:
+        row = replace(
+            OK,
+            upn=GOOD_UPN,
+            ethnicity="MWBA",
+            assessment_started=date(2025, 11, 4),
+            assessment_authorised=date(2025, 12, 1),
+            factors=("3A",),
+        )
+        child_xml = ET.fromstring("".join(census.xml_children([row])))
+        assert child_xml.findtext("ChildIdentifiers/UPN") == GOOD_UPN
+        assert child_xml.find("ChildIdentifiers/UPNunknown") is None
+        assert child_xml.findtext("ChildCharacteristics/Ethnicity") == "MWBA"
+        assessment = child_xml.find("CINdetails/Assessments")
+        assert assessment is not None
+        assert [e.tag for e in assessment] == [
+            "AssessmentActualStartDate",
+            "AssessmentAuthorisationDate",
+            "FactorsIdentifiedAtAssessment",
+        ]
+        assert assessment.findtext("AssessmentActualStartDate") == "2025-11-04"
+
+    def test_without_upn_or_ethnicity_the_xml_says_so(self) -> None:
+        young = replace(OK, date_of_birth=date(2021, 1, 1))  # 4 at the referral
+        young_xml = ET.fromstring("".join(census.xml_children([young])))
+        assert young_xml.findtext("ChildIdentifiers/UPNunknown") == "UN1"
+        assert young_xml.findtext("ChildCharacteristics/Ethnicity") == "NOBT"
+        older = OK  # born 2018: 7 at the referral
+        assert (
+            ET.fromstring("".join(census.xml_children([older]))).findtext(
+                "ChildIdentifiers/UPNunknown"
+            )
+            == "UN5"
+        )
 
     def test_an_nfa_referral_needs_no_primary_need_code(self) -> None:
         assert rules(replace(OK, nfa=True, primary_need_code=None)) == []
@@ -92,6 +144,70 @@ class TestCensusRules:
 
 async def _good(session: AsyncSession, **overrides: Any) -> Any:
     return await add_contact(session, received_at=IN_YEAR, **overrides)
+
+
+async def _link(session: AsyncSession, contact: Any, child_id: uuid.UUID) -> None:
+    if await session.get(MashChild, child_id) is None:
+        session.add(MashChild(id=child_id, council_id="demo", display_name="A child"))
+        await session.flush()
+    session.add(
+        MashChildLink(
+            id=uuid.uuid4(),
+            child_id=child_id,
+            contact_id=contact.id,
+            subject_position=0,
+            matched_on=[],
+            state="new",
+        )
+    )
+    await session.flush()
+
+
+class TestLaChildId:
+    async def test_the_mash_child_gives_the_same_id_every_year_whatever_the_identifier(
+        self, seeded: AsyncSession
+    ) -> None:
+        record = uuid.uuid4()
+        # The same child, known by NHS number one year and by UPN the next.
+        earlier = await add_contact(
+            seeded, received_at=IN_YEAR - timedelta(days=365), children=[child(nhs="9990001006")]
+        )
+        later = await _good(seeded, children=[child(upn=GOOD_UPN)])
+        for contact in (earlier, later):
+            await _link(seeded, contact, record)
+        ids = []
+        for year in (YEAR - 1, YEAR):
+            rows = [r async for r in census_service._census_rows(
+                seeded, "demo", year, LONDON, date(2026, 6, 1)
+            )]  # fmt: skip
+            ids.append([r.la_child_id for r in rows])
+        assert ids == [[record.hex[:15].upper()]] * 2
+
+    async def test_two_children_sharing_an_id_are_a_failure_never_merged(
+        self, seeded: AsyncSession
+    ) -> None:
+        # Two MASH records whose ids agree in the first 15 hex digits (as unlikely as it is).
+        one = uuid.UUID("abcdef01-2345-6789-0000-000000000001")
+        two = uuid.UUID("abcdef01-2345-6789-0000-000000000002")
+        first = await _good(seeded)
+        second = await _good(seeded)
+        await _link(seeded, first, one)
+        await _link(seeded, second, two)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        clashes = sorted(f.contact_reference for f in report.failures if f.rule == "FD02")
+        assert clashes == sorted([first.reference, second.reference])
+
+    async def test_without_a_mash_record_the_subject_row_gives_the_id(
+        self, seeded: AsyncSession
+    ) -> None:
+        contact = await _good(seeded)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert report.valid
+        rows = [r async for r in census_service._census_rows(
+            seeded, "demo", YEAR, LONDON, date(2026, 6, 1)
+        )]  # fmt: skip
+        assert [len(r.la_child_id) for r in rows] == [10]
+        assert rows[0].contact_reference == contact.reference
 
 
 class TestCensusValidation:
@@ -191,6 +307,24 @@ class TestCensusExportApi:
         assert unborn.findtext("ChildIdentifiers/GenderCurrent") == "0"
         nfa = [d.findtext("ReferralNFA") or "" for c in children for d in c.findall("CINdetails")]
         assert sorted(nfa) == ["false", "false", "true"]
+
+    async def test_xml_takes_upn_ethnicity_and_assessment_start_from_the_records(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        kid = child(nhs="9990001006", upn=GOOD_UPN, ethnicity="WBRI")
+        referral = await _good(seeded, children=[kid])
+        await add_assessment(seeded, referral, authorised_at=IN_YEAR + timedelta(days=30))
+        resp = await client.get(
+            "/v1/exports/cin-referrals", params={"year": YEAR, "format": "xml"}, headers=manager
+        )
+        assert resp.status_code == 200, resp.text
+        found = ET.fromstring(resp.content).find("Children/Child")
+        assert found is not None
+        assert found.findtext("ChildIdentifiers/UPN") == GOOD_UPN
+        assert found.findtext("ChildCharacteristics/Ethnicity") == "WBRI"
+        # The assessment clock starts when the decision starts it (here: at receipt).
+        start = found.findtext("CINdetails/Assessments/AssessmentActualStartDate")
+        assert start == "2025-11-03"
 
     async def test_a_return_that_breaks_the_rules_is_refused_with_every_failure(
         self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession

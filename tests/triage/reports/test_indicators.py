@@ -43,6 +43,14 @@ class TestDirectionOfTravel:
         assert rating(0.5, None, 0.9, "higher_is_better") == "off_target"
         assert rating(None, 0.5, 0.9, "higher_is_better") == "no_data"
 
+    def test_a_neutral_indicator_is_never_improving_worsening_or_on_target(self) -> None:
+        assert direction(0.4, 0.3, "neutral") == "higher"
+        assert direction(0.2, 0.3, "neutral") == "lower"
+        assert direction(0.3, 0.3, "neutral") == "unchanged"
+        assert meets(0.31, 0.31, "neutral") is None
+        assert rating(0.4, 0.3, 0.31, "neutral") == "not_rated"
+        assert rating(None, 0.3, 0.31, "neutral") == "no_data"
+
     def test_targets_are_met_at_the_boundary(self) -> None:
         assert meets(0.9, 0.9, "higher_is_better") is True
         assert meets(0.21, 0.21, "lower_is_better") is True

@@ -21,9 +21,9 @@ from services.models.triage_reports import TriageReportSend
 from services.settings import get_settings
 from tests.triage.conftest import phone_contact
 from triage import demo
+from triage.contacts.schemas import ContactCreate
+from triage.contacts.service import record_contact
 from triage.reports.jobs import report_job, run_due_reports
-from triage.schemas.contacts import ContactCreate
-from triage.service.intake import record_contact
 from triage.settings import TriageSettings, get_triage_settings
 from triage.worker import build_worker
 
@@ -120,8 +120,10 @@ class TestScheduledReports:
         await run_due_reports(maker, settings=rsettings, now=TUESDAY_0905)
         body = next(m.body for m in mail.messages if "in progress" in m.subject)
         assert reference in body
-        assert "http://frontdoor.test/v1/contacts/" in body
-        assert "http://frontdoor.test/v1/reports/in-progress" in body
+        # The console's pages a manager opens signed in, not the API.
+        assert "http://frontdoor.test/contacts/" in body
+        assert "Full report: http://frontdoor.test/reports\r\n" in body
+        assert "/v1/" not in body
         for identifying in ("Sam", "Example", "9990001006", "BD1", "H. Visitor", "worker-1"):
             assert identifying not in body
 
@@ -230,6 +232,31 @@ class TestScheduledReports:
         await seed_with_a_contact(maker)
         lonely = TriageSettings(smtp_port=smtp[1], report_recipients=())
         assert await run_due_reports(maker, settings=lonely, now=TUESDAY_0905) == 0
+        assert len(mail.messages) == 0
+        # Recorded once as skipped, not retried on later ticks (nor read and audited again).
+        for minutes in (1, 2, 3):
+            later = TUESDAY_0905 + timedelta(minutes=minutes)
+            assert await run_due_reports(maker, settings=lonely, now=later) == 0
+        assert await sends(maker) == [("in_progress", "skipped", 1), ("unallocated", "skipped", 1)]
+        async with transaction(maker) as session:
+            audited = await session.scalar(
+                select(func.count()).where(AuditEntry.action.like("report.scheduled.%"))
+            )
+        assert audited == 0
+
+    async def test_past_the_retry_limit_the_slot_is_given_up(
+        self, maker: Maker, mail: MailSink
+    ) -> None:
+        await seed_with_a_contact(maker)
+        refused = settings_for(free_port(), report_max_attempts=2)
+        for minutes in range(4):
+            later = TUESDAY_0905 + timedelta(minutes=minutes)
+            assert await run_due_reports(maker, settings=refused, now=later) == 0
+        # Two refusals, then given up (not left `sending`), and never claimed again.
+        assert await sends(maker) == [
+            ("in_progress", "given_up", 3),
+            ("unallocated", "given_up", 3),
+        ]
         assert len(mail.messages) == 0
 
     async def test_the_running_worker_has_the_job_on_a_controllable_clock(

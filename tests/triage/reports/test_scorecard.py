@@ -30,8 +30,8 @@ IN_OCT = datetime(2026, 10, 14, 9, 30, tzinfo=UTC)
 IN_SEP = datetime(2026, 9, 14, 9, 30, tzinfo=UTC)
 
 
-async def october(session: AsyncSession) -> ScorecardReport:
-    return await service.scorecard(session, principal=MANAGER, first=OCT[0], last=OCT[1])
+async def october(session: AsyncSession, now: datetime | None = None) -> ScorecardReport:
+    return await service.scorecard(session, principal=MANAGER, first=OCT[0], last=OCT[1], now=now)
 
 
 def find(card: ScorecardReport, name: str, contact_type: str | None = "referral") -> IndicatorRead:
@@ -60,7 +60,43 @@ class TestTimeliness:
         await add_contact(seeded, received_at=IN_OCT, on_time={})
         assert frac(find(await october(seeded), indicator)) == (1, 2)
 
-    async def test_undecided_contacts_are_not_measured(self, seeded: AsyncSession) -> None:
+    @pytest.mark.parametrize(
+        ("clock", "indicator"),
+        [
+            ("decision", "decided_within_one_working_day"),
+            ("completed_24h", "completed_within_24_hours"),
+            ("all_contacts_48h", "completed_within_48_hours"),
+        ],
+    )
+    async def test_an_open_contact_past_its_deadline_counts_as_not_met(
+        self, seeded: AsyncSession, clock: str, indicator: str
+    ) -> None:
+        # A backlog must lower the figure: the open contact's type is not known yet, so it
+        # counts under "undecided", never as met.
+        await add_contact(seeded, received_at=IN_OCT, on_time={clock: True})
+        await add_contact(seeded, received_at=IN_OCT, contact_type=None, on_time={clock: "unmet"})
+        await add_contact(seeded, received_at=IN_OCT, on_time={clock: "unmet"})  # decided, unmet
+        card = await october(seeded)
+        assert frac(find(card, indicator, "undecided")) == (0, 1)
+        assert frac(find(card, indicator, "referral")) == (1, 2)
+
+    async def test_an_open_contact_not_yet_due_is_left_out(self, seeded: AsyncSession) -> None:
+        await add_contact(seeded, received_at=IN_OCT, on_time={"decision": True})
+        await add_contact(
+            seeded, received_at=IN_OCT, contact_type=None, on_time={"decision": "unmet"}
+        )
+        # An hour after receipt: the open contact's one working day has not run out.
+        card = await october(seeded, now=IN_OCT + timedelta(hours=1))
+        assert frac(find(card, "decided_within_one_working_day", "referral")) == (1, 1)
+        assert not [
+            i
+            for i in card.indicators
+            if i.name == "decided_within_one_working_day" and i.contact_type == "undecided"
+        ]
+
+    async def test_undecided_contacts_without_clocks_are_not_measured(
+        self, seeded: AsyncSession
+    ) -> None:
         await add_contact(seeded, received_at=IN_OCT)
         await add_contact(seeded, received_at=IN_OCT, contact_type=None, on_time={})
         assert frac(find(await october(seeded), "decided_within_one_working_day")) == (1, 1)
@@ -262,6 +298,17 @@ class TestDvAndEncompass:
             ("standard", "undecided"): 1,
         }
 
+    async def test_an_alert_whose_school_day_has_not_started_is_not_yet_measured(
+        self, seeded: AsyncSession
+    ) -> None:
+        await add_encompass(seeded, created_at=IN_OCT - timedelta(days=1))
+        await add_encompass(seeded, created_at=IN_OCT, delivered_before=None)
+        # An hour after the second alert: its school day (3 h later here) has not started.
+        card = await october(seeded, now=IN_OCT + timedelta(hours=1))
+        assert frac(find(card, "encompass_delivered_before_school_day", None)) == (1, 1)
+        card = await october(seeded)
+        assert frac(find(card, "encompass_delivered_before_school_day", None)) == (1, 2)
+
     async def test_encompass_alerts_before_the_school_day_acknowledged_and_checked(
         self, seeded: AsyncSession
     ) -> None:
@@ -289,6 +336,21 @@ class TestRateAndWhatIsNotIncluded:
         assert card.previous_referrals_per_10000_children is not None
         assert card.previous_referrals_per_10000_children.referrals == 0
         assert not any(n.startswith("mash_timescales_by_rag") for n in card.not_included)
+
+    async def test_the_rate_counts_children_and_the_conversion_counts_contacts(
+        self, seeded: AsyncSession
+    ) -> None:
+        # Siblings on one referral are two referrals in the census (one per child).
+        siblings = [child(nhs="9990001006"), child(nhs="9990001014")]
+        await add_contact(seeded, received_at=IN_OCT, children=siblings)
+        await add_contact(seeded, received_at=IN_OCT, contact_type="advice_information")
+        card = await october(seeded)
+        assert card.referrals_per_10000_children is not None
+        assert card.referrals_per_10000_children.referrals == 2
+        conversion = find(card, "contact_to_referral_conversion", None)
+        assert frac(conversion) == (1, 2)
+        assert (conversion.polarity, conversion.on_target) == ("neutral", None)
+        assert conversion.rating == "not_rated"
 
 
 class TestMashTimescalesByRag:
@@ -320,6 +382,19 @@ class TestMashTimescalesByRag:
         assert (ind.previous.numerator, ind.previous.denominator) == (1, 2)
         assert (ind.value, ind.previous.value) == (1.0, 0.5)
         assert (ind.direction, ind.rating, ind.on_target) == ("improving", "on_target", True)
+
+    async def test_a_running_clock_not_yet_due_is_left_out(self, seeded: AsyncSession) -> None:
+        day_before = IN_OCT - timedelta(days=1)
+        for received, met in ((day_before, True), (day_before, False), (IN_OCT, None)):
+            contact = await add_contact(seeded, received_at=received, contact_type=None, on_time={})
+            await add_mash_screening(seeded, contact, rags=["red"], met=met)
+        # Two hours after the last one came in: its 4-hour timescale has not run out.
+        card = await october(seeded, now=IN_OCT + timedelta(hours=2))
+        # Met on time and met late count; still running and not yet due is left out.
+        assert frac(find(card, "mash_red_met_within_timescale", None)) == (1, 2)
+        # At the end of the month it is running past its deadline (breached): not met.
+        card = await october(seeded)
+        assert frac(find(card, "mash_red_met_within_timescale", None)) == (1, 3)
 
     async def test_a_reviewed_rating_counts_under_the_latest_rag(
         self, seeded: AsyncSession

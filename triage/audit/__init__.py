@@ -1,0 +1,1 @@
+"""The audit-read API: who read or changed which contact, when."""

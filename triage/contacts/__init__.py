@@ -1,0 +1,1 @@
+"""Contacts: record, read, claim, release, assign, decide, sign off, feedback, clocks."""

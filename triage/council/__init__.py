@@ -1,0 +1,1 @@
+"""The council's triage configuration (calendar, sign-off outcomes, allowed decisions)."""

@@ -1,0 +1,1 @@
+"""The DV lane: joint police and social-worker screening, Operation Encompass."""

@@ -1,0 +1,1 @@
+"""The queue: open contacts in the caller's lanes, keyset-paged."""

@@ -1,1 +1,0 @@
-"""The triage API's routers, one per area."""

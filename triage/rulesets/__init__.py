@@ -1,0 +1,1 @@
+"""Continuum of Need rule-set versions: drafts, publishing, dry runs, diffs."""

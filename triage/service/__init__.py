@@ -1,1 +1,0 @@
-"""The triage service layer: never commits; the request or worker job owns the transaction."""
