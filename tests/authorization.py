@@ -364,14 +364,15 @@ MATRIX: tuple[Row, ...] = (
 
 # --- the console's pages (HTML, signed in with a session cookie) ------------------------------
 # The roles that have pages, each with the development sign-in identity the test signs in as.
-# Referrers, the police feed, MASH partners, the case system and auditors use the API only: a
-# page that admits any signed-in user (`ANY_SIGNED_IN`) shows them a pointer to the API.
+# Referrers, the police feed, the case system and auditors use the API only: a page that
+# admits any signed-in user (`ANY_SIGNED_IN`) shows them a pointer to the API.
 PAGE_ROLES: dict[str, str] = {
     "front_door_worker": "social-worker",
     "team_manager": "team-manager",
     "dv_screener": "dv-screener",
     "school_dsl": "dsl",
     "admin": "admin",
+    "mash_partner": "mash-partner",
 }
 ANY_SIGNED_IN = ("any signed-in role",)
 _P_STAFF = ("front_door_worker", "team_manager", "dv_screener", "admin")
@@ -416,6 +417,30 @@ PAGES: tuple[Page, ...] = (
     Page("triage", "POST", "/contacts/{contact_id}/screening", _SCREENERS, 303),
     Page("triage", "POST", "/contacts/{contact_id}/clocks/{kind}/pause", _MANAGERS, 303),
     Page("triage", "POST", "/contacts/{contact_id}/clocks/{kind}/resume", _MANAGERS, 303),
+    Page("triage", "POST", "/contacts/{contact_id}/rag", _MASH, 303),
+    Page("triage", "POST", "/contacts/{contact_id}/checks", _MASH, 303),
+    Page("triage", "POST", "/contacts/{contact_id}/notes", _MASH, 303),
+    Page("triage", "GET", "/contacts/{contact_id}/strategy-discussions/new", _MASH),
+    Page("triage", "POST", "/contacts/{contact_id}/strategy-discussions", _MASH, 303),
+    Page("triage", "GET", "/contacts/{contact_id}/strategy-discussions/{discussion_id}", _MASH),
+    Page(
+        "triage",
+        "POST",
+        "/contacts/{contact_id}/strategy-discussions/{discussion_id}/actions/{action_id}/done",
+        _MASH,
+        303,
+    ),
+    Page(
+        "triage",
+        "GET",
+        "/contacts/{contact_id}/strategy-discussions/{discussion_id}/summary.txt",
+        _MASH,
+    ),
+    Page("triage", "GET", "/search", _MASH),
+    Page("triage", "POST", "/search", _MASH),
+    Page("triage", "GET", "/partner/checks", ("mash_partner",)),
+    Page("triage", "GET", "/partner/checks/{check_id}", ("mash_partner",)),
+    Page("triage", "POST", "/partner/checks/{check_id}", ("mash_partner",), 303),
     Page("triage", "GET", "/reports", _MANAGERS),
     Page("triage", "GET", "/rule-sets", _P_STAFF),
     Page("triage", "GET", "/rule-sets/{rule_set_id}", _P_STAFF),

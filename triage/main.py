@@ -8,18 +8,23 @@ from services.app import create_service_app
 from triage import web, web_reports
 from triage.audit import router as audit
 from triage.checks import router as checks
+from triage.checks import web as checks_web
 from triage.children import router as children
+from triage.children import web as children_web
 from triage.chronology import router as chronology
 from triage.clocks import router as clocks
 from triage.contacts import router as contacts
 from triage.dv_screening import router as dv_screening
 from triage.handover import router as handover
 from triage.notes import router as notes
+from triage.notes import web as notes_web
 from triage.queue import router as queue
 from triage.reports import router as reports
 from triage.rulesets import router as rulesets
 from triage.screening import router as screening
+from triage.screening import web as screening_web
 from triage.strategy import router as strategy
+from triage.strategy import web as strategy_web
 
 # One router per feature (each feature's router.py is HTTP only).
 ROUTERS = [
@@ -39,7 +44,15 @@ ROUTERS = [
     audit.router,
 ]
 # The pages (served with the platform's sign-in, assets and headers).
-PAGES = [web.router, web_reports.router]
+PAGES = [
+    web.router,
+    web_reports.router,
+    children_web.router,
+    checks_web.router,
+    screening_web.router,
+    notes_web.router,
+    strategy_web.router,
+]
 # Paths whose bodies are not JSON (e.g. CSV uploads).
 RAW_BODY_PATHS: frozenset[str] = frozenset()
 

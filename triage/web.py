@@ -55,6 +55,8 @@ from triage.queue.lanes import MANAGERS, STAFF, lanes_for
 from triage.queue.service import QueueFilters, decode_cursor, queue_page
 from triage.rules.model import LANES
 from triage.settings import TriageSettings
+from triage.strategy.service import DECISION_LABELS as STRATEGY_DECISIONS
+from triage.web_mash import MashSections, chronology_title, mash_sections
 from triage.web_views import LANE_NAMES, OUTCOME_NAMES, time_left
 
 SERVICE = "triage"
@@ -64,6 +66,8 @@ TEMPLATES.globals.update(
     outcome_names=OUTCOME_NAMES,
     time_left=time_left,
     queue_rows=web_views.queue_rows,
+    chronology_title=chronology_title,
+    strategy_decisions=STRATEGY_DECISIONS,
 )
 # A page refreshes its queue this often (the issue: a new contact shows within 5 seconds).
 QUEUE_REFRESH_SECONDS = 3
@@ -244,6 +248,7 @@ def _contact_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
     template: str = "contact.html",
+    mash: MashSections | None = None,
 ) -> Response:
     now = datetime.now(UTC)
     holds = contact.lease_holder == ctx.principal.sub and (
@@ -267,7 +272,33 @@ def _contact_page(
         can_decide=ctx.principal.role in (Role.front_door_worker, Role.team_manager),
         can_screen=ctx.principal.role in (Role.dv_screener, Role.front_door_worker)
         and contact.lane == "dv_screening",
+        mash=mash,
         status_code=status_code,
+    )
+
+
+async def contact_page_again(
+    session: SessionDep,
+    ctx: PageContext,
+    contact_id: uuid.UUID,
+    settings: TriageSettings,
+    *,
+    errors: FormErrors | None = None,
+    form: dict[str, str] | None = None,
+    banner: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The whole contact page (with its MASH sections), e.g. again with a form's errors."""
+    contact = await _contact_read(session, ctx, contact_id, settings)
+    mash = await mash_sections(session, ctx.principal, contact.id)
+    return _contact_page(
+        ctx,
+        contact,
+        banner=banner,
+        errors=errors,
+        form=form,
+        status_code=status_code,
+        mash=mash,
     )
 
 
@@ -282,6 +313,11 @@ BANNERS = {
     "paused": "Clock paused.",
     "resumed": "Clock resumed.",
     "screened": "Screening recorded.",
+    "rated": "RAG rating recorded.",
+    "checks-requested": "Partner checks requested.",
+    "noted": "Case note added.",
+    "strategy": "Strategy discussion recorded.",
+    "action-done": "Action marked done.",
 }
 
 
@@ -293,9 +329,11 @@ async def contact_page(
     settings: TriageSettingsDep,
     done: str | None = None,
 ) -> Response:
-    """The contact: the MARF, the rules' proposal and why, history, clocks, decisions."""
-    contact = await _contact_read(session, ctx, contact_id, settings)
-    return _contact_page(ctx, contact, banner=BANNERS.get(done or ""))
+    """The contact: the MARF, the rules' proposal and why, history, clocks, decisions, and
+    (for MASH staff) RAG, partner checks, strategy discussions, notes and the chronology."""
+    return await contact_page_again(
+        session, ctx, contact_id, settings, banner=BANNERS.get(done or "")
+    )
 
 
 async def _attempt(
@@ -342,12 +380,13 @@ async def assign_contact(
     form = await form_with_csrf(request, ctx)
     assignee = form.get("assignee", "").strip()
     if not assignee or len(assignee) > 200:
-        contact = await _contact_read(session, ctx, contact_id, settings)
         errors = FormErrors(
             [{"text": "Enter who to allocate the contact to", "href": "#assignee"}],
             {"assignee": "Enter who to allocate the contact to"},
         )
-        return _contact_page(ctx, contact, errors=errors, form=form, status_code=422)
+        return await contact_page_again(
+            session, ctx, contact_id, settings, errors=errors, form=form, status_code=422
+        )
     await work.assign(session, principal=ctx.principal, contact_id=contact_id, assignee=assignee)
     return see_other(f"/contacts/{contact_id}?done=assigned")
 
@@ -413,9 +452,10 @@ async def _invalid_form(
     form: dict[str, str],
     labels: dict[str, str],
 ) -> Response:
-    contact = await _contact_read(session, ctx, contact_id, settings)
     errors = form_errors(validation_fields(exc), labels)
-    return _contact_page(ctx, contact, errors=errors, form=form, status_code=422)
+    return await contact_page_again(
+        session, ctx, contact_id, settings, errors=errors, form=form, status_code=422
+    )
 
 
 @router.post("/contacts/{contact_id}/sign-off")

@@ -37,19 +37,22 @@ ROLE_NAMES = {
     Role.police_feed: "Police feed",
     Role.school_dsl: "Designated safeguarding lead",
     Role.admin: "Admin",
+    Role.mash_partner: "MASH partner",
 }
 
 # Each role's pages in the header's navigation: (text, path).
 NAVIGATION: dict[Role, tuple[tuple[str, str], ...]] = {
-    Role.front_door_worker: (("Queue", "/queue"),),
+    Role.front_door_worker: (("Queue", "/queue"), ("Search", "/search")),
     Role.team_manager: (
         ("Queue", "/queue"),
+        ("Search", "/search"),
         ("Awaiting sign-off", "/sign-offs"),
         ("Reports", "/reports"),
         ("Rule sets", "/rule-sets"),
     ),
     Role.dv_screener: (("DV lane", "/queue?lane=dv_screening"),),
     Role.school_dsl: (("Notifications", "/school/notifications"),),
+    Role.mash_partner: (("Checks for my agency", "/partner/checks"),),
     Role.admin: (
         ("Queue", "/queue"),
         ("Schools", "/admin/schools"),
@@ -61,6 +64,7 @@ HOME = {
     Role.team_manager: "/queue",
     Role.dv_screener: "/queue?lane=dv_screening",
     Role.school_dsl: "/school/notifications",
+    Role.mash_partner: "/partner/checks",
     Role.admin: "/admin/schools",
 }
 

@@ -52,6 +52,12 @@ DEMO_IDENTITIES: dict[str, tuple[str, Principal]] = {
         Principal(sub="demo-dsl-horton", role=Role.school_dsl, school_urn="107302"),
     ),
     "admin": ("Council admin", Principal(sub="demo-admin", role=Role.admin)),
+    # A co-located MASH partner of an agency the demo council lists for checks (the default
+    # list: police, health, education, probation, housing, adult services).
+    "mash-partner": (
+        "MASH partner, health",
+        Principal(sub="demo-health-partner", role=Role.mash_partner, agency_id="health"),
+    ),
 }
 
 router = page_router()

@@ -1,0 +1,75 @@
+"""The contact page's RAG form: rate or review the contact's RAG, with its reason.
+
+Calls `screening.rate` exactly as `POST /v1/contacts/{id}/rag` does (same rules, same
+`contact.rag` audit row). A missing reason or rating is the error summary (422).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from services.db import SessionDep
+from services.web.pages import (
+    PageContext,
+    form_errors,
+    form_with_csrf,
+    page_router,
+    page_user,
+    see_other,
+    unprocessable_fields,
+    validation_fields,
+)
+from triage.dependencies import TriageSettingsDep
+from triage.mash.access import MASH_STAFF, RefusedAsNotFound
+from triage.screening import service
+from triage.screening.schemas import RagCreate
+from triage.web import contact_page_again
+from triage.web_mash import attempt, not_found_page, renamed
+
+router = page_router()
+MashStaff = Annotated[PageContext, Depends(page_user(*MASH_STAFF))]
+# The form's inputs: `rag` and `rag_reason` (a contact page has several reasons).
+NAMES = {"reason": "rag_reason"}
+LABELS = {"rag": "RAG rating", "rag_reason": "Reason for the rating"}
+
+
+@router.post("/contacts/{contact_id}/rag")
+async def rate_contact(
+    contact_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    ctx: MashStaff,
+    settings: TriageSettingsDep,
+) -> Response:
+    form = await form_with_csrf(request, ctx)
+    raw = {"rag": form.get("rag") or None, "reason": form.get("rag_reason", "").strip() or None}
+    try:
+        body = RagCreate.model_validate(raw)
+    except ValidationError as exc:
+        fields = validation_fields(exc)
+    else:
+        try:
+            _, error = await attempt(
+                session,
+                lambda: service.rate(
+                    session,
+                    principal=ctx.principal,
+                    contact_id=contact_id,
+                    body=body,
+                    settings=settings,
+                ),
+            )
+        except RefusedAsNotFound as exc:
+            return not_found_page(request, exc)
+        if error is None:
+            return see_other(f"/contacts/{contact_id}?done=rated#rag-rating")
+        fields = unprocessable_fields(error)
+    errors = form_errors(renamed(fields, NAMES), LABELS)
+    return await contact_page_again(
+        session, ctx, contact_id, settings, errors=errors, form=form, status_code=422
+    )
