@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Path
 
 from referral_api.settings import ReferralSettings, get_referral_settings
 from services.auth import Principal, Role, require_roles
@@ -17,6 +17,13 @@ async def referral_settings() -> ReferralSettings:
 
 ReferrerDep = Annotated[Principal, Depends(require_roles(Role.referrer))]
 SettingsDep = Annotated[ReferralSettings, Depends(referral_settings)]
+ReferencePath = Annotated[
+    str,
+    Path(
+        description="The referral's reference, as the receipt gave it (`FD-2026-000123`).",
+        examples=["FD-2026-000123"],
+    ),
+]
 IdempotencyKeyHeader = Annotated[
     str | None,
     Header(

@@ -15,10 +15,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from referral_api.intake import REFERENCE_PLACEHOLDER, PreparedSubmission
+from services.audit import audit_cte, audit_params
 from services.auth import Principal
 from services.db import driver_statement
-from services.events.contracts import ReferralReceived, consumers_for
-from services.logging import current_request_id
+from services.events.contracts import ReferralReceived
+from services.events.outbox import outbox_ctes, outbox_params
 from services.models.referral import (
     IdempotencyKey,
     Referral,
@@ -41,10 +42,12 @@ class ListFilter:
 # connection): the idempotency key (when one was sent), the reference number, the referral,
 # its audit row, and the `referral.received` outbox event with one consumption row per
 # subscriber. The rows are those `services.audit.record` and `services.events.outbox.emit`
-# write; the workers are woken after the commit (`services.events.wakeup`). With a key,
-# everything hangs off the key's claim: when the key exists nothing is written and no row comes
-# back; a concurrent holder of the key makes the claim wait on the unique index until its
-# transaction ends. The stored receipt and the event get the reference the statement drew.
+# write, and their SQL is the platform's (`services.audit.audit_cte`,
+# `services.events.outbox.outbox_ctes`); the workers are woken after the commit
+# (`services.events.wakeup`). With a key, everything hangs off the key's claim: when the key
+# exists nothing is written and no row comes back; a concurrent holder of the key makes the
+# claim wait on the unique index until its transaction ends. The stored receipt and the event
+# get the reference the statement drew.
 _INTAKE = """
 WITH {claim}
 num AS MATERIALIZED (SELECT nextval('referral_reference_seq') AS n FROM gate),
@@ -73,29 +76,8 @@ referral AS (
         'received', CAST(:submitted_at AS timestamptz)
     FROM ref
 ),
-audit AS (
-    INSERT INTO audit_log (
-        council_id, service, actor_sub, actor_role, actor_org, action, entity_type, entity_id,
-        request_id
-    )
-    SELECT CAST(:council_id AS text), CAST(:service AS text), CAST(:actor_sub AS text),
-        CAST(:actor_role AS text), CAST(:actor_org AS text), 'referral.submitted', 'referral',
-        CAST(:referral_id AS uuid)::text, CAST(:request_id AS text)
-    FROM ref
-),
-event AS (
-    INSERT INTO outbox_events (id, topic, version, producer, payload, request_id)
-    SELECT CAST(:event_id AS uuid), CAST(:topic AS text), 1, CAST(:service AS text),
-        CAST(:event AS jsonb)
-            || jsonb_build_object('reference', ref.r, 'marf', CAST(:marf AS jsonb)),
-        CAST(:request_id AS text)
-    FROM ref
-),
-consumption AS (
-    INSERT INTO event_consumptions (consumer, event_id, status, attempts)
-    SELECT consumer, CAST(:event_id AS uuid), 'pending', 0
-    FROM ref, unnest(CAST(:consumers AS text[])) AS consumer
-)
+{audit},
+{outbox}
 SELECT ref.n FROM ref
 """
 _CLAIM = """
@@ -109,9 +91,21 @@ claimed AS (
 gate AS (SELECT 1 FROM claimed),"""
 # `reference_for` in SQL: the prefix ("FD-2026-") and the number, zero-padded to 6 digits.
 REFERENCE_SQL = "CAST(:prefix AS text) || lpad(n::text, greatest(6, length(n::text)), '0')"
-INTAKE_KEYED = driver_statement(text(_INTAKE.format(claim=_CLAIM, reference=REFERENCE_SQL)))
+# The audit row names the referral the statement inserts; the event's payload is completed
+# with the reference the statement drew and the MARF as stored.
+_PLATFORM_ROWS = {
+    "audit": audit_cte("audit", source="ref", entity_id_sql="CAST(:referral_id AS uuid)::text"),
+    "outbox": outbox_ctes(
+        source="ref",
+        payload_sql="CAST(:event AS jsonb)\n"
+        "            || jsonb_build_object('reference', ref.r, 'marf', CAST(:marf AS jsonb))",
+    ),
+}
+INTAKE_KEYED = driver_statement(
+    text(_INTAKE.format(claim=_CLAIM, reference=REFERENCE_SQL, **_PLATFORM_ROWS))
+)
 INTAKE_UNKEYED = driver_statement(
-    text(_INTAKE.format(claim="gate AS (SELECT 1),", reference=REFERENCE_SQL))
+    text(_INTAKE.format(claim="gate AS (SELECT 1),", reference=REFERENCE_SQL, **_PLATFORM_ROWS))
 )
 RECEIVED_TOPIC = ReferralReceived.topic
 
@@ -146,15 +140,9 @@ async def insert_submission(
         "receipt": prepared.receipt_json,
         "what_happens_next": prepared.what_happens_next,
         "placeholder": REFERENCE_PLACEHOLDER,
-        "service": service,
-        "actor_sub": actor.sub,
-        "actor_role": actor.role.value,
-        "actor_org": actor.org,
-        "request_id": current_request_id(),
-        "event_id": prepared.event_id,
-        "topic": RECEIVED_TOPIC,
         "event": prepared.event_json,
-        "consumers": list(consumers_for(RECEIVED_TOPIC)),
+        **audit_params(service=service, actor=actor, action="referral.submitted"),
+        **outbox_params(ReferralReceived, event_id=prepared.event_id, producer=service),
     }
     statement = INTAKE_UNKEYED
     if key is not None:

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Body, Query, Response
 from pydantic import SkipValidation
 
 from referral_api import service
-from referral_api.dependencies import IdempotencyKeyHeader, ReferrerDep, SettingsDep
+from referral_api.dependencies import (
+    IdempotencyKeyHeader,
+    ReferencePath,
+    ReferrerDep,
+    SettingsDep,
+)
 from referral_api.exceptions import (
     AddendumInvalid,
     IdempotencyKeyInFlight,
@@ -146,7 +151,7 @@ async def list_referrals(
     responses=error_responses(*_AUTH_ERRORS, ReferralNotFound),
 )
 async def get_referral(
-    reference: str, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
+    reference: ReferencePath, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
 ) -> ReferralRead:
     """One of your agency's referrals: status, the front door's decision and feedback."""
     return await service.get_referral(
@@ -163,7 +168,7 @@ async def get_referral(
     ),
 )
 async def add_referral_addendum(
-    reference: str,
+    reference: ReferencePath,
     addendum: AddendumBody,
     principal: ReferrerDep,
     session: SessionDep,
@@ -193,7 +198,7 @@ async def add_referral_addendum(
     responses=error_responses(*_AUTH_ERRORS, ReferralNotFound),
 )
 async def list_referral_addenda(
-    reference: str, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
+    reference: ReferencePath, principal: ReferrerDep, session: SessionDep, settings: SettingsDep
 ) -> list[AddendumRead]:
     """The addenda sent for one of your agency's referrals, oldest first."""
     return await service.list_addenda(

@@ -6,13 +6,12 @@ Times are returned in the council's zone with their UTC offset (stored in UTC).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.contracts.marf import LongText
-
-ReferralStatus = Literal["received", "in_triage", "decided"]
+from services.models.referral import ReferralStatus as ReferralStatus  # the column's type
 
 
 class ReceiptWarning(BaseModel):

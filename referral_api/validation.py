@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -22,7 +22,7 @@ def _part(value: object) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def field_errors(errors: Iterable[Any]) -> list[FieldError]:
+def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
     out: list[FieldError] = []
     for error in errors:
         path = ".".join(_part(p) for p in error["loc"]) or "body"

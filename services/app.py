@@ -6,7 +6,7 @@ import asyncio
 import gc
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -209,18 +209,22 @@ def _document_platform_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+# The app's own HTTP exception handlers (services.errors), as Starlette stores them.
+_HttpHandler = Callable[[Request, Exception], Awaitable[Response]]
+
+
 def _authenticated_first(app: FastAPI) -> None:
     """A 422 (or the 400 for a body in no known encoding) on a route that takes a token is
     answered 401 instead when the caller is not authenticated."""
-    validation: Any = app.exception_handlers[RequestValidationError]
-    http_error: Any = app.exception_handlers[StarletteHTTPException]
+    validation = cast(_HttpHandler, app.exception_handlers[RequestValidationError])
+    http_error = cast(_HttpHandler, app.exception_handlers[StarletteHTTPException])
 
-    async def checked(request: Request, exc: Exception, inner: Any) -> Response:
+    async def checked(request: Request, exc: Exception, inner: _HttpHandler) -> Response:
         try:
             await authenticate_before_input(request)
         except AppError as refused:
             return await app_error_response(request, refused)
-        return cast(Response, await inner(request, exc))
+        return await inner(request, exc)
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         return await checked(request, exc, validation)
@@ -228,7 +232,7 @@ def _authenticated_first(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code != 400:
-            return cast(Response, await http_error(request, exc))
+            return await http_error(request, exc)
         return await checked(request, exc, http_error)
 
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -16,9 +16,11 @@ from typing import Annotated, Any
 import httpx
 import structlog
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jose import JWTError, jwt
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import State
 
 from services.errors import Forbidden, NotAuthenticated, ServiceUnavailable
 from services.ratelimit import WRITE_METHODS, check_write
@@ -217,7 +219,7 @@ async def _verify_uncached(token: str, settings: FrontdoorSettings) -> tuple[Pri
     return principal_from_claims(claims, settings.council_id), exp
 
 
-def _numeric(value: Any) -> bool:
+def _numeric(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -324,7 +326,7 @@ def route_takes_token(route: object) -> bool:
 _TAKES_TOKEN = "_frontdoor_takes_token"
 
 
-def _has_bearer(dependant: Any) -> bool:
+def _has_bearer(dependant: Dependant) -> bool:
     return isinstance(dependant.call, HTTPBearer) or any(
         _has_bearer(sub) for sub in dependant.dependencies
     )
@@ -344,7 +346,9 @@ async def authenticate_before_input(request: Request) -> None:
     request.state.principal = await verify_token(token, get_settings())
 
 
-async def admit(token: str | None, allowed: frozenset[Role], *, state: Any = None) -> Principal:
+async def admit(
+    token: str | None, allowed: frozenset[Role], *, state: State | None = None
+) -> Principal:
     """The verified principal of a bearer token whose role is one of `allowed`.
 
     The principal is put on `state` (the request's) before its role is checked, so a refusal

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import asyncpg
 import structlog
@@ -21,12 +21,17 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import event, exc, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 from services.embedded_db import start_embedded
 from services.settings import FrontdoorSettings, get_settings
@@ -124,12 +129,14 @@ def create_engine(
 
     @event.listens_for(pool, "connect")
     @event.listens_for(pool, "checkin")
-    def _stamp(_: object, record: Any, *__: object) -> None:
+    def _stamp(_: object, record: ConnectionPoolEntry | None, *__: object) -> None:
         if record is not None:
             record.info[_CHECKED_IN] = time.monotonic()
 
     @event.listens_for(pool, "checkout")
-    def _ping_if_idle(dbapi_connection: Any, record: Any, _: object) -> None:
+    def _ping_if_idle(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _: object
+    ) -> None:
         idle = time.monotonic() - record.info.get(_CHECKED_IN, 0.0)
         if idle < PING_IF_IDLE_SECONDS:
             return
@@ -179,14 +186,14 @@ class IdleReaper:
         event.listen(pool, "checkout", self._on_checkout)
         event.listen(pool, "checkin", self._on_checkin)
 
-    def _on_connect(self, _: object, record: Any) -> None:
+    def _on_connect(self, _: object, record: ConnectionPoolEntry) -> None:
         self._records.add(record)
 
-    def _on_checkout(self, _: object, record: Any, __: object) -> None:
+    def _on_checkout(self, _: object, record: ConnectionPoolEntry, __: object) -> None:
         record.info[_IN_USE] = True
         self.peak = max(self.peak, self.in_use())
 
-    def _on_checkin(self, _: object, record: Any) -> None:
+    def _on_checkin(self, _: object, record: ConnectionPoolEntry | None) -> None:
         if record is not None:
             record.info[_IN_USE] = False
         try:
@@ -369,10 +376,10 @@ class DriverStatement:
         return [values[name] for name in self.names]
 
 
-def driver_statement(statement: Any) -> DriverStatement:
+def driver_statement(statement: ClauseElement) -> DriverStatement:
     """Compile a Core statement (or `text()`) for `asyncpg.Connection.fetch*`, at import time:
     the tables and columns stay those of the models, and no request pays for compiling."""
-    compiled = statement.compile(dialect=_ASYNCPG)
+    compiled = cast(SQLCompiler, statement.compile(dialect=_ASYNCPG))
     return DriverStatement(compiled.string, tuple(compiled.positiontup or ()))
 
 
@@ -398,7 +405,7 @@ _CAPACITY = (
 )
 
 
-async def server_capacity(conn: Any) -> ServerCapacity:
+async def server_capacity(conn: AsyncConnection) -> ServerCapacity:
     """The server's connection limit and use, over an open SQLAlchemy `AsyncConnection`."""
     row = (await conn.execute(text(_CAPACITY))).one()
     return ServerCapacity(int(row[0]), int(row[1]), int(row[2]))

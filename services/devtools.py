@@ -24,6 +24,7 @@ from typing import Any
 
 import uvicorn
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -57,8 +58,10 @@ class MailSink:
         self.messages: deque[CapturedMail] = deque(maxlen=KEEP)
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content)
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.content
+        raw = content if isinstance(content, bytes) else (content or "").encode()
+        parsed = message_from_bytes(raw)
         mail = CapturedMail(
             received_at=datetime.now(UTC).isoformat(),
             mail_from=str(envelope.mail_from),

@@ -7,6 +7,7 @@ every failing field with its path and reason. Messages never carry personal data
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import asyncpg
@@ -193,7 +194,7 @@ def _loc_to_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return _printable(".".join(parts))[:MAX_PATH_CHARS] or "body"
 
 
-def field_errors_from_pydantic(errors: Any) -> list[FieldError]:
+def field_errors_from_pydantic(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
     return [
         FieldError(path=_loc_to_path(e["loc"]), reason=_printable(str(e["msg"]))) for e in errors
     ]

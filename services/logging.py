@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import Any, TextIO
 
@@ -64,7 +64,7 @@ class _LineLoggerFactory:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
 
-    def __call__(self, *args: Any) -> _LineLogger:
+    def __call__(self, *args: object) -> _LineLogger:
         return _LineLogger(str(args[0]) if args else "", self.stream)
 
 
@@ -129,12 +129,11 @@ _ORJSON_OPTIONS = (
 )
 
 
-def _orjson_text(event: Any, **kwargs: Any) -> str:
+def _orjson_text(event: object, *, default: Callable[[object], object] | None = None) -> str:
     """structlog's JSON lines through orjson (a fifth of the standard library's time). A line
     is the standard library's, as before, when orjson refuses it (an integer beyond 64 bits)
     or it is not ASCII (orjson would not escape U+2028 and the like, which some readers take
     for line breaks): a log call never fails and a line stays one ASCII line."""
-    default = kwargs.get("default")
     try:
         text = orjson.dumps(event, default=default, option=_ORJSON_OPTIONS).decode()
     except orjson.JSONEncodeError:
@@ -143,7 +142,7 @@ def _orjson_text(event: Any, **kwargs: Any) -> str:
 
 
 def _exception_class_only(
-    _: Any, __: str, event: structlog.types.EventDict
+    _: object, __: str, event: structlog.types.EventDict
 ) -> structlog.types.EventDict:
     exc_info = event.pop("exc_info", None)
     if exc_info:

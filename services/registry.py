@@ -27,7 +27,7 @@ def load(target: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def load_or(target: str, default: Any) -> Any:
+def load_or(target: str, default: object) -> Any:
     """`load`, or `default` when the module lacks the attribute (an optional declaration,
     such as `DIRECT_ROUTES` in a service's `main.py`)."""
     module_name, _, attribute = target.partition(":")

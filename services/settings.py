@@ -8,7 +8,7 @@ environment configures every process; each service's own settings carry its pref
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -173,7 +173,7 @@ class FrontdoorSettings(BaseSettings):
 
     @field_validator("jwt_algorithms", mode="before")
     @classmethod
-    def _split_algorithms(cls, value: Any) -> Any:
+    def _split_algorithms(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(a.strip() for a in value.split(",") if a.strip())
         return value

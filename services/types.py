@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, Field, WithJsonSchema
 
@@ -67,13 +67,16 @@ def local_time(value: time) -> time:
     return value
 
 
-def json_safe(value: Any) -> Any:
+_J = TypeVar("_J")
+
+
+def json_safe(value: _J) -> _J:
     """Every key and string inside free JSON storable in `jsonb`."""
     _check_json(value)
     return value
 
 
-def _check_json(value: Any) -> None:
+def _check_json(value: object) -> None:
     if isinstance(value, str):
         if _JSON_FORBIDDEN.search(value):
             raise ValueError("contains a NUL or an unencodable character")

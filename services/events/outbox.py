@@ -4,9 +4,11 @@
 notification is delivered only if the transaction commits, so no event escapes a rollback and
 none is lost after a commit. The topic is the payload class's own (`services.events.contracts`).
 
-A hot path that is one autocommit statement (the MARF intake) writes the same rows inside its
-statement instead: `OUTBOX_EVENT_COLUMNS` and `EVENT_CONSUMPTION_COLUMNS` are the columns it
-fills, and `outbox_ctes` the statement's fragments, kept here so the outbox has one owner.
+A hot path that is one autocommit statement (the MARF intake, ADR 0002) writes the same rows
+inside its statement instead, with `outbox_ctes` and `outbox_params`: `OUTBOX_EVENT_COLUMNS`
+and `EVENT_CONSUMPTION_COLUMNS` are the columns they fill, kept here so the outbox has one
+owner. Such a statement cannot NOTIFY (a NOTIFY in every transaction serialises the commits):
+its caller wakes the workers after the commit (`services.events.wakeup.wake_soon`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,45 @@ from services.models.platform import EventConsumption, OutboxEvent
 
 NOTIFY_CHANNEL = "frontdoor_events"
 _NOTIFY = text("SELECT pg_notify(:channel, :topic)")
+
+OUTBOX_EVENT_COLUMNS = ("id", "topic", "version", "producer", "payload", "request_id")
+# A consumption row is written pending with no attempts; its next attempt is due at once (the
+# column's default).
+EVENT_CONSUMPTION_COLUMNS = ("consumer", "event_id", "status", "attempts")
+
+
+def outbox_ctes(*, source: str, payload_sql: str) -> str:
+    """Two CTEs, `event` and `consumption`, writing what `emit` writes for one event: the
+    `outbox_events` row and one `event_consumptions` row per subscriber, once per row of
+    `source` (a CTE of the statement). The binds are `outbox_params`' (`:event_<name>`); the
+    payload is the SQL expression `payload_sql` (jsonb), so the statement can complete it with
+    values it makes itself."""
+    return f"""event AS (
+    INSERT INTO outbox_events ({", ".join(OUTBOX_EVENT_COLUMNS)})
+    SELECT CAST(:event_id AS uuid), CAST(:event_topic AS text), CAST(:event_version AS integer),
+        CAST(:event_producer AS text), {payload_sql}, CAST(:event_request_id AS text)
+    FROM {source}
+),
+consumption AS (
+    INSERT INTO event_consumptions ({", ".join(EVENT_CONSUMPTION_COLUMNS)})
+    SELECT consumer, CAST(:event_id AS uuid), 'pending', 0
+    FROM {source}, unnest(CAST(:event_consumers AS text[])) AS consumer
+)"""
+
+
+def outbox_params(
+    payload: type[EventPayload], *, event_id: uuid.UUID, producer: str, version: int = 1
+) -> dict[str, object]:
+    """The binds of `outbox_ctes` for an event of this payload class (its topic and its
+    subscribers, as `emit` would take them)."""
+    return {
+        "event_id": event_id,
+        "event_topic": payload.topic,
+        "event_version": version,
+        "event_producer": producer,
+        "event_request_id": current_request_id(),
+        "event_consumers": list(consumers_for(payload.topic)),
+    }
 
 
 async def emit(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import (
     CheckConstraint,
@@ -28,6 +28,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.models.base import Base, created_at, uuid_pk
+
+# A referral's referrer-visible status. A VARCHAR with a CHECK constraint (not a database
+# enum), so a new status is a constraint change, not an enum migration.
+ReferralStatus = Literal["received", "in_triage", "decided"]
+REFERRAL_STATUSES: tuple[str, ...] = get_args(ReferralStatus)
+_STATUS_LIST = ", ".join(f"'{status}'" for status in REFERRAL_STATUSES)
 
 REFERENCE_SEQUENCE = Sequence("referral_reference_seq", metadata=Base.metadata)
 
@@ -59,7 +65,7 @@ class Referral(Base):
     # The 201 body exactly as sent: what the referrer was told, and what a replay returns.
     receipt: Mapped[dict[str, Any]] = mapped_column(JSONB)
     # Referrer-visible progress, from contact.triaged / contact.decided / feedback_given.
-    status: Mapped[str] = mapped_column(String(16), default="received")
+    status: Mapped[ReferralStatus] = mapped_column(String(16), default="received")
     status_changed_at: Mapped[datetime]
     contact_id: Mapped[uuid.UUID | None]
     contact_reference: Mapped[str | None] = mapped_column(String(40))
@@ -73,7 +79,7 @@ class Referral(Base):
     feedback_given_at: Mapped[datetime | None]
 
     __table_args__ = (
-        CheckConstraint("status IN ('received', 'in_triage', 'decided')", name="status_known"),
+        CheckConstraint(f"status IN ({_STATUS_LIST})", name="status_known"),
         # The agency's own list, newest first, keyset-paginated on (received_at, id).
         Index("ix_referral_referrals_agency_received", "agency_id", "received_at", "id"),
     )

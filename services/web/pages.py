@@ -89,7 +89,7 @@ def templates(*directories: Path) -> Environment:
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _when(value: Any, zone: str = "Europe/London") -> str:
+def _when(value: object, zone: str = "Europe/London") -> str:
     """A time as people at the front door read it: local, day and month, 24-hour clock."""
     if not isinstance(value, datetime):
         return "" if value is None else str(value)
@@ -175,7 +175,7 @@ def render(
     *,
     current: str = "",
     status_code: int = 200,
-    **context: Any,
+    **context: object,
 ) -> HTMLResponse:
     principal = ctx.principal if ctx else None
     html = env.get_template(name).render(

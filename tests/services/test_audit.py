@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.audit import record
+from services.audit import AUDIT_COLUMNS, audit_cte, audit_params, record
 from services.auth import Principal, Role
 from services.db import transaction
 from services.logging import reset_request_id, set_request_id
@@ -111,3 +111,33 @@ class TestAuditWriter:
             )
         async with transaction(maker) as s:
             assert await count(s) == 1
+
+
+class TestStatementFragments:
+    """The fragments a one-statement hot path (the MARF intake) takes from the platform."""
+
+    def test_the_audit_columns_are_the_tables(self) -> None:
+        table_columns = {c.name for c in AuditEntry.__table__.columns}
+        assert set(AUDIT_COLUMNS) <= table_columns
+        assert {"id", "occurred_at"}.isdisjoint(AUDIT_COLUMNS)
+
+    async def test_audit_cte_writes_the_row_record_writes(self, session: AsyncSession) -> None:
+        token = set_request_id("req-cte")
+        try:
+            params = audit_params(service="referral_api", actor=REFERRER, action="referral.seen")
+            cte = audit_cte("a", source="src", entity_id_sql="src.rid")
+            sql = f"WITH src AS (SELECT 'R-1' AS rid), {cte} SELECT 1"
+            await session.execute(text(sql), params)
+            await record(
+                session,
+                service="referral_api",
+                actor=REFERRER,
+                action="referral.seen",
+                entity_id="R-1",
+            )
+        finally:
+            reset_request_id(token)
+        rows = (await session.scalars(select(AuditEntry).order_by(AuditEntry.id))).all()
+        columns = [[getattr(r, c) for c in AUDIT_COLUMNS] for r in rows]
+        assert len(columns) == 2
+        assert columns[0] == columns[1]

@@ -36,6 +36,7 @@ from services.logging import current_request_id, reset_request_id, set_request_i
 from services.models.platform import AuditEntry, CouncilCalendar, EventConsumption, OutboxEvent
 from services.retry import RetryPolicy
 from tests.database import ROOT
+from tests.polling import until
 
 Maker = async_sessionmaker[AsyncSession]
 
@@ -466,10 +467,7 @@ class TestWorker:
         monkeypatch.setattr(worker, "tick", flaky_tick)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
-        for _ in range(200):
-            if passes["n"] >= 3:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: passes["n"] >= 3, what="three passes of the worker")
         stop.set()
         await asyncio.wait_for(task, timeout=30)
         assert passes["n"] >= 3

@@ -10,12 +10,17 @@ import asyncpg
 from services.db import libpq_url
 from services.events.outbox import NOTIFY_CHANNEL
 from services.events.wakeup import Wakeup
+from tests.polling import until
+
+# NOTIFYed by the listener itself after the scenario: PostgreSQL delivers notifications in
+# commit order, so once the marker is heard every wake-up sent before it has arrived.
+_MARKER = "test.marker"
 
 
 async def heard_during(
     database_url: str, scenario: Callable[[Wakeup], Awaitable[None]]
 ) -> list[str]:
-    """The topics NOTIFYed while `scenario` pokes a Wakeup, and shortly after."""
+    """The topics NOTIFYed while `scenario` pokes a Wakeup, up to its last flush."""
     listener = await asyncpg.connect(libpq_url(database_url))
     heard: list[str] = []
     try:
@@ -23,10 +28,11 @@ async def heard_during(
         wakeup = Wakeup(delay=0.05)
         await scenario(wakeup)
         await wakeup.flush()
-        await asyncio.sleep(0.3)  # notifications are delivered asynchronously
+        await listener.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, _MARKER)
+        await until(lambda: _MARKER in heard, what="the marker NOTIFY")
     finally:
         await listener.close()
-    return heard
+    return [topic for topic in heard if topic != _MARKER]
 
 
 class TestWakeup:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.db import create_engine
 from services.events import consumer as consumer_module
 from services.events.consumer import Backoff, Consumer, Periodic, Worker
+from tests.polling import until
 from tests.services.test_app import log_lines  # noqa: F401 - the fixture
 
 REFUSED = "postgresql://postgres@127.0.0.1:9/none"
@@ -70,21 +71,13 @@ class TestWorkerDuringAnOutage:
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))
         try:
-            for _ in range(2000):
-                if worker.ticks >= 40:
-                    break
-                await asyncio.sleep(0.005)
-            assert worker.ticks >= 40
+            await until(lambda: worker.ticks >= 40, what="40 failed passes", interval=0.005)
             failed = events(log_lines, "worker_tick_failed")
             # 40 failed passes, logged at the 1st, 2nd, 4th, 8th, 16th, 32nd: six lines.
             assert 1 <= len(failed) <= 7
             assert len(events(log_lines, "worker_listen_failed")) <= 7
             worker.maker = async_sessionmaker(up)  # the database is back
-            for _ in range(2000):
-                if jobs:
-                    break
-                await asyncio.sleep(0.005)
-            assert jobs
+            await until(lambda: bool(jobs), what="the periodic job after recovery", interval=0.005)
             (recovered,) = events(log_lines, "worker_recovered")
             assert int(str(recovered["after_failures"])) >= 40
         finally:
