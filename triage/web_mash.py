@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Principal
 from services.errors import FieldError, Unprocessable
+from services.web.pages import see_other, unprocessable_fields
 from services.web.security import error_page
 from triage.checks import service as checks
 from triage.checks.schemas import CheckRead
@@ -123,6 +124,20 @@ async def attempt(
         raise
     await savepoint.commit()
     return result, None
+
+
+async def run_form(
+    session: AsyncSession, request: Request, action: Callable[[], Awaitable[object]], *, done: str
+) -> Response | list[FieldError]:
+    """A form's service call, as `attempt` runs it: the redirect to `done` when it succeeds,
+    the 404 page of a refusal, or the fields of its 422 for the error summary."""
+    try:
+        _, error = await attempt(session, action)
+    except RefusedAsNotFound as exc:
+        return not_found_page(request, exc)
+    if error is None:
+        return see_other(done)
+    return unprocessable_fields(error)
 
 
 def not_found_page(request: Request, exc: RefusedAsNotFound) -> Response:

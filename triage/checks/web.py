@@ -28,8 +28,6 @@ from services.web.pages import (
     page_router,
     page_user,
     render,
-    see_other,
-    unprocessable_fields,
     validation_fields,
 )
 from triage.checks import service
@@ -37,7 +35,7 @@ from triage.checks.schemas import CheckRead, CheckResponse, ChecksRequest
 from triage.dependencies import TriageSettingsDep
 from triage.mash.access import MASH_STAFF, RefusedAsNotFound
 from triage.web import TEMPLATES, contact_page_again
-from triage.web_mash import attempt, date_from_parts, not_found_page
+from triage.web_mash import date_from_parts, not_found_page, run_form
 
 router = page_router()
 MashStaff = Annotated[PageContext, Depends(page_user(*MASH_STAFF))]
@@ -89,18 +87,17 @@ async def request_checks(
         if not agencies:
             fields = [FieldError(path="agencies", reason="choose at least one agency")]
     else:
-        try:
-            _, error = await attempt(
-                session,
-                lambda: service.request_checks(
-                    session, principal=ctx.principal, contact_id=contact_id, body=body
-                ),
-            )
-        except RefusedAsNotFound as exc:
-            return not_found_page(request, exc)
-        if error is None:
-            return see_other(f"/contacts/{contact_id}?done=checks-requested#checks")
-        fields = unprocessable_fields(error)
+        outcome = await run_form(
+            session,
+            request,
+            lambda: service.request_checks(
+                session, principal=ctx.principal, contact_id=contact_id, body=body
+            ),
+            done=f"/contacts/{contact_id}?done=checks-requested#checks",
+        )
+        if isinstance(outcome, Response):
+            return outcome
+        fields = outcome
     # `agencies.0` and the like all belong to the one group of boxes.
     errors = form_errors(fields, REQUEST_LABELS)
     return await contact_page_again(
@@ -220,18 +217,15 @@ async def answer_check(
     except _Incomplete:
         pass
     else:
-        try:
-            _, error = await attempt(
-                session,
-                lambda: service.respond(
-                    session, principal=ctx.principal, check_id=check_id, body=body
-                ),
-            )
-        except RefusedAsNotFound as exc:
-            return not_found_page(request, exc)
-        if error is None:
-            return see_other(f"/partner/checks/{check_id}?done=answered")
-        fields = unprocessable_fields(error)
+        outcome = await run_form(
+            session,
+            request,
+            lambda: service.respond(session, principal=ctx.principal, check_id=check_id, body=body),
+            done=f"/partner/checks/{check_id}?done=answered",
+        )
+        if isinstance(outcome, Response):
+            return outcome
+        fields = outcome
     try:
         check = await service.get_check(session, principal=ctx.principal, check_id=check_id)
     except RefusedAsNotFound as exc:

@@ -20,16 +20,14 @@ from services.web.pages import (
     form_with_csrf,
     page_router,
     page_user,
-    see_other,
-    unprocessable_fields,
     validation_fields,
 )
 from triage.dependencies import TriageSettingsDep
-from triage.mash.access import MASH_STAFF, RefusedAsNotFound
+from triage.mash.access import MASH_STAFF
 from triage.notes import service
 from triage.notes.schemas import NoteCreate
 from triage.web import contact_page_again
-from triage.web_mash import attempt, not_found_page, renamed
+from triage.web_mash import renamed, run_form
 
 router = page_router()
 MashStaff = Annotated[PageContext, Depends(page_user(*MASH_STAFF))]
@@ -55,18 +53,17 @@ async def add_note(
     except ValidationError as exc:
         fields = validation_fields(exc)
     else:
-        try:
-            _, error = await attempt(
-                session,
-                lambda: service.add_note(
-                    session, principal=ctx.principal, contact_id=contact_id, body=body
-                ),
-            )
-        except RefusedAsNotFound as exc:
-            return not_found_page(request, exc)
-        if error is None:
-            return see_other(f"/contacts/{contact_id}?done=noted#notes")
-        fields = unprocessable_fields(error)
+        outcome = await run_form(
+            session,
+            request,
+            lambda: service.add_note(
+                session, principal=ctx.principal, contact_id=contact_id, body=body
+            ),
+            done=f"/contacts/{contact_id}?done=noted#notes",
+        )
+        if isinstance(outcome, Response):
+            return outcome
+        fields = outcome
     errors = form_errors(renamed(fields, NAMES), LABELS)
     return await contact_page_again(
         session, ctx, contact_id, settings, errors=errors, form=form, status_code=422

@@ -20,16 +20,14 @@ from services.web.pages import (
     form_with_csrf,
     page_router,
     page_user,
-    see_other,
-    unprocessable_fields,
     validation_fields,
 )
 from triage.dependencies import TriageSettingsDep
-from triage.mash.access import MASH_STAFF, RefusedAsNotFound
+from triage.mash.access import MASH_STAFF
 from triage.screening import service
 from triage.screening.schemas import RagCreate
 from triage.web import contact_page_again
-from triage.web_mash import attempt, not_found_page, renamed
+from triage.web_mash import renamed, run_form
 
 router = page_router()
 MashStaff = Annotated[PageContext, Depends(page_user(*MASH_STAFF))]
@@ -53,22 +51,21 @@ async def rate_contact(
     except ValidationError as exc:
         fields = validation_fields(exc)
     else:
-        try:
-            _, error = await attempt(
+        outcome = await run_form(
+            session,
+            request,
+            lambda: service.rate(
                 session,
-                lambda: service.rate(
-                    session,
-                    principal=ctx.principal,
-                    contact_id=contact_id,
-                    body=body,
-                    settings=settings,
-                ),
-            )
-        except RefusedAsNotFound as exc:
-            return not_found_page(request, exc)
-        if error is None:
-            return see_other(f"/contacts/{contact_id}?done=rated#rag-rating")
-        fields = unprocessable_fields(error)
+                principal=ctx.principal,
+                contact_id=contact_id,
+                body=body,
+                settings=settings,
+            ),
+            done=f"/contacts/{contact_id}?done=rated#rag-rating",
+        )
+        if isinstance(outcome, Response):
+            return outcome
+        fields = outcome
     errors = form_errors(renamed(fields, NAMES), LABELS)
     return await contact_page_again(
         session, ctx, contact_id, settings, errors=errors, form=form, status_code=422

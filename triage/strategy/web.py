@@ -28,7 +28,6 @@ from services.web.pages import (
     page_user,
     render,
     see_other,
-    unprocessable_fields,
     validation_fields,
 )
 from triage.dependencies import TriageSettingsDep
@@ -38,7 +37,7 @@ from triage.strategy.render import summary_text
 from triage.strategy.schemas import ActionDone, DiscussionCreate
 from triage.strategy.service import DECISION_LABELS
 from triage.web import TEMPLATES
-from triage.web_mash import attempt, date_from_parts, not_found_page
+from triage.web_mash import date_from_parts, not_found_page, run_form
 
 router = page_router()
 MashStaff = Annotated[PageContext, Depends(page_user(*MASH_STAFF))]
@@ -160,22 +159,21 @@ async def record_discussion(
     except ValidationError as exc:
         fields = validation_fields(exc)
     else:
-        try:
-            _, error = await attempt(
+        outcome = await run_form(
+            session,
+            request,
+            lambda: service.record_discussion(
                 session,
-                lambda: service.record_discussion(
-                    session,
-                    principal=ctx.principal,
-                    contact_id=contact_id,
-                    body=body,
-                    settings=settings,
-                ),
-            )
-        except RefusedAsNotFound as exc:
-            return not_found_page(request, exc)
-        if error is None:
-            return see_other(f"/contacts/{contact_id}?done=strategy#strategy")
-        fields = unprocessable_fields(error)
+                principal=ctx.principal,
+                contact_id=contact_id,
+                body=body,
+                settings=settings,
+            ),
+            done=f"/contacts/{contact_id}?done=strategy#strategy",
+        )
+        if isinstance(outcome, Response):
+            return outcome
+        fields = outcome
     errors = form_errors(fields, LABELS)
     return _form_page(ctx, contact.id, contact.reference, errors=errors, form=form, status_code=422)
 
