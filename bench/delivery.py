@@ -27,8 +27,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import httpx
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, make_url, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from notifications.delivery.dispatch import active_secrets, deliver_due
@@ -37,8 +38,9 @@ from notifications.delivery.transport import make_client
 from notifications.intake.service import IntakeContext, ingest_batch
 from notifications.settings import NotificationsSettings
 from services import cli, db
-from services.db import transaction
+from services.db import resolve_database_url, transaction
 from services.models.notifications import Delivery, Endpoint, Notification, School
+from services.settings import FrontdoorSettings
 from services.webhooks.signing import generate_secret, webhook_headers
 
 SCHOOLS = 50
@@ -113,8 +115,15 @@ async def stats(receiver: Receiver) -> dict[str, int]:
 
 
 async def reset(maker: async_sessionmaker[AsyncSession]) -> None:
-    async with transaction(maker) as session:
-        await session.execute(text(f"TRUNCATE {NOTIF_TABLES} CASCADE"))
+    """Empty the delivery tables as the schema's owner: the application role may not TRUNCATE
+    (least privilege), and the bench's sessions use that role."""
+    del maker
+    owner = make_url(resolve_database_url(FrontdoorSettings())).set(drivername="postgresql")
+    conn = await asyncpg.connect(owner.render_as_string(hide_password=False))
+    try:
+        await conn.execute(f"TRUNCATE {NOTIF_TABLES} CASCADE")
+    finally:
+        await conn.close()
 
 
 async def add_schools(
