@@ -20,21 +20,22 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.models.triage import TriageContact, TriageSubject
+from services.models.triage import TriageSubject
 from triage.contacts import repository
 from triage.contacts.facts import SubjectKeys
+from triage.contacts.repository import EarlierContact
 
 DAYS_PER_MONTH = 30.44  # mean Gregorian month, to turn "12 months" into a window
 
 
 @dataclass
 class Match:
-    contact: TriageContact
+    contact: EarlierContact
     matched_on: set[str] = field(default_factory=set)
 
     @property
     def was_referral(self) -> bool:
-        kind = self.contact.contact_type or self.contact.evaluation.get("contact_type")
+        kind = self.contact.contact_type or self.contact.proposed_type
         return kind == "referral"
 
 

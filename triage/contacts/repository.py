@@ -4,6 +4,7 @@ rows its read lists."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -119,6 +120,19 @@ async def replace_subjects(
     session.add_all(rows)
 
 
+@dataclass(frozen=True)
+class EarlierContact:
+    """What re-referral history reads of an earlier contact."""
+
+    id: uuid.UUID
+    reference: str
+    received_at: datetime
+    contact_type: str | None
+    outcome: str | None
+    # The rules' proposed contact type, for a contact not yet decided.
+    proposed_type: str | None
+
+
 async def earlier_subjects(
     session: AsyncSession,
     *,
@@ -128,9 +142,13 @@ async def earlier_subjects(
     names: list[tuple[str, str, date]],
     before: datetime,
     exclude: uuid.UUID | None,
-) -> list[tuple[TriageSubject, TriageContact]]:
+) -> list[tuple[TriageSubject, EarlierContact]]:
     """Stored subjects (with their contacts) sharing an NHS number, a UPN or a normalised
-    name and date of birth with these, on contacts received before `before`, newest first."""
+    name and date of birth with these, on contacts received before `before`, newest first.
+
+    The contacts come as the few columns history needs, not whole rows: a child referred
+    often has many earlier contacts, and decoding each one's MARF and facts made opening a
+    contact slower the more often the child had been referred (bench/load)."""
     clauses = []
     if nhs_numbers:
         clauses.append(TriageSubject.nhs_number.in_(nhs_numbers))
@@ -146,9 +164,18 @@ async def earlier_subjects(
         )
     if not clauses:
         return []
+    c = TriageContact
     stmt = (
-        select(TriageSubject, TriageContact)
-        .join(TriageContact, TriageContact.id == TriageSubject.contact_id)
+        select(
+            TriageSubject,
+            c.id,
+            c.reference,
+            c.received_at,
+            c.contact_type,
+            c.outcome,
+            c.evaluation["contact_type"].astext,
+        )
+        .join(c, c.id == TriageSubject.contact_id)
         .where(
             and_(TriageSubject.council_id == council_id, or_(*clauses)),
             TriageContact.received_at < before,
@@ -160,4 +187,9 @@ async def earlier_subjects(
     )
     if exclude is not None:
         stmt = stmt.where(TriageContact.id != exclude)
-    return [(subject, contact) for subject, contact in (await session.execute(stmt)).all()]
+    return [
+        (subject, EarlierContact(cid, reference, received_at, contact_type, outcome, proposed))
+        for subject, cid, reference, received_at, contact_type, outcome, proposed in (
+            await session.execute(stmt)
+        ).all()
+    ]
