@@ -36,7 +36,7 @@ from services.web.pages import (
     unprocessable_fields,
     validation_fields,
 )
-from triage import web_views
+from triage import wording
 from triage.clocks import service as clock_service
 from triage.clocks.schemas import ClockPause
 from triage.contacts import read
@@ -57,7 +57,7 @@ from triage.rules.model import LANES
 from triage.settings import TriageSettings
 from triage.strategy.service import DECISION_LABELS as STRATEGY_DECISIONS
 from triage.web_mash import MashSections, chronology_title, mash_sections
-from triage.web_views import LANE_NAMES, OUTCOME_NAMES, time_left
+from triage.wording import LANE_NAMES, OUTCOME_NAMES, time_left
 
 SERVICE = "triage"
 TEMPLATES = templates(Path(__file__).resolve().parent / "templates")
@@ -65,7 +65,7 @@ TEMPLATES.globals.update(
     lane_names=LANE_NAMES,
     outcome_names=OUTCOME_NAMES,
     time_left=time_left,
-    queue_rows=web_views.queue_rows,
+    queue_rows=wording.queue_rows,
     chronology_title=chronology_title,
     strategy_decisions=STRATEGY_DECISIONS,
 )

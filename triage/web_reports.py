@@ -39,7 +39,7 @@ from triage.rulesets import service as rulesets
 from triage.rulesets.exceptions import RuleSetPublished
 from triage.rulesets.schemas import RuleSetReplace, RuleSetSummary
 from triage.web import TEMPLATES
-from triage.web_views import LANE_NAMES, bar_chart, words
+from triage.wording import LANE_NAMES, bar_chart, words
 
 SERVICE = "triage"
 router = page_router()
