@@ -34,8 +34,7 @@ from triage.checks import service
 from triage.checks.schemas import CheckRead, CheckResponse, ChecksRequest
 from triage.dependencies import TriageSettingsDep
 from triage.mash.access import MASH_STAFF, RefusedAsNotFound
-from triage.web import TEMPLATES, contact_page_again
-from triage.web_mash import date_from_parts, not_found_page, run_form
+from triage.pages import TEMPLATES, contact_page_again, date_from_parts, not_found_page, run_form
 
 router = page_router()
 MashStaff = Annotated[PageContext, Depends(page_user(*MASH_STAFF))]

@@ -32,8 +32,7 @@ from services.web.pages import (
 from triage.children import service
 from triage.children.schemas import ChildHit
 from triage.mash.access import MASH_STAFF
-from triage.web import TEMPLATES
-from triage.web_mash import date_from_parts
+from triage.pages import TEMPLATES, date_from_parts
 
 router = page_router()
 MashStaff = Annotated[PageContext, Depends(page_user(*MASH_STAFF))]

@@ -26,8 +26,7 @@ from triage.dependencies import TriageSettingsDep
 from triage.mash.access import MASH_STAFF
 from triage.notes import service
 from triage.notes.schemas import NoteCreate
-from triage.web import contact_page_again
-from triage.web_mash import renamed, run_form
+from triage.pages import contact_page_again, renamed, run_form
 
 router = page_router()
 MashStaff = Annotated[PageContext, Depends(page_user(*MASH_STAFF))]

@@ -24,10 +24,9 @@ from services.web.pages import (
 )
 from triage.dependencies import TriageSettingsDep
 from triage.mash.access import MASH_STAFF
+from triage.pages import contact_page_again, renamed, run_form
 from triage.screening import service
 from triage.screening.schemas import RagCreate
-from triage.web import contact_page_again
-from triage.web_mash import renamed, run_form
 
 router = page_router()
 MashStaff = Annotated[PageContext, Depends(page_user(*MASH_STAFF))]

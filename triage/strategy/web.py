@@ -32,12 +32,11 @@ from services.web.pages import (
 )
 from triage.dependencies import TriageSettingsDep
 from triage.mash.access import MASH_STAFF, RefusedAsNotFound, load_mash_config, mash_contact
+from triage.pages import TEMPLATES, date_from_parts, not_found_page, run_form
 from triage.strategy import service
 from triage.strategy.render import summary_text
 from triage.strategy.schemas import ActionDone, DiscussionCreate
 from triage.strategy.service import DECISION_LABELS
-from triage.web import TEMPLATES
-from triage.web_mash import date_from_parts, not_found_page, run_form
 
 router = page_router()
 MashStaff = Annotated[PageContext, Depends(page_user(*MASH_STAFF))]

@@ -1,6 +1,5 @@
-"""The team manager's pages: the reports (with charts and their tables) and the rule sets.
-
-Same service calls and audit rows as `triage.reports.router` and `triage.rulesets.router`.
+"""The rule sets' pages: every version, one version and its changes, a draft's editor and
+its dry run. Same audited service calls as `triage.rulesets.router`.
 """
 
 from __future__ import annotations
@@ -8,14 +7,11 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from services import audit
-from services.auth import Principal
 from services.db import SessionDep
 from services.errors import FieldError, Unprocessable
 from services.models.triage import TriageRuleSet
@@ -25,78 +21,20 @@ from services.web.pages import (
     form_errors,
     form_with_csrf,
     page_router,
-    page_user,
     render,
     see_other,
     unprocessable_fields,
     validation_fields,
 )
-from triage.dry_run import dry_run
-from triage.queue.lanes import MANAGERS, STAFF
-from triage.reports import operational as reports
-from triage.reports import service as scorecard_service
+from triage.pages import TEMPLATES, Managers, Staff
+from triage.queue.lanes import MANAGERS
 from triage.rulesets import service as rulesets
+from triage.rulesets.dry_run import dry_run
 from triage.rulesets.exceptions import RuleSetPublished
 from triage.rulesets.schemas import RuleSetReplace, RuleSetSummary
-from triage.web import TEMPLATES
-from triage.web_views import LANE_NAMES, bar_chart, words
+from triage.wording import LANE_NAMES
 
-SERVICE = "triage"
 router = page_router()
-Managers = Annotated[PageContext, Depends(page_user(*MANAGERS))]
-Staff = Annotated[PageContext, Depends(page_user(*STAFF))]
-
-
-async def _audit(session: SessionDep, principal: Principal, action: str, entity: object) -> None:
-    await audit.record(
-        session,
-        service=SERVICE,
-        actor=principal,
-        action=action,
-        entity_type="report" if action.startswith("report.") else "rule_set",
-        entity_id=entity,
-    )
-
-
-@router.get("/reports")
-async def reports_page(session: SessionDep, ctx: Managers) -> Response:
-    """In progress, unallocated over 7 days, and the scorecard with the period before."""
-    principal, now = ctx.principal, datetime.now(UTC)
-    await _audit(session, principal, "report.in_progress", principal.council_id)
-    in_progress = await reports.in_progress(session, council_id=principal.council_id, now=now)
-    await _audit(session, principal, "report.unallocated", principal.council_id)
-    unallocated = await reports.unallocated(session, council_id=principal.council_id, now=now)
-    # The same scorecard as GET /v1/reports/scorecard (its default 28 days to today, with the
-    # period before and the direction of travel), audited there as `report.scorecard`.
-    scorecard = await scorecard_service.scorecard(
-        session, principal=principal, first=None, last=None, now=now
-    )
-    by_lane: dict[str, int] = {}
-    for row in in_progress.rows:
-        by_lane[row.lane] = by_lane.get(row.lane, 0) + 1
-    return render(
-        TEMPLATES,
-        "reports.html",
-        ctx,
-        current="/reports",
-        title="Reports",
-        in_progress=in_progress,
-        unallocated=unallocated,
-        scorecard=scorecard,
-        by_lane=sorted(by_lane.items()),
-        lane_chart=bar_chart(
-            [(LANE_NAMES.get(lane, lane), n) for lane, n in sorted(by_lane.items())],
-            title="Contacts in progress by lane",
-        ),
-        kpi_chart=bar_chart(
-            [
-                (f"{words(k.name)} ({words(k.contact_type or 'all')})", round((k.value or 0) * 100))
-                for k in scorecard.indicators
-            ],
-            title="Indicators, per cent",
-            maximum=100,
-        ),
-    )
 
 
 @router.get("/rule-sets")
@@ -157,10 +95,9 @@ async def copy_rule_set(
     base = await rulesets.get_rule_set(
         session, council_id=ctx.principal.council_id, rule_set_id=rule_set_id
     )
-    row = await rulesets.create_rule_set(
+    row = await rulesets.create_draft(
         session, principal=ctx.principal, name=base.name, body=None, based_on=base.id
     )
-    await _audit(session, ctx.principal, "rule_set.create", row.id)
     return see_other(f"/rule-sets/{row.id}")
 
 
@@ -169,8 +106,7 @@ async def publish_rule_set(
     rule_set_id: uuid.UUID, request: Request, session: SessionDep, ctx: Managers
 ) -> Response:
     await form_with_csrf(request, ctx)
-    row = await rulesets.publish(session, principal=ctx.principal, rule_set_id=rule_set_id)
-    await _audit(session, ctx.principal, "rule_set.publish", row.id)
+    await rulesets.publish_version(session, principal=ctx.principal, rule_set_id=rule_set_id)
     return see_other("/rule-sets?done=published")
 
 
@@ -254,7 +190,7 @@ async def save_rule_set(
                 {"name": form.get("name", "").strip(), "body": body}
             )
             async with session.begin_nested():
-                saved = await rulesets.update_draft(
+                await rulesets.change_draft(
                     session,
                     principal=ctx.principal,
                     rule_set_id=rule_set_id,
@@ -262,7 +198,6 @@ async def save_rule_set(
                     changes=replace.body,
                     replace=True,
                 )
-                await _audit(session, ctx.principal, "rule_set.replace", saved.id)
         except ValidationError as exc:
             fields = _body_fields(validation_fields(exc))
         except Unprocessable as exc:

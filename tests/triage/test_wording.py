@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from triage.queue.schemas import QueueItem, SubjectSummary
-from triage.web_views import bar_chart, queue_rows, time_left
+from triage.wording import bar_chart, queue_rows, time_left
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
