@@ -1,7 +1,7 @@
 """Reading the queue: one page of open contacts, each read audited.
 
 The SQL is in `triage.queue.repository`; `QueueFilters`, `decode_cursor` and `queue_page` are
-re-exported here for the pages (`triage.web`).
+re-exported here for the pages (`triage.queue.web`).
 """
 
 from __future__ import annotations
