@@ -27,8 +27,7 @@ from services.models.platform import CouncilCalendar
 from services.models.triage import TriageContact
 from triage.contacts.access import lane_contact
 from triage.contacts.exceptions import ContactNotFound
-from triage.contacts.repository import get_contact
-from triage.contacts.restriction import restricted_from
+from triage.contacts.repository import get_contact, restricted_from
 from triage.mash.config import MashConfig, mash_config_from
 
 SERVICE = "triage"
