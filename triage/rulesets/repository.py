@@ -85,7 +85,7 @@ async def deactivate(session: AsyncSession, council_id: str) -> None:
 
 async def recent_contacts(
     session: AsyncSession, council_id: str, since: datetime, limit: int
-) -> Sequence[Row[tuple[uuid.UUID, str, datetime, Any, Any]]]:
+) -> Sequence[Row[uuid.UUID, str, datetime, dict[str, Any], dict[str, Any]]]:
     """The council's contacts received since `since`, newest first: id, reference, receipt,
     stored facts and stored evaluation (a dry run's input)."""
     stmt = (
