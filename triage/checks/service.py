@@ -35,7 +35,7 @@ from triage.checks.schemas import (
     ChecksRequest,
     CheckStatus,
 )
-from triage.contacts.restriction import restricted_from
+from triage.contacts.repository import restricted_from
 from triage.mash.access import load_mash_config, mash_contact, record, refuse
 from triage.mash.config import MashConfig
 

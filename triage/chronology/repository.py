@@ -1,4 +1,6 @@
-"""SQL of the chronology: every record of a contact's history in one round trip.
+"""SQL of the chronology and the MASH overview.
+
+The chronology: every record of a contact's history in one round trip.
 
 One statement returns each table's rows for the contact as a JSON array (nine correlated
 `json_agg` subqueries, each served by the table's `contact_id` index): with nine separate
@@ -15,9 +17,12 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import driver_connection
+from services.models.mash import MashRagRating
+from services.models.triage import TriageClock
 
 TABLES = (
     ("ratings", "mash_rag_ratings"),
@@ -76,3 +81,17 @@ async def history(session: AsyncSession, contact_id: uuid.UUID) -> History:
     row = await conn.fetchrow(HISTORY_SQL, contact_id)
     assert row is not None
     return History(**{name: _rows(row[i]) for i, (name, _) in enumerate(TABLES)})
+
+
+async def overview_clocks(session: AsyncSession, contact_id: uuid.UUID) -> dict[str, TriageClock]:
+    """The contact's MASH and ICPC clocks, by kind (the overview shows their deadlines)."""
+    stmt = select(TriageClock).where(
+        TriageClock.contact_id == contact_id, TriageClock.kind.in_(("mash", "icpc"))
+    )
+    return {k.kind: k for k in await session.scalars(stmt)}
+
+
+async def screened(session: AsyncSession, contact_id: uuid.UUID) -> bool:
+    """Whether the contact has a RAG rating yet."""
+    stmt = select(MashRagRating.id).where(MashRagRating.contact_id == contact_id).limit(1)
+    return await session.scalar(stmt) is not None

@@ -5,12 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Principal
-from services.models.mash import MashRagRating
-from services.models.triage import TriageClock
 from triage.checks import repository as checks_repository
 from triage.checks.service import check_read
 from triage.chronology import repository
@@ -40,24 +37,15 @@ async def overview(
     checks = [
         check_read(c, config, now) for c in await checks_repository.for_contact(session, contact.id)
     ]
-    clocks = {
-        k.kind: k
-        for k in await session.scalars(
-            select(TriageClock).where(
-                TriageClock.contact_id == contact.id, TriageClock.kind.in_(("mash", "icpc"))
-            )
-        )
-    }
-    screened = await session.scalar(
-        select(MashRagRating.id).where(MashRagRating.contact_id == contact.id).limit(1)
-    )
+    clocks = await repository.overview_clocks(session, contact.id)
+    screened = await repository.screened(session, contact.id)
     actions = await overdue_actions(session, contact, now.astimezone(config.calendar.zone).date())
     await record(session, principal, "contact.mash_overview", "contact", contact.id)
     mash, icpc = clocks.get("mash"), clocks.get("icpc")
     return MashOverview(
         contact_id=contact.id,
         rag=contact.rag,
-        screened=screened is not None,
+        screened=screened,
         mash_due_at=mash.deadline_at if mash else None,
         mash_clock_state=mash.state if mash else None,
         icpc_due_at=icpc.deadline_at if icpc else None,

@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.auth import Principal
 from services.models.triage import TriageContact
 from triage.contacts.exceptions import ContactNotFound
-from triage.contacts.repository import get_contact
-from triage.contacts.restriction import restricted_from
+from triage.contacts.repository import get_contact, restricted_from
 from triage.queue.lanes import lanes_for
 
 

@@ -1,5 +1,11 @@
-"""The contacts feature's SQL: loading a contact (locked for a change when asked) and the
-rows its read lists."""
+"""The contacts feature's SQL: loading a contact (locked for a change when asked), the
+rows its read lists, and the restricted-child rule.
+
+Restricted children: a child restricted to named people hides its contacts from everyone
+else. One rule, read in two shapes: `restricted_from` for one contact (the contact loaders),
+and `visible_to_caller` for a page of them (the queue's SQL, a NOT EXISTS on the contact's
+child links that finds nothing for the great majority of contacts, whose children are not
+restricted)."""
 
 from __future__ import annotations
 
@@ -8,10 +14,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, or_, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
+from services.auth import Principal
+from services.models.mash import MashChild, MashChildAccess, MashChildLink
 from services.models.platform import AuditEntry
 from services.models.triage import (
     CONTACT_REFERENCE_SEQ,
@@ -193,3 +212,44 @@ async def earlier_subjects(
             await session.execute(stmt)
         ).all()
     ]
+
+
+_L = MashChildLink.__table__.c
+_CH = MashChild.__table__.c
+_A = MashChildAccess.__table__.c
+
+
+async def restricted_from(
+    session: AsyncSession, principal: Principal, contact_id: uuid.UUID
+) -> bool:
+    """Whether the contact is about a restricted child the caller is not named on."""
+    named = select(MashChildAccess.sub).where(
+        MashChildAccess.child_id == MashChild.id, MashChildAccess.sub == principal.sub
+    )
+    found = await session.scalar(
+        select(MashChildLink.id)
+        .join(MashChild, MashChild.id == MashChildLink.child_id)
+        .where(MashChildLink.contact_id == contact_id, MashChild.restricted, ~named.exists())
+        .limit(1)
+    )
+    return found is not None
+
+
+def visible_to_caller() -> ColumnElement[bool]:
+    """The queue's condition: no child of the contact is restricted without naming the caller
+    (the caller's `sub` is the statement's parameter "sub")."""
+    named = exists().where(_A.child_id == _CH.id, _A.sub == bindparam("sub"))
+    hidden = (
+        select(_L.id)
+        .join(MashChild.__table__, _CH.id == _L.child_id)
+        .where(
+            and_(
+                _L.contact_id == TriageContact.__table__.c.id,
+                _CH.restricted.is_(true()),
+                ~named,
+            )
+        )
+        .correlate(TriageContact.__table__)
+        .exists()
+    )
+    return ~hidden

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.calendar import WorkingCalendar
 from services.calendar_store import load_calendar
-from services.models.platform import CouncilCalendar
 from triage.contacts.outcomes import DEFAULT_ALLOWED_DECISIONS
+from triage.council import repository
 
 # contact type -> outcome -> the levels at which the outcome is consistent with the type.
 AllowedDecisions = dict[str, dict[str, frozenset[int]]]
@@ -82,5 +82,4 @@ def _population(raw: object) -> int | None:
 
 async def load_council(session: AsyncSession, council_id: str) -> CouncilConfig:
     calendar = await load_calendar(session, council_id)
-    row = await session.get(CouncilCalendar, council_id)
-    return config_from(council_id, calendar, dict(row.settings or {}) if row else {})
+    return config_from(council_id, calendar, await repository.settings(session, council_id))

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.mash import MashHandover, MashHandoverAttempt
+from services.models.triage import TriageDecision
 
 H = MashHandover
 
@@ -61,3 +62,14 @@ async def attempts(
 
 def add(session: AsyncSession, row: MashHandoverAttempt) -> None:
     session.add(row)
+
+
+async def latest_decision(session: AsyncSession, contact_id: uuid.UUID) -> TriageDecision | None:
+    """The contact's most recent decision (the one the handover carries)."""
+    stmt = (
+        select(TriageDecision)
+        .where(TriageDecision.contact_id == contact_id)
+        .order_by(TriageDecision.made_at.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Principal
 from services.models.mash import MashHandover
-from services.models.triage import TriageContact, TriageDecision
+from services.models.triage import TriageContact
 from triage.checks import repository as checks_repository
 from triage.checks.service import check_read
 from triage.handover import repository
@@ -64,12 +63,7 @@ async def full_record(
     config = await load_mash_config(session, contact.council_id)
     now = datetime.now(UTC)
     today = now.astimezone(config.calendar.zone).date()
-    decision = await session.scalar(
-        select(TriageDecision)
-        .where(TriageDecision.contact_id == contact.id)
-        .order_by(TriageDecision.made_at.desc())
-        .limit(1)
-    )
+    decision = await repository.latest_decision(session, contact.id)
     discussions = await strategy_repository.for_contact(session, contact.id)
     actions = await strategy_repository.actions(session, [d.id for d in discussions])
     checks = await checks_repository.for_contact(session, contact.id)

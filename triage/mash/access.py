@@ -15,20 +15,18 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal, Role, require_roles
 from services.calendar_store import load_calendar
 from services.errors import NotFound
-from services.models.mash import MashPartnerCheck
-from services.models.platform import CouncilCalendar
 from services.models.triage import TriageContact
 from triage.contacts.access import lane_contact
 from triage.contacts.exceptions import ContactNotFound
-from triage.contacts.repository import get_contact
-from triage.contacts.restriction import restricted_from
+from triage.contacts.repository import get_contact, restricted_from
+from triage.council import repository as council_repository
+from triage.mash import repository
 from triage.mash.config import MashConfig, mash_config_from
 
 SERVICE = "triage"
@@ -79,21 +77,18 @@ async def refuse(
 
 async def load_mash_config(session: AsyncSession, council_id: str) -> MashConfig:
     calendar = await load_calendar(session, council_id)
-    row = await session.get(CouncilCalendar, council_id)
-    return mash_config_from(calendar, dict(row.settings or {}) if row else {})
+    return mash_config_from(calendar, await council_repository.settings(session, council_id))
 
 
 async def partner_on_contact(
     session: AsyncSession, principal: Principal, contact_id: uuid.UUID
 ) -> bool:
-    found = await session.scalar(
-        select(MashPartnerCheck.id).where(
-            MashPartnerCheck.contact_id == contact_id,
-            MashPartnerCheck.council_id == principal.council_id,
-            MashPartnerCheck.agency_id == principal.agency_id,
-        )
+    return await repository.partner_has_check(
+        session,
+        council_id=principal.council_id,
+        agency_id=principal.agency_id,
+        contact_id=contact_id,
     )
-    return found is not None
 
 
 async def mash_contact(

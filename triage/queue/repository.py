@@ -41,7 +41,7 @@ from services import paging
 from services.db import DriverStatement, driver_connection, driver_statement
 from services.models.mash import MashChild, MashChildLink, MashPartnerCheck
 from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact
-from triage.contacts.restriction import visible_to_caller
+from triage.contacts.repository import visible_to_caller
 from triage.queue.schemas import QueueItem
 
 

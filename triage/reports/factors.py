@@ -5,13 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal
 from services.errors import FieldError
-from services.models.triage import TriageClock
 from triage.contacts.access import contact_for
 from triage.contacts.exceptions import WrongContactState
 from triage.reports import repository
@@ -31,12 +29,8 @@ async def record(
 ) -> AssessmentFactorsRead:
     """Factors belong to a referral decided for an assessment (its clock started)."""
     contact = await contact_for(session, principal, contact_id, lock=True)
-    has_assessment = await session.scalar(
-        select(TriageClock.id).where(
-            TriageClock.contact_id == contact.id, TriageClock.kind == "assessment"
-        )
-    )
-    if contact.contact_type != "referral" or has_assessment is None:
+    has_assessment = await repository.has_assessment_clock(session, contact.id)
+    if contact.contact_type != "referral" or not has_assessment:
         raise WrongContactState("Factors are recorded for a referral that went to assessment.")
     children = await repository.child_count(session, contact.id)
     if body.child is not None and body.child > children:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import CouncilCalendar
-from services.models.triage import OPEN_STATUSES, TriageContact, TriageSubject
+from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact, TriageSubject
 from services.models.triage_reports import TriageAssessmentFactors, TriageReportSend
 
 # Every scorecard query reads the period and the one before it in one pass (`current` says
@@ -304,6 +304,16 @@ async def stream_census(
 
 
 # --- assessment factors -----------------------------------------------------------------
+
+
+async def has_assessment_clock(session: AsyncSession, contact_id: uuid.UUID) -> bool:
+    """Whether the contact's assessment clock was started (it went to assessment)."""
+    found = await session.scalar(
+        select(TriageClock.id).where(
+            TriageClock.contact_id == contact_id, TriageClock.kind == "assessment"
+        )
+    )
+    return found is not None
 
 
 async def child_count(session: AsyncSession, contact_id: uuid.UUID) -> int:

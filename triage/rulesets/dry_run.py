@@ -15,14 +15,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal
-from services.models.triage import TriageContact, TriageRuleSet
+from services.models.triage import TriageRuleSet
 from triage.rules.engine import Evaluation
 from triage.rules.facts import Facts
+from triage.rulesets import repository as rulesets_repository
 from triage.rulesets import service as rulesets
 
 # A month of contacts (the scorecard's period), at most 500 of them: a few weeks' work at a
@@ -90,20 +90,7 @@ async def dry_run(
     row = await rulesets.get_rule_set(session, council_id=council_id, rule_set_id=rule_set_id)
     baseline = await rulesets.active_rule_set(session, council_id)
     since = now - timedelta(days=days)
-    contacts = (
-        await session.execute(
-            select(
-                TriageContact.id,
-                TriageContact.reference,
-                TriageContact.received_at,
-                TriageContact.facts,
-                TriageContact.evaluation,
-            )
-            .where(TriageContact.council_id == council_id, TriageContact.received_at >= since)
-            .order_by(TriageContact.received_at.desc())
-            .limit(limit)
-        )
-    ).all()
+    contacts = await rulesets_repository.recent_contacts(session, council_id, since, limit)
     result = DryRun(rule_set=row, baseline=baseline, since=since, considered=len(contacts))
     for contact_id, reference, received_at, stored_facts, stored_evaluation in contacts:
         try:

@@ -1,13 +1,17 @@
-"""The rule sets' SQL: versions by council, the one active version, version numbering."""
+"""The rule sets' SQL: versions by council, the one active version, version numbering, and
+the recent contacts a dry run evaluates."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.models.triage import TriageRuleSet
+from services.models.triage import TriageContact, TriageRuleSet
 
 
 async def find(
@@ -77,3 +81,23 @@ async def deactivate(session: AsyncSession, council_id: str) -> None:
         .where(TriageRuleSet.council_id == council_id, TriageRuleSet.active.is_(True))
         .values(active=False)
     )
+
+
+async def recent_contacts(
+    session: AsyncSession, council_id: str, since: datetime, limit: int
+) -> Sequence[Row[uuid.UUID, str, datetime, dict[str, Any], dict[str, Any]]]:
+    """The council's contacts received since `since`, newest first: id, reference, receipt,
+    stored facts and stored evaluation (a dry run's input)."""
+    stmt = (
+        select(
+            TriageContact.id,
+            TriageContact.reference,
+            TriageContact.received_at,
+            TriageContact.facts,
+            TriageContact.evaluation,
+        )
+        .where(TriageContact.council_id == council_id, TriageContact.received_at >= since)
+        .order_by(TriageContact.received_at.desc())
+        .limit(limit)
+    )
+    return (await session.execute(stmt)).all()

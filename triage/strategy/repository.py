@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.mash import MashStrategyAction, MashStrategyDiscussion
+from services.models.triage import TriageClock
 
 D = MashStrategyDiscussion
 A = MashStrategyAction
@@ -39,6 +40,16 @@ async def action(session: AsyncSession, discussion_id: uuid.UUID, action_id: uui
 async def contact_actions(session: AsyncSession, contact_id: uuid.UUID) -> Sequence[A]:
     stmt = select(A).where(A.contact_id == contact_id).order_by(A.due_on, A.position)
     return (await session.scalars(stmt)).all()
+
+
+async def icpc_clock_locked(session: AsyncSession, contact_id: uuid.UUID) -> TriageClock | None:
+    """The contact's ICPC clock, locked (FOR UPDATE) for moving it."""
+    stmt = (
+        select(TriageClock)
+        .where(TriageClock.contact_id == contact_id, TriageClock.kind == "icpc")
+        .with_for_update()
+    )
+    return await session.scalar(stmt)
 
 
 def add(session: AsyncSession, row: D | A) -> None:

@@ -13,13 +13,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Principal
 from services.errors import FieldError
 from services.models.mash import MashStrategyAction, MashStrategyDiscussion
-from services.models.triage import TriageClock, TriageContact
+from services.models.triage import TriageContact
 from triage.clocks.repository import refresh_queue_keys
 from triage.clocks.rules import deadline, due_soon
 from triage.clocks.service import start_clock
@@ -175,11 +174,7 @@ async def _icpc_clock(
     settings: TriageSettings,
 ) -> None:
     """The ICPC clock from this discussion: started, or moved if it was running already."""
-    clock = await session.scalar(
-        select(TriageClock)
-        .where(TriageClock.contact_id == contact_id, TriageClock.kind == "icpc")
-        .with_for_update()
-    )
+    clock = await repository.icpc_clock_locked(session, contact_id)
     warn = due_soon(
         held_at, due, short_hours=settings.due_soon_hours, long_days=settings.due_soon_long_days
     )
