@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.auth import Principal
 from services.errors import FieldError
+from triage.council import repository as council_repository
 from triage.council.config import load_council
 from triage.reports import census, repository
 from triage.reports.exceptions import BadCollectionYear, CensusReturnInvalid
@@ -138,7 +139,7 @@ async def census_lines(
     now = now or datetime.now(UTC)
     council = await load_council(session, council_id)
     zone = council.calendar.zone
-    settings = await repository.council_settings(session, council_id)
+    settings = await council_repository.settings(session, council_id)
     await repository.tune_for_reports(session)
     rows = _census_rows(session, council_id, year, zone, now.astimezone(zone).date())
     if fmt == "csv":

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.db import transaction
 from services.mailer import MailNotSent, MailOutcomeUnknown, SmtpServer, send_text
 from services.models.triage_reports import ReportSendStatus, TriageReportSend
+from triage.council import repository as council_repository
 from triage.council.config import load_council
 from triage.reports import operational as reports
 from triage.reports import repository
@@ -123,7 +124,7 @@ async def send_slot(
             row.status = "given_up"
             log.warning("report_given_up", report=schedule.report, attempts=row.attempts - 1)
             return False
-        raw = (await repository.council_settings(session, council_id)).get("report_recipients")
+        raw = (await council_repository.settings(session, council_id)).get("report_recipients")
         to = _recipients(raw, settings)
         row.recipients = len(to)
         if not to:

@@ -16,6 +16,7 @@ from services import audit
 from services.auth import Principal
 from services.errors import FieldError
 from services.models.triage import TriageContact
+from triage.council import repository as council_repository
 from triage.council.config import load_council
 from triage.reports import repository
 from triage.reports.exceptions import BadPeriod
@@ -79,7 +80,7 @@ def _decided_days(settings: dict[str, Any]) -> int:
 
 
 async def unallocated(session: AsyncSession, *, council_id: str, now: datetime) -> InProgressReport:
-    settings = await repository.council_settings(session, council_id)
+    settings = await council_repository.settings(session, council_id)
     count, found = await repository.unallocated_contacts(
         session,
         council_id,

@@ -225,11 +225,6 @@ async def rows(
     return result.all()
 
 
-async def council_settings(session: AsyncSession, council_id: str) -> dict[str, Any]:
-    row = await session.get(CouncilCalendar, council_id)
-    return dict(row.settings or {}) if row else {}
-
-
 async def council_ids(session: AsyncSession) -> list[str]:
     return list((await session.scalars(select(CouncilCalendar.council_id))).all())
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import audit
 from services.auth import Principal
+from triage.council import repository as council_repository
 from triage.council.config import load_council
 from triage.reports import indicators, repository
 from triage.reports.exceptions import BadPeriod
@@ -286,7 +287,7 @@ async def scorecard(
     await repository.tune_for_reports(session)
     figs = await _figures(session, principal.council_id, period, before, now)
     fig_now, fig_before = figs[True], figs[False]
-    settings = await repository.council_settings(session, principal.council_id)
+    settings = await council_repository.settings(session, principal.council_id)
     defs = indicators.with_targets(settings.get("kpi_targets") or {})
     pop = council.child_population
     return ScorecardReport(
