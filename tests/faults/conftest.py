@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -46,6 +47,24 @@ def _bin(name: str) -> str:
     return str(Path(spec.submodule_search_locations[0]) / "pginstall" / "bin" / name)
 
 
+# The user the embedded server (pgserver) runs PostgreSQL as when started by root.
+SERVER_USER = "pgserver"
+
+
+def _ensure_server_user() -> None:
+    """Create the server's user when missing: on a clean machine where the suite ran against
+    the machine's PostgreSQL (TEST_DATABASE_URL), the embedded server never created it."""
+    try:
+        pwd.getpwnam(SERVER_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--shell", "/usr/sbin/nologin", SERVER_USER],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+
+
 class Cluster:
     """A PostgreSQL server of the test's own: start, stop (fast), crash (SIGKILL), restart."""
 
@@ -54,9 +73,10 @@ class Cluster:
         self.log = root / "postgres.log"
         self.max_connections = max_connections
         # PostgreSQL refuses to run as root; the pgserver wheel's own user runs it then.
-        self._as: dict[str, Any] = {"user": "pgserver"} if os.geteuid() == 0 else {}
+        self._as: dict[str, Any] = {"user": SERVER_USER} if os.geteuid() == 0 else {}
         if self._as:
-            shutil.chown(root, user="pgserver")
+            _ensure_server_user()
+            shutil.chown(root, user=SERVER_USER)
         self._run(
             _bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"
         )
