@@ -41,7 +41,8 @@ class TriageSettings(FrontdoorSettings):
     # report twice a day and the unallocated list weekly.
     report_in_progress_times: Annotated[tuple[str, ...], NoDecode] = ("09:00", "14:00")
     report_unallocated_weekly: str = "MON 09:00"
-    # Managers who receive them (comma-separated); a council's settings may name its own.
+    # Managers who receive them (comma-separated), used only when the deployment serves one
+    # council; with several, each council names its own (settings `report_recipients`).
     report_recipients: Annotated[tuple[str, ...], NoDecode] = ()
     # A slot missed by longer than this is not caught up (the next one is due by then).
     report_catch_up_hours: float = 5.0

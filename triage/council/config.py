@@ -7,15 +7,19 @@ children live in the area (for rates per 10,000 children) differ between council
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.calendar import WorkingCalendar
 from services.calendar_store import load_calendar
 from triage.contacts.outcomes import DEFAULT_ALLOWED_DECISIONS
 from triage.council import repository
+
+log = structlog.get_logger(__name__)
 
 # contact type -> outcome -> the levels at which the outcome is consistent with the type.
 AllowedDecisions = dict[str, dict[str, frozenset[int]]]
@@ -42,15 +46,44 @@ class CouncilConfig:
 
 
 def config_from(council_id: str, calendar: WorkingCalendar, raw: dict[str, Any]) -> CouncilConfig:
+    """The council's configuration; a malformed setting is ignored (logged, naming the setting
+    and never a child) for its default, never an error on every request that reads it."""
     return CouncilConfig(
         council_id=council_id,
         calendar=calendar,
-        outcomes_needing_sign_off=frozenset(raw.get("outcomes_needing_sign_off", DEFAULT_SIGN_OFF)),
-        feedback_working_days=int(raw.get("feedback_working_days", 1)),
+        outcomes_needing_sign_off=_outcomes(raw.get("outcomes_needing_sign_off")),
+        feedback_working_days=_working_days(raw.get("feedback_working_days")),
         child_population=_population(raw.get("child_population")),
         dv_single_screening_standard_risk=raw.get("dv_single_screening_standard_risk") is True,
         allowed_decisions=_allowed(raw.get("allowed_decisions")),
     )
+
+
+def ignored(setting: str, reason: str) -> None:
+    """Log a council setting that is ignored because it is malformed (its name, not its value)."""
+    log.warning("council_setting_ignored", setting=setting, reason=reason)
+
+
+def _outcomes(raw: object) -> frozenset[str]:
+    if raw is None:
+        return frozenset(DEFAULT_SIGN_OFF)
+    if not isinstance(raw, list) or not all(isinstance(o, str) for o in raw):
+        ignored("outcomes_needing_sign_off", "not_a_list_of_outcomes")
+        return frozenset(DEFAULT_SIGN_OFF)
+    return frozenset(raw)
+
+
+def _working_days(raw: object) -> int:
+    if raw is None:
+        return 1
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw)
+    if isinstance(raw, float) and raw.is_integer() and raw >= 0:
+        return int(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    ignored("feedback_working_days", "not_a_whole_number_of_days")
+    return 1
 
 
 def _table(raw: dict[str, dict[str, Any]]) -> AllowedDecisions:
@@ -75,7 +108,15 @@ def _allowed(raw: object) -> AllowedDecisions | None:
 
 def _population(raw: object) -> int | None:
     """A positive whole number of children, else unknown (the rate is then not shown)."""
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw < 1:
+    if raw is None:
+        return None
+    if (
+        isinstance(raw, bool)
+        or not isinstance(raw, int | float)
+        or not math.isfinite(raw)
+        or raw < 1
+    ):
+        ignored("child_population", "not_a_positive_number")
         return None
     return int(raw)
 

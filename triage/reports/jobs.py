@@ -6,7 +6,8 @@ whatever number of workers run and however often they restart. A send the SMTP s
 refused (so known not to have gone) is retried on later ticks while the slot is still the
 latest and inside its catch-up window; one whose reply never came (it may have gone) is
 `unconfirmed` and never retried; one refused more than `report_max_attempts` times becomes
-`given_up`; a slot with no recipients is `skipped` at once (never retried); a worker that
+`given_up`; a slot with no recipients is `skipped` at once (never retried: a council's own
+`report_recipients`, or the global list only in a deployment of one council); a worker that
 died mid-send leaves its row `sending`,
 which is never sent again (a duplicate is worse than one missed summary, and the log and the
 row say what happened).
@@ -33,6 +34,7 @@ from triage.reports.summaries import Email, in_progress_email, unallocated_email
 from triage.settings import TriageSettings
 
 log = structlog.get_logger(__name__)
+NO_RECIPIENTS = "no recipients configured for the council"
 Clock = Callable[[], datetime]
 
 
@@ -66,10 +68,35 @@ def smtp_server(settings: TriageSettings) -> SmtpServer:
     )
 
 
-def _recipients(raw: object, settings: TriageSettings) -> list[str]:
-    if isinstance(raw, list) and all(isinstance(r, str) for r in raw) and raw:
-        return list(raw)
-    return list(settings.report_recipients)
+def _address(raw: object) -> bool:
+    """A plausible email address: one `@` between non-empty parts, no spaces or control
+    characters (a line break would otherwise reach the message's headers)."""
+    if not isinstance(raw, str) or not 3 <= len(raw) <= 254:
+        return False
+    local, at, domain = raw.rpartition("@")
+    return bool(at and local and domain) and all(
+        ch.isprintable() and not ch.isspace() for ch in raw
+    )
+
+
+def _recipients(raw: object, settings: TriageSettings, *, councils: int) -> list[str]:
+    """The council's own `report_recipients` (its well-formed addresses); else the global
+    TRIAGE_REPORT_RECIPIENTS, but only when this is the deployment's one council: with several,
+    one council's references must never go to another's managers."""
+    items: list[object] = list(raw) if isinstance(raw, list) else []
+    if raw is not None and not isinstance(raw, list):
+        log.warning("council_setting_ignored", setting="report_recipients", reason="not_a_list")
+    own = [r.strip() for r in items if isinstance(r, str) and _address(r.strip())]
+    if len(own) < len(items):
+        log.warning(
+            "council_setting_ignored",
+            setting="report_recipients",
+            reason="not_an_address",
+            ignored=len(items) - len(own),
+        )
+    if own:
+        return own
+    return list(settings.report_recipients) if councils == 1 else []
 
 
 async def _build(
@@ -79,12 +106,15 @@ async def _build(
     zone, base = council.calendar.zone, settings.public_base_url.rstrip("/")
     await audit_read(session, None, f"report.scheduled.{report}", council_id)
     if report == "in_progress":
+        due_soon = timedelta(hours=settings.due_soon_hours)
         data = await reports.in_progress(session, council_id=council_id, now=now)
-        return in_progress_email(
-            data, base=base, zone=zone, due_soon=timedelta(hours=settings.due_soon_hours)
+        tallies = await reports.in_progress_tallies(
+            session, council_id=council_id, now=now, due_soon=due_soon
         )
+        return in_progress_email(data, tallies, base=base, zone=zone, due_soon=due_soon)
     data = await reports.unallocated(session, council_id=council_id, now=now)
-    return unallocated_email(data, base=base, zone=zone)
+    tallies = await reports.unallocated_tallies(session, council_id=council_id, now=now)
+    return unallocated_email(data, tallies, base=base, zone=zone)
 
 
 async def _finish(
@@ -125,13 +155,17 @@ async def send_slot(
             log.warning("report_given_up", report=schedule.report, attempts=row.attempts - 1)
             return False
         raw = (await council_repository.settings(session, council_id)).get("report_recipients")
-        to = _recipients(raw, settings)
+        councils = await repository.council_count(session)
+        to = _recipients(raw, settings, councils=councils)
         row.recipients = len(to)
         if not to:
             # Nothing to send to: recorded once as skipped (final), never retried, and no
             # report is read (so no audit row) for nobody.
-            row.status, row.last_error = "skipped", "no recipients configured"
-            log.warning("report_not_sent", report=schedule.report, reason="no_recipients")
+            row.status, row.last_error = "skipped", NO_RECIPIENTS
+            log.warning(
+                "report_not_sent", report=schedule.report, reason="no_recipients",
+                councils=councils,
+            )  # fmt: skip
             return False
         email = await _build(session, schedule.report, council_id, now, settings)
         row_id = row.id

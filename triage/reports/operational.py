@@ -6,6 +6,7 @@ decided contact type (Bradford's audit found mixing them distorted the figures).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from triage.reports.schemas import (
     InProgressRow,
     Kpi,
     PopulationRate,
+    ReportTallies,
     Scorecard,
 )
 
@@ -79,16 +81,60 @@ def _decided_days(settings: dict[str, Any]) -> int:
     return UNALLOCATED_DECIDED_DAYS
 
 
-async def unallocated(session: AsyncSession, *, council_id: str, now: datetime) -> InProgressReport:
+async def _unallocated_window(
+    session: AsyncSession, council_id: str, now: datetime
+) -> tuple[datetime, datetime]:
+    """Received before, and (for decided referrals) decided since."""
     settings = await council_repository.settings(session, council_id)
+    return now - UNALLOCATED_AFTER, now - timedelta(days=_decided_days(settings))
+
+
+async def unallocated(session: AsyncSession, *, council_id: str, now: datetime) -> InProgressReport:
+    received_before, decided_since = await _unallocated_window(session, council_id, now)
     count, found = await repository.unallocated_contacts(
         session,
         council_id,
-        received_before=now - UNALLOCATED_AFTER,
-        decided_since=now - timedelta(days=_decided_days(settings)),
+        received_before=received_before,
+        decided_since=decided_since,
         limit=REPORT_ROW_LIMIT,
     )
     return InProgressReport(generated_at=now, count=count, rows=[_row(x, now) for x in found])
+
+
+def _summed(rows: Sequence[Row[Any]]) -> ReportTallies:
+    by_lane: dict[str, int] = {}
+    by_rag: dict[str, int] = {}
+    for r in rows:
+        by_lane[r.lane] = by_lane.get(r.lane, 0) + r.n
+        by_rag[r.rag] = by_rag.get(r.rag, 0) + r.n
+    return ReportTallies(
+        count=sum(r.n for r in rows),
+        breached=sum(r.breached for r in rows),
+        due_soon=sum(r.due_soon for r in rows),
+        unallocated=sum(r.unallocated for r in rows),
+        by_lane=by_lane,
+        by_rag=by_rag,
+    )
+
+
+async def in_progress_tallies(
+    session: AsyncSession, *, council_id: str, now: datetime, due_soon: timedelta
+) -> ReportTallies:
+    """The in-progress report's counts over every open contact (the emails' figures)."""
+    rows = await repository.open_tallies(session, council_id, due_before=now + due_soon)
+    return _summed(rows)
+
+
+async def unallocated_tallies(
+    session: AsyncSession, *, council_id: str, now: datetime
+) -> ReportTallies:
+    """The unallocated report's counts over every matching contact."""
+    received_before, decided_since = await _unallocated_window(session, council_id, now)
+    rows = await repository.unallocated_tallies(
+        session, council_id, received_before=received_before, decided_since=decided_since,
+        due_before=now,
+    )  # fmt: skip
+    return _summed(rows)
 
 
 def _kpi(name: str, contact_type: str | None, num: int, den: int, goal: tuple[float, str]) -> Kpi:

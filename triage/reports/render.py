@@ -23,6 +23,9 @@ COLUMNS = (
     "previous_value",
     "direction",
     "rating",
+    # Last, so the columns before keep their places: the lane of contacts not yet decided
+    # (indicator rows of contact type "undecided", and the undecided counts by lane).
+    "lane",
 )
 
 
@@ -56,38 +59,44 @@ def scorecard_csv(card: ScorecardReport) -> str:
                 for v in (
                     "indicator", i.name, i.contact_type, i.numerator, i.denominator, i.value,
                     i.target, i.polarity, i.on_target, i.previous.numerator,
-                    i.previous.denominator, i.previous.value, i.direction, i.rating,
+                    i.previous.denominator, i.previous.value, i.direction, i.rating, i.lane,
                 )
             ]
         )  # fmt: skip
-    counts: list[tuple[str, str, str | None, object, object]] = []
+    # section, name, group, count, previous count, polarity, direction, lane
+    counts: list[tuple[str, str, str | None, object, object, str, str, str]] = []
     # Every type and lane of either period, as the JSON has them (one only in the period
     # before shows 0 now, not nothing).
     decided, was_decided = card.contacts.decided_by_type, card.previous_contacts.decided_by_type
     counts += [
-        ("contacts_decided", k, "", decided.get(k, 0), was_decided.get(k, 0))
+        ("contacts_decided", k, "", decided.get(k, 0), was_decided.get(k, 0), "", "", "")
         for k in sorted(set(decided) | set(was_decided))
     ]
     lanes, was_lanes = card.contacts.undecided_by_lane, card.previous_contacts.undecided_by_lane
     counts += [
-        ("contacts_undecided", k, "lane", lanes.get(k, 0), was_lanes.get(k, 0))
+        ("contacts_undecided", k, "lane", lanes.get(k, 0), was_lanes.get(k, 0), "", "", k)
         for k in sorted(set(lanes) | set(was_lanes))
     ]
-    counts += [("outcome", r.name, r.group, r.count, r.previous_count) for r in card.outcomes]
     counts += [
-        ("dv_notification", r.name, r.group, r.count, r.previous_count)
+        ("outcome", r.name, r.group, r.count, r.previous_count, "", "", "") for r in card.outcomes
+    ]
+    counts += [
+        ("dv_notification", r.name, r.group, r.count, r.previous_count, "", "", "")
         for r in card.dv_notifications
     ]
-    counts += [("nfa_reason", r.reason, r.contact_type, r.count, "") for r in card.nfa_reasons]
-    enc = card.encompass
+    # The commonest reasons are read for the period only: no previous count.
     counts += [
-        ("encompass", "notifications", "", enc.notifications, ""),
-        ("encompass", "to_schools", "", enc.to_schools, ""),
-        ("encompass", "to_ehe_officer", "", enc.to_ehe_officer, ""),
+        ("nfa_reason", r.reason, r.contact_type, r.count, "", "", "", "") for r in card.nfa_reasons
     ]
-    rate = card.referrals_per_10000_children
+    enc, was_enc = card.encompass, card.previous_encompass
+    counts += [
+        ("encompass", name, "", getattr(enc, name), getattr(was_enc, name), "", "", "")
+        for name in ("notifications", "to_schools", "to_ehe_officer")
+    ]
+    rate, was = card.referrals_per_10000_children, card.previous_referrals_per_10000_children
     if rate is not None:
-        was = card.previous_referrals_per_10000_children
+        # The period's rate (not annualised) beside the period before's, with the direction
+        # of travel of the annualised rates (as the JSON gives it); a context measure.
         counts.append(
             (
                 "rate",
@@ -95,9 +104,14 @@ def scorecard_csv(card: ScorecardReport) -> str:
                 "",
                 rate.per_10000_children,
                 was.per_10000_children if was else "",
+                "neutral",
+                card.referrals_per_10000_children_direction,
+                "",
             )
         )
-    for section, name, group, n, before in counts:
-        cells = (section, name, group, n, "", "", "", "", "", before, "", "", "", "")
+    for section, name, group, n, before, polarity, direction, lane in counts:
+        cells = (
+            section, name, group, n, "", "", "", polarity, "", before, "", "", direction, "", lane,
+        )  # fmt: skip
         w.writerow([_fmt(v) for v in cells])
     return out.getvalue()

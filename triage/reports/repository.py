@@ -31,14 +31,16 @@ _DECISION = "dec.contact_id = c.id AND dec.status IN ('final', 'approved')"
 
 # Clock rows are unique per (contact, kind): counting joined rows counts contacts. A clock is
 # measurable once it was met or its deadline has passed (at :now): a contact still open past
-# its deadline counts as not met (under contact type "undecided": its type is not known yet),
-# so a backlog lowers the figure instead of being left out; an open contact whose deadline is
-# still to come is not measurable yet and is left out.
+# its deadline counts as not met (under contact type "undecided", by its lane: its type is not
+# known yet, and lanes are never mixed either), so a backlog lowers the figure instead of being
+# left out; an open contact whose deadline is still to come is not measurable yet and is left
+# out.
 _MEASURABLE = "(k.met_at IS NOT NULL OR k.deadline_at <= :now)"
 TIMELINESS_SQL = text(
     f"""
     SELECT c.received_at >= :start AS current,
       CASE WHEN c.status = 'decided' THEN c.contact_type ELSE 'undecided' END AS contact_type,
+      CASE WHEN c.status = 'decided' THEN NULL ELSE c.lane END AS lane,
       count(*) FILTER (WHERE k.kind = 'decision') AS with_decision_clock,
       count(*) FILTER (WHERE k.kind = 'decision' AND k.met_at <= k.deadline_at) AS decided_1wd,
       count(*) FILTER (WHERE k.kind = 'completed_24h') AS with_24h_clock,
@@ -51,8 +53,17 @@ TIMELINESS_SQL = text(
     JOIN triage_clocks k ON k.contact_id = c.id
       AND k.kind IN ('decision', 'completed_24h', 'all_contacts_48h') AND {_MEASURABLE}
     WHERE {_BOTH} AND c.status IN ('decided', 'open', 'awaiting_sign_off')
-    GROUP BY 1, 2
+    GROUP BY 1, 2, 3
     """
+)
+
+# Consent recorded for the decision as the Bradford audit meant it (the decision `dec`): its
+# outcome and, when given or refused, who gave it; not sought or dispensed needs the reason.
+# Shared by the scorecard and the deprecated /v1/reports/kpis.
+CONSENT_RECORDED = (
+    "(dec.consent_state IN ('given', 'refused') AND dec.consent_given_by IS NOT NULL"
+    " OR dec.consent_state IN ('not_sought', 'dispensed')"
+    " AND btrim(coalesce(dec.consent_reason, '')) <> '')"
 )
 
 # Contacts by state, type, lane and outcome, DV notifications by risk, and the quality counts
@@ -64,10 +75,7 @@ TALLIES_SQL = text(
       CASE WHEN c.kind = 'dv_notification'
            THEN coalesce(c.facts->>'dv_risk_level', 'not_recorded') END AS dv_risk,
       count(*) AS n,
-      count(*) FILTER (WHERE dec.consent_state IN ('given', 'refused')
-                         AND dec.consent_given_by IS NOT NULL
-                       OR dec.consent_state IN ('not_sought', 'dispensed')
-                         AND btrim(coalesce(dec.consent_reason, '')) <> '') AS consent,
+      count(*) FILTER (WHERE {CONSENT_RECORDED}) AS consent,
       count(*) FILTER (WHERE c.child_voice_present) AS voice,
       count(*) FILTER (WHERE c.wants_feedback) AS want_feedback,
       count(*) FILTER (WHERE c.wants_feedback AND c.feedback_given_at IS NOT NULL) AS feedback,
@@ -93,10 +101,14 @@ NFA_REASONS_SQL = text(
     """
 )
 
-# A referral is a re-referral when the same child (NHS number, UPN, or name + date of birth)
-# had a decided referral in the 12 months before it was received (domain §2): for each key,
-# a window over the child's referrals counts those strictly earlier and at most 12 months
-# before. One sort per key instead of a join per pair.
+# Re-referrals are counted per child on each referral, as the CIN census and the DfE's
+# published rate count them: a decided referral about two siblings is two referrals (one per
+# subject row; a referral with no child recorded counts once, never as a re-referral), and
+# each is a re-referral when that child (NHS number, UPN, or name + date of birth) had a
+# decided referral in the 12 months before it was received (domain §2). For each key, a
+# window over the children's referrals counts those strictly earlier and at most 12 months
+# before: one sort per key instead of a join per pair. The referrals counted here are the
+# children on decided referrals: the figure behind referrals per 10,000 children too.
 _EARLIER = (
     "ORDER BY received_at RANGE BETWEEN interval '12 months' PRECEDING "
     "AND interval '1 microsecond' PRECEDING"
@@ -104,14 +116,14 @@ _EARLIER = (
 RE_REFERRALS_SQL = text(
     f"""
     WITH s AS (
-      SELECT c.id AS contact_id, c.received_at, s.nhs_number, s.upn, s.family_name_norm,
-        s.given_name_norm, s.date_of_birth
+      SELECT c.received_at, s.nhs_number, s.upn, s.family_name_norm, s.given_name_norm,
+        s.date_of_birth
       FROM triage_contacts c LEFT JOIN triage_subjects s ON s.contact_id = c.id
       WHERE c.council_id = :council AND c.status = 'decided' AND c.contact_type = 'referral'
         AND c.received_at >= CAST(:prev_start AS timestamptz) - interval '12 months'
         AND c.received_at < :end
     ), w AS (
-      SELECT contact_id, received_at,
+      SELECT received_at,
         CASE WHEN nhs_number IS NOT NULL
              THEN count(*) OVER (PARTITION BY nhs_number {_EARLIER}) ELSE 0 END
         + CASE WHEN upn IS NOT NULL
@@ -121,24 +133,10 @@ RE_REFERRALS_SQL = text(
              THEN count(*) OVER (PARTITION BY family_name_norm, given_name_norm, date_of_birth
                                  {_EARLIER}) ELSE 0 END AS earlier
       FROM s
-    ), r AS (
-      SELECT contact_id, received_at, bool_or(earlier > 0) AS re_referral
-      FROM w WHERE received_at >= :prev_start GROUP BY contact_id, received_at
     )
     SELECT received_at >= :start AS current, count(*) AS referrals,
-      count(*) FILTER (WHERE re_referral) AS re_referrals
-    FROM r GROUP BY 1
-    """
-)
-
-# Referrals counted per child, as the CIN census counts them: one per child (subject row) on
-# each decided referral received in the periods; a referral with no child recorded counts once.
-REFERRED_CHILDREN_SQL = text(
-    f"""
-    SELECT c.received_at >= :start AS current, count(*) AS children
-    FROM triage_contacts c LEFT JOIN triage_subjects s ON s.contact_id = c.id
-    WHERE {_BOTH} AND c.status = 'decided' AND c.contact_type = 'referral'
-    GROUP BY 1
+      count(*) FILTER (WHERE earlier > 0) AS re_referrals
+    FROM w WHERE received_at >= :prev_start GROUP BY 1
     """
 )
 
@@ -227,6 +225,11 @@ async def rows(
 
 async def council_ids(session: AsyncSession) -> list[str]:
     return list((await session.scalars(select(CouncilCalendar.council_id))).all())
+
+
+async def council_count(session: AsyncSession) -> int:
+    """How many councils the deployment serves (their calendar rows)."""
+    return int(await session.scalar(select(func.count()).select_from(CouncilCalendar)) or 0)
 
 
 # --- the census return ------------------------------------------------------------------
@@ -388,14 +391,30 @@ async def _listed(
     return int(count or 0), found.all()
 
 
+def _open(council_id: str) -> Select[TriageContact]:
+    return select(TriageContact).where(
+        TriageContact.council_id == council_id, TriageContact.status.in_(OPEN_STATUSES)
+    )
+
+
+def _unallocated(
+    council_id: str, received_before: datetime, decided_since: datetime
+) -> Select[TriageContact]:
+    c = TriageContact
+    return select(c).where(
+        c.council_id == council_id,
+        c.assigned_to.is_(None),
+        c.received_at <= received_before,
+        (c.status.in_(OPEN_STATUSES))
+        | ((c.contact_type == "referral") & (c.decided_at >= decided_since)),
+    )
+
+
 async def open_contacts(
     session: AsyncSession, council_id: str, *, limit: int
 ) -> tuple[int, Sequence[TriageContact]]:
     """The council's contacts in progress, oldest first."""
-    stmt = select(TriageContact).where(
-        TriageContact.council_id == council_id, TriageContact.status.in_(OPEN_STATUSES)
-    )
-    return await _listed(session, stmt, limit)
+    return await _listed(session, _open(council_id), limit)
 
 
 async def unallocated_contacts(
@@ -408,24 +427,54 @@ async def unallocated_contacts(
 ) -> tuple[int, Sequence[TriageContact]]:
     """Contacts received before the cut-off with no allocated worker: open ones, and referrals
     decided since `decided_since`."""
-    c = TriageContact
-    stmt = select(c).where(
-        c.council_id == council_id,
-        c.assigned_to.is_(None),
-        c.received_at <= received_before,
-        (c.status.in_(OPEN_STATUSES))
-        | ((c.contact_type == "referral") & (c.decided_at >= decided_since)),
-    )
-    return await _listed(session, stmt, limit)
+    return await _listed(session, _unallocated(council_id, received_before, decided_since), limit)
 
 
+async def _tallied(
+    session: AsyncSession, stmt: Select[TriageContact], due_before: datetime
+) -> Sequence[Row[Any]]:
+    """Every matching row counted (not only the listed ones) by lane and RAG: breached, due
+    before `due_before` (and not breached), and with no allocated worker."""
+    sub = stmt.subquery()
+    breached = sub.c.breached.is_(True)
+    query = select(
+        sub.c.lane,
+        sub.c.rag,
+        func.count().label("n"),
+        func.count().filter(breached).label("breached"),
+        func.count().filter(~breached & (sub.c.queue_deadline_at <= due_before)).label("due_soon"),
+        func.count().filter(sub.c.assigned_to.is_(None)).label("unallocated"),
+    ).group_by(sub.c.lane, sub.c.rag)
+    return (await session.execute(query)).all()
+
+
+async def open_tallies(
+    session: AsyncSession, council_id: str, *, due_before: datetime
+) -> Sequence[Row[Any]]:
+    return await _tallied(session, _open(council_id), due_before)
+
+
+async def unallocated_tallies(
+    session: AsyncSession,
+    council_id: str,
+    *,
+    received_before: datetime,
+    decided_since: datetime,
+    due_before: datetime,
+) -> Sequence[Row[Any]]:
+    stmt = _unallocated(council_id, received_before, decided_since)
+    return await _tallied(session, stmt, due_before)
+
+
+# The deprecated /v1/reports/kpis: its old definitions, except consent, which is the
+# scorecard's (CONSENT_RECORDED: for the decision, with its outcome and who gave it).
 _KPI_SQL = text(
-    """
+    f"""
     SELECT c.contact_type AS contact_type,
       count(*) AS decided,
       count(*) FILTER (WHERE d.met_at IS NOT NULL AND d.breached_at IS NULL) AS on_time_1wd,
       count(*) FILTER (WHERE h.met_at IS NOT NULL AND h.breached_at IS NULL) AS on_time_24h,
-      count(*) FILTER (WHERE c.consent_state IS NOT NULL) AS consent,
+      count(*) FILTER (WHERE {CONSENT_RECORDED}) AS consent,
       count(*) FILTER (WHERE c.child_voice_present) AS voice,
       count(*) FILTER (WHERE c.wants_feedback) AS want_feedback,
       count(*) FILTER (WHERE c.wants_feedback AND c.feedback_given_at IS NOT NULL) AS feedback,
@@ -433,6 +482,7 @@ _KPI_SQL = text(
     FROM triage_contacts c
     LEFT JOIN triage_clocks d ON d.contact_id = c.id AND d.kind = 'decision'
     LEFT JOIN triage_clocks h ON h.contact_id = c.id AND h.kind = 'completed_24h'
+    LEFT JOIN triage_decisions dec ON {_DECISION}
     WHERE c.council_id = :council AND c.received_at >= :start AND c.received_at < :end
       AND c.status = 'decided'
     GROUP BY c.contact_type ORDER BY c.contact_type

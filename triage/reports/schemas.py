@@ -32,6 +32,17 @@ class InProgressReport(BaseModel):
     rows: list[InProgressRow]
 
 
+class ReportTallies(BaseModel):
+    """Counts over every contact a report matches (SQL COUNTs, not only its listed rows)."""
+
+    count: int
+    breached: int
+    due_soon: int
+    unallocated: int
+    by_lane: dict[str, int]
+    by_rag: dict[str, int]
+
+
 class Kpi(BaseModel):
     name: str
     contact_type: str | None
@@ -81,8 +92,10 @@ class PreviousValue(BaseModel):
 class IndicatorRead(BaseModel):
     name: str
     # The decided contact type it is measured over ("undecided": contacts still open past a
-    # timeliness deadline); None for whole-front-door measures.
+    # timeliness deadline, one row per lane); None for whole-front-door measures.
     contact_type: str | None
+    # Only for contact type "undecided": the lane the open contacts are in (never mixed).
+    lane: str | None = None
     meaning: str
     numerator: int
     denominator: int
@@ -134,8 +147,12 @@ class ScorecardReport(BaseModel):
     # group = DASH risk level, name = outcome (or "undecided").
     dv_notifications: list[CountRow]
     encompass: EncompassCounts
+    previous_encompass: EncompassCounts
     referrals_per_10000_children: PopulationRate | None
     previous_referrals_per_10000_children: PopulationRate | None
+    # A context measure, neither higher nor lower better: `higher`, `lower`, `unchanged`, or
+    # `not_comparable` (no child population configured).
+    referrals_per_10000_children_direction: Direction
     # Measures this scorecard does not carry yet, and why.
     not_included: list[str]
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +41,7 @@ from triage.reports.schemas import (
     ScorecardReport,
 )
 
+log = structlog.get_logger(__name__)
 SERVICE = "triage"
 NFA_REASONS_TOP = 10  # the commonest reasons per contact type; the rest are in the records
 NOT_INCLUDED: list[str] = []
@@ -64,17 +66,21 @@ def _period_read(p: Period) -> PeriodRead:
     )
 
 
+# An indicator's figures are keyed by (name, contact type, lane): the lane only for contacts
+# not yet decided ("undecided"), which are split by lane, never lumped together.
+RatioKey = tuple[str, str | None, str | None]
+
+
 class _Figures:
     """One period's raw counts, keyed for comparison with the period before."""
 
     def __init__(self) -> None:
-        self.ratios: dict[tuple[str, str | None], tuple[int, int]] = {}
+        self.ratios: dict[RatioKey, tuple[int, int]] = {}
         self.counts = ContactCounts(decided_by_type={}, undecided_by_lane={})
         self.outcomes: dict[tuple[str, str], int] = {}
         self.dv: dict[tuple[str, str], int] = {}
         self.encompass = EncompassCounts(notifications=0, to_schools=0, to_ehe_officer=0)
-        self.referrals = 0  # decided referrals (contacts)
-        self.referred_children = 0  # children on them (the census's count)
+        self.referred_children = 0  # children on decided referrals (the census's count)
         self.nfa_reasons: list[NfaReason] = []
 
 
@@ -105,7 +111,7 @@ def _per_type(figs: dict[bool, _Figures], rows: Sequence[Any]) -> dict[bool, int
         decided[row.current] += fields.get("decided", 0)
         for name, (num, den) in _PER_TYPE_FIELDS.items():
             if num in fields:
-                key = (name, row.contact_type)
+                key = (name, row.contact_type, fields.get("lane"))
                 figs[row.current].ratios[key] = (fields[num], fields[den])
     return decided
 
@@ -163,12 +169,15 @@ def _encompass(fig: _Figures, row: Row[Any]) -> None:
         to_schools=row.to_schools,
         to_ehe_officer=row.to_ehe_officer,
     )
-    fig.ratios[("encompass_delivered_before_school_day", None)] = (
+    fig.ratios[("encompass_delivered_before_school_day", None, None)] = (
         row.before_school_day,
         row.with_deadline,
     )
-    fig.ratios[("encompass_acknowledged", None)] = (row.acknowledged, row.to_schools)
-    fig.ratios[("encompass_welfare_check_recorded", None)] = (row.welfare_checked, row.to_schools)
+    fig.ratios[("encompass_acknowledged", None, None)] = (row.acknowledged, row.to_schools)
+    fig.ratios[("encompass_welfare_check_recorded", None, None)] = (
+        row.welfare_checked,
+        row.to_schools,
+    )
 
 
 async def _figures(
@@ -183,22 +192,24 @@ async def _figures(
     tallies = await both(session, repository.TALLIES_SQL, *args)
     _tallies(figs, tallies)
     decided = _per_type(figs, _quality(tallies))
-    for row in await repository.both_periods(session, repository.RE_REFERRALS_SQL, *args):
-        figs[row.current].referrals = row.referrals
-        key = ("re_referral_within_12_months", "referral")
+    # Per child on each decided referral (as the census counts them): re-referrals, and the
+    # children behind referrals per 10,000 children.
+    for row in await both(session, repository.RE_REFERRALS_SQL, *args):
+        figs[row.current].referred_children = row.referrals
+        key = ("re_referral_within_12_months", "referral", None)
         figs[row.current].ratios[key] = (row.re_referrals, row.referrals)
-    for row in await both(session, repository.REFERRED_CHILDREN_SQL, *args):
-        figs[row.current].referred_children = row.children
     for current, fig in figs.items():
-        fig.ratios[("contact_to_referral_conversion", None)] = (fig.referrals, decided[current])
+        # Per contact: decided referrals of the decided contacts.
+        referrals = fig.counts.decided_by_type.get("referral", 0)
+        fig.ratios[("contact_to_referral_conversion", None, None)] = (referrals, decided[current])
         _encompass(fig, _NO_ALERTS)
         for rag in indicators.MASH_RAGS:  # every RAG shown, with no data when none screened
-            fig.ratios[(f"mash_{rag}_met_within_timescale", None)] = (0, 0)
+            fig.ratios[(f"mash_{rag}_met_within_timescale", None, None)] = (0, 0)
     for row in await both(session, repository.ENCOMPASS_SQL, *args, now=now):
         _encompass(figs[row.current], row)
     for row in await both(session, repository.MASH_SQL, *args, now=now):
         if row.rag in indicators.MASH_RAGS:
-            figs[row.current].ratios[(f"mash_{row.rag}_met_within_timescale", None)] = (
+            figs[row.current].ratios[(f"mash_{row.rag}_met_within_timescale", None, None)] = (
                 row.met,
                 row.screened,
             )
@@ -213,12 +224,13 @@ async def _nfa_reasons(session: AsyncSession, council_id: str, p: Period) -> lis
 
 
 def _indicator(
-    ind: Indicator, contact_type: str | None, now: tuple[int, int], before: tuple[int, int]
+    ind: Indicator, key: RatioKey, now: tuple[int, int], before: tuple[int, int]
 ) -> IndicatorRead:
     value, was = indicators.ratio(*now), indicators.ratio(*before)
     return IndicatorRead(
         name=ind.name,
-        contact_type=contact_type,
+        contact_type=key[1],
+        lane=key[2],
         meaning=ind.meaning,
         numerator=now[0],
         denominator=now[1],
@@ -235,17 +247,22 @@ def _indicator(
 def _indicators(defs: dict[str, Indicator], now: _Figures, before: _Figures) -> list[IndicatorRead]:
     keys = sorted(
         set(now.ratios) | set(before.ratios),
-        key=lambda k: (list(defs).index(k[0]), k[1] or ""),
+        key=lambda k: (list(defs).index(k[0]), k[1] or "", k[2] or ""),
     )
     return [
-        _indicator(
-            defs[name],
-            ctype,
-            now.ratios.get((name, ctype), (0, 0)),
-            before.ratios.get((name, ctype), (0, 0)),
-        )
-        for name, ctype in keys
+        _indicator(defs[key[0]], key, now.ratios.get(key, (0, 0)), before.ratios.get(key, (0, 0)))
+        for key in keys
     ]
+
+
+def _targets(settings: dict[str, Any]) -> dict[str, Indicator]:
+    """The indicators with the council's own targets; `kpi_targets` that is not a mapping of
+    indicator names to numbers is ignored (logged, naming the setting) for the defaults."""
+    raw = settings.get("kpi_targets")
+    if raw is not None and not isinstance(raw, dict):
+        log.warning("council_setting_ignored", setting="kpi_targets", reason="not_an_object")
+        raw = None
+    return indicators.with_targets(raw or {})
 
 
 def _count_rows(
@@ -288,8 +305,10 @@ async def scorecard(
     figs = await _figures(session, principal.council_id, period, before, now)
     fig_now, fig_before = figs[True], figs[False]
     settings = await council_repository.settings(session, principal.council_id)
-    defs = indicators.with_targets(settings.get("kpi_targets") or {})
+    defs = _targets(settings)
     pop = council.child_population
+    rate = population_rate(fig_now.referred_children, pop, period.start, period.end)
+    was = population_rate(fig_before.referred_children, pop, before.start, before.end)
     return ScorecardReport(
         generated_at=now,
         period=_period_read(period),
@@ -301,12 +320,15 @@ async def scorecard(
         nfa_reasons=await _nfa_reasons(session, principal.council_id, period),
         dv_notifications=_count_rows(fig_now.dv, fig_before.dv),
         encompass=fig_now.encompass,
-        # Per child on a referral (as the CIN census counts them), not per contact.
-        referrals_per_10000_children=population_rate(
-            fig_now.referred_children, pop, period.start, period.end
-        ),
-        previous_referrals_per_10000_children=population_rate(
-            fig_before.referred_children, pop, before.start, before.end
+        previous_encompass=fig_before.encompass,
+        # Per child on a referral (as the CIN census counts them), not per contact; annualised
+        # for the direction (the two periods are the same length in days, not always in hours).
+        referrals_per_10000_children=rate,
+        previous_referrals_per_10000_children=was,
+        referrals_per_10000_children_direction=indicators.direction(
+            rate.per_10000_children_annualised if rate else None,
+            was.per_10000_children_annualised if was else None,
+            indicators.NEUTRAL,
         ),
         not_included=NOT_INCLUDED,
     )

@@ -7,12 +7,12 @@ to the record for someone signed in to open.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from triage.reports.schemas import InProgressReport, InProgressRow
+from triage.reports.schemas import InProgressReport, InProgressRow, ReportTallies
 
 OLDEST_SHOWN = 10  # enough to act on; the full list is one click away
 FOOTER = (
@@ -31,8 +31,8 @@ def _when(at: datetime, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%a %d %b %H:%M")
 
 
-def _tally(counter: Counter[str]) -> str:
-    return ", ".join(f"{k} {n}" for k, n in sorted(counter.items())) or "none"
+def _tally(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {n}" for k, n in sorted(counts.items())) or "none"
 
 
 def _line(row: InProgressRow, base: str, zone: ZoneInfo, in_days: bool) -> str:
@@ -45,21 +45,24 @@ def _line(row: InProgressRow, base: str, zone: ZoneInfo, in_days: bool) -> str:
 
 
 def in_progress_email(
-    report: InProgressReport, *, base: str, zone: ZoneInfo, due_soon: timedelta
+    report: InProgressReport,
+    tallies: ReportTallies,
+    *,
+    base: str,
+    zone: ZoneInfo,
+    due_soon: timedelta,
 ) -> Email:
+    """The counts are `tallies` (every open contact, however many); the oldest are listed."""
     rows = report.rows
-    breached = sum(r.breached for r in rows)
-    soon = sum(not r.breached and r.deadline_at - report.generated_at <= due_soon for r in rows)
-    unallocated = sum(r.assigned_to is None for r in rows)
     lines = [
         f"Contacts in progress at {_when(report.generated_at, zone)}",
         "",
-        f"In progress: {report.count}",
-        f"Breached (past a deadline): {breached}",
-        f"Due within {due_soon.total_seconds() / 3600:g} hours: {soon}",
-        f"Not allocated to a worker: {unallocated}",
-        f"By lane: {_tally(Counter(r.lane for r in rows))}",
-        f"By RAG: {_tally(Counter(r.rag for r in rows))}",
+        f"In progress: {tallies.count}",
+        f"Breached (past a deadline): {tallies.breached}",
+        f"Due within {due_soon.total_seconds() / 3600:g} hours: {tallies.due_soon}",
+        f"Not allocated to a worker: {tallies.unallocated}",
+        f"By lane: {_tally(tallies.by_lane)}",
+        f"By RAG: {_tally(tallies.by_rag)}",
         "",
         f"Oldest {min(OLDEST_SHOWN, len(rows))}:",
         *(_line(r, base, zone, in_days=False) for r in rows[:OLDEST_SHOWN]),
@@ -69,21 +72,24 @@ def in_progress_email(
         FOOTER,
     ]
     subject = (
-        f"Front door in progress: {report.count} open, {breached} breached "
+        f"Front door in progress: {tallies.count} open, {tallies.breached} breached "
         f"({_when(report.generated_at, zone)})"
     )
     return Email(subject, "\n".join(lines) + "\n")
 
 
-def unallocated_email(report: InProgressReport, *, base: str, zone: ZoneInfo) -> Email:
+def unallocated_email(
+    report: InProgressReport, tallies: ReportTallies, *, base: str, zone: ZoneInfo
+) -> Email:
+    """The counts are `tallies` (every matching contact); the oldest are listed."""
     rows = report.rows
     lines = [
         f"Contacts with no allocated worker 7 days after receipt, at "
         f"{_when(report.generated_at, zone)}",
         "",
-        f"Unallocated over 7 days: {report.count}",
-        f"Breached (past a deadline): {sum(r.breached for r in rows)}",
-        f"By lane: {_tally(Counter(r.lane for r in rows))}",
+        f"Unallocated over 7 days: {tallies.count}",
+        f"Breached (past a deadline): {tallies.breached}",
+        f"By lane: {_tally(tallies.by_lane)}",
         "",
         f"Oldest {min(OLDEST_SHOWN, len(rows))}:",
         *(_line(r, base, zone, in_days=True) for r in rows[:OLDEST_SHOWN]),
@@ -93,6 +99,6 @@ def unallocated_email(report: InProgressReport, *, base: str, zone: ZoneInfo) ->
         FOOTER,
     ]
     subject = (
-        f"Front door unallocated over 7 days: {report.count} ({_when(report.generated_at, zone)})"
+        f"Front door unallocated over 7 days: {tallies.count} ({_when(report.generated_at, zone)})"
     )
     return Email(subject, "\n".join(lines) + "\n")

@@ -14,9 +14,16 @@ from services.web.pages import page_router, render
 from triage.pages import TEMPLATES, Managers
 from triage.reports import operational as reports
 from triage.reports import service as scorecard_service
+from triage.reports.schemas import IndicatorRead
 from triage.wording import LANE_NAMES, bar_chart, words
 
 router = page_router()
+
+
+def _group(k: IndicatorRead) -> str:
+    """The indicator's contact type, with the lane for contacts not yet decided."""
+    group = words(k.contact_type or "all")
+    return f"{group}, {LANE_NAMES.get(k.lane, k.lane)}" if k.lane else group
 
 
 @router.get("/reports")
@@ -50,7 +57,7 @@ async def reports_page(session: SessionDep, ctx: Managers) -> Response:
         ),
         kpi_chart=bar_chart(
             [
-                (f"{words(k.name)} ({words(k.contact_type or 'all')})", round((k.value or 0) * 100))
+                (f"{words(k.name)} ({_group(k)})", round((k.value or 0) * 100))
                 for k in scorecard.indicators
             ],
             title="Indicators, per cent",

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,7 +24,8 @@ from tests.triage.conftest import phone_contact
 from triage import demo
 from triage.contacts.schemas import ContactCreate
 from triage.contacts.service import record_contact
-from triage.reports.jobs import report_job, run_due_reports
+from triage.demo import BRADFORD_OFFICE_HOURS
+from triage.reports.jobs import NO_RECIPIENTS, report_job, run_due_reports
 from triage.settings import TriageSettings, get_triage_settings
 from triage.worker import build_worker
 
@@ -88,6 +90,20 @@ async def seed_with_a_contact(maker: Maker) -> str:
             session, principal=WORKER, body=body, settings=get_triage_settings()
         )
         return contact.reference
+
+
+async def add_council(maker: Maker, council_id: str, settings: dict[str, object]) -> None:
+    async with transaction(maker) as session:
+        session.add(
+            CouncilCalendar(
+                council_id=council_id,
+                name=f"{council_id} council",
+                timezone="Europe/London",
+                office_hours=BRADFORD_OFFICE_HOURS,
+                working_day_rule="same_time",
+                settings=settings,
+            )
+        )
 
 
 async def sends(maker: Maker) -> list[tuple[str, str, int]]:
@@ -243,6 +259,69 @@ class TestScheduledReports:
                 select(func.count()).where(AuditEntry.action.like("report.scheduled.%"))
             )
         assert audited == 0
+
+    async def test_one_council_uses_the_global_recipients(
+        self, maker: Maker, mail: MailSink, rsettings: TriageSettings
+    ) -> None:
+        await seed_with_a_contact(maker)
+        assert await run_due_reports(maker, settings=rsettings, now=TUESDAY_0905) == 2
+        assert all(sorted(m.recipients) == sorted(MANAGERS) for m in mail.messages)
+
+    async def test_with_several_councils_the_global_recipients_are_never_used(
+        self, maker: Maker, mail: MailSink, rsettings: TriageSettings
+    ) -> None:
+        # One council's references must never go to another's managers: the global list
+        # belongs to no council once there are two.
+        reference = await seed_with_a_contact(maker)
+        await add_council(maker, "leeds", {"report_recipients": ["leeds.tm@council.example"]})
+        assert await run_due_reports(maker, settings=rsettings, now=TUESDAY_0905) == 2
+        assert {tuple(m.recipients) for m in mail.messages} == {("leeds.tm@council.example",)}
+        assert all(reference not in m.body for m in mail.messages)
+        async with transaction(maker) as session:
+            rows = (await session.scalars(select(TriageReportSend))).all()
+            by_council = sorted((r.council_id, r.report, r.status, r.last_error) for r in rows)
+        assert by_council == [
+            ("demo", "in_progress", "skipped", NO_RECIPIENTS),
+            ("demo", "unallocated", "skipped", NO_RECIPIENTS),
+            ("leeds", "in_progress", "sent", None),
+            ("leeds", "unallocated", "sent", None),
+        ]
+        assert NO_RECIPIENTS == "no recipients configured for the council"
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            # Addresses that are not addresses (a line break would reach the headers) are
+            # dropped; the council's good ones are used.
+            (
+                ["tm@council.example\r\nBcc: someone@else.example", 7, "", "ok@council.example"],
+                ("ok@council.example",),
+            ),
+            # Not a list at all: ignored, so the one council falls back to the global list.
+            ("tm@council.example", tuple(sorted(MANAGERS))),
+            ({"to": "tm@council.example"}, tuple(sorted(MANAGERS))),
+        ],
+    )
+    async def test_malformed_council_recipients_are_ignored_with_a_warning(
+        self,
+        maker: Maker,
+        mail: MailSink,
+        rsettings: TriageSettings,
+        raw: object,
+        expected: tuple[str, ...],
+    ) -> None:
+        await seed_with_a_contact(maker)
+        async with transaction(maker) as session:
+            row = await session.get(CouncilCalendar, "demo")
+            assert row is not None
+            row.settings = {**row.settings, "report_recipients": raw}
+        with structlog.testing.capture_logs() as logs:
+            assert await run_due_reports(maker, settings=rsettings, now=TUESDAY_0905) == 2
+        assert {tuple(sorted(m.recipients)) for m in mail.messages} == {expected}
+        warned = [e for e in logs if e["event"] == "council_setting_ignored"]
+        assert warned
+        assert all(e["setting"] == "report_recipients" for e in warned)
+        assert all("council.example" not in str(e) for e in warned)  # the setting, not values
 
     async def test_past_the_retry_limit_the_slot_is_given_up(
         self, maker: Maker, mail: MailSink

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.models.platform import AuditEntry
+from services.models.platform import AuditEntry, CouncilCalendar
 from tests.triage.conftest import phone_contact
 from tests.triage.reports.factories import (
     MANAGER,
@@ -79,6 +79,30 @@ class TestTimeliness:
         card = await october(seeded)
         assert frac(find(card, indicator, "undecided")) == (0, 1)
         assert frac(find(card, indicator, "referral")) == (1, 2)
+
+    async def test_open_contacts_past_their_deadline_are_split_by_lane(
+        self, seeded: AsyncSession
+    ) -> None:
+        # Undecided contacts are never lumped together: one row per lane, never mixed.
+        for lane, met in (("mash", "unmet"), ("mash", False), ("dv_screening", "unmet")):
+            await add_contact(
+                seeded, received_at=IN_OCT, contact_type=None, lane=lane,
+                on_time={"decision": met},
+            )  # fmt: skip
+        await add_contact(seeded, received_at=IN_SEP, contact_type=None, lane="mash",
+                          on_time={"decision": "unmet"})  # fmt: skip
+        await add_contact(seeded, received_at=IN_OCT, on_time={"decision": True})
+        card = await october(seeded)
+        rows = {
+            (i.contact_type, i.lane): (frac(i), (i.previous.numerator, i.previous.denominator))
+            for i in card.indicators
+            if i.name == "decided_within_one_working_day"
+        }
+        assert rows == {
+            ("referral", None): ((1, 1), (0, 0)),
+            ("undecided", "dv_screening"): ((0, 1), (0, 0)),
+            ("undecided", "mash"): ((0, 2), (0, 1)),
+        }
 
     async def test_an_open_contact_not_yet_due_is_left_out(self, seeded: AsyncSession) -> None:
         await add_contact(seeded, received_at=IN_OCT, on_time={"decision": True})
@@ -149,6 +173,56 @@ class TestConsentRecordedForTheDecision:
             decision_status="returned",
         )
         assert frac(find(await october(seeded), "consent_recorded_for_decision")) == (0, 1)
+
+
+class TestTheOldKpisConsent:
+    """The deprecated /v1/reports/kpis measures consent as the scorecard does."""
+
+    @pytest.mark.parametrize(
+        ("state", "given_by", "reason", "counts"),
+        [
+            ("given", "parent_or_carer", None, True),
+            ("given", None, None, False),
+            ("not_sought", None, "Seeking it would alert the alleged abuser.", True),
+            ("dispensed", None, None, False),
+            (None, None, None, False),  # the MARF's consent alone does not count
+        ],
+    )
+    async def test_consent_for_the_decision_with_its_outcome_and_who_gave_it(
+        self,
+        client: httpx.AsyncClient,
+        manager: Headers,
+        seeded: AsyncSession,
+        state: str | None,
+        given_by: str | None,
+        reason: str | None,
+        counts: bool,
+    ) -> None:
+        received = datetime.now(UTC) - timedelta(days=2)
+        contact = await add_contact(
+            seeded, received_at=received, consent_state=state, consent_given_by=given_by,
+            consent_reason=reason,
+        )  # fmt: skip
+        contact.consent_state = "given"  # as the MARF said: not the decision's record
+        await seeded.flush()
+        card = (await client.get("/v1/reports/kpis", headers=manager)).json()
+        consent = next(
+            k
+            for k in card["kpis"]
+            if k["name"] == "consent_recorded" and k["contact_type"] == "referral"
+        )
+        assert (consent["numerator"], consent["denominator"]) == (int(counts), 1)
+
+    async def test_a_returned_decision_does_not_count(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        await add_contact(
+            seeded, received_at=datetime.now(UTC) - timedelta(days=2), consent_state="given",
+            consent_given_by="parent_or_carer", decision_status="returned",
+        )  # fmt: skip
+        card = (await client.get("/v1/reports/kpis", headers=manager)).json()
+        consent = next(k for k in card["kpis"] if k["name"] == "consent_recorded")
+        assert (consent["numerator"], consent["denominator"]) == (0, 1)
 
 
 class TestQuality:
@@ -244,6 +318,34 @@ class TestReReferrals:
         await add_contact(seeded, received_at=IN_OCT, children=[second])
         assert frac(find(await october(seeded), "re_referral_within_12_months")) == (1, 1)
 
+    async def test_counted_per_child_on_each_referral_as_the_census_counts(
+        self, seeded: AsyncSession
+    ) -> None:
+        # A referral about two siblings is two referrals; only the one referred before (a
+        # decided referral 11 months earlier) is a re-referral.
+        sam, alex = child(nhs="9990001006"), child(nhs="9990001014")
+        await add_contact(seeded, received_at=IN_OCT - timedelta(days=330), children=[sam])
+        await add_contact(seeded, received_at=IN_OCT, children=[sam, alex])
+        # No child recorded: one referral, never a re-referral.
+        await add_contact(seeded, received_at=IN_OCT, children=[])
+        card = await october(seeded)
+        assert frac(find(card, "re_referral_within_12_months")) == (1, 3)
+        # The same children behind referrals per 10,000 children; the conversion stays per
+        # contact (2 decided referrals of 2 decided contacts).
+        assert card.referrals_per_10000_children is not None
+        assert card.referrals_per_10000_children.referrals == 3
+        assert frac(find(card, "contact_to_referral_conversion", None)) == (2, 2)
+
+    async def test_siblings_both_referred_before_are_two_re_referrals(
+        self, seeded: AsyncSession
+    ) -> None:
+        siblings = [child(nhs="9990001006"), child(upn="A123456789012")]
+        await add_contact(seeded, received_at=IN_SEP, children=siblings)
+        await add_contact(seeded, received_at=IN_OCT, children=siblings)
+        ind = find(await october(seeded), "re_referral_within_12_months")
+        assert frac(ind) == (2, 2)
+        assert (ind.previous.numerator, ind.previous.denominator) == (0, 2)
+
     async def test_another_child_is_not_a_re_referral(self, seeded: AsyncSession) -> None:
         await add_contact(seeded, received_at=IN_SEP, children=[child(nhs="9990001006")])
         await add_contact(seeded, received_at=IN_OCT, children=[child(nhs="9990001014")])
@@ -323,6 +425,35 @@ class TestDvAndEncompass:
         assert frac(find(card, "encompass_acknowledged", None)) == (2, 3)
         assert frac(find(card, "encompass_welfare_check_recorded", None)) == (1, 3)
         assert find(card, "encompass_delivered_before_school_day", None).previous.value == 1.0
+        assert (card.previous_encompass.notifications, card.previous_encompass.to_schools) == (1, 1)
+
+    async def test_encompass_counts_with_the_period_before_in_json_and_csv(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        await add_encompass(seeded, created_at=IN_SEP)
+        await add_encompass(seeded, created_at=IN_SEP, route="ehe", delivered_before=None)
+        await add_encompass(seeded, created_at=IN_OCT)
+        params = {"from": "2026-10-01", "to": "2026-10-31"}
+        card = (await client.get("/v1/reports/scorecard", params=params, headers=manager)).json()
+        assert card["encompass"] == {"notifications": 1, "to_schools": 1, "to_ehe_officer": 0}
+        assert card["previous_encompass"] == {
+            "notifications": 2,
+            "to_schools": 1,
+            "to_ehe_officer": 1,
+        }
+        resp = await client.get(
+            "/v1/reports/scorecard", params={**params, "format": "csv"}, headers=manager
+        )
+        rows = list(csv.DictReader(io.StringIO(resp.text.split("\r\n", 2)[2])))
+        from_csv = {
+            r["name"]: (int(r["numerator"]), int(r["previous_numerator"]))
+            for r in rows
+            if r["section"] == "encompass"
+        }
+        assert from_csv == {
+            name: (card["encompass"][name], card["previous_encompass"][name])
+            for name in ("notifications", "to_schools", "to_ehe_officer")
+        }
 
 
 class TestRateAndWhatIsNotIncluded:
@@ -336,6 +467,41 @@ class TestRateAndWhatIsNotIncluded:
         assert card.previous_referrals_per_10000_children is not None
         assert card.previous_referrals_per_10000_children.referrals == 0
         assert not any(n.startswith("mash_timescales_by_rag") for n in card.not_included)
+
+    async def test_the_rate_has_its_previous_value_and_direction_in_json_and_csv(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        await add_contact(seeded, received_at=IN_SEP)
+        for _ in range(3):
+            await add_contact(seeded, received_at=IN_OCT)
+        params = {"from": "2026-10-01", "to": "2026-10-31"}
+        card = (await client.get("/v1/reports/scorecard", params=params, headers=manager)).json()
+        now = card["referrals_per_10000_children"]
+        was = card["previous_referrals_per_10000_children"]
+        assert (now["referrals"], was["referrals"]) == (3, 1)
+        assert card["referrals_per_10000_children_direction"] == "higher"  # neutral: watched
+        resp = await client.get(
+            "/v1/reports/scorecard", params={**params, "format": "csv"}, headers=manager
+        )
+        rows = list(csv.DictReader(io.StringIO(resp.text.split("\r\n", 2)[2])))
+        rate = next(r for r in rows if r["name"] == "referrals_per_10000_children")
+        assert (float(rate["numerator"]), float(rate["previous_numerator"])) == (
+            now["per_10000_children"],
+            was["per_10000_children"],
+        )
+        assert (rate["polarity"], rate["direction"]) == ("neutral", "higher")
+
+    async def test_the_rate_is_not_comparable_without_a_population(
+        self, seeded: AsyncSession
+    ) -> None:
+        row = await seeded.get(CouncilCalendar, "demo")
+        assert row is not None
+        row.settings = {k: v for k, v in row.settings.items() if k != "child_population"}
+        await seeded.flush()
+        await add_contact(seeded, received_at=IN_OCT)
+        card = await october(seeded)
+        assert card.referrals_per_10000_children is None
+        assert card.referrals_per_10000_children_direction == "not_comparable"
 
     async def test_the_rate_counts_children_and_the_conversion_counts_contacts(
         self, seeded: AsyncSession
@@ -515,6 +681,41 @@ class TestScorecardApi:
         assert from_csv == from_json
         assert from_csv[("contacts_decided", "advice_information")] == (0, 1)
         assert from_csv[("contacts_undecided", "dv_triage")] == (0, 1)
+
+    async def test_csv_and_json_agree_on_undecided_contacts_by_lane(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        for lane in ("mash", "dv_screening", "dv_screening"):
+            await add_contact(
+                seeded, received_at=IN_OCT, contact_type=None, lane=lane,
+                on_time={"completed_24h": "unmet"},
+            )  # fmt: skip
+        params = {"from": "2026-10-01", "to": "2026-10-31"}
+        card = (await client.get("/v1/reports/scorecard", params=params, headers=manager)).json()
+        from_json = {
+            i["lane"]: (i["numerator"], i["denominator"])
+            for i in card["indicators"]
+            if i["name"] == "completed_within_24_hours" and i["contact_type"] == "undecided"
+        }
+        assert from_json == {"mash": (0, 1), "dv_screening": (0, 2)}
+        resp = await client.get(
+            "/v1/reports/scorecard", params={**params, "format": "csv"}, headers=manager
+        )
+        lines = resp.text.split("\r\n", 2)
+        assert lines[2].startswith("section,name,group,numerator,denominator,value,target,")
+        rows = list(csv.DictReader(io.StringIO(lines[2])))
+        from_csv = {
+            r["lane"]: (int(r["numerator"]), int(r["denominator"]))
+            for r in rows
+            if r["name"] == "completed_within_24_hours" and r["group"] == "undecided"
+        }
+        assert from_csv == from_json
+        # Decided types carry no lane.
+        assert all(
+            r["lane"] == ""
+            for r in rows
+            if r["section"] == "indicator" and r["group"] not in ("undecided",)
+        )
 
     async def test_csv_and_json_agree_on_the_mash_timescales_by_rag(
         self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
