@@ -25,14 +25,20 @@ class NotificationsSettings(FrontdoorSettings):
         env_prefix="NOTIFICATIONS_", extra="ignore", frozen=True, populate_by_name=True
     )
 
+    # The mail server every alert, fallback and escalation email goes through, its login and
+    # STARTTLS (`frontdoor run` points host and port at its demo sink unless they are set).
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_starttls: bool = False
+    # Sender of every email; its domain is their Message-IDs' right-hand side.
     mail_from: str = "Front Door <encompass@frontdoor.example>"
+    # The council's elective home education contact (EHE and no-school notifications).
     ehe_contact_email: str = "ehe.officer@council.example"
+    # Escalations go here (through the same mail server as the alerts).
     duty_manager_email: str = "duty.manager@council.example"
+    # Disabled-endpoint alerts go here.
     admin_email: str = "frontdoor.admin@council.example"
     # Seconds after the first try: the issue's Encompass schedule, then every 30 min.
     retry_schedule: tuple[float, ...] = (0, 5, 60, 300, 900)
@@ -59,15 +65,22 @@ class NotificationsSettings(FrontdoorSettings):
     # most one email per window of `window` seconds.
     front_door_alert_gather_seconds: float = 60
     front_door_alert_window_seconds: float = 900
+    # Due deliveries one claim takes at most (never more than there is room to start).
     delivery_batch_size: int = 200
-    # Sends in flight at once: in all, to one webhook endpoint, and to the mail server. One
-    # endpoint's share is small so a hung receiver ties up 4 of the 64, never the worker.
+    # Webhook and email sends in flight at once per worker, in all. Endpoints that have failed
+    # since their last success share at most half of it with every endpoint's sends beyond its
+    # first: the other half always serves healthy schools, however many receivers hang.
     delivery_concurrency: int = 64
+    # Sends in flight at once to one school's webhook endpoint (1 while it is failing): a hung
+    # receiver ties up its own few slots, never the worker.
     delivery_per_endpoint_concurrency: int = 4
+    # Emails handed to the mail server at once (NOTIFICATIONS_SMTP_HOST), each on its own
+    # connection: a slow or failing mail server holds these slots, never the webhooks'.
     smtp_concurrency: int = 8
     # A finished delivery's body and the receiver's replies are emptied after this many days
     # (`frontdoor purge`); the attempts' times, statuses and latencies are kept as evidence.
     delivery_body_retention_days: int = Field(30, ge=1)
+    # Deliveries `frontdoor purge` empties per transaction.
     purge_batch: int = Field(5000, ge=1)
 
     @model_validator(mode="after")

@@ -140,6 +140,19 @@ _PATH_RESPONSES = {"404": "Not found (or not yours to see)."}
 # authentications. Health checks are never refused.
 _LIMIT_RESPONSES = {"429": "Too many requests; wait the seconds in Retry-After."}
 _NEVER_LIMITED = frozenset({"/healthz", "/readyz"})
+# services.errors.DatabaseUnavailable: every operation that takes a token reads or writes the
+# database (each read and write is audited in its transaction). The ones that take none
+# (`/healthz`, static reference data) never touch it; `/readyz` documents its own 503.
+_UNAVAILABLE_RESPONSES = {
+    "503": "The database is unavailable: retry after Retry-After, with the same "
+    "Idempotency-Key for a submission."
+}
+_RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer"},
+    }
+}
 _BODY_METHODS = frozenset({"post", "put", "patch"})
 # Added by the platform middleware (services.http) to every answer.
 _ANSWER_HEADERS = {
@@ -155,7 +168,7 @@ def _platform_responses(path: str, method: str, operation: dict[str, Any]) -> di
         wanted |= _LIMIT_RESPONSES
     parameters = operation.get("parameters", [])
     if operation.get("security"):
-        wanted |= _AUTH_RESPONSES
+        wanted |= _AUTH_RESPONSES | _UNAVAILABLE_RESPONSES
     if method in _BODY_METHODS:
         wanted |= _BODY_RESPONSES | _INPUT_RESPONSES
     if parameters or "requestBody" in operation:
@@ -181,10 +194,11 @@ def _error_body_schemas(schemas: dict[str, Any]) -> None:
 
 
 def _document_platform_errors(app: FastAPI) -> None:
-    """Every operation documents what the platform may answer besides its own results: 401
-    and 403 when it takes a token, 413/415/400 for a body, 422 with the platform's error body
-    (not FastAPI's), 404 on a path with ids, 429 (rate limits), 431 for oversized headers;
-    and every answer's platform headers."""
+    """Every operation documents what the platform may answer besides its own results: 401,
+    403 and 503 (the database unavailable, with Retry-After) when it takes a token,
+    413/415/400 for a body, 422 with the platform's error body (not FastAPI's), 404 on a path
+    with ids, 429 (rate limits), 431 for oversized headers; and every answer's platform
+    headers."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -202,6 +216,8 @@ def _document_platform_errors(app: FastAPI) -> None:
                     if status[0] in "45" and _needs_error_body(response):
                         response["content"] = error_content
                     response.setdefault("headers", {}).update(_ANSWER_HEADERS)
+                    if status == "503":
+                        response["headers"].update(_RETRY_AFTER_HEADER)
         _error_body_schemas(schema.setdefault("components", {}).setdefault("schemas", {}))
         app.openapi_schema = schema
         return schema

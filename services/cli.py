@@ -196,14 +196,17 @@ async def run_all(host: str, port: int) -> int:
 
 
 def demo_environment(host: str, port: int) -> None:
-    """`run`'s defaults that follow its options: links point at `--port`, and the mail goes to
-    the demo SMTP sink wherever `DEMO_SMTP_PORT` put it. Explicit settings win."""
+    """`run`'s defaults that follow its options: links point at `--port`, and every service's
+    mail goes to the demo SMTP sink wherever `DEMO_SMTP_PORT` put it. Explicit settings win."""
     from services import devtools
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{shown}:{port}")
-    os.environ.setdefault("NOTIFICATIONS_SMTP_HOST", devtools.RECEIVER_HOST)
-    os.environ.setdefault("NOTIFICATIONS_SMTP_PORT", str(devtools.SMTP_PORT))
+    # Both services that send mail: the Encompass alerts (notifications) and the scheduled
+    # reports (triage).
+    for prefix in ("NOTIFICATIONS", "TRIAGE"):
+        os.environ.setdefault(f"{prefix}_SMTP_HOST", devtools.RECEIVER_HOST)
+        os.environ.setdefault(f"{prefix}_SMTP_PORT", str(devtools.SMTP_PORT))
     get_settings.cache_clear()
 
 

@@ -141,9 +141,49 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.InternalClientError,
     sqlalchemy_exc.TimeoutError,  # no pooled connection came free in time
     sqlalchemy_exc.DisconnectionError,
-    OSError,  # refused, reset, unreachable
-    TimeoutError,  # the client-side backstop (a frozen server)
 )
+# Refused, reset or unreachable, and the client-side backstop (a frozen server): the database
+# being unavailable only when they come out of the database's code (`_from_database`). The
+# same classes from anything else (a missing file, an HTTP call's timeout) are a plain 500.
+_UNAVAILABLE_FROM_DATABASE: tuple[type[BaseException], ...] = (OSError, TimeoutError)
+_DATABASE_PACKAGES = frozenset({"asyncpg", "sqlalchemy"})
+# asyncpg's InterfaceError is mostly a misuse (a bug: 500), except these: a connection the
+# server closed ("connection is closed"; a pooled one is taken back by asyncpg at that moment,
+# and any later call on it says it was released: an API only calls a connection while its
+# request holds it, so that too is the server's doing), or the pool shutting down.
+_CLOSED = (
+    "connection is closed",
+    "connection has been released back to the pool",
+    "pool is closing",
+    "pool is closed",
+)
+
+
+def _from_database(error: BaseException) -> bool:
+    """Whether `error`, or one it was raised from (`raise ... from`), went through asyncpg's or
+    SQLAlchemy's code: a connect, a pool checkout, a statement."""
+    current: BaseException | None = error
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            module = str(tb.tb_frame.f_globals.get("__name__", ""))
+            if module.partition(".")[0] in _DATABASE_PACKAGES:
+                return True
+            tb = tb.tb_next
+        current = current.__cause__
+    return False
+
+
+def _says_unavailable(error: BaseException) -> bool:
+    if isinstance(error, _UNAVAILABLE):
+        return True
+    if isinstance(error, sqlalchemy_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, asyncpg.InterfaceError) and any(m in str(error) for m in _CLOSED):
+        return True
+    return isinstance(error, _UNAVAILABLE_FROM_DATABASE) and _from_database(error)
 
 
 def is_database_unavailable(error: BaseException) -> bool:
@@ -155,9 +195,7 @@ def is_database_unavailable(error: BaseException) -> bool:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, _UNAVAILABLE):
-            return True
-        if isinstance(current, sqlalchemy_exc.DBAPIError) and current.connection_invalidated:
+        if _says_unavailable(current):
             return True
         orig = getattr(current, "orig", None)
         pending += [current.__cause__, current.__context__]

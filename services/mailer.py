@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
 
 import aiosmtplib
 
@@ -29,15 +31,31 @@ class MailNotSent(Exception):
     """The SMTP server refused the message or could not be reached: it was not sent."""
 
 
+def domain_of(mail_from: str) -> str:
+    """The domain of a From address (`Front door <fd@council.example>` -> `council.example`)."""
+    address = parseaddr(mail_from)[1]
+    return address.rpartition("@")[2] or "frontdoor.invalid"
+
+
 def build_message(
-    server: SmtpServer, *, recipients: list[str], subject: str, text: str, message_id: str
+    server: SmtpServer,
+    *,
+    recipients: list[str],
+    subject: str,
+    text: str,
+    message_id: str,
+    now: datetime | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = server.mail_from
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject
-    # Stable per logical message: a receiving system can tell a repeat from a new one.
-    message["Message-ID"] = f"<{message_id}@frontdoor>"
+    # RFC 5322 §3.6: a Date is required (filters penalise mail without one), and the
+    # Message-ID's right-hand side is a domain: the sender's. The left-hand side is stable
+    # per logical message (not `make_msgid`'s random one), so a receiving system can tell a
+    # repeat from a new one.
+    message["Date"] = format_datetime(now or datetime.now(UTC))
+    message["Message-ID"] = f"<{message_id}@{domain_of(server.mail_from)}>"
     message.set_content(text)
     return message
 

@@ -50,6 +50,8 @@ class TriageSettings(FrontdoorSettings):
     # How often the worker looks for a due report, and how many tries a refused send gets.
     report_scan_seconds: float = 60.0
     report_max_attempts: int = 5
+    # The mail server the scheduled reports go through, its login and STARTTLS (`frontdoor
+    # run` points host and port at its demo sink unless they are set).
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_username: str | None = None
@@ -57,6 +59,7 @@ class TriageSettings(FrontdoorSettings):
     smtp_starttls: bool = False
     # How long to wait for the SMTP server; a send with no reply in time is never retried.
     smtp_timeout_seconds: float = 15.0
+    # Sender of the scheduled reports; its domain is their Message-IDs' right-hand side.
     mail_from: str = "Front Door reports <reports@frontdoor.example>"
 
     # Handover to the council's case-management system (LCS, Mosaic): a Standard Webhooks

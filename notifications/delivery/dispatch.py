@@ -4,7 +4,10 @@ Each delivery is sent on its own: a slow or failing receiver holds up only its o
 Sends run side by side up to `delivery_concurrency` in all, `delivery_per_endpoint_concurrency`
 per webhook endpoint and `smtp_concurrency` to the mail server, each bounded by the attempt
 timeout; a claim only takes what there is room to start at once, so nothing waits in memory
-while its lease runs down.
+while its lease runs down. An endpoint that has failed since its last success gets one slot,
+and failing endpoints together (with every lane's sends beyond its first) at most half of
+`delivery_concurrency` (`_Room`): however many schools' receivers hang, the healthy schools
+keep the other half.
 
 Claiming pushes `next_attempt_at` forward by a lease and writes the attempt row ("sending")
 in the same commit, BEFORE the request goes out: the attempts log shows every request a
@@ -65,6 +68,52 @@ def lane_limit(settings: NotificationsSettings, name: str) -> int:
     return settings.smtp_concurrency if name == SMTP else settings.delivery_per_endpoint_concurrency
 
 
+def shared_limit(settings: NotificationsSettings) -> int:
+    """The slots that failing endpoints' sends and every lane's sends beyond its first share:
+    half the overall limit, so the other half is always there for healthy lanes' first sends."""
+    return max(1, settings.delivery_concurrency // 2)
+
+
+class _Room:
+    """What may start now, given the sends in flight (`busy`, by lane).
+
+    A healthy lane has `lane_limit` slots; a failing endpoint (one that has failed since its
+    last success) has one. A lane's first send in flight is its own; a failing endpoint's
+    send, and any lane's second, third ... send, come out of `shared_limit`. Hung or failing
+    receivers can therefore hold at most half the overall limit, however many there are, and
+    a healthy school's alert always finds a slot that no failing one can take.
+    """
+
+    def __init__(
+        self, settings: NotificationsSettings, busy: Counter[str], failing: set[str]
+    ) -> None:
+        self.settings, self.busy, self.failing = settings, Counter(busy), failing
+        used = sum(n if name in failing else max(0, n - 1) for name, n in busy.items())
+        self.shared_left = shared_limit(settings) - used
+
+    def limit(self, name: str) -> int:
+        return 1 if name in self.failing else lane_limit(self.settings, name)
+
+    def full(self) -> list[str]:
+        """Lanes nothing more can start on (with no shared slot left: every busy lane)."""
+        if self.shared_left <= 0:
+            return list(self.busy)
+        return [name for name, n in self.busy.items() if n >= self.limit(name)]
+
+    def take(self, name: str, failing: bool) -> bool:
+        if failing:
+            self.failing.add(name)
+        in_flight = self.busy[name]
+        if in_flight >= self.limit(name):
+            return False
+        shared = failing or in_flight > 0
+        if shared and self.shared_left <= 0:
+            return False
+        self.busy[name] += 1
+        self.shared_left -= int(shared)
+        return True
+
+
 async def _pick(
     session: AsyncSession,
     settings: NotificationsSettings,
@@ -73,18 +122,24 @@ async def _pick(
     now: datetime,
 ) -> list[uuid.UUID]:
     """Due rows, oldest first, at most what each lane has room for (full lanes skipped)."""
-    full = [name for name, n in busy.items() if n >= lane_limit(settings, name)]
+    endpoints = [uuid.UUID(name) for name in busy if name != SMTP]
+    failing = {str(i) for i in await repository.failing_endpoints(session, endpoints)}
+    room = _Room(settings, busy, failing)
     most = max(settings.delivery_per_endpoint_concurrency, settings.smtp_concurrency)
     rows = await repository.due_by_lane(
-        session, now=now, full_lanes=full, per_lane=most, window=_CLAIM_WINDOW, limit=limit * most
+        session,
+        now=now,
+        full_lanes=room.full(),
+        per_lane=most,
+        window=_CLAIM_WINDOW,
+        limit=limit * most,
+        skip_failing=room.shared_left <= 0,
     )
-    taken: Counter[str] = Counter()
     chosen: list[uuid.UUID] = []
-    for row_id, row_lane in rows:
+    for row_id, row_lane, row_failing in rows:
         if len(chosen) >= limit:
             break
-        if busy[row_lane] + taken[row_lane] < lane_limit(settings, row_lane):
-            taken[row_lane] += 1
+        if room.take(row_lane, row_failing):
             chosen.append(row_id)
     return chosen
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.delivery import repository
@@ -23,6 +24,8 @@ from services.events.outbox import emit_many
 from services.models.notifications import Delivery, Endpoint, Notification
 from services.retry import RetryPolicy
 from services.webhooks.schedule import next_attempt_at
+
+log = structlog.get_logger(__name__)
 
 
 def retry_policy(settings: NotificationsSettings) -> RetryPolicy:
@@ -175,6 +178,16 @@ async def _failed(
         delivery.status = "failed"
         if notification is not None and delivery.channel == "webhook":
             await ensure_email_for(session, settings, notification, kind="fallback", now=now)
+    if delivery.kind == "escalation":
+        # The escalation is recorded (the notification's status, the unacknowledged report),
+        # but the duty manager has not been told: their email goes through the same mail
+        # server. This line says so as it happens (ids only).
+        log.warning(
+            "escalation_email_not_sent",
+            notification_id=str(delivery.notification_id),
+            attempts=delivery.attempts,
+            given_up=delivery.next_attempt_at is None,
+        )
     if notification is not None and _alert_email_past_fallback(delivery, now):
         # The mail server keeps failing and the webhook (if any) did not land by the fallback
         # point: nothing has reached the school, so the duty manager hears now, not at the

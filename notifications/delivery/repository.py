@@ -154,30 +154,52 @@ async def due_by_lane(
     per_lane: int,
     window: int,
     limit: int,
-) -> list[tuple[uuid.UUID, str]]:
-    """Due rows (id, lane), at most `per_lane` per lane, the oldest of each lane first.
+    skip_failing: bool = False,
+) -> list[tuple[uuid.UUID, str, bool]]:
+    """Due rows (id, lane, failing), at most `per_lane` per lane, each lane's oldest first and
+    the lanes' firsts before any lane's second. `failing`: the row's endpoint has failed since
+    its last success (`consecutive_failures > 0`).
 
     Only the `window` oldest due rows are looked at (bounded work per claim); lanes already
-    full are skipped."""
+    full are skipped, and with `skip_failing` every failing endpoint's rows too."""
     key = func.coalesce(sql_cast(Delivery.endpoint_id, String), SMTP_LANE)
     due = (
-        select(Delivery.id, Delivery.next_attempt_at, key.label("lane"))
+        select(Delivery.id, Delivery.next_attempt_at, Delivery.endpoint_id, key.label("lane"))
         .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
         .order_by(Delivery.next_attempt_at)
         .limit(window)
     )
     if full_lanes:
         due = due.where(key.not_in(full_lanes))
+    if skip_failing:
+        failing = select(Endpoint.id).where(Endpoint.consecutive_failures > 0)
+        due = due.where(Delivery.endpoint_id.is_(None) | Delivery.endpoint_id.not_in(failing))
     sub = due.subquery()
     rank = func.row_number().over(partition_by=sub.c.lane, order_by=sub.c.next_attempt_at)
-    ranked = select(sub.c.id, sub.c.lane, rank.label("rank")).subquery()
+    ranked = select(
+        sub.c.id, sub.c.lane, sub.c.endpoint_id, sub.c.next_attempt_at, rank.label("rank")
+    ).subquery()
+    is_failing = func.coalesce(Endpoint.consecutive_failures, 0) > 0
     rows = await session.execute(
-        select(ranked.c.id, ranked.c.lane)
+        select(ranked.c.id, ranked.c.lane, is_failing.label("failing"))
+        .outerjoin(Endpoint, Endpoint.id == ranked.c.endpoint_id)
         .where(ranked.c.rank <= per_lane)
-        .order_by(ranked.c.rank)
+        .order_by(ranked.c.rank, ranked.c.next_attempt_at)
         .limit(limit)
     )
-    return [(row.id, row.lane) for row in rows]
+    return [(row.id, row.lane, bool(row.failing)) for row in rows]
+
+
+async def failing_endpoints(
+    session: AsyncSession, endpoint_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Those of `endpoint_ids` that have failed since their last success."""
+    if not endpoint_ids:
+        return set()
+    rows = await session.scalars(
+        select(Endpoint.id).where(Endpoint.id.in_(endpoint_ids), Endpoint.consecutive_failures > 0)
+    )
+    return set(rows.all())
 
 
 async def lease(

@@ -15,13 +15,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 from typing import Literal
 
 import aiosmtplib
 import httpx
 
 from notifications.settings import NotificationsSettings
+from services.mailer import domain_of
 from services.models.notifications import Channel, DeliveryKind
 from services.webhooks.schedule import parse_retry_after
 from services.webhooks.signing import webhook_headers
@@ -174,7 +175,7 @@ async def send_email(
     # RFC 5322 §3.6: Date is required (filters penalise mail without it); the Message-ID's
     # right-hand side is the sender's domain, and it stays the same on every retry.
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = f"<{message_id}@{_domain_of(settings.mail_from)}>"
+    message["Message-ID"] = f"<{message_id}@{domain_of(settings.mail_from)}>"
     message.set_content(text)
     try:
         await aiosmtplib.send(
@@ -189,11 +190,6 @@ async def send_email(
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         return AttemptResult("failed", now, _ms(started), error=type(exc).__name__)
     return AttemptResult("delivered", now, _ms(started), status_code=250)
-
-
-def _domain_of(mail_from: str) -> str:
-    address = parseaddr(mail_from)[1]
-    return address.rpartition("@")[2] or "frontdoor.invalid"
 
 
 def _ms(started: float) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,14 +16,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from notifications.delivery.dispatch import Dispatcher
+from notifications.delivery.dispatch import Dispatcher, shared_limit
 from notifications.delivery.leases import LeaseKeeper, reclaim_orphans
 from notifications.delivery.transport import make_client
 from notifications.intake.schemas import IncidentIn
 from notifications.intake.service import IntakeContext, ingest_one
 from notifications.settings import NotificationsSettings
 from services.db import transaction
-from services.models.notifications import Attempt, Delivery, Notification
+from services.models.notifications import Attempt, Delivery, Endpoint, Notification
 from tests.notifications.conftest import create_endpoint, create_school, incident
 
 Maker = async_sessionmaker[AsyncSession]
@@ -30,9 +31,11 @@ Maker = async_sessionmaker[AsyncSession]
 
 @dataclass
 class HangingReceiver:
-    """A real receiver on loopback that holds every request until `release` is set."""
+    """A real receiver on loopback that holds every request until `release` is set (after
+    answering the first `fail_first` with a 500 at once)."""
 
     port: int = 0
+    fail_first: int = 0
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: list[str] = field(default_factory=list)
@@ -49,12 +52,16 @@ def _serve(receiver: HangingReceiver) -> Iterator[HangingReceiver]:
             self.rfile.read(int(self.headers.get("content-length", "0")))
             with receiver.lock:
                 receiver.arrived.append(self.headers["webhook-id"])
-                receiver.open_now += 1
-                receiver.most_open = max(receiver.most_open, receiver.open_now)
-            receiver.release.wait(30)
-            with receiver.lock:
-                receiver.open_now -= 1
-            self.send_response(200)
+                failing = receiver.fail_first > 0
+                receiver.fail_first -= int(failing)
+                if not failing:
+                    receiver.open_now += 1
+                    receiver.most_open = max(receiver.most_open, receiver.open_now)
+            if not failing:
+                receiver.release.wait(30)
+                with receiver.lock:
+                    receiver.open_now -= 1
+            self.send_response(500 if failing else 200)
             self.send_header("content-length", "0")
             self.end_headers()
 
@@ -191,6 +198,138 @@ class TestAHungReceiverDelaysOnlyItsOwnAlerts:
             await dispatcher.drain()
         assert len(leased) == 2  # the waiting three were not leased to sit in memory
         assert len(set(hanging.arrived)) == 5
+
+
+@pytest.fixture
+def many_hanging() -> Iterator[list[HangingReceiver]]:
+    """Six receivers that hang, each on its own port (six schools' systems)."""
+    with contextlib.ExitStack() as stack:
+        yield [
+            stack.enter_context(contextlib.contextmanager(_serve)(HangingReceiver()))
+            for _ in range(6)
+        ]
+
+
+def open_requests(receivers: list[HangingReceiver]) -> int:
+    total = 0
+    for receiver in receivers:
+        with receiver.lock:
+            total += receiver.open_now
+    return total
+
+
+def hung_in_flight(dispatcher: Dispatcher, lanes: set[str]) -> list[int]:
+    return [n for name, n in dispatcher.busy.items() if name in lanes]
+
+
+async def lanes_of(maker: Maker, urns: list[str]) -> set[str]:
+    async with transaction(maker) as session:
+        rows = await session.scalars(select(Endpoint.id).where(Endpoint.school_urn.in_(urns)))
+        return {str(i) for i in rows.all()}
+
+
+class TestHungReceiversNeverFillTheOverallLimit:
+    """More hung receivers than the overall limit has room for (receivers x per-endpoint
+    slots > `delivery_concurrency`): the healthy school still goes out while they hang."""
+
+    @pytest.fixture
+    def wide(self, settings: NotificationsSettings) -> NotificationsSettings:
+        wide = settings.model_copy(update={"delivery_per_endpoint_concurrency": 4})
+        assert wide.delivery_concurrency == 8
+        return wide
+
+    async def test_failing_endpoints_get_one_slot_each_and_half_the_limit_together(
+        self,
+        committed_db: str,
+        maker: Maker,
+        wide: NotificationsSettings,
+        many_hanging: list[HangingReceiver],
+        healthy: HangingReceiver,
+    ) -> None:
+        hung = [f"1101{i:02d}" for i in range(len(many_hanging))]
+        assert len(hung) * wide.delivery_per_endpoint_concurrency > wide.delivery_concurrency
+        for urn, receiver in zip(hung, many_hanging, strict=True):
+            receiver.fail_first = 1  # the school's system fails first (a 500), then hangs
+            await school_with_endpoint(maker, wide, urn, receiver.url())
+            await alerts_for(maker, wide, urn, 4)
+        await school_with_endpoint(maker, wide, "110200", healthy.url())
+        lanes = await lanes_of(maker, hung)
+        async with make_client(wide) as client:
+            dispatcher = Dispatcher(maker, wide, client)
+
+            async def all_failed_and_hanging() -> bool:
+                return await failing_count(maker, lanes) == len(lanes) and open_requests(
+                    many_hanging
+                ) >= shared_limit(wide)
+
+            await until(all_failed_and_hanging, dispatcher)
+            for _ in range(5):  # the hung schools' backlog is due: nothing more of it starts
+                await dispatcher.step()
+                in_flight = hung_in_flight(dispatcher, lanes)
+                assert max(in_flight) == 1
+                assert sum(in_flight) == shared_limit(wide) == 4
+            await alerts_for(maker, wide, "110200", 3)  # arrive while six schools hang
+
+            async def healthy_delivered() -> bool:
+                return await delivered_to(maker, "110200") == 3
+
+            await until(healthy_delivered, dispatcher)
+            # Delivered while every hung send was still open: nobody waited for a timeout.
+            assert open_requests(many_hanging) == shared_limit(wide)
+            assert all(r.most_open <= 1 for r in many_hanging)
+            assert sum([await delivered_to(maker, urn) for urn in hung]) == 0
+            for receiver in many_hanging:
+                receiver.release.set()
+            await dispatcher.drain(max_steps=200)
+        assert sum([await delivered_to(maker, urn) for urn in hung]) == 4 * len(hung)
+
+    async def test_hung_receivers_not_yet_failing_leave_room_for_a_healthy_school(
+        self,
+        committed_db: str,
+        maker: Maker,
+        wide: NotificationsSettings,
+        many_hanging: list[HangingReceiver],
+        healthy: HangingReceiver,
+    ) -> None:
+        # Three receivers that hang from their first request: 12 sends could fill the 8.
+        hanging_now = many_hanging[:3]
+        hung = [f"1103{i:02d}" for i in range(len(hanging_now))]
+        for urn, receiver in zip(hung, hanging_now, strict=True):
+            await school_with_endpoint(maker, wide, urn, receiver.url())
+            await alerts_for(maker, wide, urn, 4)
+        await school_with_endpoint(maker, wide, "110400", healthy.url())
+        async with make_client(wide) as client:
+            dispatcher = Dispatcher(maker, wide, client)
+            # Each hung school's first send, plus extras out of the shared half only.
+            assert await dispatcher.step() == len(hung) + shared_limit(wide)
+            assert await dispatcher.step() == 0
+
+            async def all_hanging() -> bool:
+                return open_requests(hanging_now) == len(hung) + shared_limit(wide)
+
+            await until(all_hanging)
+            await alerts_for(maker, wide, "110400", 1)
+
+            async def healthy_delivered() -> bool:
+                return await delivered_to(maker, "110400") == 1
+
+            await until(healthy_delivered, dispatcher)
+            assert open_requests(hanging_now) == len(hung) + shared_limit(wide)
+            assert sum([await delivered_to(maker, urn) for urn in hung]) == 0
+            for receiver in hanging_now:
+                receiver.release.set()
+            await dispatcher.drain(max_steps=200)
+        assert sum([await delivered_to(maker, urn) for urn in hung]) == 4 * len(hung)
+
+
+async def failing_count(maker: Maker, lanes: set[str]) -> int:
+    async with transaction(maker) as session:
+        rows = await session.scalars(
+            select(Endpoint.id).where(
+                Endpoint.id.in_([uuid.UUID(i) for i in lanes]), Endpoint.consecutive_failures > 0
+            )
+        )
+        return len(rows.all())
 
 
 def utcnow() -> datetime:

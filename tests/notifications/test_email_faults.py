@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,8 +27,11 @@ from services.db import transaction
 from services.models.notifications import Attempt, Delivery, Notification
 from services.models.platform import OutboxEvent
 from tests.notifications.conftest import create_school, free_port, incident
+from tests.services.test_app import log_lines  # noqa: F401 - the fixture
 
 Maker = async_sessionmaker[AsyncSession]
+Auth = Callable[..., dict[str, str]]
+ClientFor = Callable[[FastAPI], httpx.AsyncClient]
 
 
 class RawSink:
@@ -125,8 +132,15 @@ class TestARefusingMailServer:
             (email,) = (await session.scalars(select(Delivery))).all()
         assert email.status == "pending"
 
-    async def test_past_the_fallback_point_the_duty_manager_is_told(
-        self, committed_db: str, maker: Maker, refusing: NotificationsSettings
+    async def test_past_the_fallback_point_it_escalates_and_the_unsent_escalation_shows(
+        self,
+        committed_db: str,
+        maker: Maker,
+        refusing: NotificationsSettings,
+        app: FastAPI,
+        client_for: ClientFor,
+        auth: Auth,
+        log_lines: io.StringIO,  # noqa: F811
     ) -> None:
         deadline = datetime.now(UTC) + timedelta(minutes=30)  # fallback point already passed
         notification_id = await email_only_alert(maker, refusing, deadline)
@@ -140,3 +154,22 @@ class TestARefusingMailServer:
         async with transaction(maker) as session:
             kinds = sorted((await session.scalars(select(Delivery.kind))).all())
         assert kinds == ["alert", "escalation"]
+        # The duty manager's email goes through the same (refusing) mail server: nobody has
+        # been told. What says so: the worker's log, the attempts, the unacknowledged report.
+        lines = [json.loads(line) for line in log_lines.getvalue().splitlines() if line]
+        unsent = [line for line in lines if line["event"] == "escalation_email_not_sent"]
+        assert unsent
+        assert {line["notification_id"] for line in unsent} == {str(notification_id)}
+        metadata = {"event", "level", "logger", "timestamp"}
+        assert all(
+            set(line) - metadata == {"notification_id", "attempts", "given_up"} for line in unsent
+        )
+        admin = auth("admin")
+        async with client_for(app) as api:
+            log = await api.get(f"/v1/notifications/{notification_id}/attempts", headers=admin)
+            report = await api.get("/v1/encompass/reports/unacknowledged", headers=admin)
+        (escalation,) = [d for d in log.json() if d["kind"] == "escalation"]
+        assert (escalation["status"], escalation["delivered_at"]) == ("pending", None)
+        assert {a["outcome"] for a in escalation["attempt_log"]} == {"failed"}
+        (row,) = [r for r in report.json() if r["school_urn"] == "107301"]
+        assert row["escalated"] == 1

@@ -8,7 +8,7 @@ import io
 import json
 import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import asyncpg
 import httpx
@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from services import app as app_module
 from services import db
 from services.app import create_service_app
-from services.db import SessionDep, create_engine, libpq_url, transaction
-from services.errors import RETRY_AFTER_SECONDS, is_database_unavailable
+from services.db import ConnectionDep, SessionDep, create_engine, libpq_url, transaction
+from services.errors import RETRY_AFTER_SECONDS, InternalError, is_database_unavailable
 from services.settings import FrontdoorSettings
 from tests.services.test_app import log_lines  # noqa: F401 - the fixture
 
@@ -37,6 +37,23 @@ def probe_app() -> FastAPI:
     async def count_probe_things(session: SessionDep) -> dict[str, int]:
         """One statement through the request's session."""
         return {"n": int((await session.execute(text("SELECT 1"))).scalar_one())}
+
+    @router.get("/file")
+    async def read_probe_file() -> dict[str, str]:
+        """Code that is not the database's fails with an OSError (a file that is not there)."""
+        with open("/nonexistent/frontdoor/probe.txt") as handle:
+            return {"text": handle.read()}
+
+    @router.get("/wait")
+    async def wait_probe_things() -> dict[str, str]:
+        """Code that is not the database's times out (its own deadline)."""
+        await asyncio.wait_for(asyncio.Event().wait(), 0.01)
+        return {"waited": "yes"}
+
+    @router.get("/held")
+    async def held_probe_connection(conn: ConnectionDep) -> dict[str, int]:
+        """A statement on a directly pooled (asyncpg) connection."""
+        return {"n": int(await conn.fetchval("SELECT 1"))}
 
     @router.get("/slow")
     async def slow_probe_things(session: SessionDep) -> dict[str, str]:
@@ -106,6 +123,90 @@ class TestOutagesAnswer503:
         async with client_on(create_engine(database_url, pool_size=1)) as client:
             response = await client.get("/v1/probe/count")
         assert (response.status_code, response.json()) == (200, {"n": 1})
+
+    async def test_a_frozen_server_at_connect_is_a_503(self, probe: FastAPI) -> None:
+        # The connect timeout is a TimeoutError out of the driver: the database's, so a 503.
+        settings = FrontdoorSettings(db_connect_timeout_seconds=0.3)
+        with blackhole() as (port, _):
+            frozen = create_engine(
+                f"postgresql://postgres@127.0.0.1:{port}/x", pool_size=1, settings=settings
+            )
+            async with client_on(frozen, probe) as client:
+                response = await asyncio.wait_for(client.get("/v1/probe/count"), 20)
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+
+    @pytest.mark.parametrize("pooled", [True, False], ids=["pooled", "own"])
+    async def test_a_held_connection_the_server_closed_is_a_503(
+        self,
+        pooled: bool,
+        database_url: str,
+        probe: FastAPI,
+        log_lines: io.StringIO,  # noqa: F811
+    ) -> None:
+        # asyncpg says "connection is closed" on a connection of its own, and takes a pooled
+        # one back ("released back to the pool"): both are the server's doing.
+        url = libpq_url(database_url)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+        killer = await asyncpg.connect(url)
+
+        async def closed() -> AsyncIterator[asyncpg.Connection]:
+            async with contextlib.AsyncExitStack() as stack:
+                if pooled:
+                    conn = await stack.enter_async_context(pool.acquire())
+                else:
+                    conn = await asyncpg.connect(url)
+                    stack.push_async_callback(conn.close)
+                gone = asyncio.Event()
+                conn.add_termination_listener(lambda _: gone.set())
+                # The server ends the session while the request holds the connection.
+                await killer.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+                await asyncio.wait_for(gone.wait(), 10)
+                yield conn
+
+        probe.dependency_overrides[db.get_connection] = closed
+        try:
+            transport = httpx.ASGITransport(app=probe)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                response = await client.get("/v1/probe/held")
+                probe.dependency_overrides[db.get_connection] = pooled_from(pool)
+                again = await client.get("/v1/probe/held")  # the pool opens another
+        finally:
+            await killer.close()
+            await pool.close()
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+        assert response.json()["error"] == "DatabaseUnavailable"
+        assert (again.status_code, again.json()) == (200, {"n": 1})
+        assert "unhandled_error" not in log_lines.getvalue()
+
+
+def pooled_from(pool: asyncpg.Pool) -> Callable[[], AsyncIterator[asyncpg.Connection]]:
+    async def pooled() -> AsyncIterator[asyncpg.Connection]:
+        async with pool.acquire() as conn:
+            yield conn
+
+    return pooled
+
+
+class TestOtherFailuresStay500:
+    """An OSError or a TimeoutError that is not the database's is a bug: 500, logged."""
+
+    @pytest.mark.parametrize("path", ["/v1/probe/file", "/v1/probe/wait"])
+    async def test_a_missing_file_or_its_own_timeout_answers_500(
+        self,
+        path: str,
+        database_url: str,
+        probe: FastAPI,
+        log_lines: io.StringIO,  # noqa: F811
+    ) -> None:
+        async with client_on(create_engine(database_url, pool_size=1), probe) as client:
+            response = await client.get(path)
+        assert response.status_code == 500
+        assert response.json() == {"error": "InternalError", "detail": InternalError.detail}
+        assert "retry-after" not in response.headers
+        assert "unhandled_error" in log_lines.getvalue()
+        assert "database_unavailable" not in log_lines.getvalue()
 
 
 class TestTimeLimits:

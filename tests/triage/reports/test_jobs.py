@@ -7,10 +7,13 @@ import asyncio
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.utils import parsedate_to_datetime
 
 import pytest
 import structlog
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -45,6 +48,18 @@ class _SlowSink:
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         self.received += 1
         await asyncio.sleep(1)
+        return "250 Message accepted for delivery"
+
+
+class _RawSink:
+    """Keeps each message as the server received it, headers and all."""
+
+    def __init__(self) -> None:
+        self.raw: list[bytes] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
+        content = envelope.content
+        self.raw.append(content if isinstance(content, bytes) else (content or "").encode())
         return "250 Message accepted for delivery"
 
 
@@ -183,6 +198,34 @@ class TestScheduledReports:
         )
         assert await sends(maker) == [("in_progress", "sent", 2), ("unallocated", "sent", 2)]
         assert len(mail.messages) == 2
+
+    async def test_every_report_has_a_date_and_a_message_id_of_the_senders_domain(
+        self, maker: Maker, mail: MailSink
+    ) -> None:
+        await seed_with_a_contact(maker)
+        raw, port = _RawSink(), free_port()
+        controller = Controller(raw, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            settings = settings_for(port, mail_from="Front Door <reports@council.example>")
+            before = datetime.now(UTC).replace(microsecond=0)
+            assert await run_due_reports(maker, settings=settings, now=TUESDAY_0905) == 2
+            after = datetime.now(UTC)
+        finally:
+            controller.stop()
+        parsed = [message_from_bytes(m) for m in raw.raw]
+        assert len(parsed) == 2
+        for message in parsed:
+            assert message["Date"] is not None  # RFC 5322 §3.6
+            assert before <= parsedate_to_datetime(message["Date"]) <= after  # the send's time
+            assert str(message["Message-ID"]).endswith("@council.example>")
+        ids = sorted(str(m["Message-ID"]) for m in parsed)
+        # Named after the report and its slot (the weekly one's is Monday's): a retry of a
+        # slot carries the same id, so a mail system can tell a repeat from a new report.
+        assert ids == [
+            "<report-in_progress-demo-20261208T0900Z@council.example>",
+            "<report-unallocated-demo-20261207T0900Z@council.example>",
+        ]
 
     async def test_a_send_interrupted_mid_way_is_never_repeated(
         self, maker: Maker, mail: MailSink, rsettings: TriageSettings
