@@ -40,9 +40,11 @@ class NotificationsSettings(FrontdoorSettings):
     duty_manager_email: str = "duty.manager@council.example"
     # Disabled-endpoint alerts go here.
     admin_email: str = "frontdoor.admin@council.example"
-    # Seconds after the first try: the Encompass schedule, then every 30 min.
+    # Seconds after the first try at which a failed webhook is tried again (Encompass schedule).
     retry_schedule: tuple[float, ...] = (0, 5, 60, 300, 900)
+    # After the schedule's last step, the seconds between further tries.
     retry_repeat_seconds: float = 1800
+    # Each wait is spread by up to this fraction, so retries to one school do not bunch.
     retry_jitter: float = 0.1
     # Keep retrying a webhook this long after the deadline (email has long been sent).
     give_up_after_deadline_seconds: float = 6 * 3600

@@ -47,8 +47,9 @@ class TriageSettings(FrontdoorSettings):
     # A slot missed by longer than this is not caught up (the next one is due by then).
     report_catch_up_hours: float = 5.0
     report_unallocated_catch_up_hours: float = 72.0
-    # How often the worker looks for a due report, and how many tries a refused send gets.
+    # How often, in seconds, the worker looks for a due report.
     report_scan_seconds: float = 60.0
+    # How many tries a refused report send gets before the slot is recorded as given up.
     report_max_attempts: int = 5
     # The mail server the scheduled reports go through, its login and STARTTLS (`frontdoor
     # run` points host and port at its demo sink unless they are set).
