@@ -92,7 +92,10 @@ async def triage_cin_census_export(
     fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
 ) -> StreamingResponse:
     """The CIN census return of referrals for a collection year (CSV or the census XML)."""
-    refusal = await census_service.check_census_export(session, principal=principal, year=year)
+    # Checked on the streaming session, in the snapshot the return is then streamed from.
+    refusal = await census_service.check_census_export(
+        session, principal=principal, year=year, fmt=fmt, stream=stream
+    )
     if refusal is not None:
         # Sent as the platform renders a raised error, but the audit rows commit with it.
         return JSONResponse(  # type: ignore[return-value]
