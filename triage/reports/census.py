@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from xml.sax.saxutils import escape
 
 from services.contracts.codes import CIN_ETHNICITY, REFERRAL_SOURCE_NAMES
@@ -52,7 +52,9 @@ REFERRAL_NFA: dict[str, bool] = {
     "s47_enquiry": False,
     "immediate_protection": False,
 }
-# The census's disability codes (ChildCharacteristics/Disabilities/Disability).
+# The census's disability codes (ChildCharacteristics/Disabilities/Disability); NONE (no
+# disability) is never given with others.
+NO_DISABILITY = "NONE"
 DISABILITY_CODES = frozenset(
     {"NONE", "MOB", "HAND", "PC", "INC", "COMM", "LD", "HEAR", "VIS", "BEH", "CON", "AUT", "DDA"}
 )
@@ -111,6 +113,7 @@ CSV_COLUMNS = (
     "factors",
     "upn",
     "ethnicity",
+    "disabilities",
 )
 
 
@@ -155,8 +158,10 @@ class CensusReferral:
     ethnicity: str | None = None  # CIN census code as recorded (None: not recorded)
     # Another child in the return has the same LAchildID (never merged: a failure).
     la_child_id_clash: bool = False
-    # The child's census disability codes as recorded (empty: none recorded, not "NONE").
+    # The child's census disability codes as recorded on this referral (empty: none
+    # recorded, which is not "NONE"), and when they were recorded.
     disabilities: tuple[str, ...] = ()
+    disabilities_recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -404,9 +409,15 @@ def failures(row: CensusReferral, year: int) -> list[Failure]:
     )
 
 
-def _disabilities(rows: Sequence[CensusReferral]) -> tuple[str, ...]:
-    """The child's disability codes: a child's, not a referral's (the first recorded)."""
-    return next((r.disabilities for r in rows if r.disabilities), ())
+def _recorded_key(row: CensusReferral) -> datetime:
+    return row.disabilities_recorded_at or datetime.min.replace(tzinfo=UTC)
+
+
+def disabilities(rows: Sequence[CensusReferral]) -> tuple[str, ...]:
+    """The child's disability codes: a child's, not a referral's. Recorded on more than one
+    of their referrals, the latest recording is the child's (the first of a tie)."""
+    recorded = [r for r in rows if r.disabilities]
+    return max(recorded, key=_recorded_key).disabilities if recorded else ()
 
 
 def child_failures(rows: Sequence[CensusReferral], year: int) -> list[Failure]:
@@ -419,7 +430,7 @@ def child_failures(rows: Sequence[CensusReferral], year: int) -> list[Failure]:
     out: list[Failure] = []
     further = [r for r in rows if r.nfa is False]
     first = rows[0]
-    codes = _disabilities(rows)
+    codes = disabilities(rows)
     if (
         further
         and first.date_of_birth is not None
@@ -430,8 +441,8 @@ def child_failures(rows: Sequence[CensusReferral], year: int) -> list[Failure]:
                 further[0],
                 "8540",
                 "disabilities",
-                "Child's disability is missing or invalid (see Disability table): the front "
-                "door records no census disability code for this child",
+                "Child's disability is missing or invalid (see Disability table): record "
+                "the child's census disability codes (PUT /v1/contacts/{id}/disabilities)",
             )
         )
     if len(further) > 1:
@@ -464,7 +475,8 @@ def child_failures(rows: Sequence[CensusReferral], year: int) -> list[Failure]:
     return out
 
 
-def csv_values(row: CensusReferral) -> list[str]:
+def csv_values(row: CensusReferral, codes: Sequence[str] | None = None) -> list[str]:
+    """One CSV line's values; `codes`: the child's disability codes (default the row's)."""
     return [
         row.la_child_id,
         row.contact_reference,
@@ -478,7 +490,15 @@ def csv_values(row: CensusReferral) -> list[str]:
         ";".join(row.factors),
         row.upn or "",
         row.ethnicity or "",
+        ";".join(row.disabilities if codes is None else codes),
     ]
+
+
+def csv_lines(rows: Sequence[CensusReferral]) -> Iterator[str]:
+    """A child's CSV lines (`rows`: one child's), each with the child's disability codes."""
+    codes = disabilities(rows)
+    for row in rows:
+        yield ",".join(csv_values(row, codes)) + "\r\n"
 
 
 def _el(name: str, value: object) -> str:
@@ -522,8 +542,8 @@ def _identifiers(rows: Sequence[CensusReferral]) -> str:
     born = _el("PersonBirthDate", row.date_of_birth) if row.date_of_birth else ""
     due = _el("ExpectedPersonBirthDate", row.expected_birth_date) if row.expected_birth_date else ""
     upn = _el("UPN", row.upn) if row.upn else _el("UPNunknown", _upn_unknown(rows))
-    codes = _disabilities(rows)
-    disabilities = (
+    codes = disabilities(rows)
+    written = (
         "<Disabilities>" + "".join(_el("Disability", d) for d in codes) + "</Disabilities>"
         if codes
         else ""
@@ -538,7 +558,7 @@ def _identifiers(rows: Sequence[CensusReferral]) -> str:
         + "</ChildIdentifiers>"
         + "<ChildCharacteristics>"
         + _el("Ethnicity", row.ethnicity or ETHNICITY_NOT_OBTAINED)
-        + disabilities
+        + written
         + "</ChildCharacteristics>"
     )
 

@@ -75,9 +75,10 @@ def census_row(r: Row[Any], zone: ZoneInfo, year_end: date) -> census.CensusRefe
         upn=str(upn) if upn else None,
         ethnicity=str(ethnicity) if ethnicity else None,
         la_child_id_clash=bool(r.la_child_id_clash),
-        # No census disability codes: the MARF's `disability` is a yes/no box that defaults to
-        # no, which is neither a code nor a recorded "NONE" (rule 8540 lists who needs them).
-        disabilities=(),
+        # Recorded by a worker (PUT /v1/contacts/{id}/disabilities), never from the MARF's
+        # yes/no `disability` box: that is neither a code nor a recorded "NONE" (rule 8540).
+        disabilities=tuple(r.disabilities or ()),
+        disabilities_recorded_at=r.disabilities_recorded_at,
     )
 
 
@@ -209,7 +210,7 @@ async def census_lines(
     rows = _census_rows(session, council_id, year, zone, now.astimezone(zone).date())
     if fmt == "csv":
         header = ",".join(census.CSV_COLUMNS) + "\r\n"
-        lines = (",".join(census.csv_values(row)) + "\r\n" async for row in rows)
+        lines = (line async for group in _by_child(rows) for line in census.csv_lines(group))
         async for chunk in _chunked(_prefixed(header, lines)):
             yield chunk
         return

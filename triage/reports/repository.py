@@ -19,7 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import CouncilCalendar
 from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact, TriageSubject
-from services.models.triage_reports import TriageAssessmentFactors, TriageReportSend
+from services.models.triage_reports import (
+    TriageAssessmentFactors,
+    TriageChildDisabilities,
+    TriageReportSend,
+)
 
 # Every scorecard query reads the period and the one before it in one pass (`current` says
 # which), through the (council_id, received_at) index.
@@ -242,6 +246,7 @@ _CENSUS_FROM = """
       WHERE f.contact_id = c.id AND f.child IN (0, s.position + 1)
       ORDER BY f.child DESC LIMIT 1
     ) af ON true
+    LEFT JOIN triage_child_disabilities cd ON cd.contact_id = c.id AND cd.child = s.position + 1
     {decision}
     LEFT JOIN LATERAL (
       SELECT e AS line FROM jsonb_array_elements(
@@ -266,7 +271,7 @@ _LA_CHILD_NUMBER = (
 # are flagged (`la_child_id_clash`): a census failure, never merged. The outcome and primary
 # need code are the child's own line of the decision (`dec.children`, by subject position)
 # when it has one, else the decision's; `factors_child` says whose factors were read (0: the
-# contact's).
+# contact's). `disabilities` are the child's own, recorded for this child on this contact.
 CENSUS_SQL = text(
     f"""
     WITH r AS (
@@ -281,6 +286,7 @@ CENSUS_SQL = text(
              ELSE dec.primary_need_code END AS primary_need_code,
         a.met_at AS assessment_met_at, a.started_at AS assessment_started_at, s.upn,
         af.factors, af.child AS factors_child, l.child_id AS mash_child_id,
+        cd.disabilities, cd.recorded_at AS disabilities_recorded_at,
         coalesce('m' || l.child_id::text, 'n' || s.nhs_number, 'u' || s.upn,
                  'p' || s.family_name_norm || '|' || s.given_name_norm || '|' || s.date_of_birth,
                  's' || s.id::text, 'c' || c.id::text) AS child_key
@@ -382,6 +388,38 @@ async def put_factors(
         .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
     )
     row = await session.get(TriageAssessmentFactors, (contact_id, child), populate_existing=True)
+    assert row is not None
+    return row
+
+
+# --- a child's disability codes ---------------------------------------------------------
+
+
+async def subject_kind(session: AsyncSession, contact_id: uuid.UUID, child: int) -> str | None:
+    """The kind of the contact's `child`-th subject (1-based); None: no such child."""
+    query = select(TriageSubject.kind).where(
+        TriageSubject.contact_id == contact_id, TriageSubject.position == child - 1
+    )
+    kind: str | None = await session.scalar(query)
+    return kind
+
+
+async def put_disabilities(
+    session: AsyncSession,
+    *,
+    contact_id: uuid.UUID,
+    child: int,
+    disabilities: list[str],
+    by: str,
+    at: datetime,
+) -> TriageChildDisabilities:
+    values = {"disabilities": disabilities, "recorded_by": by, "recorded_at": at}
+    await session.execute(
+        insert(TriageChildDisabilities)
+        .values(contact_id=contact_id, child=child, **values)
+        .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
+    )
+    row = await session.get(TriageChildDisabilities, (contact_id, child), populate_existing=True)
     assert row is not None
     return row
 

@@ -51,8 +51,9 @@ OK = census.CensusReferral(
 
 GOOD_UPN = upn_check_letter("12345678901A") + "12345678901A"
 BAD_UPN = next(c for c in "ABCD" if c != GOOD_UPN[0]) + GOOD_UPN[1:]
-# An unborn child: rule 8540 (disabilities) is for born children, and the front door records
-# no census disability codes, so a return that can go has its further action on unborn ones.
+# An unborn child: rule 8540 (disabilities) is for born children, so a return that can go
+# without recording disability codes (tests/triage/reports/test_disabilities.py) has its
+# further action on unborn ones.
 UNBORN: dict[str, Any] = {"born": None, "due": date(2026, 2, 1), "gender": "0"}
 
 
