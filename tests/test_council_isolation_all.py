@@ -87,6 +87,8 @@ class Case:
     witness: str | None = None
     # the clock a clock route names
     kind: str = "decision"
+    # what A's own GET answers (A's world, not B's: it may refuse A's records, naming them)
+    own_status: int = 200
 
 
 _CONTACT = "/v1/contacts/{contact_id}"
@@ -133,6 +135,9 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("triage", "PUT", "/v1/contacts/{contact_id}/assessment-factors"): Case(
         {"factors": ["3A"]}, witness=_CONTACT
     ),
+    ("triage", "PUT", "/v1/contacts/{contact_id}/disabilities"): Case(
+        {"child": 1, "disabilities": ["AUT"]}, witness=_CONTACT
+    ),
     # --- triage: rule sets -----------------------------------------------------------------
     ("triage", "GET", "/v1/rule-sets"): Case(),
     ("triage", "GET", _RULES): Case(),
@@ -148,7 +153,8 @@ CASES: dict[tuple[str, str, str], Case] = {
     ("triage", "GET", "/v1/reports/unallocated"): Case(),
     ("triage", "GET", "/v1/reports/kpis"): Case(),
     ("triage", "GET", "/v1/reports/scorecard"): Case(),
-    ("triage", "GET", "/v1/exports/cin-referrals"): Case(params={"year": "2027"}),
+    # A's contacts of the year are still open: A's own export is refused, listing them (FD03).
+    ("triage", "GET", "/v1/exports/cin-referrals"): Case(params={"year": "2027"}, own_status=422),
     ("triage", "GET", "/v1/exports/cin-referrals/validation"): Case(params={"year": "2027"}),
     ("triage", "GET", "/v1/reports/partner-checks"): Case(),
     # --- triage: the MASH's work -----------------------------------------------------------
@@ -430,5 +436,5 @@ async def test_a_token_of_another_council_sees_nothing(
     assert _normalised(foreign) == _normalised(third)
     if row.method == "GET":
         own = await _send(world, row, case, _token(auth, role, OWN))
-        assert own.status_code == 200, own.text
+        assert own.status_code == case.own_status, own.text
         assert _normalised(own) != _normalised(foreign), "A's own answer shows none of A's data"

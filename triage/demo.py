@@ -28,6 +28,8 @@ DEMO_SETTINGS: dict[str, Any] = {
     "feedback_working_days": 1,
     # Children aged 0-17 in Bradford district (ONS mid-year estimate, about 140,000).
     "child_population": 140_000,
+    # Bradford's local authority code (the CIN census return's LEA).
+    "la_code": "380",
 }
 DEMO_RULE_SET_NAME = "Bradford Continuum of Need (demo)"
 

@@ -3,6 +3,8 @@
 - `triage_assessment_factors`: the CIN census factors identified at the end of the
   assessment that followed a contact, per child (the census return reads them): child 0 holds
   the factors for every child on the contact without factors of their own.
+- `triage_child_disabilities`: the CIN census disability codes of a child on a contact (by
+  the child's number on it), recorded by a worker (the census return reads them).
 - `triage_report_sends`: one row per scheduled report slot per council, claimed before the
   email goes, so a slot is sent at most once and a missed one is caught up once.
 """
@@ -13,7 +15,14 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ForeignKey, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +48,23 @@ class TriageAssessmentFactors(Base):
     recorded_at: Mapped[datetime]
 
 
+class TriageChildDisabilities(Base):
+    __tablename__ = "triage_child_disabilities"
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("triage_contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The child's number on the contact (1-based, as the census return numbers them): a
+    # child's disabilities are their own, so there is no row for the whole contact.
+    child: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    # CIN census disability codes, e.g. ["AUT", "HEAR"]; ["NONE"] means no disability.
+    disabilities: Mapped[list[str]] = mapped_column(JSONB)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("child >= 1", name="child_numbered"),)
+
+
 class TriageReportSend(Base):
     __tablename__ = "triage_report_sends"
 
@@ -60,4 +86,4 @@ class TriageReportSend(Base):
     __table_args__ = (UniqueConstraint("council_id", "report", "slot_at"),)
 
 
-__all__ = ["TriageAssessmentFactors", "TriageReportSend"]
+__all__ = ["TriageAssessmentFactors", "TriageChildDisabilities", "TriageReportSend"]

@@ -10,9 +10,10 @@ and the child's position on it), never by a name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from xml.sax.saxutils import escape
 
 from services.contracts.codes import CIN_ETHNICITY, REFERRAL_SOURCE_NAMES
@@ -24,10 +25,47 @@ GENDER_CODES = frozenset({"0", "1", "2", "9"})
 ETHNICITY_CODES = frozenset(CIN_ETHNICITY)
 # Written when no ethnicity is recorded (the census's "information not yet obtained").
 ETHNICITY_NOT_OBTAINED = "NOBT"
-# UPNunknown when no UPN is held: UN1 for a child under 6 (or unborn), not yet at school;
-# UN5 otherwise (the sources the front door collates the UPN from hold none).
+# UPNunknown when no UPN is held: UN7 for a child whose every referral in the return is NFA
+# ("referral with no further action"); otherwise UN1 for a child under 6 (or unborn), not yet
+# at school; UN5 otherwise (the sources the front door collates the UPN from hold none).
+UPN_UNKNOWN_NFA = "UN7"
 UPN_UNKNOWN_UNDER_6 = "UN1"
 UPN_UNKNOWN_NOT_HELD = "UN5"
+# ReferralNFA for each decision outcome (triage/contacts/schemas.py `Outcome`), following the
+# DfE guide's definition as the project understands it: a referral is NFA (True) when it goes
+# no further in children's social care: closed with no further action by CSC, including
+# advice given, signposting, a step down to early help or family support, a pass to another
+# agency, or to the LADO (an allegation about an adult who works with children). It is not NFA
+# (False) when it leads to social care's own further action: an assessment, a strategy
+# discussion, a section 47 enquiry (and so possibly an ICPC), or immediate protection. An
+# outcome missing here is no census answer at all (rule 8568), never a guess.
+REFERRAL_NFA: dict[str, bool] = {
+    "nfa": True,
+    "advice_given": True,
+    "signposted": True,
+    "early_help": True,
+    "family_support": True,
+    "referral_to_other_agency": True,
+    "lado": True,
+    "s17_assessment": False,
+    "strategy_discussion": False,
+    "s47_enquiry": False,
+    "immediate_protection": False,
+}
+# The census's disability codes (ChildCharacteristics/Disabilities/Disability); NONE (no
+# disability) is never given with others.
+NO_DISABILITY = "NONE"
+DISABILITY_CODES = frozenset(
+    {"NONE", "MOB", "HAND", "PC", "INC", "COMM", "LD", "HEAR", "VIS", "BEH", "CON", "AUT", "DDA"}
+)
+# LAchildID: at most 10 characters, letters and digits only (the census schema's limit as the
+# project understands it; the DfE's 2024-25 rules allow 20, so 10 is safe either way). The
+# id is a number below 36**10 written in 10 base-36 digits (repository.CENSUS_SQL).
+LA_CHILD_ID_LENGTH = 10
+LA_CHILD_ID_SPACE = 36**LA_CHILD_ID_LENGTH
+_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# The council's three-digit local authority code (the council setting `la_code`).
+LA_CODE = re.compile(r"[0-9]{3}")
 NO_FACTORS = "21"
 # The census's "factors identified at the end of assessment" code set.
 FACTOR_CODES = frozenset(
@@ -48,10 +86,9 @@ FACTOR_CODES = frozenset(
         "15A",
         "16A",
         "17A",
-        "18A",
+        # 18A and 19A are retired (the DfE's validator queries them: 18B/18C, 19B/19C instead).
         "18B",
         "18C",
-        "19A",
         "19B",
         "19C",  # physical, sexual abuse
         "20",
@@ -76,11 +113,26 @@ CSV_COLUMNS = (
     "factors",
     "upn",
     "ethnicity",
+    "disabilities",
 )
 
 
 def collection_bounds(year: int) -> tuple[date, date]:
     return date(year - 1, 4, 1), date(year, 3, 31)
+
+
+def referral_nfa(outcome: str | None) -> bool | None:
+    """The census's ReferralNFA for a decision outcome (None: no decision, or no answer)."""
+    return None if outcome is None else REFERRAL_NFA.get(outcome)
+
+
+def la_child_id(number: int) -> str:
+    """The LAchildID for the number CENSUS_SQL derives from the child's record id."""
+    digits = []
+    for _ in range(LA_CHILD_ID_LENGTH):
+        number, digit = divmod(number, 36)
+        digits.append(_BASE36[digit])
+    return "".join(reversed(digits))
 
 
 @dataclass(frozen=True)
@@ -106,6 +158,10 @@ class CensusReferral:
     ethnicity: str | None = None  # CIN census code as recorded (None: not recorded)
     # Another child in the return has the same LAchildID (never merged: a failure).
     la_child_id_clash: bool = False
+    # The child's census disability codes as recorded on this referral (empty: none
+    # recorded, which is not "NONE"), and when they were recorded.
+    disabilities: tuple[str, ...] = ()
+    disabilities_recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +175,30 @@ class Failure:
 
 def _fail(row: CensusReferral, rule: str, field: str, message: str) -> Failure:
     return Failure(rule, message, row.contact_reference, row.child, field)
+
+
+def undecided(contact_reference: str) -> Failure:
+    """A contact received in the year and not yet decided: it may be a referral, so the
+    return is not complete without it (never silently left out)."""
+    return Failure(
+        "FD03", "Received in the year, not yet decided", contact_reference, None, "status"
+    )
+
+
+def la_code_failures(la_code: object) -> list[Failure]:
+    """The XML return's LEA is the council setting `la_code`: three digits, never a default."""
+    if isinstance(la_code, str) and LA_CODE.fullmatch(la_code):
+        return []
+    return [
+        Failure(
+            "FD04",
+            "The council's la_code setting (its three-digit local authority code, the "
+            "return's LEA) is missing or not three digits",
+            "",
+            None,
+            "la_code",
+        )
+    ]
 
 
 def _child_failures(row: CensusReferral, year_end: date) -> list[Failure]:
@@ -220,6 +300,80 @@ def _referral_failures(row: CensusReferral) -> list[Failure]:
     return out
 
 
+def _within(day: date, year: int) -> bool:
+    first, last = collection_bounds(year)
+    return first <= day <= last
+
+
+def _assessment_failures(row: CensusReferral, year: int) -> list[Failure]:
+    out: list[Failure] = []
+    started, authorised = row.assessment_started, row.assessment_authorised
+    if row.nfa and (started is not None or authorised is not None):
+        out.append(
+            _fail(
+                row,
+                "8831",
+                "assessment_start_date",
+                "Activity is recorded against a case marked as a referral with no further action",
+            )
+        )
+    if started is not None and authorised is not None and started > authorised:
+        out.append(
+            _fail(
+                row,
+                "8608",
+                "assessment_start_date",
+                "Assessment Start Date cannot be later than its End Date",
+            )
+        )
+    if authorised is not None and not _within(authorised, year):
+        out.append(
+            _fail(
+                row,
+                "8696",
+                "assessment_authorisation_date",
+                "Assessment end date must fall within the census year",
+            )
+        )
+    if authorised is None and started is not None and not _within(started, year):
+        out.append(
+            _fail(
+                row,
+                "8736",
+                "assessment_start_date",
+                "For an Assessment that has not been completed, "
+                "the start date must fall within the census year",
+            )
+        )
+    if authorised is not None and (
+        not row.factors or any(f not in FACTOR_CODES for f in row.factors)
+    ):
+        out.append(
+            _fail(
+                row,
+                "8897",
+                "factors",
+                "Parental or child factors at assessment information is missing from a "
+                "completed assessment (or a code is not a current one)",
+            )
+        )
+    return out
+
+
+def _la_child_id_failures(row: CensusReferral) -> list[Failure]:
+    ok = row.la_child_id.isascii() and row.la_child_id.isalnum()
+    if ok and len(row.la_child_id) <= LA_CHILD_ID_LENGTH:
+        return []
+    return [
+        _fail(
+            row,
+            "FD05",
+            "la_child_id",
+            f"LAchildID must be at most {LA_CHILD_ID_LENGTH} letters and digits",
+        )
+    ]
+
+
 def failures(row: CensusReferral, year: int) -> list[Failure]:
     """Every census rule this child's referral breaks (an empty list: it may go)."""
     if row.child is None:
@@ -247,13 +401,82 @@ def failures(row: CensusReferral, year: int) -> list[Failure]:
     )
     return (
         clash
+        + _la_child_id_failures(row)
         + _child_failures(row, collection_bounds(year)[1])
         + _characteristic_failures(row)
         + _referral_failures(row)
+        + _assessment_failures(row, year)
     )
 
 
-def csv_values(row: CensusReferral) -> list[str]:
+def _recorded_key(row: CensusReferral) -> datetime:
+    return row.disabilities_recorded_at or datetime.min.replace(tzinfo=UTC)
+
+
+def disabilities(rows: Sequence[CensusReferral]) -> tuple[str, ...]:
+    """The child's disability codes: a child's, not a referral's. Recorded on more than one
+    of their referrals, the latest recording is the child's (the first of a tie)."""
+    recorded = [r for r in rows if r.disabilities]
+    return max(recorded, key=_recorded_key).disabilities if recorded else ()
+
+
+def child_failures(rows: Sequence[CensusReferral], year: int) -> list[Failure]:
+    """The rules on a child's referrals taken together (`rows`: one child's, in date order).
+
+    The return carries no CIN closure date (the front door does not hold it), so every
+    referral that was not NFA is an open CIN episode at the reference date."""
+    if not rows or rows[0].child is None:
+        return []
+    out: list[Failure] = []
+    further = [r for r in rows if r.nfa is False]
+    first = rows[0]
+    codes = disabilities(rows)
+    if (
+        further
+        and first.date_of_birth is not None
+        and (not codes or any(c not in DISABILITY_CODES for c in codes))
+    ):
+        out.append(
+            _fail(
+                further[0],
+                "8540",
+                "disabilities",
+                "Child's disability is missing or invalid (see Disability table): record "
+                "the child's census disability codes (PUT /v1/contacts/{id}/disabilities)",
+            )
+        )
+    if len(further) > 1:
+        out += [
+            _fail(
+                r,
+                "8815",
+                "referral_nfa",
+                "More than one open CIN Details episode (a module with no CIN Closure Date) "
+                "has been provided for this child and case is not a referral with no "
+                "further action",
+            )
+            for r in further
+        ]
+    year_end = collection_bounds(year)[1]
+    out += [
+        _fail(
+            r,
+            "8820",
+            "referral_date",
+            "The dates on the CIN episodes for this child overlap "
+            "(an earlier referral that was not NFA has no closure date)",
+        )
+        for r in rows
+        if r.referral_date < year_end
+        and any(
+            o is not r and o.nfa is False and o.referral_date <= r.referral_date for o in further
+        )
+    ]
+    return out
+
+
+def csv_values(row: CensusReferral, codes: Sequence[str] | None = None) -> list[str]:
+    """One CSV line's values; `codes`: the child's disability codes (default the row's)."""
     return [
         row.la_child_id,
         row.contact_reference,
@@ -267,7 +490,15 @@ def csv_values(row: CensusReferral) -> list[str]:
         ";".join(row.factors),
         row.upn or "",
         row.ethnicity or "",
+        ";".join(row.disabilities if codes is None else codes),
     ]
+
+
+def csv_lines(rows: Sequence[CensusReferral]) -> Iterator[str]:
+    """A child's CSV lines (`rows`: one child's), each with the child's disability codes."""
+    codes = disabilities(rows)
+    for row in rows:
+        yield ",".join(csv_values(row, codes)) + "\r\n"
 
 
 def _el(name: str, value: object) -> str:
@@ -294,7 +525,10 @@ def xml_header(year: int, la_code: str, generated_at: datetime) -> str:
 XML_FOOTER = "</Children></Message>\n"
 
 
-def _upn_unknown(row: CensusReferral) -> str:
+def _upn_unknown(rows: Sequence[CensusReferral]) -> str:
+    if all(r.nfa for r in rows):
+        return UPN_UNKNOWN_NFA
+    row = rows[0]
     born = row.date_of_birth
     if born is None:  # unborn: not at school
         return UPN_UNKNOWN_UNDER_6
@@ -303,10 +537,17 @@ def _upn_unknown(row: CensusReferral) -> str:
     return UPN_UNKNOWN_UNDER_6 if age < 6 else UPN_UNKNOWN_NOT_HELD
 
 
-def _identifiers(row: CensusReferral) -> str:
+def _identifiers(rows: Sequence[CensusReferral]) -> str:
+    row = rows[0]
     born = _el("PersonBirthDate", row.date_of_birth) if row.date_of_birth else ""
     due = _el("ExpectedPersonBirthDate", row.expected_birth_date) if row.expected_birth_date else ""
-    upn = _el("UPN", row.upn) if row.upn else _el("UPNunknown", _upn_unknown(row))
+    upn = _el("UPN", row.upn) if row.upn else _el("UPNunknown", _upn_unknown(rows))
+    codes = disabilities(rows)
+    written = (
+        "<Disabilities>" + "".join(_el("Disability", d) for d in codes) + "</Disabilities>"
+        if codes
+        else ""
+    )
     return (
         "<ChildIdentifiers>"
         + _el("LAchildID", row.la_child_id)
@@ -317,6 +558,7 @@ def _identifiers(row: CensusReferral) -> str:
         + "</ChildIdentifiers>"
         + "<ChildCharacteristics>"
         + _el("Ethnicity", row.ethnicity or ETHNICITY_NOT_OBTAINED)
+        + written
         + "</ChildCharacteristics>"
     )
 
@@ -346,15 +588,19 @@ def _cin_details(row: CensusReferral) -> str:
     )
 
 
+def by_child(rows: Iterable[CensusReferral]) -> Iterator[list[CensusReferral]]:
+    """Each child's referrals together (rows arrive ordered by child)."""
+    group: list[CensusReferral] = []
+    for row in rows:
+        if group and group[-1].la_child_id != row.la_child_id:
+            yield group
+            group = []
+        group.append(row)
+    if group:
+        yield group
+
+
 def xml_children(rows: Iterable[CensusReferral]) -> Iterator[str]:
     """One `<Child>` per child, its referrals under it (rows arrive ordered by child)."""
-    current: str | None = None
-    for row in rows:
-        if row.la_child_id != current:
-            if current is not None:
-                yield "</Child>\n"
-            current = row.la_child_id
-            yield "<Child>" + _identifiers(row)
-        yield _cin_details(row)
-    if current is not None:
-        yield "</Child>\n"
+    for group in by_child(rows):
+        yield "<Child>" + _identifiers(group) + "".join(map(_cin_details, group)) + "</Child>\n"

@@ -26,3 +26,7 @@ class AssessmentNotFound(NotFound):
 
 class FactorsInvalid(Unprocessable):
     detail = "The assessment factors are not valid for this contact."
+
+
+class DisabilitiesInvalid(Unprocessable):
+    detail = "The disability codes are not valid for this child on this contact."

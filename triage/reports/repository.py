@@ -19,7 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.models.platform import CouncilCalendar
 from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact, TriageSubject
-from services.models.triage_reports import TriageAssessmentFactors, TriageReportSend
+from services.models.triage_reports import (
+    TriageAssessmentFactors,
+    TriageChildDisabilities,
+    TriageReportSend,
+)
 
 # Every scorecard query reads the period and the one before it in one pass (`current` says
 # which), through the (council_id, received_at) index.
@@ -241,51 +245,103 @@ _CENSUS_FROM = """
     LEFT JOIN mash_child_links l ON l.contact_id = c.id AND l.subject_position = s.position
     LEFT JOIN triage_clocks a ON a.contact_id = c.id AND a.kind = 'assessment'
     LEFT JOIN LATERAL (
-      SELECT f.factors FROM triage_assessment_factors f
+      SELECT f.factors, f.child FROM triage_assessment_factors f
       WHERE f.contact_id = c.id AND f.child IN (0, s.position + 1)
       ORDER BY f.child DESC LIMIT 1
     ) af ON true
+    LEFT JOIN triage_child_disabilities cd ON cd.contact_id = c.id AND cd.child = s.position + 1
     {decision}
+    LEFT JOIN LATERAL (
+      SELECT e AS line FROM jsonb_array_elements(
+        CASE WHEN jsonb_typeof(dec.children) = 'array' THEN dec.children END) e
+      WHERE e->>'position' = s.position::text LIMIT 1
+    ) cl ON true
     WHERE c.council_id = :council AND c.status = 'decided' AND c.contact_type = 'referral'
       AND c.received_at >= :start AND c.received_at < :end
 """
+# A uuid as a number below 36**10 (census.LA_CHILD_ID_SPACE): its first 13 hex digits (52
+# bits), reduced; census.la_child_id writes it as the 10-character LAchildID.
+_LA_CHILD_NUMBER = (
+    "(('x' || left(replace({uuid}::text, '-', ''), 13))::bit(52)::bigint % 3656158440062976)"
+)
 # One row per child per referral, grouped by child. The child is the MASH child record the
 # subject is linked to (mash_child_links, set at intake: triage/children/linking.py) when
-# there is one: LAchildID is then the first 15 hex digits of that record's id, the same in
-# every year and whichever identifier the referral carried. Otherwise (no link) the child key
-# is the first of the child's subject rows in the year (NHS number, UPN, or name + date of
-# birth, as for re-referrals) and LAchildID the first 10 hex digits of that row's id. Either
-# way it is random-derived and says nothing about the child. Two different children that
-# would share an LAchildID are flagged (`la_child_id_clash`): a census failure, never merged.
+# there is one: LAchildID is then derived from that record's id, the same in every year and
+# whichever identifier the referral carried. Otherwise (no link) the child key is the first
+# of the child's subject rows in the year (NHS number, UPN, or name + date of birth, as for
+# re-referrals) and LAchildID is derived from that row's id. Either way it is random-derived
+# and says nothing about the child. Two different children that would share an LAchildID
+# are flagged (`la_child_id_clash`): a census failure, never merged. The outcome and primary
+# need code are the child's own line of the decision (`dec.children`, by subject position)
+# when it has one, else the decision's; `factors_child` says whose factors were read (0: the
+# contact's). `disabilities` are the child's own, recorded for this child on this contact.
 CENSUS_SQL = text(
     f"""
     WITH r AS (
-      SELECT c.reference, c.received_at, s.id AS subject_id, s.position, s.kind,
-        s.date_of_birth,
+      SELECT c.id AS contact_id, c.reference, c.received_at, s.id AS subject_id, s.position,
+        s.kind, s.date_of_birth,
         coalesce(c.record->'marf'->'subjects', c.record->'contact'->'subjects')
           -> s.position AS subject,
         coalesce(c.facts->>'referral_source', c.record->'contact'->>'referral_source',
                  c.record->'marf'->'referrer'->>'referral_source') AS referral_source,
-        c.outcome, dec.primary_need_code, a.met_at AS assessment_met_at,
-        a.started_at AS assessment_started_at, s.upn, af.factors, l.child_id AS mash_child_id,
+        coalesce(cl.line->>'outcome', c.outcome) AS outcome,
+        CASE WHEN cl.line IS NOT NULL THEN cl.line->>'primary_need_code'
+             ELSE dec.primary_need_code END AS primary_need_code,
+        a.met_at AS assessment_met_at, a.started_at AS assessment_started_at, s.upn,
+        af.factors, af.child AS factors_child, l.child_id AS mash_child_id,
+        cd.disabilities, cd.recorded_at AS disabilities_recorded_at,
         coalesce('m' || l.child_id::text, 'n' || s.nhs_number, 'u' || s.upn,
                  'p' || s.family_name_norm || '|' || s.given_name_norm || '|' || s.date_of_birth,
                  's' || s.id::text, 'c' || c.id::text) AS child_key
       {_CENSUS_FROM.format(decision=_CENSUS_DECISION)}
     ), k AS (
       SELECT r.*, CASE
-        WHEN mash_child_id IS NOT NULL
-          THEN upper(left(replace(mash_child_id::text, '-', ''), 15))
-        ELSE upper(left(replace(first_value(coalesce(subject_id::text, child_key))
-          OVER (PARTITION BY child_key ORDER BY received_at, subject_id), '-', ''), 10))
-        END AS la_child_id
+        WHEN mash_child_id IS NOT NULL THEN {_LA_CHILD_NUMBER.format(uuid="mash_child_id")}
+        ELSE {
+        _LA_CHILD_NUMBER.format(
+            uuid="first_value(coalesce(subject_id, contact_id)) "
+            "OVER (PARTITION BY child_key "
+            "ORDER BY received_at, subject_id)"
+        )
+    }
+        END AS la_child_number
       FROM r
     )
-    SELECT k.*, min(child_key) OVER (PARTITION BY la_child_id)
-        <> max(child_key) OVER (PARTITION BY la_child_id) AS la_child_id_clash
-    FROM k ORDER BY la_child_id, received_at, reference, position
+    SELECT k.*, min(child_key) OVER (PARTITION BY la_child_number)
+        <> max(child_key) OVER (PARTITION BY la_child_number) AS la_child_id_clash
+    FROM k ORDER BY la_child_number, received_at, reference, position
     """
 )
+
+# Contacts received in the year that are not decided yet: open ones (any may yet be decided
+# as a referral) and those awaiting sign-off of a referral decision (census failure FD03).
+CENSUS_UNDECIDED_SQL = text(
+    """
+    SELECT c.reference FROM triage_contacts c
+    WHERE c.council_id = :council AND c.received_at >= :start AND c.received_at < :end
+      AND (c.status = 'open' OR (c.status = 'awaiting_sign_off' AND EXISTS (
+        SELECT 1 FROM triage_decisions d WHERE d.contact_id = c.id
+          AND d.status = 'pending_sign_off' AND d.contact_type = 'referral')))
+    ORDER BY c.received_at, c.reference
+    """
+)
+
+
+async def census_undecided(
+    session: AsyncSession, council_id: str, start: datetime, end: datetime
+) -> list[str]:
+    result = await session.execute(CENSUS_UNDECIDED_SQL, _params(council_id, start, end))
+    return list(result.scalars().all())
+
+
+async def one_snapshot(session: AsyncSession) -> None:
+    """Every query in the session's transaction reads the snapshot its first query takes
+    (REPEATABLE READ): the census return is checked and streamed from the same data. Called
+    before the transaction's first query. Inside a savepoint (the tests' shared session) the
+    outer transaction's isolation holds and cannot be changed."""
+    if session.in_nested_transaction():
+        return
+    await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
 
 
 async def stream_census(
@@ -335,6 +391,38 @@ async def put_factors(
         .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
     )
     row = await session.get(TriageAssessmentFactors, (contact_id, child), populate_existing=True)
+    assert row is not None
+    return row
+
+
+# --- a child's disability codes ---------------------------------------------------------
+
+
+async def subject_kind(session: AsyncSession, contact_id: uuid.UUID, child: int) -> str | None:
+    """The kind of the contact's `child`-th subject (1-based); None: no such child."""
+    query = select(TriageSubject.kind).where(
+        TriageSubject.contact_id == contact_id, TriageSubject.position == child - 1
+    )
+    kind: str | None = await session.scalar(query)
+    return kind
+
+
+async def put_disabilities(
+    session: AsyncSession,
+    *,
+    contact_id: uuid.UUID,
+    child: int,
+    disabilities: list[str],
+    by: str,
+    at: datetime,
+) -> TriageChildDisabilities:
+    values = {"disabilities": disabilities, "recorded_by": by, "recorded_at": at}
+    await session.execute(
+        insert(TriageChildDisabilities)
+        .values(contact_id=contact_id, child=child, **values)
+        .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
+    )
+    row = await session.get(TriageChildDisabilities, (contact_id, child), populate_existing=True)
     assert row is not None
     return row
 

@@ -1,5 +1,5 @@
 """HTTP layer of the reports: the managers' in-progress, unallocated and KPI reports, the
-scorecard, the CIN census return and the assessment factors."""
+scorecard, the CIN census return, the assessment factors and a child's disability codes."""
 
 from __future__ import annotations
 
@@ -13,13 +13,15 @@ from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
 from services.types import QueryDatetime
 from triage.dependencies import ContactPath, DeciderUser, ManagerUser, StreamSession
-from triage.reports import census_service, factors, operational, service
+from triage.reports import census_service, disabilities, factors, operational, service
 from triage.reports.exceptions import BadCollectionYear, BadPeriod, CensusReturnInvalid
 from triage.reports.render import scorecard_csv
 from triage.reports.schemas import (
     AssessmentFactorsRead,
     AssessmentFactorsWrite,
     CensusValidation,
+    ChildDisabilitiesRead,
+    ChildDisabilitiesWrite,
     ExportFormat,
     InProgressReport,
     Scorecard,
@@ -92,7 +94,10 @@ async def triage_cin_census_export(
     fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
 ) -> StreamingResponse:
     """The CIN census return of referrals for a collection year (CSV or the census XML)."""
-    refusal = await census_service.check_census_export(session, principal=principal, year=year)
+    # Checked on the streaming session, in the snapshot the return is then streamed from.
+    refusal = await census_service.check_census_export(
+        session, principal=principal, year=year, fmt=fmt, stream=stream
+    )
     if refusal is not None:
         # Sent as the platform renders a raised error, but the audit rows commit with it.
         return JSONResponse(  # type: ignore[return-value]
@@ -119,6 +124,23 @@ async def triage_record_assessment_factors(
 ) -> AssessmentFactorsRead:
     """Record the CIN census factors identified at the end of the contact's assessment."""
     return await factors.record(
+        session, principal=principal, contact_id=contact_id, body=body, now=datetime.now(UTC)
+    )
+
+
+@router.put(
+    "/v1/contacts/{contact_id}/disabilities",
+    response_model=ChildDisabilitiesRead,
+    responses=error_responses(Forbidden, NotFound, Unprocessable),
+)
+async def triage_record_child_disabilities(
+    session: SessionDep,
+    principal: DeciderUser,
+    contact_id: ContactPath,
+    body: ChildDisabilitiesWrite,
+) -> ChildDisabilitiesRead:
+    """Record the CIN census disability codes of a child on the contact (by their number)."""
+    return await disabilities.record(
         session, principal=principal, contact_id=contact_id, body=body, now=datetime.now(UTC)
     )
 

@@ -1,5 +1,5 @@
 """Bodies of the managers' reports (in progress, unallocated, KPIs), the scorecard, the census
-return's validation and the assessment factors."""
+return's validation, the assessment factors and a child's disability codes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from triage.reports.census import FACTOR_CODES, NO_FACTORS
+from triage.reports.census import DISABILITY_CODES, FACTOR_CODES, NO_DISABILITY, NO_FACTORS
 from triage.reports.indicators import Direction, Polarity, Rating
 
 
@@ -185,6 +185,41 @@ class AssessmentFactorsRead(BaseModel):
     # None: the factors of every child on the contact without factors of their own.
     child: int | None
     factors: list[str]
+    recorded_by: str
+    recorded_at: datetime
+
+
+DisabilityCode = Annotated[str, Field(min_length=1, max_length=4)]
+
+
+class ChildDisabilitiesWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # The child the codes are for: their number on the contact (1-based, as in the census
+    # return). Required: a child's disabilities are their own, never a sibling group's.
+    child: Annotated[int, Field(ge=1, le=50)]
+    # CIN census disability codes; ["NONE"]: the child has no disability.
+    disabilities: Annotated[list[DisabilityCode], Field(min_length=1, max_length=13)]
+
+    @field_validator("disabilities")
+    @classmethod
+    def _census_codes(cls, value: list[str]) -> list[str]:
+        codes = [v.upper() for v in value]
+        unknown = sorted(set(codes) - DISABILITY_CODES)
+        if unknown:
+            raise ValueError(f"not CIN census disability codes: {', '.join(unknown)}")
+        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        if repeated:
+            raise ValueError(f"a code given more than once: {', '.join(repeated)}")
+        if NO_DISABILITY in codes and len(codes) > 1:
+            raise ValueError("NONE (no disability) cannot be given with other codes")
+        return codes
+
+
+class ChildDisabilitiesRead(BaseModel):
+    contact_id: str
+    child: int
+    disabilities: list[str]
     recorded_by: str
     recorded_at: datetime
 

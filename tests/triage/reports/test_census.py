@@ -8,18 +8,24 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.db import transaction
 from services.identifiers import upn_check_letter
 from services.models.mash import MashChild, MashChildLink
-from services.models.platform import AuditEntry
+from services.models.platform import AuditEntry, CouncilCalendar
+from services.models.triage import TriageClock, TriageContact, TriageDecision
+from services.models.triage_reports import TriageAssessmentFactors
+from services.settings import get_settings
 from tests.triage.reports.factories import MANAGER, add_assessment, add_contact, child
+from triage import demo
+from triage.contacts.schemas import Outcome
 from triage.reports import census, census_service
 
 Headers = dict[str, str]
@@ -45,10 +51,27 @@ OK = census.CensusReferral(
 
 GOOD_UPN = upn_check_letter("12345678901A") + "12345678901A"
 BAD_UPN = next(c for c in "ABCD" if c != GOOD_UPN[0]) + GOOD_UPN[1:]
+# An unborn child: rule 8540 (disabilities) is for born children, so a return that can go
+# without recording disability codes (tests/triage/reports/test_disabilities.py) has its
+# further action on unborn ones.
+UNBORN: dict[str, Any] = {"born": None, "due": date(2026, 2, 1), "gender": "0"}
 
 
 def rules(row: census.CensusReferral) -> list[str]:
     return [f.rule for f in census.failures(row, YEAR)]
+
+
+def group_rules(*rows: census.CensusReferral) -> list[tuple[str, str]]:
+    return [(f.rule, f.contact_reference) for f in census.child_failures(rows, YEAR)]
+
+
+def base36_id(hex_id: str) -> str:
+    """LAchildID worked out by hand: the first 13 hex digits, below 36**10, in base 36."""
+    number, out = int(hex_id[:13], 16) % 36**10, ""
+    for _ in range(10):
+        number, digit = divmod(number, 36)
+        out = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[digit] + out
+    return out
 
 
 class TestCensusRules:
@@ -86,6 +109,28 @@ class TestCensusRules:
             ({"upn": BAD_UPN}, "1510"),
             ({"upn": "A12345"}, "1510"),
             ({"la_child_id_clash": True}, "FD02"),
+            ({"la_child_id": "ABCDEF01234"}, "FD05"),
+            ({"la_child_id": "ABCDE-0123"}, "FD05"),
+            ({"nfa": True, "assessment_started": date(2025, 11, 3)}, "8831"),
+            (
+                {
+                    "assessment_started": date(2025, 12, 2),
+                    "assessment_authorised": date(2025, 12, 1),
+                    "factors": ("3A",),
+                },
+                "8608",
+            ),
+            (
+                {
+                    "assessment_started": date(2025, 11, 3),
+                    "assessment_authorised": date(2026, 4, 2),
+                    "factors": ("3A",),
+                },
+                "8696",
+            ),
+            ({"assessment_started": date(2026, 4, 2)}, "8736"),
+            ({"assessment_authorised": date(2025, 12, 1)}, "8897"),
+            ({"assessment_authorised": date(2025, 12, 1), "factors": ("18A",)}, "8897"),
         ],
     )
     def test_each_rule_fails_its_case(self, changes: dict[str, Any], rule: str) -> None:
@@ -141,9 +186,140 @@ class TestCensusRules:
         row = replace(OK, date_of_birth=None, expected_birth_date=date(2026, 6, 1), gender="0")
         assert rules(row) == []
 
+    def test_an_open_assessment_started_in_the_year_passes(self) -> None:
+        assert rules(replace(OK, assessment_started=date(2026, 3, 31))) == []
+
+
+class TestReferralNfa:
+    def test_every_outcome_has_its_census_answer(self) -> None:
+        assert set(census.REFERRAL_NFA) == set(get_args(Outcome))
+
+    @pytest.mark.parametrize(
+        "outcome",
+        [
+            "nfa",
+            "advice_given",
+            "signposted",
+            "early_help",
+            "family_support",
+            "referral_to_other_agency",
+            "lado",
+        ],
+    )
+    def test_going_no_further_in_social_care_is_nfa(self, outcome: str) -> None:
+        assert census.referral_nfa(outcome) is True
+
+    @pytest.mark.parametrize(
+        "outcome", ["s17_assessment", "strategy_discussion", "s47_enquiry", "immediate_protection"]
+    )
+    def test_social_cares_own_further_action_is_not(self, outcome: str) -> None:
+        assert census.referral_nfa(outcome) is False
+
+    def test_no_decision_or_an_unknown_outcome_is_no_answer(self) -> None:
+        assert (census.referral_nfa(None), census.referral_nfa("made_up")) == (None, None)
+        assert rules(replace(OK, nfa=census.referral_nfa("made_up"))) == ["8568"]
+
+
+class TestRulesOnAChildsReferrals:
+    LATER = replace(OK, contact_reference="FDC-2025-000002", referral_date=date(2026, 1, 5))
+
+    def test_a_born_child_on_a_referral_that_went_further_needs_disabilities(self) -> None:
+        assert group_rules(OK) == [("8540", OK.contact_reference)]
+        assert group_rules(replace(OK, disabilities=("NONE",))) == []
+        assert group_rules(replace(OK, disabilities=("AUT", "HEAR"))) == []
+        assert group_rules(replace(OK, disabilities=("BLUE",))) == [("8540", OK.contact_reference)]
+
+    def test_unborn_or_nfa_children_need_none(self) -> None:
+        unborn = replace(OK, date_of_birth=None, expected_birth_date=date(2026, 2, 1), gender="0")
+        assert group_rules(unborn) == []
+        assert group_rules(replace(OK, nfa=True)) == []
+
+    def test_two_referrals_that_went_further_are_two_open_episodes(self) -> None:
+        first, later = (replace(r, disabilities=("NONE",)) for r in (OK, self.LATER))
+        assert sorted(group_rules(first, later)) == sorted(
+            [
+                ("8815", first.contact_reference),
+                ("8815", later.contact_reference),
+                ("8820", later.contact_reference),
+            ]
+        )
+
+    def test_a_referral_after_one_that_went_further_overlaps_it(self) -> None:
+        first = replace(OK, disabilities=("NONE",))
+        later = replace(self.LATER, nfa=True)
+        assert group_rules(first, later) == [("8820", later.contact_reference)]
+
+    def test_nfa_referrals_before_one_that_went_further_do_not(self) -> None:
+        earlier = replace(OK, nfa=True)
+        later = replace(self.LATER, disabilities=("NONE",))
+        assert group_rules(earlier, later) == []
+
+
+class TestCensusIdentifiers:
+    def test_la_child_id_is_ten_letters_and_digits(self) -> None:
+        assert census.la_child_id(0) == "0000000000"
+        assert census.la_child_id(census.LA_CHILD_ID_SPACE - 1) == "ZZZZZZZZZZ"
+        hex_id = uuid.uuid4().hex
+        assert census.la_child_id(int(hex_id[:13], 16) % 36**10) == base36_id(hex_id)
+
+    def test_a_child_whose_every_referral_is_nfa_is_upn_unknown_un7(self) -> None:
+        young = replace(OK, date_of_birth=date(2021, 1, 1), nfa=True)
+        later = replace(young, referral_date=date(2026, 1, 5))
+        found = ET.fromstring("".join(census.xml_children([young, later])))
+        assert found.findtext("ChildIdentifiers/UPNunknown") == "UN7"
+        mixed = ET.fromstring("".join(census.xml_children([young, replace(later, nfa=False)])))
+        assert mixed.findtext("ChildIdentifiers/UPNunknown") == "UN1"
+
+    def test_recorded_disabilities_are_written_after_ethnicity(self) -> None:
+        row = replace(OK, disabilities=("AUT", "HEAR"))
+        found = ET.fromstring("".join(census.xml_children([row])))
+        characteristics = found.find("ChildCharacteristics")
+        assert characteristics is not None
+        assert [e.tag for e in characteristics] == ["Ethnicity", "Disabilities"]
+        assert [d.text for d in characteristics.iter("Disability")] == ["AUT", "HEAR"]
+        bare = ET.fromstring("".join(census.xml_children([OK])))
+        assert bare.find("ChildCharacteristics/Disabilities") is None
+
+    @pytest.mark.parametrize("la_code", [None, "", "38", "3800", "ABC", 380])
+    def test_the_lea_must_be_the_councils_three_digit_code(self, la_code: object) -> None:
+        assert [f.rule for f in census.la_code_failures(la_code)] == ["FD04"]
+
+    def test_a_three_digit_lea_passes(self) -> None:
+        assert census.la_code_failures("380") == []
+
+    def test_retired_factor_codes_are_not_census_codes(self) -> None:
+        assert {"18A", "19A"}.isdisjoint(census.FACTOR_CODES)
+        assert {"18B", "18C", "19B", "19C"} <= census.FACTOR_CODES
+
 
 async def _good(session: AsyncSession, **overrides: Any) -> Any:
     return await add_contact(session, received_at=IN_YEAR, **overrides)
+
+
+def census_factors(
+    contact: TriageContact, factors: list[str], child: int = 0
+) -> TriageAssessmentFactors:
+    return TriageAssessmentFactors(
+        contact_id=contact.id,
+        child=child,
+        factors=factors,
+        recorded_by="worker-1",
+        recorded_at=datetime.now(UTC),
+    )
+
+
+async def _rows(session: AsyncSession) -> list[census.CensusReferral]:
+    return [r async for r in census_service._census_rows(
+        session, "demo", YEAR, LONDON, date(2026, 6, 1)
+    )]  # fmt: skip
+
+
+async def _set_la_code(session: AsyncSession, la_code: str | None) -> None:
+    row = await session.get(CouncilCalendar, "demo")
+    assert row is not None
+    settings = {k: v for k, v in (row.settings or {}).items() if k != "la_code"}
+    row.settings = settings if la_code is None else {**settings, "la_code": la_code}
+    await session.flush()
 
 
 async def _link(session: AsyncSession, contact: Any, child_id: uuid.UUID) -> None:
@@ -181,12 +357,12 @@ class TestLaChildId:
                 seeded, "demo", year, LONDON, date(2026, 6, 1)
             )]  # fmt: skip
             ids.append([r.la_child_id for r in rows])
-        assert ids == [[record.hex[:15].upper()]] * 2
+        assert ids == [[base36_id(record.hex)]] * 2
 
     async def test_two_children_sharing_an_id_are_a_failure_never_merged(
         self, seeded: AsyncSession
     ) -> None:
-        # Two MASH records whose ids agree in the first 15 hex digits (as unlikely as it is).
+        # Two MASH records whose ids agree in the first 13 hex digits (as unlikely as it is).
         one = uuid.UUID("abcdef01-2345-6789-0000-000000000001")
         two = uuid.UUID("abcdef01-2345-6789-0000-000000000002")
         first = await _good(seeded)
@@ -217,6 +393,7 @@ class TestCensusValidation:
         await _good(seeded)
         bad = await _good(
             seeded,
+            outcome="s17_assessment",
             primary_need_code=None,
             children=[child(nhs="9990001006"), child(nhs="9990001014", gender="7")],
         )
@@ -227,8 +404,10 @@ class TestCensusValidation:
         found = sorted((f.contact_reference, f.child, f.rule) for f in report.failures)
         assert found == sorted(
             [
+                (bad.reference, 1, "8540"),
                 (bad.reference, 1, "8610"),
                 (bad.reference, 2, "4180"),
+                (bad.reference, 2, "8540"),
                 (bad.reference, 2, "8610"),
                 (empty.reference, None, "FD01"),
             ]
@@ -256,31 +435,33 @@ class TestCensusExportApi:
     async def test_csv_per_child_per_referral_with_factors(
         self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
     ) -> None:
-        kid = child(nhs="9990001006")
-        first = await _good(seeded, children=[kid], referral_source="3B")
-        await add_assessment(
-            seeded, first, authorised_at=IN_YEAR + timedelta(days=30), factors=["3A", "16A"]
+        kid = child(nhs="9990001006", **UNBORN)
+        await _good(
+            seeded, children=[kid], outcome="nfa", nfa_reason="Needs met.", primary_need_code=None
         )
-        await add_contact(
+        later = await add_contact(
             seeded,
             received_at=IN_YEAR + timedelta(days=60),
-            outcome="nfa",
-            nfa_reason="Needs met.",
-            primary_need_code=None,
+            outcome="s17_assessment",
             children=[kid],
+            referral_source="3B",
+        )
+        await add_assessment(
+            seeded, later, authorised_at=IN_YEAR + timedelta(days=90), factors=["3A", "16A"]
         )
         resp = await client.get("/v1/exports/cin-referrals", params={"year": YEAR}, headers=manager)
         assert resp.status_code == 200, resp.text
         assert resp.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(resp.text)))
         assert [(r["referral_date"], r["referral_nfa"]) for r in rows] == [
-            ("2025-11-03", "0"),
-            ("2026-01-02", "1"),
+            ("2025-11-03", "1"),
+            ("2026-01-02", "0"),
         ]
         assert rows[0]["la_child_id"] == rows[1]["la_child_id"]  # one child, two referrals
-        assert (rows[0]["referral_source"], rows[0]["primary_need_code"]) == ("3B", "N1")
-        assert (rows[0]["assessment_authorisation_date"], rows[0]["factors"]) == (
-            "2025-12-03",
+        assert len(rows[0]["la_child_id"]) == 10
+        assert (rows[1]["referral_source"], rows[1]["primary_need_code"]) == ("3B", "N1")
+        assert (rows[1]["assessment_authorisation_date"], rows[1]["factors"]) == (
+            "2026-02-01",
             "3A;16A",
         )
         assert "9990001006" not in resp.text
@@ -289,9 +470,9 @@ class TestCensusExportApi:
         self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
     ) -> None:
         kid = child(nhs="9990001006")
-        await _good(seeded, children=[kid])
+        await _good(seeded, children=[kid])  # early help: NFA in census terms
         await _good(seeded, children=[kid], outcome="nfa", primary_need_code=None)
-        await _good(seeded, children=[child(born=None, due=date(2026, 2, 1), gender="0")])
+        await _good(seeded, children=[child(**UNBORN)], outcome="s17_assessment")
         resp = await client.get(
             "/v1/exports/cin-referrals", params={"year": YEAR, "format": "xml"}, headers=manager
         )
@@ -299,24 +480,40 @@ class TestCensusExportApi:
         root = ET.fromstring(resp.content)
         assert root.findtext("Header/CollectionDetails/Year") == "2026"
         assert root.findtext("Header/CollectionDetails/ReferenceDate") == "2026-03-31"
+        assert root.findtext("Header/Source/LEA") == "380"
         children = root.findall("Children/Child")
         assert sorted(len(c.findall("CINdetails")) for c in children) == [1, 2]
         unborn = next(
             c for c in children if c.find("ChildIdentifiers/ExpectedPersonBirthDate") is not None
         )
         assert unborn.findtext("ChildIdentifiers/GenderCurrent") == "0"
+        assert unborn.findtext("ChildIdentifiers/UPNunknown") == "UN1"
+        assert unborn.findtext("CINdetails/ReferralNFA") == "false"
+        referred_twice = next(c for c in children if len(c.findall("CINdetails")) == 2)
+        assert referred_twice.findtext("ChildIdentifiers/UPNunknown") == "UN7"
         nfa = [d.findtext("ReferralNFA") or "" for c in children for d in c.findall("CINdetails")]
-        assert sorted(nfa) == ["false", "false", "true"]
+        assert sorted(nfa) == ["false", "true", "true"]
 
     async def test_xml_takes_upn_ethnicity_and_assessment_start_from_the_records(
         self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
     ) -> None:
-        kid = child(nhs="9990001006", upn=GOOD_UPN, ethnicity="WBRI")
-        referral = await _good(seeded, children=[kid])
+        kid = child(nhs="9990001006", upn=GOOD_UPN, ethnicity="WBRI", **UNBORN)
+        referral = await _good(seeded, children=[kid], outcome="s17_assessment")
         await add_assessment(seeded, referral, authorised_at=IN_YEAR + timedelta(days=30))
-        resp = await client.get(
-            "/v1/exports/cin-referrals", params={"year": YEAR, "format": "xml"}, headers=manager
-        )
+        params: dict[str, str | int] = {"year": YEAR, "format": "xml"}
+        resp = await client.get("/v1/exports/cin-referrals", params=params, headers=manager)
+        # Authorised with no factors recorded: the DfE's validator refuses it (8897).
+        assert resp.status_code == 422, resp.text
+        assert resp.json()["fields"] == [
+            {
+                "path": f"{referral.reference}/child/1/factors",
+                "reason": "8897: Parental or child factors at assessment information is missing "
+                "from a completed assessment (or a code is not a current one)",
+            }
+        ]
+        seeded.add(census_factors(referral, ["3A"]))
+        await seeded.flush()
+        resp = await client.get("/v1/exports/cin-referrals", params=params, headers=manager)
         assert resp.status_code == 200, resp.text
         found = ET.fromstring(resp.content).find("Children/Child")
         assert found is not None
@@ -416,7 +613,7 @@ class TestAssessmentFactors:
         )
         assert audited == 2
 
-    @pytest.mark.parametrize("factors", [["99Z"], ["21", "3A"], []])
+    @pytest.mark.parametrize("factors", [["99Z"], ["21", "3A"], [], ["18A"], ["19a", "3A"]])
     async def test_codes_outside_the_census_set_are_refused(
         self, client: httpx.AsyncClient, worker: Headers, seeded: AsyncSession, factors: list[str]
     ) -> None:
@@ -453,7 +650,12 @@ class TestFactorsPerChild:
         contact = await _good(
             seeded,
             outcome="s17_assessment",
-            children=[child(nhs="9990002002"), child(nhs="9990002010"), child(nhs="9990002029")],
+            # Unborn triplets: born children would need census disability codes (rule 8540).
+            children=[
+                child(nhs="9990002002", **UNBORN),
+                child(nhs="9990002010", **UNBORN),
+                child(nhs="9990002029", **UNBORN),
+            ],
         )
         await add_assessment(seeded, contact, authorised_at=IN_YEAR + timedelta(days=20))
         url = f"/v1/contacts/{contact.id}/assessment-factors"
@@ -485,3 +687,214 @@ class TestFactorsPerChild:
         )
         assert resp.status_code == 422
         assert resp.json()["fields"][0]["path"] == "child"
+
+
+class TestPerChildDecisions:
+    async def test_a_sibling_group_where_one_child_is_nfa_and_the_other_assessed(
+        self, seeded: AsyncSession
+    ) -> None:
+        contact = await _good(
+            seeded,
+            outcome="s17_assessment",
+            primary_need_code="N1",
+            children=[child(nhs="9990003008", **UNBORN), child(nhs="9990003016", **UNBORN)],
+        )
+        await seeded.execute(
+            update(TriageDecision)
+            .where(TriageDecision.contact_id == contact.id)
+            .values(
+                children=[
+                    {"position": 0, "level": 2, "primary_need_code": None, "outcome": "nfa",
+                     "nfa_reason": "Needs met by the family."},
+                    {"position": 1, "level": 3, "primary_need_code": "N2",
+                     "outcome": "s17_assessment", "nfa_reason": None},
+                ]
+            )
+        )  # fmt: skip
+        await add_assessment(
+            seeded, contact, authorised_at=IN_YEAR + timedelta(days=30), factors=["3A"]
+        )
+        rows = {r.child: r for r in await _rows(seeded)}
+        nfa, assessed = rows[1], rows[2]
+        assert (nfa.nfa, nfa.primary_need_code, nfa.assessment_started) == (True, None, None)
+        assert (nfa.assessment_authorised, nfa.factors) == (None, ())
+        assert (assessed.nfa, assessed.primary_need_code) == (False, "N2")
+        assert (assessed.assessment_authorised, assessed.factors) == (date(2025, 12, 3), ("3A",))
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert report.failures == []
+
+    async def test_factors_recorded_for_the_nfa_child_themselves_are_a_failure(
+        self, seeded: AsyncSession
+    ) -> None:
+        contact = await _good(
+            seeded,
+            outcome="s17_assessment",
+            children=[child(nhs="9990003008", **UNBORN), child(nhs="9990003016", **UNBORN)],
+        )
+        await seeded.execute(
+            update(TriageDecision)
+            .where(TriageDecision.contact_id == contact.id)
+            .values(children=[{"position": 0, "outcome": "nfa", "primary_need_code": None}])
+        )
+        await add_assessment(seeded, contact, authorised_at=IN_YEAR + timedelta(days=30))
+        seeded.add(census_factors(contact, ["3A"], child=1))
+        seeded.add(census_factors(contact, ["4A"]))
+        await seeded.flush()
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert [(f.child, f.rule) for f in report.failures] == [(1, "8831")]
+
+    async def test_without_child_lines_every_child_has_the_decisions(
+        self, seeded: AsyncSession
+    ) -> None:
+        await _good(
+            seeded,
+            outcome="s47_enquiry",
+            primary_need_code="N1",
+            children=[child(**UNBORN), child(**UNBORN)],
+        )
+        rows = await _rows(seeded)
+        assert [(r.nfa, r.primary_need_code) for r in rows] == [(False, "N1")] * 2
+
+
+class TestCompleteAndConsistent:
+    async def test_contacts_received_in_the_year_and_not_decided_are_listed(
+        self, seeded: AsyncSession
+    ) -> None:
+        open_ = await _good(seeded, contact_type=None)
+        waiting = await _good(seeded, decision_status="pending_sign_off")
+        advice = await _good(
+            seeded, contact_type="advice_information", decision_status="pending_sign_off"
+        )
+        await seeded.execute(
+            update(TriageContact)
+            .where(TriageContact.id.in_([waiting.id, advice.id]))
+            .values(status="awaiting_sign_off", contact_type=None, outcome=None)
+        )
+        await add_contact(seeded, received_at=IN_YEAR + timedelta(days=200), contact_type=None)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert sorted((f.rule, f.contact_reference, f.child) for f in report.failures) == sorted(
+            [("FD03", open_.reference, None), ("FD03", waiting.reference, None)]
+        )
+        assert report.failures[0].message == "Received in the year, not yet decided"
+
+    async def test_assessment_dates_after_the_reference_date_are_not_in_the_return(
+        self, seeded: AsyncSession
+    ) -> None:
+        march = datetime(2026, 3, 20, 10, tzinfo=UTC)
+        kid = child(**UNBORN)
+        # Authorised after 31 March: still open at the reference date, its factors next year's.
+        late = await add_contact(
+            seeded, received_at=march, outcome="s17_assessment", children=[kid]
+        )
+        await add_assessment(
+            seeded, late, authorised_at=datetime(2026, 4, 10, 10, tzinfo=UTC), factors=["3A"]
+        )
+        # Started after 31 March (the clock moved): not started at the reference date.
+        later = await add_contact(
+            seeded, received_at=march, outcome="s17_assessment", children=[child(**UNBORN)]
+        )
+        await add_assessment(seeded, later, authorised_at=None)
+        await seeded.execute(
+            update(TriageClock)
+            .where(TriageClock.contact_id == later.id, TriageClock.kind == "assessment")
+            .values(started_at=datetime(2026, 4, 2, 10, tzinfo=UTC))
+        )
+        rows = {r.contact_reference: r for r in await _rows(seeded)}
+        open_at_year_end = rows[late.reference]
+        assert open_at_year_end.assessment_started == date(2026, 3, 20)
+        assert (open_at_year_end.assessment_authorised, open_at_year_end.factors) == (None, ())
+        not_started = rows[later.reference]
+        assert (not_started.assessment_started, not_started.assessment_authorised) == (None, None)
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert report.failures == []
+
+    async def test_a_child_with_two_referrals_that_went_further_is_listed(
+        self, seeded: AsyncSession
+    ) -> None:
+        kid = child(nhs="9990004004", **UNBORN)
+        first = await _good(seeded, children=[kid], outcome="s17_assessment")
+        second = await add_contact(
+            seeded,
+            received_at=IN_YEAR + timedelta(days=40),
+            outcome="strategy_discussion",
+            children=[kid],
+        )
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert sorted((f.rule, f.contact_reference) for f in report.failures) == sorted(
+            [
+                ("8815", first.reference),
+                ("8815", second.reference),
+                ("8820", second.reference),
+            ]
+        )
+
+    async def test_a_born_child_that_went_further_needs_disabilities(
+        self, seeded: AsyncSession
+    ) -> None:
+        referral = await _good(seeded, outcome="s17_assessment")
+        report = await census_service.validate_census(seeded, principal=MANAGER, year=YEAR)
+        assert [(f.rule, f.contact_reference, f.child, f.field) for f in report.failures] == [
+            ("8540", referral.reference, 1, "disabilities")
+        ]
+
+
+class TestLea:
+    @pytest.mark.parametrize("la_code", [None, "38"])
+    async def test_the_xml_is_refused_without_the_councils_la_code(
+        self,
+        client: httpx.AsyncClient,
+        manager: Headers,
+        seeded: AsyncSession,
+        la_code: str | None,
+    ) -> None:
+        await _good(seeded)
+        await _set_la_code(seeded, la_code)
+        resp = await client.get(
+            "/v1/exports/cin-referrals", params={"year": YEAR, "format": "xml"}, headers=manager
+        )
+        assert resp.status_code == 422
+        [field] = resp.json()["fields"]
+        assert field["path"] == "settings/la_code"
+        assert field["reason"].startswith("FD04: ")
+        # The CSV carries no LEA: it goes.
+        csv_resp = await client.get(
+            "/v1/exports/cin-referrals", params={"year": YEAR}, headers=manager
+        )
+        assert csv_resp.status_code == 200, csv_resp.text
+
+    async def test_the_councils_la_code_is_the_lea(
+        self, client: httpx.AsyncClient, manager: Headers, seeded: AsyncSession
+    ) -> None:
+        await _good(seeded)
+        await _set_la_code(seeded, "209")
+        resp = await client.get(
+            "/v1/exports/cin-referrals", params={"year": YEAR, "format": "xml"}, headers=manager
+        )
+        assert resp.status_code == 200, resp.text
+        assert ET.fromstring(resp.content).findtext("Header/Source/LEA") == "209"
+
+
+Maker = async_sessionmaker[AsyncSession]
+
+
+@pytest.mark.usefixtures("committed_db")
+class TestOneSnapshot:
+    async def test_what_is_streamed_is_what_was_checked(self, maker: Maker) -> None:
+        async with transaction(maker) as session:
+            await demo.seed(session, get_settings())
+            checked = await _good(session)
+        async with transaction(maker) as session, transaction(maker) as stream:
+            refusal = await census_service.check_census_export(
+                session, principal=MANAGER, year=YEAR, stream=stream
+            )
+            assert refusal is None
+            # Decided (and broken: no referral source) after the check, before the stream.
+            async with transaction(maker) as other:
+                late = await _good(other, referral_source=None)
+            lines = census_service.census_lines(stream, council_id="demo", year=YEAR, fmt="csv")
+            body = "".join([chunk async for chunk in lines])
+        assert checked.reference in body
+        assert late.reference not in body
+        async with transaction(maker) as session:  # committed: the next export sees it
+            report = await census_service.validate_census(session, principal=MANAGER, year=YEAR)
+        assert [f.rule for f in report.failures] == ["8866"]
