@@ -166,6 +166,23 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def own_cluster(*, max_connections: int) -> Iterator[Cluster]:
+    """A migrated server like the `cluster` fixture's, with a connection limit of the test's
+    choosing (a test that exhausts it); always stopped and removed."""
+    root = Path(tempfile.mkdtemp(prefix="fd-faults-"))
+    server = Cluster(root, max_connections=max_connections)
+    server.start()
+    try:
+        alembic("upgrade", "head", url=server.url)
+        yield server
+    finally:
+        if server.running():
+            with contextlib.suppress(subprocess.SubprocessError):
+                server._run(_bin("pg_ctl"), "-D", str(server.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture
 def fprocesses(cluster: Cluster, tmp_path: Path) -> Iterator[Processes]:
     """`frontdoor` processes on the test's own server, always stopped."""
