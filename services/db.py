@@ -397,11 +397,20 @@ class ServerCapacity:
         return self.max_connections - self.reserved - self.in_use
 
 
+# Client connections, whoever holds them. The application's role is not a superuser, and
+# PostgreSQL hides `backend_type` (among others) on other roles' rows of pg_stat_activity;
+# their database and role stay visible, and only client connections (and their parallel
+# workers, briefly) have both. Counting only the visible `client backend` rows would see a
+# server filled by other roles as empty.
+CLIENT_BACKENDS = (
+    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+    "OR (backend_type IS NULL AND datid IS NOT NULL AND usesysid IS NOT NULL)"
+)
 _CAPACITY = (
     "SELECT current_setting('max_connections')::int, "
     "current_setting('superuser_reserved_connections')::int "
     "+ coalesce(nullif(current_setting('reserved_connections', true), ''), '0')::int, "
-    "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int"
+    f"({CLIENT_BACKENDS})::int"
 )
 
 

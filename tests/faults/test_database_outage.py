@@ -17,7 +17,7 @@ from sqlalchemy import make_url
 
 from services.app import READINESS_TIMEOUT_SECONDS
 from services.auth import Role
-from services.db import libpq_url
+from services.db import CLIENT_BACKENDS, libpq_url
 from services.errors import RETRY_AFTER_SECONDS
 from services.settings import FrontdoorSettings
 from tests.e2e.conftest import (
@@ -377,7 +377,7 @@ class TestTriageWorkerKilledMidIntake:
 
 # Small enough to fill with a handful of connections.
 SMALL_SERVER_CONNECTIONS = 12
-BACKENDS = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+BACKENDS = CLIENT_BACKENDS
 
 
 @pytest.fixture
@@ -400,8 +400,9 @@ class TestServerOutOfConnections:
         start_api(procs, "referral_api", port, **API_ENV)
         base = f"http://127.0.0.1:{port}"
         path, headers = PROBES["referral_api"]
-        # The fillers are what the other services' pools would be: the application's role
-        # (whose connections readiness counts), in the ordinary slots; the watcher is one too.
+        # The fillers are what the other services' pools and other clients would be: half the
+        # application's role, half another (whose rows PostgreSQL hides from the application
+        # role: readiness must count them all the same); the watcher is the application's.
         app_role = libpq_url(
             make_url(server.url)
             .set(username=FrontdoorSettings().database_app_role)
@@ -422,8 +423,8 @@ class TestServerOutOfConnections:
                 reserved = int(await watcher.fetchval("SHOW superuser_reserved_connections"))
                 free = SMALL_SERVER_CONNECTIONS - reserved - int(await watcher.fetchval(BACKENDS))
                 assert free > 0
-                for _ in range(free):
-                    fillers.append(await asyncpg.connect(app_role))
+                for i in range(free):
+                    fillers.append(await asyncpg.connect(app_role if i % 2 else server.url))
 
                 started = time.monotonic()
                 full = await client.get("/readyz")
