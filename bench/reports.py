@@ -141,6 +141,16 @@ WITH a AS (
 INSERT INTO triage_assessment_factors (contact_id, factors, recorded_by, recorded_at)
 SELECT contact_id, '["3A", "16A"]', 'bench', now() FROM a
 """
+# Every child on a decided referral has census disability codes (one in twelve has some; the
+# rest NONE), as a data officer records them before the return (DfE rule 8540).
+LOAD_DISABILITIES = """
+INSERT INTO triage_child_disabilities (contact_id, child, disabilities, recorded_by, recorded_at)
+SELECT s.contact_id, s.position + 1,
+  CASE WHEN split_part(c.reference, '-', 2)::int % 12 = 0 THEN '["LD", "COMM"]'
+       ELSE '["NONE"]' END::jsonb, 'bench', now()
+FROM triage_subjects s JOIN triage_contacts c ON c.id = s.contact_id
+WHERE c.council_id = $1 AND c.status = 'decided' AND c.contact_type = 'referral'
+"""
 LOAD_ENCOMPASS = """
 WITH i AS (
   INSERT INTO notif_incidents (id, council_id, force_id, police_reference, incident_at, area,
@@ -215,10 +225,15 @@ async def ensure_data(conn: asyncpg.Connection) -> int:
     have = await conn.fetchval(
         "SELECT count(*) FROM triage_contacts WHERE council_id = $1", COUNCIL
     )
-    # Rows kept by an older loader without MASH screening are loaded again, with it.
+    # Rows kept by an older loader without MASH screening or disability codes are loaded
+    # again, with them.
     screened = await conn.fetchval(
         "SELECT count(*) FROM triage_clocks k JOIN triage_contacts c ON c.id = k.contact_id"
         " WHERE c.council_id = $1 AND k.kind = 'mash'",
+        COUNCIL,
+    ) and await conn.fetchval(
+        "SELECT count(*) FROM triage_child_disabilities d"
+        " JOIN triage_contacts c ON c.id = d.contact_id WHERE c.council_id = $1",
         COUNCIL,
     )
     if have == total and screened:
@@ -244,7 +259,7 @@ async def ensure_data(conn: asyncpg.Connection) -> int:
         await conn.execute(LOAD_CONTACTS, COUNCIL, start, total, PER_YEAR)
         loaders = (
             LOAD_SUBJECTS, LOAD_CLOCKS, LOAD_DECISIONS, LOAD_ASSESSMENTS, LOAD_MASH_RATINGS,
-            LOAD_MASH_CLOCKS,
+            LOAD_MASH_CLOCKS, LOAD_DISABILITIES,
         )  # fmt: skip
         for sql in loaders:
             await conn.execute(sql, COUNCIL)
