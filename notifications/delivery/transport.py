@@ -40,6 +40,7 @@ class AttemptResult:
     status_code: int | None = None
     error: str | None = None
     response_excerpt: str | None = None
+    # The receiver's Retry-After as seconds after `attempted_at` (its answer's delay included).
     retry_after: float | None = None
 
 
@@ -103,7 +104,6 @@ async def _post(
     address: IpAddress,
     body: bytes,
     headers: dict[str, str],
-    now: datetime,
 ) -> tuple[int, str, float | None]:
     target, host, extensions = pinned(url, address)
     request = client.build_request(
@@ -113,7 +113,9 @@ async def _post(
         excerpt = await _read_excerpt(response)
         retry_after = None
         if response.status_code in (429, 503):
-            retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+            # Counted from the answer (RFC 9110 §10.2.3), not from when the request went out.
+            answered = datetime.now(UTC)
+            retry_after = parse_retry_after(response.headers.get("retry-after"), answered)
         return response.status_code, excerpt, retry_after
 
 
@@ -138,13 +140,17 @@ async def post_webhook(
     headers = webhook_headers(secrets, message_id, int(time.time()), payload)
     try:
         status, excerpt, retry_after = await asyncio.wait_for(
-            _post(client, url, addresses[0], payload, headers, now),
+            _post(client, url, addresses[0], payload, headers),
             settings.attempt_timeout_seconds,
         )
     except (TimeoutError, httpx.TimeoutException):
         return AttemptResult("failed", now, _ms(started), error="timeout")
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return AttemptResult("failed", now, _ms(started), error=type(exc).__name__)
+    if retry_after is not None:
+        # The schedule counts from `attempted_at` (the request's start): add the time the
+        # answer took, so a slow 429 is not retried before its Retry-After has passed.
+        retry_after += time.perf_counter() - started
     return AttemptResult(
         _classify(status),
         now,

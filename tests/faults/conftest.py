@@ -18,13 +18,15 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.db import create_engine
 from tests.database import alembic
 from tests.e2e.conftest import Process, Processes, free_port
 
@@ -181,6 +183,14 @@ def own_cluster(*, max_connections: int) -> Iterator[Cluster]:
             with contextlib.suppress(subprocess.SubprocessError):
                 server._run(_bin("pg_ctl"), "-D", str(server.data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+async def maker(cluster: Cluster) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the test's own server, for tests that run the dispatcher in-process."""
+    engine = create_engine(cluster.url, pool_size=4)
+    yield async_sessionmaker(engine, expire_on_commit=False)
+    await engine.dispose()
 
 
 @pytest.fixture
