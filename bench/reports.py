@@ -6,9 +6,11 @@ each beside the bare SQL behind it.
 The database must be migrated (`frontdoor migrate`). Two collection years of a Bradford-sized
 front door (35,000 contacts a year, domain §9: 32,038 contacts, 9,934 referrals) are loaded
 with INSERT ... SELECT under a council of their own ("bench-reports"): contacts of every
-type, their children, clocks, decisions, assessments with factors, MASH screening (RAG
+type, their children, clocks, decisions, assessments with factors, the children's census
+disability codes and the closures of episodes a later referral follows, MASH screening (RAG
 ratings and MASH clocks), and Operation Encompass alerts; removed afterwards unless --keep
-(a rerun with the rows kept skips the load).
+(a rerun with the rows kept skips the load). The census year's contacts are all decided and
+its return is one the DfE's rules accept (the export answers 200).
 
 Scorecard: GET /v1/reports/scorecard for the year (and, as every scorecard does, the year
 before it for the direction of travel), the whole request in process (ASGI: JWT, role check,
@@ -57,7 +59,7 @@ INSERT INTO triage_contacts (
   re_referral, contact_type, outcome, decided_at, feedback_given_at)
 SELECT gen_random_uuid(), $1, 'BR-' || g, 'api',
   CASE WHEN t = 'notification' THEN 'dv_notification' ELSE 'marf' END,
-  true, at, 'bench', CASE WHEN g % 25 = 0 THEN 'open' ELSE 'decided' END,
+  true, at, 'bench', CASE WHEN undecided THEN 'open' ELSE 'decided' END,
   jsonb_build_object('source', 'front_door', 'contact', jsonb_build_object('subjects',
     CASE WHEN g % 3 = 0 THEN jsonb_build_array(child, sibling) ELSE jsonb_build_array(child) END)),
   jsonb_build_object('referral_source', ({SOURCES})[1 + g % 21],
@@ -68,18 +70,21 @@ SELECT gen_random_uuid(), $1, 'BR-' || g, 'api',
          WHEN 'advice_information' THEN 'advice' WHEN 'lado' THEN 'lado' ELSE 'mash' END,
   2, (ARRAY['red','amber','green'])[1 + g % 3], g % 4, false, at + interval '24 hours', false,
   g % 3 <> 0, g % 4 <> 0, 0, false,
-  CASE WHEN g % 25 = 0 THEN NULL ELSE t END,
-  CASE WHEN g % 25 = 0 THEN NULL WHEN t = 'referral'
+  CASE WHEN undecided THEN NULL ELSE t END,
+  CASE WHEN undecided THEN NULL WHEN t = 'referral'
        THEN (ARRAY['s17_assessment', 'early_help', 'strategy_discussion', 'nfa',
                    'family_support', 's47_enquiry', 'referral_to_other_agency'])[1 + g % 7]
        ELSE (ARRAY['advice_given','nfa','signposted'])[1 + g % 3] END,
-  CASE WHEN g % 25 = 0 THEN NULL ELSE at + interval '3 hours' END,
-  CASE WHEN g % 25 <> 0 AND g % 10 < 7 THEN at + interval '5 hours' END
+  CASE WHEN undecided THEN NULL ELSE at + interval '3 hours' END,
+  CASE WHEN NOT undecided AND g % 10 < 7 THEN at + interval '5 hours' END
 FROM (
   SELECT g, $2::timestamptz + make_interval(secs => (g::float8 * 31536000 / $4)::int) AS at,
     CASE WHEN g % 100 < 31 THEN 'referral' WHEN g % 100 < 60 THEN 'advice_information'
          WHEN g % 100 < 80 THEN 'notification' WHEN g % 100 < 90 THEN 'early_help_request'
          WHEN g % 100 < 93 THEN 'lado' ELSE 'other' END AS t,
+    -- One in 25 of the first year's contacts is still open; the census year's are all
+    -- decided, as they are when the return is made (else it lists them: FD03).
+    g % 25 = 0 AND g < $4 AS undecided,
     jsonb_build_object('kind', 'child', 'gender', (1 + g % 2)::text,
       'date_of_birth', (date '2008-01-01' + (g * 7919) % 5800)::text) AS child,
     jsonb_build_object('kind', 'child', 'gender', (2 - g % 2)::text,
@@ -150,6 +155,29 @@ SELECT s.contact_id, s.position + 1,
        ELSE '["NONE"]' END::jsonb, 'bench', now()
 FROM triage_subjects s JOIN triage_contacts c ON c.id = s.contact_id
 WHERE c.council_id = $1 AND c.status = 'decided' AND c.contact_type = 'referral'
+"""
+# A child referred again while an episode that went further (not NFA) is open: the earlier
+# episode is closed before the next referral, as the case system records it (DfE rules 8815,
+# 8816, 8820): 31 days after its referral (after its assessment, authorised at 30 days), and
+# always before the child's next referral. RC8 (closed after assessment, no further action)
+# for an assessment, RC7 (services ceased) otherwise. The child is the census's: the NHS
+# number (the bench has no MASH child records).
+LOAD_CLOSURES = """
+INSERT INTO triage_child_closures (contact_id, child, closed_on, reason, recorded_by,
+  recorded_at)
+SELECT e.contact_id, e.position + 1,
+  least(((e.received_at + interval '31 days') AT TIME ZONE 'Europe/London')::date,
+        (e.next_at AT TIME ZONE 'Europe/London')::date - 1),
+  CASE WHEN e.outcome = 's17_assessment' THEN 'RC8' ELSE 'RC7' END, 'bench', now()
+FROM (
+  SELECT s.contact_id, s.position, c.received_at, c.outcome,
+    lead(c.received_at) OVER (PARTITION BY s.nhs_number ORDER BY c.received_at) AS next_at
+  FROM triage_subjects s JOIN triage_contacts c ON c.id = s.contact_id
+  WHERE c.council_id = $1 AND c.status = 'decided' AND c.contact_type = 'referral'
+) e
+WHERE e.next_at IS NOT NULL
+  AND e.outcome IN ('s17_assessment', 'strategy_discussion', 's47_enquiry',
+                    'immediate_protection')
 """
 LOAD_ENCOMPASS = """
 WITH i AS (
@@ -225,16 +253,24 @@ async def ensure_data(conn: asyncpg.Connection) -> int:
     have = await conn.fetchval(
         "SELECT count(*) FROM triage_contacts WHERE council_id = $1", COUNCIL
     )
-    # Rows kept by an older loader without MASH screening or disability codes are loaded
-    # again, with them.
-    screened = await conn.fetchval(
-        "SELECT count(*) FROM triage_clocks k JOIN triage_contacts c ON c.id = k.contact_id"
-        " WHERE c.council_id = $1 AND k.kind = 'mash'",
-        COUNCIL,
-    ) and await conn.fetchval(
-        "SELECT count(*) FROM triage_child_disabilities d"
-        " JOIN triage_contacts c ON c.id = d.contact_id WHERE c.council_id = $1",
-        COUNCIL,
+    # Rows kept by an older loader without MASH screening, disability codes or episode
+    # closures are loaded again, with them.
+    screened = (
+        await conn.fetchval(
+            "SELECT count(*) FROM triage_clocks k JOIN triage_contacts c ON c.id = k.contact_id"
+            " WHERE c.council_id = $1 AND k.kind = 'mash'",
+            COUNCIL,
+        )
+        and await conn.fetchval(
+            "SELECT count(*) FROM triage_child_disabilities d"
+            " JOIN triage_contacts c ON c.id = d.contact_id WHERE c.council_id = $1",
+            COUNCIL,
+        )
+        and await conn.fetchval(
+            "SELECT count(*) FROM triage_child_closures x"
+            " JOIN triage_contacts c ON c.id = x.contact_id WHERE c.council_id = $1",
+            COUNCIL,
+        )
     )
     if have == total and screened:
         print(f"reusing {have:,} contacts already loaded")
@@ -259,7 +295,7 @@ async def ensure_data(conn: asyncpg.Connection) -> int:
         await conn.execute(LOAD_CONTACTS, COUNCIL, start, total, PER_YEAR)
         loaders = (
             LOAD_SUBJECTS, LOAD_CLOCKS, LOAD_DECISIONS, LOAD_ASSESSMENTS, LOAD_MASH_RATINGS,
-            LOAD_MASH_CLOCKS, LOAD_DISABILITIES,
+            LOAD_MASH_CLOCKS, LOAD_DISABILITIES, LOAD_CLOSURES,
         )  # fmt: skip
         for sql in loaders:
             await conn.execute(sql, COUNCIL)

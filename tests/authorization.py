@@ -164,6 +164,7 @@ MATRIX: tuple[Row, ...] = (
         "triage", "PUT", "/v1/contacts/{contact_id}/assessment-factors", _DECIDERS, "404", _ALL_ISO
     ),
     Row("triage", "PUT", "/v1/contacts/{contact_id}/disabilities", _DECIDERS, "404", _ALL_ISO),
+    Row("triage", "PUT", "/v1/contacts/{contact_id}/closure", _DECIDERS, "404", _ALL_ISO),
     # --- triage: the MASH's own work -------------------------------------------------------
     Row("triage", "POST", "/v1/contacts/{contact_id}/rag", _MASH, "404", _ALL_ISO),
     Row("triage", "GET", "/v1/contacts/{contact_id}/rag", _MASH, "404", _ALL_ISO),

@@ -24,7 +24,9 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -92,6 +94,8 @@ class Case:
 
 
 _CONTACT = "/v1/contacts/{contact_id}"
+# A closure A may record on its contact received today: on its referral date, not in the future.
+_TODAY = datetime.now(ZoneInfo("Europe/London")).date().isoformat()
 _CHILD = "/v1/children/{child_id}"
 _LINKS = "/v1/contacts/{contact_id}/children"
 _RULES = "/v1/rule-sets/{rule_set_id}"
@@ -137,6 +141,9 @@ CASES: dict[tuple[str, str, str], Case] = {
     ),
     ("triage", "PUT", "/v1/contacts/{contact_id}/disabilities"): Case(
         {"child": 1, "disabilities": ["AUT"]}, witness=_CONTACT
+    ),
+    ("triage", "PUT", "/v1/contacts/{contact_id}/closure"): Case(
+        {"child": 1, "closed_on": _TODAY, "reason": "RC7"}, witness=_CONTACT
     ),
     # --- triage: rule sets -----------------------------------------------------------------
     ("triage", "GET", "/v1/rule-sets"): Case(),

@@ -5,6 +5,9 @@
   the factors for every child on the contact without factors of their own.
 - `triage_child_disabilities`: the CIN census disability codes of a child on a contact (by
   the child's number on it), recorded by a worker (the census return reads them).
+- `triage_child_closures`: the closure of a child's CIN episode that a contact (a referral)
+  opened: the date and the census reason for closure, recorded by a worker (the census
+  return reads them: rules 8815, 8820).
 - `triage_report_sends`: one row per scheduled report slot per council, claimed before the
   email goes, so a slot is sent at most once and a missed one is caught up once.
 """
@@ -12,11 +15,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     ForeignKey,
     Integer,
     SmallInteger,
@@ -65,6 +69,31 @@ class TriageChildDisabilities(Base):
     __table_args__ = (CheckConstraint("child >= 1", name="child_numbered"),)
 
 
+class TriageChildClosure(Base):
+    __tablename__ = "triage_child_closures"
+
+    contact_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("triage_contacts.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The child's number on the contact (1-based, as the census return numbers them): an
+    # episode is a child's, so there is no row for the whole contact.
+    child: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    # CINclosureDate: the day (the council's local date) the child's episode was closed.
+    closed_on: Mapped[date] = mapped_column(Date)
+    # ReasonForClosure: a CIN census code, RC1 .. RC9.
+    reason: Mapped[str] = mapped_column(String(3))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("child >= 1", name="child_numbered"),
+        CheckConstraint(
+            "reason IN ('RC1', 'RC2', 'RC3', 'RC4', 'RC5', 'RC6', 'RC7', 'RC8', 'RC9')",
+            name="census_reason",
+        ),
+    )
+
+
 class TriageReportSend(Base):
     __tablename__ = "triage_report_sends"
 
@@ -86,4 +115,9 @@ class TriageReportSend(Base):
     __table_args__ = (UniqueConstraint("council_id", "report", "slot_at"),)
 
 
-__all__ = ["TriageAssessmentFactors", "TriageChildDisabilities", "TriageReportSend"]
+__all__ = [
+    "TriageAssessmentFactors",
+    "TriageChildClosure",
+    "TriageChildDisabilities",
+    "TriageReportSend",
+]

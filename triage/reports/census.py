@@ -58,6 +58,24 @@ NO_DISABILITY = "NONE"
 DISABILITY_CODES = frozenset(
     {"NONE", "MOB", "HAND", "PC", "INC", "COMM", "LD", "HEAR", "VIS", "BEH", "CON", "AUT", "DDA"}
 )
+# The census's reasons for closure of a CIN episode (CINdetails/ReasonForClosure; rule 8640):
+# RC1 adopted, RC2 died, RC3 child arrangements order, RC4 special guardianship order, RC5
+# transferred to another local authority, RC6 transferred to adult social care, RC7 services
+# ceased for any other reason (including the child no longer in need), RC8 case closed after
+# assessment, no further action, RC9 case closed after assessment, referred to early help.
+CLOSURE_REASONS: dict[str, str] = {
+    "RC1": "adopted",
+    "RC2": "died",
+    "RC3": "child arrangements order",
+    "RC4": "special guardianship order",
+    "RC5": "transferred to another local authority",
+    "RC6": "transferred to adult social care services",
+    "RC7": "services ceased for any other reason, including the child no longer in need",
+    "RC8": "case closed after assessment, no further action",
+    "RC9": "case closed after assessment, referred to early help",
+}
+# RC8 and RC9 say an assessment was done: the episode must have one (rule 8825Q).
+CLOSED_AFTER_ASSESSMENT = frozenset({"RC8", "RC9"})
 # LAchildID: at most 10 characters, letters and digits only (the census schema's limit as the
 # project understands it; the DfE's 2024-25 rules allow 20, so 10 is safe either way). The
 # id is a number below 36**10 written in 10 base-36 digits (repository.CENSUS_SQL).
@@ -114,6 +132,8 @@ CSV_COLUMNS = (
     "upn",
     "ethnicity",
     "disabilities",
+    "cin_closure_date",
+    "reason_for_closure",
 )
 
 
@@ -162,6 +182,10 @@ class CensusReferral:
     # recorded, which is not "NONE"), and when they were recorded.
     disabilities: tuple[str, ...] = ()
     disabilities_recorded_at: datetime | None = None
+    # The child's episode on this referral closed (CINclosureDate, ReasonForClosure) by the
+    # reference date; None: open at the reference date (or no closure recorded).
+    closed_on: date | None = None
+    closure_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -360,6 +384,95 @@ def _assessment_failures(row: CensusReferral, year: int) -> list[Failure]:
     return out
 
 
+def _closure_failures(row: CensusReferral, year: int) -> list[Failure]:
+    out: list[Failure] = []
+    closed, reason = row.closed_on, row.closure_reason
+    if closed is not None and reason is None:
+        out.append(
+            _fail(
+                row,
+                "8805",
+                "reason_for_closure",
+                "A CIN case cannot have a CIN closure date without a Reason for Closure",
+            )
+        )
+    if reason is not None and closed is None:
+        out.append(
+            _fail(
+                row,
+                "8810",
+                "cin_closure_date",
+                "A CIN case cannot have a Reason for Closure without a CIN Closure Date",
+            )
+        )
+    if reason is not None and reason not in CLOSURE_REASONS:
+        out.append(
+            _fail(
+                row,
+                "8640",
+                "reason_for_closure",
+                "CIN Reason for closure code invalid (see Reason for Closure table in CIN "
+                "Census code set)",
+            )
+        )
+    if closed is None:
+        return out
+    if closed < row.referral_date:
+        out.append(
+            _fail(
+                row,
+                "8630",
+                "cin_closure_date",
+                "CIN Closure Date is before CIN Referral Date for the same CIN episode",
+            )
+        )
+    if not _within(closed, year):
+        out.append(
+            _fail(
+                row,
+                "8620",
+                "cin_closure_date",
+                "CIN Closure Date present and does not fall within the Census year",
+            )
+        )
+    activity = [d for d in (row.assessment_started, row.assessment_authorised) if d is not None]
+    if any(closed < d for d in activity):
+        out.append(
+            _fail(
+                row,
+                "8565",
+                "cin_closure_date",
+                "Activity shown after a case has been closed (the closure date is before the "
+                "assessment's start or authorisation date)",
+            )
+        )
+    if row.assessment_started is not None and row.assessment_authorised is None:
+        out.append(
+            _fail(
+                row,
+                "8867",
+                "cin_closure_date",
+                "CIN episode is shown as closed, however Assessment is not shown as completed",
+            )
+        )
+    if (
+        reason in CLOSED_AFTER_ASSESSMENT
+        and row.assessment_started is None
+        and row.assessment_authorised is None
+    ):
+        out.append(
+            _fail(
+                row,
+                "8825Q",
+                "reason_for_closure",
+                "Reason for Closure code RC8 (case closed after assessment) or RC9 (case "
+                "closed after assessment, referred to early help) has been returned but there "
+                "is no assessment present for the episode",
+            )
+        )
+    return out
+
+
 def _la_child_id_failures(row: CensusReferral) -> list[Failure]:
     ok = row.la_child_id.isascii() and row.la_child_id.isalnum()
     if ok and len(row.la_child_id) <= LA_CHILD_ID_LENGTH:
@@ -406,6 +519,7 @@ def failures(row: CensusReferral, year: int) -> list[Failure]:
         + _characteristic_failures(row)
         + _referral_failures(row)
         + _assessment_failures(row, year)
+        + _closure_failures(row, year)
     )
 
 
@@ -420,11 +534,27 @@ def disabilities(rows: Sequence[CensusReferral]) -> tuple[str, ...]:
     return max(recorded, key=_recorded_key).disabilities if recorded else ()
 
 
+def _open(row: CensusReferral) -> bool:
+    """An open CIN episode at the reference date: went further and has no closure date."""
+    return row.nfa is False and row.closed_on is None
+
+
+def _overlaps(later: CensusReferral, earlier: CensusReferral, year_end: date) -> bool:
+    """Whether `later`'s referral date falls within `earlier`'s episode (rule 8820): from its
+    referral date to its closure date, both included, or to the reference date when it is
+    open. A later referral must start after the earlier episode's closure date."""
+    if later is earlier or later.referral_date < earlier.referral_date:
+        return False
+    if earlier.closed_on is not None:
+        return later.referral_date <= earlier.closed_on
+    return earlier.nfa is False and later.referral_date <= year_end
+
+
 def child_failures(rows: Sequence[CensusReferral], year: int) -> list[Failure]:
     """The rules on a child's referrals taken together (`rows`: one child's, in date order).
 
-    The return carries no CIN closure date (the front door does not hold it), so every
-    referral that was not NFA is an open CIN episode at the reference date."""
+    An episode that went further (not NFA) is open at the reference date unless its closure
+    is recorded (PUT /v1/contacts/{id}/closure) on or before it."""
     if not rows or rows[0].child is None:
         return []
     out: list[Failure] = []
@@ -445,32 +575,45 @@ def child_failures(rows: Sequence[CensusReferral], year: int) -> list[Failure]:
                 "the child's census disability codes (PUT /v1/contacts/{id}/disabilities)",
             )
         )
-    if len(further) > 1:
+    still_open = [r for r in rows if _open(r)]
+    if len(still_open) > 1:
         out += [
             _fail(
                 r,
                 "8815",
-                "referral_nfa",
+                "cin_closure_date",
                 "More than one open CIN Details episode (a module with no CIN Closure Date) "
                 "has been provided for this child and case is not a referral with no "
-                "further action",
+                "further action: record the earlier episodes' closure "
+                "(PUT /v1/contacts/{id}/closure)",
             )
-            for r in further
+            for r in still_open
         ]
+    latest = max(r.referral_date for r in rows)
+    out += [
+        _fail(
+            r,
+            "8816",
+            "cin_closure_date",
+            "An open CIN episode is shown and case is not a referral with no further "
+            "action, but it is not the latest episode: record its closure "
+            "(PUT /v1/contacts/{id}/closure)",
+        )
+        for r in still_open
+        if r.referral_date < latest
+    ]
     year_end = collection_bounds(year)[1]
     out += [
         _fail(
             r,
             "8820",
             "referral_date",
-            "The dates on the CIN episodes for this child overlap "
-            "(an earlier referral that was not NFA has no closure date)",
+            "The dates on the CIN episodes for this child overlap (this referral is on or "
+            "before the end of an earlier episode of theirs: open, or closed on or after "
+            "this referral's date)",
         )
         for r in rows
-        if r.referral_date < year_end
-        and any(
-            o is not r and o.nfa is False and o.referral_date <= r.referral_date for o in further
-        )
+        if any(_overlaps(r, o, year_end) for o in rows)
     ]
     return out
 
@@ -491,6 +634,8 @@ def csv_values(row: CensusReferral, codes: Sequence[str] | None = None) -> list[
         row.upn or "",
         row.ethnicity or "",
         ";".join(row.disabilities if codes is None else codes),
+        row.closed_on.isoformat() if row.closed_on else "",
+        row.closure_reason or "",
     ]
 
 
@@ -565,6 +710,11 @@ def _identifiers(rows: Sequence[CensusReferral]) -> str:
 
 def _cin_details(row: CensusReferral) -> str:
     need = _el("PrimaryNeedCode", row.primary_need_code) if row.primary_need_code else ""
+    # The census's order: CINreferralDate, ReferralSource, PrimaryNeedCode, CINclosureDate,
+    # ReasonForClosure, DateOfInitialCPC (not written), ReferralNFA, then the modules.
+    closure = (_el("CINclosureDate", row.closed_on) if row.closed_on else "") + (
+        _el("ReasonForClosure", row.closure_reason) if row.closure_reason else ""
+    )
     assessment = ""
     if row.assessment_started is not None or row.assessment_authorised is not None:
         start = row.assessment_started
@@ -582,6 +732,7 @@ def _cin_details(row: CensusReferral) -> str:
         + _el("CINreferralDate", row.referral_date)
         + _el("ReferralSource", row.referral_source or "")
         + need
+        + closure
         + _el("ReferralNFA", "true" if row.nfa else "false")
         + assessment
         + "</CINdetails>"

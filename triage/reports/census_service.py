@@ -39,7 +39,8 @@ def _iso_date(raw: object) -> date | None:
 def census_row(r: Row[Any], zone: ZoneInfo, year_end: date) -> census.CensusReferral:
     """One child on one referral, as the return reports it at its reference date
     (`year_end`): an assessment that started after it is not in this return, and one
-    authorised after it was still open then (its factors go with next year's return)."""
+    authorised after it was still open then (its factors go with next year's return); an
+    episode closed after it was open then (no closure in this return)."""
     subject = r.subject if isinstance(r.subject, dict) else {}
     gender = subject.get("gender")
     ethnicity = subject.get("ethnicity")
@@ -53,6 +54,10 @@ def census_row(r: Row[Any], zone: ZoneInfo, year_end: date) -> census.CensusRefe
         started, authorised, factors = None, None, ()
     if authorised is not None and authorised > year_end:
         authorised, factors = None, ()
+    # A closure after the reference date is not in this return: the episode was open then.
+    closed_on, closure_reason = r.closed_on, r.closure_reason
+    if closed_on is not None and closed_on > year_end:
+        closed_on, closure_reason = None, None
     if nfa and r.factors_child != child:
         # The contact's assessment is the group's; this child's own line was NFA, so it is
         # not theirs (factors recorded for this child themselves are kept: rule 8831).
@@ -79,6 +84,10 @@ def census_row(r: Row[Any], zone: ZoneInfo, year_end: date) -> census.CensusRefe
         # yes/no `disability` box: that is neither a code nor a recorded "NONE" (rule 8540).
         disabilities=tuple(r.disabilities or ()),
         disabilities_recorded_at=r.disabilities_recorded_at,
+        # Recorded by a worker (PUT /v1/contacts/{id}/closure): the front door does not close
+        # episodes itself.
+        closed_on=closed_on,
+        closure_reason=closure_reason,
     )
 
 

@@ -30,3 +30,7 @@ class FactorsInvalid(Unprocessable):
 
 class DisabilitiesInvalid(Unprocessable):
     detail = "The disability codes are not valid for this child on this contact."
+
+
+class ClosureInvalid(Unprocessable):
+    detail = "The closure is not valid for this child's episode on this contact."

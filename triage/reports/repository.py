@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, TextClause, func, select, text, update
@@ -21,6 +21,7 @@ from services.models.platform import CouncilCalendar
 from services.models.triage import OPEN_STATUSES, TriageClock, TriageContact, TriageSubject
 from services.models.triage_reports import (
     TriageAssessmentFactors,
+    TriageChildClosure,
     TriageChildDisabilities,
     TriageReportSend,
 )
@@ -250,6 +251,7 @@ _CENSUS_FROM = """
       ORDER BY f.child DESC LIMIT 1
     ) af ON true
     LEFT JOIN triage_child_disabilities cd ON cd.contact_id = c.id AND cd.child = s.position + 1
+    LEFT JOIN triage_child_closures cc ON cc.contact_id = c.id AND cc.child = s.position + 1
     {decision}
     LEFT JOIN LATERAL (
       SELECT e AS line FROM jsonb_array_elements(
@@ -274,7 +276,8 @@ _LA_CHILD_NUMBER = (
 # are flagged (`la_child_id_clash`): a census failure, never merged. The outcome and primary
 # need code are the child's own line of the decision (`dec.children`, by subject position)
 # when it has one, else the decision's; `factors_child` says whose factors were read (0: the
-# contact's). `disabilities` are the child's own, recorded for this child on this contact.
+# contact's). `disabilities` are the child's own, recorded for this child on this contact, and
+# so is the closure of the child's episode (`closed_on`, `closure_reason`).
 CENSUS_SQL = text(
     f"""
     WITH r AS (
@@ -290,6 +293,7 @@ CENSUS_SQL = text(
         a.met_at AS assessment_met_at, a.started_at AS assessment_started_at, s.upn,
         af.factors, af.child AS factors_child, l.child_id AS mash_child_id,
         cd.disabilities, cd.recorded_at AS disabilities_recorded_at,
+        cc.closed_on, cc.reason AS closure_reason,
         coalesce('m' || l.child_id::text, 'n' || s.nhs_number, 'u' || s.upn,
                  'p' || s.family_name_norm || '|' || s.given_name_norm || '|' || s.date_of_birth,
                  's' || s.id::text, 'c' || c.id::text) AS child_key
@@ -423,6 +427,30 @@ async def put_disabilities(
         .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
     )
     row = await session.get(TriageChildDisabilities, (contact_id, child), populate_existing=True)
+    assert row is not None
+    return row
+
+
+# --- the closure of a child's episode ---------------------------------------------------
+
+
+async def put_closure(
+    session: AsyncSession,
+    *,
+    contact_id: uuid.UUID,
+    child: int,
+    closed_on: date,
+    reason: str,
+    by: str,
+    at: datetime,
+) -> TriageChildClosure:
+    values = {"closed_on": closed_on, "reason": reason, "recorded_by": by, "recorded_at": at}
+    await session.execute(
+        insert(TriageChildClosure)
+        .values(contact_id=contact_id, child=child, **values)
+        .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
+    )
+    row = await session.get(TriageChildClosure, (contact_id, child), populate_existing=True)
     assert row is not None
     return row
 

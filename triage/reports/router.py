@@ -1,5 +1,6 @@
 """HTTP layer of the reports: the managers' in-progress, unallocated and KPI reports, the
-scorecard, the CIN census return, the assessment factors and a child's disability codes."""
+scorecard, the CIN census return, the assessment factors, a child's disability codes and the
+closure of a child's episode."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ from services.db import SessionDep
 from services.errors import Conflict, Forbidden, NotFound, Unprocessable, error_responses
 from services.types import QueryDatetime
 from triage.dependencies import ContactPath, DeciderUser, ManagerUser, StreamSession
-from triage.reports import census_service, disabilities, factors, operational, service
+from triage.reports import census_service, closures, disabilities, factors, operational, service
 from triage.reports.exceptions import BadCollectionYear, BadPeriod, CensusReturnInvalid
 from triage.reports.render import scorecard_csv
 from triage.reports.schemas import (
     AssessmentFactorsRead,
     AssessmentFactorsWrite,
     CensusValidation,
+    ChildClosureRead,
+    ChildClosureWrite,
     ChildDisabilitiesRead,
     ChildDisabilitiesWrite,
     ExportFormat,
@@ -141,6 +144,24 @@ async def triage_record_child_disabilities(
 ) -> ChildDisabilitiesRead:
     """Record the CIN census disability codes of a child on the contact (by their number)."""
     return await disabilities.record(
+        session, principal=principal, contact_id=contact_id, body=body, now=datetime.now(UTC)
+    )
+
+
+@router.put(
+    "/v1/contacts/{contact_id}/closure",
+    response_model=ChildClosureRead,
+    responses=error_responses(Forbidden, NotFound, Unprocessable),
+)
+async def triage_record_child_closure(
+    session: SessionDep,
+    principal: DeciderUser,
+    contact_id: ContactPath,
+    body: ChildClosureWrite,
+) -> ChildClosureRead:
+    """Record the closure (CIN census closure date and reason) of the episode a child's
+    referral opened, by the child's number on the contact."""
+    return await closures.record(
         session, principal=principal, contact_id=contact_id, body=body, now=datetime.now(UTC)
     )
 

@@ -1,5 +1,6 @@
 """Bodies of the managers' reports (in progress, unallocated, KPIs), the scorecard, the census
-return's validation, the assessment factors and a child's disability codes."""
+return's validation, the assessment factors, a child's disability codes and the closure of a
+child's episode."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from triage.reports.census import DISABILITY_CODES, FACTOR_CODES, NO_DISABILITY, NO_FACTORS
+from triage.reports.census import (
+    CLOSURE_REASONS,
+    DISABILITY_CODES,
+    FACTOR_CODES,
+    NO_DISABILITY,
+    NO_FACTORS,
+)
 from triage.reports.indicators import Direction, Polarity, Rating
 
 
@@ -220,6 +227,36 @@ class ChildDisabilitiesRead(BaseModel):
     contact_id: str
     child: int
     disabilities: list[str]
+    recorded_by: str
+    recorded_at: datetime
+
+
+class ChildClosureWrite(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # The child whose episode this referral opened: their number on the contact (1-based, as
+    # in the census return). Required: an episode is a child's own.
+    child: Annotated[int, Field(ge=1, le=50)]
+    # CINclosureDate: the day the episode closed (the council's local date), on or after the
+    # referral's date and not after today.
+    closed_on: date
+    # ReasonForClosure: a CIN census code, RC1 .. RC9 (lower case accepted).
+    reason: Annotated[str, Field(min_length=1, max_length=16)]
+
+    @field_validator("reason")
+    @classmethod
+    def _census_reason(cls, value: str) -> str:
+        code = value.upper()
+        if code not in CLOSURE_REASONS:
+            raise ValueError(f"not a CIN census reason for closure (RC1 .. RC9): {value}")
+        return code
+
+
+class ChildClosureRead(BaseModel):
+    contact_id: str
+    child: int
+    closed_on: date
+    reason: str
     recorded_by: str
     recorded_at: datetime
 

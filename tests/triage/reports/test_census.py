@@ -240,6 +240,7 @@ class TestRulesOnAChildsReferrals:
             [
                 ("8815", first.contact_reference),
                 ("8815", later.contact_reference),
+                ("8816", first.contact_reference),
                 ("8820", later.contact_reference),
             ]
         )
@@ -247,7 +248,11 @@ class TestRulesOnAChildsReferrals:
     def test_a_referral_after_one_that_went_further_overlaps_it(self) -> None:
         first = replace(OK, disabilities=("NONE",))
         later = replace(self.LATER, nfa=True)
-        assert group_rules(first, later) == [("8820", later.contact_reference)]
+        # The open episode is not the latest (8816), and the later referral falls in it.
+        assert sorted(group_rules(first, later)) == [
+            ("8816", first.contact_reference),
+            ("8820", later.contact_reference),
+        ]
 
     def test_nfa_referrals_before_one_that_went_further_do_not(self) -> None:
         earlier = replace(OK, nfa=True)
@@ -824,6 +829,7 @@ class TestCompleteAndConsistent:
             [
                 ("8815", first.reference),
                 ("8815", second.reference),
+                ("8816", first.reference),
                 ("8820", second.reference),
             ]
         )
