@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, Select, TextClause, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -379,6 +379,30 @@ async def child_count(session: AsyncSession, contact_id: uuid.UUID) -> int:
     return int(await session.scalar(query) or 0)
 
 
+_ChildRow = TypeVar(
+    "_ChildRow", TriageAssessmentFactors, TriageChildDisabilities, TriageChildClosure
+)
+
+
+async def _put_child_row(
+    session: AsyncSession,
+    model: type[_ChildRow],
+    contact_id: uuid.UUID,
+    child: int,
+    values: dict[str, Any],
+) -> _ChildRow:
+    """Record (or replace) one child's row on a contact: factors, disability codes or the
+    closure of the child's episode are each one row per (contact, child)."""
+    await session.execute(
+        insert(model)
+        .values(contact_id=contact_id, child=child, **values)
+        .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
+    )
+    row = await session.get(model, (contact_id, child), populate_existing=True)
+    assert row is not None
+    return row
+
+
 async def put_factors(
     session: AsyncSession,
     *,
@@ -389,14 +413,7 @@ async def put_factors(
     at: datetime,
 ) -> TriageAssessmentFactors:
     values = {"factors": factors, "recorded_by": by, "recorded_at": at}
-    await session.execute(
-        insert(TriageAssessmentFactors)
-        .values(contact_id=contact_id, child=child, **values)
-        .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
-    )
-    row = await session.get(TriageAssessmentFactors, (contact_id, child), populate_existing=True)
-    assert row is not None
-    return row
+    return await _put_child_row(session, TriageAssessmentFactors, contact_id, child, values)
 
 
 # --- a child's disability codes ---------------------------------------------------------
@@ -421,14 +438,7 @@ async def put_disabilities(
     at: datetime,
 ) -> TriageChildDisabilities:
     values = {"disabilities": disabilities, "recorded_by": by, "recorded_at": at}
-    await session.execute(
-        insert(TriageChildDisabilities)
-        .values(contact_id=contact_id, child=child, **values)
-        .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
-    )
-    row = await session.get(TriageChildDisabilities, (contact_id, child), populate_existing=True)
-    assert row is not None
-    return row
+    return await _put_child_row(session, TriageChildDisabilities, contact_id, child, values)
 
 
 # --- the closure of a child's episode ---------------------------------------------------
@@ -445,14 +455,7 @@ async def put_closure(
     at: datetime,
 ) -> TriageChildClosure:
     values = {"closed_on": closed_on, "reason": reason, "recorded_by": by, "recorded_at": at}
-    await session.execute(
-        insert(TriageChildClosure)
-        .values(contact_id=contact_id, child=child, **values)
-        .on_conflict_do_update(index_elements=["contact_id", "child"], set_=values)
-    )
-    row = await session.get(TriageChildClosure, (contact_id, child), populate_existing=True)
-    assert row is not None
-    return row
+    return await _put_child_row(session, TriageChildClosure, contact_id, child, values)
 
 
 # --- scheduled sendings -----------------------------------------------------------------
