@@ -150,10 +150,17 @@ class TestStaleConnections:
 
 
 async def _until_gone(conn: AsyncConnection, pid: int, timeout: float = 30.0) -> None:
-    """Poll until the terminated backend has left pg_stat_activity."""
+    """Poll until the terminated backend has left pg_stat_activity.
+
+    PostgreSQL keeps one snapshot of pg_stat_activity per transaction, so each poll ends its
+    transaction: polling inside one would see the backend for as long as the first poll did."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
-    while (await conn.execute(query, {"pid": pid})).scalar_one():
+    while True:
+        present = (await conn.execute(query, {"pid": pid})).scalar_one()
+        await conn.rollback()
+        if not present:
+            return
         assert loop.time() < deadline, "the terminated backend never went away"
         await asyncio.sleep(0.02)
