@@ -238,6 +238,11 @@ SELECT gen_random_uuid(), m.id, 'mash', m.received_at, m.received_at + m.limit_,
   CASE WHEN m.status <> 'open' AND m.n % 10 >= 8 THEN m.received_at + m.limit_ END
 FROM ({_MASH}) m
 """
+RELOADED = (
+    "triage_contacts", "triage_subjects", "triage_clocks", "triage_decisions",
+    "triage_assessment_factors", "mash_rag_ratings", "triage_child_disabilities",
+    "triage_child_closures", "notif_notifications", "notif_incidents",
+)  # fmt: skip
 CLEAN = [
     "DELETE FROM notif_notifications WHERE incident_id IN"
     " (SELECT id FROM notif_incidents WHERE council_id = $1)",
@@ -276,6 +281,11 @@ async def ensure_data(conn: asyncpg.Connection) -> int:
         print(f"reusing {have:,} contacts already loaded")
         return int(have)
     await clean(conn)
+    # A reload after a clean would otherwise append to tables full of the deleted rows, and
+    # every scorecard statement would scan them too (measured: 0.9-1.0 s instead of 0.6 s
+    # after three reloads); VACUUM frees them (and gives back the empty pages at the end).
+    for table in RELOADED:
+        await conn.execute(f"VACUUM {table}")
     started = time.perf_counter()
     start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=LONDON)
     async with conn.transaction():
