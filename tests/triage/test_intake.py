@@ -268,6 +268,8 @@ class TestPhoneThenMarf:
         assert joined.record["marf"]["concerns"][0]["category"] == "cse"
         # The call's child as the call recorded it, and the sibling the MARF adds.
         assert [s["name"] for s in joined.subjects_summary] == ["Sam Example", "Alex Example"]
+        # By position, as the census and the subject rows read them: the call's child first.
+        assert [s["given_name"] for s in joined.record["subjects"]] == ["Sam", "Alex"]
         # The phone's concern (neglect) and the MARF's (CSE) both count: CSE's floor holds.
         assert joined.facts["concern_categories"] == ["cse", "neglect"]
         assert (joined.lane, joined.level) == ("mash", 4)

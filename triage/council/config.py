@@ -73,15 +73,22 @@ def _outcomes(raw: object) -> frozenset[str]:
     return frozenset(raw)
 
 
+# Feedback to a referrer is due within days, not years: a larger setting is a mistake.
+MAX_FEEDBACK_WORKING_DAYS = 60
+
+
 def _working_days(raw: object) -> int:
     if raw is None:
         return 1
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw)
-    if isinstance(raw, float) and raw.is_integer() and raw >= 0:
-        return int(raw)
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-        return raw
+    days: int | None = None
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
+        days = int(raw)  # ASCII only: "²" is a digit to str.isdigit() but not to int()
+    elif isinstance(raw, float) and raw.is_integer():
+        days = int(raw)
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        days = raw
+    if days is not None and 0 <= days <= MAX_FEEDBACK_WORKING_DAYS:
+        return days
     ignored("feedback_working_days", "not_a_whole_number_of_days")
     return 1
 

@@ -73,7 +73,14 @@ async def join_phone_contact(
     zone = council.calendar.zone
     subjects, _added = phone_join.merged_subjects(phone_join.phone_subjects(contact), marf.subjects)
     contact.referral_id, contact.referral_reference = payload.referral_id, payload.reference
-    contact.record = {"source": "phone_then_marf", "phone": contact.record, "marf": payload.marf}
+    contact.record = {
+        "source": "phone_then_marf",
+        "phone": contact.record,
+        "marf": payload.marf,
+        # The children as the contact now has them, in subject-position order (the call's,
+        # then those the MARF adds): whatever reads a child by position reads this list.
+        "subjects": [s.model_dump(mode="json") for s in subjects],
+    }
     contact.written_follow_up_at = payload.submitted_at
     contact.consent_state = contact.consent_state or marf.consent.state
     contact.child_voice_present = contact.child_voice_present or not marf.child_voice_missing

@@ -755,3 +755,13 @@ def xml_children(rows: Iterable[CensusReferral]) -> Iterator[str]:
     """One `<Child>` per child, its referrals under it (rows arrive ordered by child)."""
     for group in by_child(rows):
         yield "<Child>" + _identifiers(group) + "".join(map(_cin_details, group)) + "</Child>\n"
+
+
+def recorded_for_the_census(status: str, contact_type: str | None) -> bool:
+    """Whether a child's census details (disability codes, an episode's closure) may be
+    recorded on a contact: one still open may yet be decided a referral; a decided one only
+    when it was a referral (the return reads nothing else); a merged one is its phone
+    contact, where they belong."""
+    if status == "merged":
+        return False
+    return status != "decided" or contact_type == "referral"

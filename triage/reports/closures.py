@@ -12,8 +12,9 @@ from services import audit
 from services.auth import Principal
 from services.errors import FieldError
 from triage.contacts.access import contact_for
+from triage.contacts.exceptions import WrongContactState
 from triage.council.config import load_council
-from triage.reports import repository
+from triage.reports import census, repository
 from triage.reports.exceptions import ClosureInvalid
 from triage.reports.schemas import ChildClosureRead, ChildClosureWrite
 
@@ -32,6 +33,10 @@ async def record(
     see. Unborn children's episodes close too: the census holds their episodes as any
     child's."""
     contact = await contact_for(session, principal, contact_id, lock=True)
+    if not census.recorded_for_the_census(contact.status, contact.contact_type):
+        raise WrongContactState(
+            "An episode closure is recorded on a referral (or a contact still open)."
+        )
     if await repository.subject_kind(session, contact.id, body.child) is None:
         children = await repository.child_count(session, contact.id)
         raise ClosureInvalid(

@@ -12,7 +12,8 @@ from services import audit
 from services.auth import Principal
 from services.errors import FieldError
 from triage.contacts.access import contact_for
-from triage.reports import repository
+from triage.contacts.exceptions import WrongContactState
+from triage.reports import census, repository
 from triage.reports.exceptions import DisabilitiesInvalid
 from triage.reports.schemas import ChildDisabilitiesRead, ChildDisabilitiesWrite
 
@@ -29,6 +30,10 @@ async def record(
 ) -> ChildDisabilitiesRead:
     """Record (or replace) the codes of one born child on a contact the caller may see."""
     contact = await contact_for(session, principal, contact_id, lock=True)
+    if not census.recorded_for_the_census(contact.status, contact.contact_type):
+        raise WrongContactState(
+            "Census disability codes are recorded on a referral (or a contact still open)."
+        )
     kind = await repository.subject_kind(session, contact.id, body.child)
     if kind is None:
         children = await repository.child_count(session, contact.id)

@@ -283,8 +283,8 @@ CENSUS_SQL = text(
     WITH r AS (
       SELECT c.id AS contact_id, c.reference, c.received_at, s.id AS subject_id, s.position,
         s.kind, s.date_of_birth,
-        coalesce(c.record->'marf'->'subjects', c.record->'contact'->'subjects')
-          -> s.position AS subject,
+        coalesce(c.record->'subjects', c.record->'marf'->'subjects',
+                 c.record->'contact'->'subjects') -> s.position AS subject,
         coalesce(c.facts->>'referral_source', c.record->'contact'->>'referral_source',
                  c.record->'marf'->'referrer'->>'referral_source') AS referral_source,
         coalesce(cl.line->>'outcome', c.outcome) AS outcome,

@@ -134,7 +134,7 @@ async def triage_record_assessment_factors(
 @router.put(
     "/v1/contacts/{contact_id}/disabilities",
     response_model=ChildDisabilitiesRead,
-    responses=error_responses(Forbidden, NotFound, Unprocessable),
+    responses=error_responses(Forbidden, NotFound, Conflict, Unprocessable),
 )
 async def triage_record_child_disabilities(
     session: SessionDep,
@@ -142,7 +142,8 @@ async def triage_record_child_disabilities(
     contact_id: ContactPath,
     body: ChildDisabilitiesWrite,
 ) -> ChildDisabilitiesRead:
-    """Record the CIN census disability codes of a child on the contact (by their number)."""
+    """Record the CIN census disability codes of a child on the contact (by their number):
+    a referral, or a contact still open (409 on one decided as anything else)."""
     return await disabilities.record(
         session, principal=principal, contact_id=contact_id, body=body, now=datetime.now(UTC)
     )
@@ -151,7 +152,7 @@ async def triage_record_child_disabilities(
 @router.put(
     "/v1/contacts/{contact_id}/closure",
     response_model=ChildClosureRead,
-    responses=error_responses(Forbidden, NotFound, Unprocessable),
+    responses=error_responses(Forbidden, NotFound, Conflict, Unprocessable),
 )
 async def triage_record_child_closure(
     session: SessionDep,
@@ -160,7 +161,8 @@ async def triage_record_child_closure(
     body: ChildClosureWrite,
 ) -> ChildClosureRead:
     """Record the closure (CIN census closure date and reason) of the episode a child's
-    referral opened, by the child's number on the contact."""
+    referral opened, by the child's number on the contact (409 on a contact decided as
+    anything but a referral)."""
     return await closures.record(
         session, principal=principal, contact_id=contact_id, body=body, now=datetime.now(UTC)
     )

@@ -423,3 +423,40 @@ class TestCensusReadsThem:
         assert [(f.rule, f.contact_reference, f.field) for f in report.failures] == [
             ("8825Q", not_assessed.reference, "reason_for_closure")
         ]
+
+
+class TestOnlyWhereTheCensusReadsThem:
+    """Census details go on a referral (or a contact still open, which may become one): the
+    return reads nothing else, so recording them on an advice contact would be a record
+    that seems kept and is never used."""
+
+    @pytest.mark.parametrize(
+        ("path", "body"),
+        [
+            ("closure", {"child": 1, "closed_on": "2025-12-01", "reason": "RC7"}),
+            ("disabilities", {"child": 1, "disabilities": ["NONE"]}),
+        ],
+    )
+    async def test_a_contact_decided_as_something_else_is_409(
+        self,
+        client: httpx.AsyncClient,
+        worker: Headers,
+        seeded: AsyncSession,
+        path: str,
+        body: dict[str, Any],
+    ) -> None:
+        advice = await add_contact(
+            seeded, received_at=IN_YEAR, contact_type="advice_information", outcome="advice_given"
+        )
+        resp = await client.put(f"/v1/contacts/{advice.id}/{path}", json=body, headers=worker)
+        assert resp.status_code == 409, resp.text
+        open_contact = await add_contact(seeded, received_at=IN_YEAR, contact_type=None)
+        resp = await client.put(f"/v1/contacts/{open_contact.id}/{path}", json=body, headers=worker)
+        assert resp.status_code == 200, resp.text
+
+    def test_the_rule_per_state(self) -> None:
+        assert census.recorded_for_the_census("decided", "referral")
+        assert census.recorded_for_the_census("open", None)
+        assert census.recorded_for_the_census("awaiting_sign_off", "referral")
+        assert not census.recorded_for_the_census("decided", "advice_information")
+        assert not census.recorded_for_the_census("merged", None)

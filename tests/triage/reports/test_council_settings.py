@@ -95,6 +95,9 @@ class TestMalformedSettings:
         [
             ("feedback_working_days", "soon"),
             ("feedback_working_days", [1]),
+            ("feedback_working_days", "\u00b2"),  # a digit to str.isdigit(), not to int()
+            ("feedback_working_days", 10**9),
+            ("feedback_working_days", -1),
             ("outcomes_needing_sign_off", 5),
             ("outcomes_needing_sign_off", "nfa"),
             ("unallocated_decided_days", "a month"),
