@@ -36,8 +36,18 @@ class NotificationsSettings(FrontdoorSettings):
     mail_from: str = "Front Door <encompass@frontdoor.example>"
     # The council's elective home education contact (EHE and no-school notifications).
     ehe_contact_email: str = "ehe.officer@council.example"
-    # Escalations go here (through the same mail server as the alerts).
+    # Escalations go here (through the mail server above, then the escalation relay below).
     duty_manager_email: str = "duty.manager@council.example"
+    # A second mail server for escalations only, tried when the one above fails: without it,
+    # an outage of the alerts' mail server would keep the duty manager's escalation from
+    # being sent (unset: no second server).
+    escalation_smtp_host: str | None = None
+    # The escalation relay's port.
+    escalation_smtp_port: int = 25
+    # The escalation relay's login (both or neither) and whether it uses STARTTLS.
+    escalation_smtp_username: str | None = None
+    escalation_smtp_password: str | None = None
+    escalation_smtp_starttls: bool = False
     # Disabled-endpoint alerts go here.
     admin_email: str = "frontdoor.admin@council.example"
     # Seconds after the first try at which a failed webhook is tried again (Encompass schedule).
@@ -102,6 +112,9 @@ class NotificationsSettings(FrontdoorSettings):
             and (is_placeholder(self.smtp_password))
         ):
             raise ValueError("NOTIFICATIONS_SMTP_PASSWORD is a placeholder")
+        relay_password = self.escalation_smtp_password
+        if self.is_production and relay_password is not None and is_placeholder(relay_password):
+            raise ValueError("NOTIFICATIONS_ESCALATION_SMTP_PASSWORD is a placeholder")
         if not self.retry_schedule:
             raise ValueError("NOTIFICATIONS_RETRY_SCHEDULE needs at least one step")
         return self

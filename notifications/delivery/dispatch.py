@@ -32,7 +32,13 @@ from notifications.delivery import repository
 from notifications.delivery.leases import LeaseKeeper, reclaim_orphans
 from notifications.delivery.outcomes import record_results
 from notifications.delivery.secretbox import decrypt
-from notifications.delivery.transport import AttemptResult, Claimed, post_webhook, send_email
+from notifications.delivery.transport import (
+    AttemptResult,
+    Claimed,
+    escalation_relay,
+    post_webhook,
+    send_email,
+)
 from notifications.settings import NotificationsSettings
 from services.db import transaction
 from services.models.notifications import Endpoint
@@ -200,16 +206,17 @@ async def send(
     item: Claimed, client: httpx.AsyncClient, settings: NotificationsSettings
 ) -> AttemptResult:
     """One attempt's result, whatever happens, never longer than the attempt timeout (the
-    address check included): an error in one endpoint's attempt (a URL the HTTP library cannot
-    parse, a bug) is that attempt's failure, never the batch's."""
+    address check included; an escalation with a relay gets one timeout per server): an error
+    in one endpoint's attempt (a URL the HTTP library cannot parse, a bug) is that attempt's
+    failure, never the batch's."""
     now = datetime.now(UTC)
+    servers = 2 if item.kind == "escalation" and escalation_relay(settings) else 1
+    budget = settings.attempt_timeout_seconds * servers
     try:
-        async with asyncio.timeout(settings.attempt_timeout_seconds):
+        async with asyncio.timeout(budget):
             return await _send(item, client, settings)
     except TimeoutError:
-        return AttemptResult(
-            "failed", now, int(settings.attempt_timeout_seconds * 1000), error="timeout"
-        )
+        return AttemptResult("failed", now, int(budget * 1000), error="timeout")
     except Exception as exc:
         log.error("delivery_attempt_crashed", error_type=type(exc).__name__)
         return AttemptResult("failed", datetime.now(UTC), 0, error=type(exc).__name__[:200])
@@ -228,13 +235,31 @@ async def _send(
             message_id=item.message_id,
             body=item.body,
         )
-    return await send_email(
+    result = await send_email(
         settings,
         recipients=list(item.recipients),
         subject=item.subject or "",
         text=item.body,
         message_id=item.message_id,
     )
+    relay = escalation_relay(settings)
+    if item.kind == "escalation" and result.outcome != "delivered" and relay is not None:
+        # The duty manager must hear of an alert nobody received even when the alerts' own
+        # mail server is what failed: the same message (same Message-ID) through the relay.
+        second = await send_email(
+            settings,
+            recipients=list(item.recipients),
+            subject=item.subject or "",
+            text=item.body,
+            message_id=item.message_id,
+            server=relay,
+        )
+        spent = result.latency_ms + second.latency_ms
+        if second.outcome == "delivered":
+            return replace(second, attempted_at=result.attempted_at, latency_ms=spent)
+        error = f"{result.error}; relay: {second.error}"[:200]
+        return replace(result, latency_ms=spent, error=error)
+    return result
 
 
 class Dispatcher:

@@ -162,6 +162,39 @@ async def post_webhook(
     )
 
 
+@dataclass(frozen=True)
+class MailServer:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+
+
+def mail_server(settings: NotificationsSettings) -> MailServer:
+    """The mail server every email goes through."""
+    return MailServer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_username,
+        settings.smtp_password,
+        settings.smtp_starttls,
+    )
+
+
+def escalation_relay(settings: NotificationsSettings) -> MailServer | None:
+    """The second server escalations are tried through when the first fails (None: unset)."""
+    if not settings.escalation_smtp_host:
+        return None
+    return MailServer(
+        settings.escalation_smtp_host,
+        settings.escalation_smtp_port,
+        settings.escalation_smtp_username,
+        settings.escalation_smtp_password,
+        settings.escalation_smtp_starttls,
+    )
+
+
 async def send_email(
     settings: NotificationsSettings,
     *,
@@ -169,6 +202,7 @@ async def send_email(
     subject: str,
     text: str,
     message_id: str,
+    server: MailServer | None = None,
 ) -> AttemptResult:
     now = datetime.now(UTC)
     started = time.perf_counter()
@@ -184,13 +218,14 @@ async def send_email(
     message["Message-ID"] = f"<{message_id}@{domain_of(settings.mail_from)}>"
     message.set_content(text)
     try:
+        server = server or mail_server(settings)
         await aiosmtplib.send(
             message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            start_tls=settings.smtp_starttls,
+            hostname=server.host,
+            port=server.port,
+            username=server.username,
+            password=server.password,
+            start_tls=server.starttls,
             timeout=settings.attempt_timeout_seconds,
         )
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:

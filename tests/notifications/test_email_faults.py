@@ -173,3 +173,51 @@ class TestARefusingMailServer:
         assert {a["outcome"] for a in escalation["attempt_log"]} == {"failed"}
         (row,) = [r for r in report.json() if r["school_urn"] == "107301"]
         assert row["escalated"] == 1
+
+
+class TestTheEscalationRelay:
+    """With the alerts' mail server down, the duty manager still hears: the escalation goes
+    through the second server (NOTIFICATIONS_ESCALATION_SMTP_*), the alert keeps retrying."""
+
+    async def test_an_escalation_goes_through_the_relay_when_the_mail_server_refuses(
+        self,
+        committed_db: str,
+        maker: Maker,
+        nsettings: NotificationsSettings,
+        raw_sink: tuple[RawSink, int],
+    ) -> None:
+        sink, relay_port = raw_sink
+        settings = nsettings.model_copy(
+            update={
+                "smtp_port": free_port(),  # nothing listens: refused
+                "escalation_smtp_host": "127.0.0.1",
+                "escalation_smtp_port": relay_port,
+            }
+        )
+        deadline = datetime.now(UTC) + timedelta(minutes=30)  # fallback point already passed
+        notification_id = await email_only_alert(maker, settings, deadline)
+        async with make_client(settings) as client:
+            await deliver_due(maker, settings, client, max_batches=3)
+        notification, _attempts, escalations = await state(maker, notification_id)
+        assert notification.escalated_at is not None
+        assert escalations == 1
+        async with transaction(maker) as session:
+            deliveries = {d.kind: d for d in (await session.scalars(select(Delivery))).all()}
+        assert deliveries["escalation"].status == "delivered"
+        assert deliveries["alert"].status == "pending"  # the school's email still retrying
+        (raw,) = sink.raw  # only the escalation reached the relay
+        parsed = message_from_bytes(raw)
+        assert parsed["To"] == settings.duty_manager_email
+        assert parsed["Date"]
+        assert parsed["Message-ID"].endswith("@frontdoor.example>")
+
+    async def test_without_a_relay_only_the_one_server_is_tried(
+        self, nsettings: NotificationsSettings, raw_sink: tuple[RawSink, int]
+    ) -> None:
+        sink, _port = raw_sink
+        settings = nsettings.model_copy(update={"smtp_port": free_port()})
+        result = await send_email(
+            settings, recipients=["dm@council.example"], subject="s", text="t", message_id="m_2"
+        )
+        assert result.outcome == "failed"
+        assert sink.raw == []
