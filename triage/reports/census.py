@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from xml.sax.saxutils import escape
 
@@ -559,11 +559,10 @@ def child_failures(rows: Sequence[CensusReferral], year: int) -> list[Failure]:
         return []
     out: list[Failure] = []
     further = [r for r in rows if r.nfa is False]
-    first = rows[0]
     codes = disabilities(rows)
     if (
         further
-        and first.date_of_birth is not None
+        and child_as_last_recorded(rows).date_of_birth is not None
         and (not codes or any(c not in DISABILITY_CODES for c in codes))
     ):
         out.append(
@@ -670,10 +669,33 @@ def xml_header(year: int, la_code: str, generated_at: datetime) -> str:
 XML_FOOTER = "</Children></Message>\n"
 
 
+def child_as_last_recorded(rows: Sequence[CensusReferral]) -> CensusReferral:
+    """The child's identifying details as their latest referral in the return has them, each
+    field from the latest referral where it is recorded (a UPN or ethnicity given only on a
+    later referral, a baby born since the first): `rows` in date order."""
+
+    def latest(field: str, unset: tuple[object, ...] = (None, "")) -> object:
+        for row in reversed(rows):
+            value = getattr(row, field)
+            if value not in unset:
+                return value
+        return getattr(rows[0], field)
+
+    born = latest("date_of_birth")
+    return replace(
+        rows[0],
+        date_of_birth=born,  # type: ignore[arg-type]
+        expected_birth_date=None if born else latest("expected_birth_date"),  # type: ignore[arg-type]
+        upn=latest("upn"),  # type: ignore[arg-type]
+        gender=latest("gender", (None, "", "0")),  # type: ignore[arg-type]
+        ethnicity=latest("ethnicity"),  # type: ignore[arg-type]
+    )
+
+
 def _upn_unknown(rows: Sequence[CensusReferral]) -> str:
     if all(r.nfa for r in rows):
         return UPN_UNKNOWN_NFA
-    row = rows[0]
+    row = child_as_last_recorded(rows)
     born = row.date_of_birth
     if born is None:  # unborn: not at school
         return UPN_UNKNOWN_UNDER_6
@@ -683,7 +705,7 @@ def _upn_unknown(rows: Sequence[CensusReferral]) -> str:
 
 
 def _identifiers(rows: Sequence[CensusReferral]) -> str:
-    row = rows[0]
+    row = child_as_last_recorded(rows)
     born = _el("PersonBirthDate", row.date_of_birth) if row.date_of_birth else ""
     due = _el("ExpectedPersonBirthDate", row.expected_birth_date) if row.expected_birth_date else ""
     upn = _el("UPN", row.upn) if row.upn else _el("UPNunknown", _upn_unknown(rows))

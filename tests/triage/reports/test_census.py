@@ -275,6 +275,21 @@ class TestCensusIdentifiers:
         mixed = ET.fromstring("".join(census.xml_children([young, replace(later, nfa=False)])))
         assert mixed.findtext("ChildIdentifiers/UPNunknown") == "UN1"
 
+    def test_identifiers_come_from_the_latest_referral_that_records_them(self) -> None:
+        # Unborn at the first referral, born and at school (UPN, ethnicity) by the second.
+        first = replace(OK, date_of_birth=None, expected_birth_date=date(2025, 6, 1), gender="0")
+        later = replace(
+            OK, referral_date=date(2026, 1, 5), upn=GOOD_UPN, ethnicity="WBRI", gender="2"
+        )
+        found = ET.fromstring("".join(census.xml_children([first, later])))
+        assert found.findtext("ChildIdentifiers/UPN") == GOOD_UPN
+        assert found.findtext("ChildIdentifiers/PersonBirthDate") == "2018-05-01"
+        assert found.find("ChildIdentifiers/ExpectedPersonBirthDate") is None
+        assert found.findtext("ChildIdentifiers/GenderCurrent") == "2"
+        assert found.findtext("ChildCharacteristics/Ethnicity") == "WBRI"
+        # Born by the later referral, which went further: disability codes are needed (8540).
+        assert "8540" in {f.rule for f in census.child_failures([first, later], 2026)}
+
     def test_recorded_disabilities_are_written_after_ethnicity(self) -> None:
         row = replace(OK, disabilities=("AUT", "HEAR"))
         found = ET.fromstring("".join(census.xml_children([row])))
