@@ -8,17 +8,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import audit
 from services.auth import Principal
 from services.errors import FieldError
-from triage.contacts.access import contact_for
-from triage.contacts.exceptions import WrongContactState
 from triage.council.config import load_council
-from triage.reports import census, repository
+from triage.reports import repository
+from triage.reports.child_records import audit_write, census_child
 from triage.reports.exceptions import ClosureInvalid
 from triage.reports.schemas import ChildClosureRead, ChildClosureWrite
-
-SERVICE = "triage"
 
 
 async def record(
@@ -32,16 +28,9 @@ async def record(
     """Record (or replace) the closure of one child's episode on a contact the caller may
     see. Unborn children's episodes close too: the census holds their episodes as any
     child's."""
-    contact = await contact_for(session, principal, contact_id, lock=True)
-    if not census.recorded_for_the_census(contact.status, contact.contact_type):
-        raise WrongContactState(
-            "An episode closure is recorded on a referral (or a contact still open)."
-        )
-    if await repository.subject_kind(session, contact.id, body.child) is None:
-        children = await repository.child_count(session, contact.id)
-        raise ClosureInvalid(
-            fields=[FieldError(path="child", reason=f"the contact has {children} child(ren)")]
-        )
+    contact, _kind = await census_child(
+        session, principal, contact_id, body.child, invalid=ClosureInvalid, what="A closure is"
+    )
     zone = (await load_council(session, principal.council_id)).calendar.zone
     referred_on = contact.received_at.astimezone(zone).date()
     today = now.astimezone(zone).date()
@@ -60,14 +49,7 @@ async def record(
         by=principal.sub,
         at=now,
     )
-    await audit.record(
-        session,
-        service=SERVICE,
-        actor=principal,
-        action="contact.child_closure",
-        entity_type="contact",
-        entity_id=contact.id,
-    )
+    await audit_write(session, principal, "contact.child_closure", contact)
     return ChildClosureRead(
         contact_id=str(row.contact_id),
         child=row.child,

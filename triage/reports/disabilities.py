@@ -8,16 +8,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services import audit
 from services.auth import Principal
 from services.errors import FieldError
-from triage.contacts.access import contact_for
-from triage.contacts.exceptions import WrongContactState
-from triage.reports import census, repository
+from triage.reports import repository
+from triage.reports.child_records import audit_write, census_child
 from triage.reports.exceptions import DisabilitiesInvalid
 from triage.reports.schemas import ChildDisabilitiesRead, ChildDisabilitiesWrite
-
-SERVICE = "triage"
 
 
 async def record(
@@ -29,17 +25,14 @@ async def record(
     now: datetime,
 ) -> ChildDisabilitiesRead:
     """Record (or replace) the codes of one born child on a contact the caller may see."""
-    contact = await contact_for(session, principal, contact_id, lock=True)
-    if not census.recorded_for_the_census(contact.status, contact.contact_type):
-        raise WrongContactState(
-            "Census disability codes are recorded on a referral (or a contact still open)."
-        )
-    kind = await repository.subject_kind(session, contact.id, body.child)
-    if kind is None:
-        children = await repository.child_count(session, contact.id)
-        raise DisabilitiesInvalid(
-            fields=[FieldError(path="child", reason=f"the contact has {children} child(ren)")]
-        )
+    contact, kind = await census_child(
+        session,
+        principal,
+        contact_id,
+        body.child,
+        invalid=DisabilitiesInvalid,
+        what="Disability codes are",
+    )
     if kind == "unborn":
         # The census records disabilities for born children only (rule 8540).
         raise DisabilitiesInvalid(
@@ -55,14 +48,7 @@ async def record(
         by=principal.sub,
         at=now,
     )
-    await audit.record(
-        session,
-        service=SERVICE,
-        actor=principal,
-        action="contact.child_disabilities",
-        entity_type="contact",
-        entity_id=contact.id,
-    )
+    await audit_write(session, principal, "contact.child_disabilities", contact)
     return ChildDisabilitiesRead(
         contact_id=str(row.contact_id),
         child=row.child,
