@@ -119,7 +119,11 @@ class TestARefusingMailServer:
                 try:
 
                     async def mailed() -> bool:
-                        return bool(sink.to(dsl)) and bool(sink.to(settings.duty_manager_email))
+                        # Received, and the worker has recorded it (the server answers before
+                        # the worker commits the delivery).
+                        received = sink.to(dsl) and sink.to(settings.duty_manager_email)
+                        recorded = (await notification(maker, alert_id)).delivered_at
+                        return bool(received) and recorded is not None
 
                     await worker.until(
                         mailed, what="the mail once it listens", timeout=WAIT_SECONDS
